@@ -1,0 +1,84 @@
+// Contract: HTTP as plain data, so plugins never see Poco.
+// - The host reads the whole body (refusing bodies over [http] max_body_bytes with 413 before any
+//   handler runs), checks Content-Type for routes registered with RouteOptions::jsonBody
+//   (415 unless application/json), matches the route and calls the handler.
+// - Handlers are called concurrently on the host's HTTP worker threads; they must be thread-safe,
+//   must not throw (the host still catches and answers 500) and fill in the response.
+// - The request and response are owned by the host and live for the duration of the call.
+// - Unknown path: 404; known path, other method: 405 with Allow. Both as problem documents.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace ordersystem::sdk {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+inline bool equalsIgnoreCase(std::string_view a, std::string_view b) noexcept {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+        if (x != y) return false;
+    }
+    return true;
+}
+
+struct HttpRequest {
+    std::string method;       ///< "GET", "POST", ...
+    std::string path;         ///< decoded path without query, e.g. "/api/orders/customer/John Doe"
+    std::string body;         ///< whole body (already size-checked)
+    HeaderList headers;       ///< as received; names compared case-insensitively
+    HeaderList queryParams;   ///< percent-decoded, in order of appearance
+    HeaderList pathParams;    ///< from "{name}" segments of the route pattern, percent-decoded
+    std::string remoteAddress;
+
+    const std::string* header(std::string_view name) const noexcept { return find(headers, name, true); }
+    const std::string* query(std::string_view name) const noexcept { return find(queryParams, name, false); }
+    const std::string* param(std::string_view name) const noexcept { return find(pathParams, name, false); }
+
+private:
+    static const std::string* find(const HeaderList& list, std::string_view name, bool ci) noexcept {
+        for (const auto& kv : list)
+            if (ci ? equalsIgnoreCase(kv.first, name) : kv.first == name) return &kv.second;
+        return nullptr;
+    }
+};
+
+struct HttpResponse {
+    int status = 200;
+    std::string contentType = "application/json";
+    HeaderList headers;   ///< extra headers (Location, Allow, ...)
+    std::string body;
+
+    void setHeader(std::string name, std::string value) {
+        for (auto& kv : headers)
+            if (equalsIgnoreCase(kv.first, name)) { kv.second = std::move(value); return; }
+        headers.emplace_back(std::move(name), std::move(value));
+    }
+};
+
+using RouteHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
+
+struct RouteOptions {
+    /// The route takes a JSON body: the host answers 415 unless Content-Type is application/json.
+    bool jsonBody = false;
+    /// Short operation name used for metrics labels and logs, e.g. "createOrder".
+    std::string operationId;
+};
+
+/// Route registration. Patterns are literal segments and "{name}" segments, e.g.
+/// "/api/orders/{id}/process". A literal segment wins over a "{name}" segment at the same place.
+/// Call only from Plugin::start() (before the HTTP listener opens); not thread-safe.
+class Router {
+public:
+    virtual ~Router() = default;
+    virtual void add(std::string method, std::string pattern, RouteHandler handler, RouteOptions options = {}) = 0;
+};
+
+}  // namespace ordersystem::sdk

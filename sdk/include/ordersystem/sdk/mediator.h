@@ -1,0 +1,114 @@
+// Contract: the in-process mediator for commands and queries (CQRS), header-only.
+// - A message type M declares `using Result = R;` and `static constexpr const char* kName`.
+//   and `static constexpr bool kIsCommand` (true for commands, false for queries).
+// - Register one handler per message type with handle<M>() during start-up (not thread-safe);
+//   after that send() is thread-safe and lock-free.
+// - Every send() runs one pipeline: each Behavior's before(), the handler, each after() in
+//   reverse. The pipeline is where logging, metrics and error mapping live, once for all
+//   messages. A handler that throws becomes Status Internal; send() never throws.
+// Cost target: under 100 ns per send with a trivial handler and the standard behaviors
+// (bench/mediator_bench.cpp measures it).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ordersystem/sdk/status.h"
+
+namespace ordersystem::sdk {
+
+/// Facts about the message going through the pipeline.
+struct MessageInfo {
+    const char* name;
+    bool isCommand;
+    size_t index;  ///< dense per-process index of the message type (for per-type arrays)
+};
+
+/// One step of the pipeline. Implementations must be thread-safe and must not throw.
+class Behavior {
+public:
+    virtual ~Behavior() = default;
+    virtual void before(const MessageInfo& info) noexcept = 0;
+    /// elapsedNs: wall time of the handler alone.
+    virtual void after(const MessageInfo& info, const Status& outcome, int64_t elapsedNs) noexcept = 0;
+};
+
+namespace detail {
+inline size_t nextMessageIndex() noexcept {
+    static std::atomic<size_t> counter{0};
+    return counter.fetch_add(1, std::memory_order_relaxed);
+}
+template <class M>
+size_t messageIndex() noexcept {
+    static const size_t index = nextMessageIndex();
+    return index;
+}
+}  // namespace detail
+
+class Mediator {
+public:
+    /// Registers the handler for M: a callable `Result<typename M::Result>(const M&)`.
+    template <class M, class F>
+    void handle(F&& handler) {
+        const size_t index = detail::messageIndex<M>();
+        if (_handlers.size() <= index) _handlers.resize(index + 1);
+        _handlers[index] = std::make_unique<HandlerImpl<M, std::decay_t<F>>>(std::forward<F>(handler));
+    }
+
+    /// Appends a behavior; behaviors run in registration order (after() in reverse).
+    void addBehavior(std::shared_ptr<Behavior> behavior) { _behaviors.push_back(std::move(behavior)); }
+
+    template <class M>
+    Result<typename M::Result> send(const M& message) const noexcept {
+        using R = Result<typename M::Result>;
+        const size_t index = detail::messageIndex<M>();
+        const MessageInfo info{M::kName, M::kIsCommand, index};
+        if (index >= _handlers.size() || !_handlers[index])
+            return R(StatusCode::Internal, std::string("no handler for ") + M::kName);
+        auto* handler = static_cast<const HandlerFor<M>*>(_handlers[index].get());
+        for (const auto& b : _behaviors) b->before(info);
+        const auto start = std::chrono::steady_clock::now();
+        R result = invoke(*handler, message);
+        const auto elapsed = std::chrono::steady_clock::now() - start;
+        const int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count();
+        for (auto it = _behaviors.rbegin(); it != _behaviors.rend(); ++it) (*it)->after(info, result.status(), ns);
+        return result;
+    }
+
+private:
+    struct HandlerBase {
+        virtual ~HandlerBase() = default;
+    };
+    template <class M>
+    struct HandlerFor : HandlerBase {
+        virtual Result<typename M::Result> call(const M& m) const = 0;
+    };
+    template <class M, class F>
+    struct HandlerImpl final : HandlerFor<M> {
+        explicit HandlerImpl(F f) : _f(std::move(f)) {}
+        Result<typename M::Result> call(const M& m) const override { return _f(m); }
+        F _f;
+    };
+
+    template <class M>
+    static Result<typename M::Result> invoke(const HandlerFor<M>& handler, const M& message) noexcept {
+        try {
+            return handler.call(message);
+        } catch (const std::exception& e) {
+            return Result<typename M::Result>(StatusCode::Internal, e.what());
+        } catch (...) {
+            return Result<typename M::Result>(StatusCode::Internal, "unknown exception in handler");
+        }
+    }
+
+    std::vector<std::unique_ptr<HandlerBase>> _handlers;
+    std::vector<std::shared_ptr<Behavior>> _behaviors;
+};
+
+}  // namespace ordersystem::sdk

@@ -1,0 +1,43 @@
+// Contract: small stateless helpers every plugin needs: clocks, timestamps, UUIDs, problem
+// documents. All thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ordersystem/sdk/http.h"
+#include "ordersystem/sdk/status.h"
+
+namespace ordersystem::sdk {
+
+/// Wall clock, Unix epoch milliseconds (UTC).
+int64_t nowMs() noexcept;
+/// RFC 3339 UTC with milliseconds and Z: "2025-10-11T19:21:45.123Z".
+std::string formatTimestamp(int64_t epochMs);
+/// Parses formatTimestamp()'s format back; -1 when malformed.
+int64_t parseTimestamp(std::string_view text) noexcept;
+/// "yyyyMMddHHmmss" in UTC, for order numbers.
+std::string formatCompactUtc(int64_t epochMs);
+/// A random (version 4) UUID in canonical lower-case form.
+std::string newUuid();
+/// FNV-1a 64-bit hash as 16 hex digits (fingerprints, not security).
+std::string fingerprint(std::string_view data);
+
+struct FieldError {
+    std::string field;
+    std::string message;
+};
+
+/// Fills response with an RFC 9457 problem document (application/problem+json).
+/// title defaults to the HTTP reason phrase of status.
+void writeProblem(HttpResponse& response, int status, std::string_view detail,
+                  const std::vector<FieldError>& errors = {}, std::string_view title = {});
+/// The same from a Status (httpStatusFor(status.code), detail = status.message).
+void writeProblem(HttpResponse& response, const Status& status);
+/// Standard reason phrase, e.g. 404 -> "Not Found".
+const char* reasonPhrase(int status) noexcept;
+
+}  // namespace ordersystem::sdk

@@ -1,0 +1,140 @@
+// Clocks, timestamps, UUIDs and problem documents (see ordersystem/sdk/util.h).
+#include "ordersystem/sdk/util.h"
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <random>
+
+#include "ordersystem/sdk/json.h"
+
+namespace ordersystem::sdk {
+
+int64_t nowMs() noexcept {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+namespace {
+std::tm utcTm(int64_t epochMs) {
+    const std::time_t seconds = static_cast<std::time_t>(epochMs >= 0 ? epochMs / 1000 : (epochMs - 999) / 1000);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    return tm;
+}
+}  // namespace
+
+std::string formatTimestamp(int64_t epochMs) {
+    const std::tm tm = utcTm(epochMs);
+    const int ms = static_cast<int>(((epochMs % 1000) + 1000) % 1000);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
+    return buf;
+}
+
+int64_t parseTimestamp(std::string_view text) noexcept {
+    int y, mo, d, h, mi, s, ms;
+    if (text.size() != 24) return -1;
+    const std::string copy(text);
+    if (std::sscanf(copy.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &y, &mo, &d, &h, &mi, &s, &ms) != 7) return -1;
+    std::tm tm{};
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = h;
+    tm.tm_min = mi;
+    tm.tm_sec = s;
+    return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
+}
+
+std::string formatCompactUtc(int64_t epochMs) {
+    const std::tm tm = utcTm(epochMs);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                  tm.tm_hour, tm.tm_min, tm.tm_sec);
+    return buf;
+}
+
+std::string newUuid() {
+    thread_local std::mt19937_64 engine([] {
+        std::random_device rd;
+        std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd()};
+        return std::mt19937_64(seq);
+    }());
+    uint64_t hi = engine();
+    uint64_t lo = engine();
+    hi = (hi & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;  // version 4
+    lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // variant 10
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                  static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
+                  static_cast<unsigned>(lo >> 48), static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFULL));
+    return buf;
+}
+
+std::string fingerprint(std::string_view data) {
+    uint64_t h = 1469598103934665603ULL;
+    for (const char c : data) {
+        h ^= static_cast<unsigned char>(c);
+        h *= 1099511628211ULL;
+    }
+    char buf[20];
+    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+    return buf;
+}
+
+const char* reasonPhrase(int status) noexcept {
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Content";
+    case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+    }
+}
+
+void writeProblem(HttpResponse& response, int status, std::string_view detail, const std::vector<FieldError>& errors,
+                  std::string_view title) {
+    response.status = status;
+    response.contentType = "application/problem+json";
+    response.body.clear();
+    JsonWriter w(response.body);
+    w.beginObject();
+    w.key("type").value("about:blank");
+    w.key("title").value(title.empty() ? std::string_view(reasonPhrase(status)) : title);
+    w.key("status").value(static_cast<int64_t>(status));
+    w.key("detail").value(detail);
+    if (!errors.empty()) {
+        w.key("errors").beginArray();
+        for (const auto& e : errors) {
+            w.beginObject();
+            w.key("field").value(e.field);
+            w.key("message").value(e.message);
+            w.endObject();
+        }
+        w.endArray();
+    }
+    w.endObject();
+}
+
+void writeProblem(HttpResponse& response, const Status& status) {
+    writeProblem(response, httpStatusFor(status.code), status.message);
+}
+
+}  // namespace ordersystem::sdk

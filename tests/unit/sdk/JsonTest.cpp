@@ -1,0 +1,76 @@
+#include <gtest/gtest.h>
+
+#include "ordersystem/sdk/events.h"
+#include "ordersystem/sdk/json.h"
+
+using namespace ordersystem::sdk;
+
+TEST(Json, ParsesAnOrderBodyAndKeepsNumberTextExact) {
+    auto r = parseJson(R"({"customerName":"John \"J\" Doe","items":[{"productName":"Laptop","quantity":1,"price":999.99}]})");
+    ASSERT_TRUE(r.isOk()) << r.status().message;
+    const JsonValue& root = r.value();
+    EXPECT_EQ(root.find("customerName")->asString(), "John \"J\" Doe");
+    const JsonValue& item = root.find("items")->items().at(0);
+    int64_t q = 0;
+    EXPECT_TRUE(item.find("quantity")->asInt64(&q));
+    EXPECT_EQ(q, 1);
+    EXPECT_EQ(item.find("price")->numberText(), "999.99");
+    EXPECT_FALSE(item.find("price")->asInt64(&q));
+}
+
+TEST(Json, RejectsMalformedDocumentsWithAnOffset) {
+    for (const char* bad : {"", "{", "{\"a\":}", "[1,]", "{\"a\":1}x", "\"\x01\"", "01", "1.", "-", "nul",
+                            "\"\\ud800\"", "\"\xff\"", "{\"a\" 1}"}) {
+        auto r = parseJson(bad);
+        EXPECT_FALSE(r.isOk()) << "accepted: " << bad;
+        if (!r.isOk()) {
+            EXPECT_NE(r.status().message.find("byte"), std::string::npos);
+        }
+    }
+}
+
+TEST(Json, LimitsNestingDepth) {
+    std::string deep(100, '[');
+    deep += std::string(100, ']');
+    EXPECT_FALSE(parseJson(deep, 64).isOk());
+    EXPECT_TRUE(parseJson(deep, 128).isOk());
+}
+
+TEST(Json, DecodesUnicodeEscapesToUtf8) {
+    auto r = parseJson(R"("caf\u00e9 \ud83d\ude00")");
+    ASSERT_TRUE(r.isOk());
+    EXPECT_EQ(r.value().asString(), "caf\xc3\xa9 \xf0\x9f\x98\x80");
+}
+
+TEST(JsonWriter, WritesCommasEscapesAndExactCents) {
+    std::string out;
+    JsonWriter w(out);
+    w.beginObject();
+    w.key("a").value("x\"y\n");
+    w.key("n").value(int64_t{-3});
+    w.key("m").cents(105997);
+    w.key("z").cents(5);
+    w.key("l").beginArray().value(true).null().endArray();
+    w.endObject();
+    EXPECT_EQ(out, R"({"a":"x\"y\n","n":-3,"m":1059.97,"z":0.05,"l":[true,null]})");
+}
+
+TEST(EventJson, RoundTripsTheWireDocument) {
+    EventRecord e;
+    e.eventId = "0b9f5c1e-1111-4222-8333-444455556666";
+    e.type = "OrderCreated";
+    e.orderId = 7;
+    e.orderNumber = "ORD-20251011192145-0007";
+    e.version = 1;
+    e.occurredAtMs = 1760210505123;
+    e.nodeId = "node-1";
+    e.dataJson = R"({"customerName":"A","totalAmount":10.50})";
+    const std::string json = toJson(e);
+    EXPECT_NE(json.find(R"("occurredAt":"2025-10-11T19:21:45.123Z")"), std::string::npos) << json;
+    auto back = eventFromJson(json);
+    ASSERT_TRUE(back.isOk()) << back.status().message;
+    EXPECT_EQ(back->eventId, e.eventId);
+    EXPECT_EQ(back->occurredAtMs, e.occurredAtMs);
+    EXPECT_EQ(back->dataJson, e.dataJson);
+    EXPECT_FALSE(eventFromJson("{\"type\":1}").isOk());
+}

@@ -1,0 +1,38 @@
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "ordersystem/sdk/util.h"
+
+using namespace ordersystem::sdk;
+
+TEST(Util, TimestampsAreRfc3339UtcWithMillisecondsAndParseBack) {
+    EXPECT_EQ(formatTimestamp(0), "1970-01-01T00:00:00.000Z");
+    EXPECT_EQ(formatTimestamp(1760210505123), "2025-10-11T19:21:45.123Z");
+    EXPECT_EQ(parseTimestamp("2025-10-11T19:21:45.123Z"), 1760210505123);
+    EXPECT_EQ(parseTimestamp("yesterday"), -1);
+    EXPECT_EQ(formatCompactUtc(1760210505123), "20251011192145");
+}
+
+TEST(Util, UuidsAreVersion4AndDistinct) {
+    std::set<std::string> seen;
+    for (int i = 0; i < 1000; ++i) {
+        const std::string u = newUuid();
+        ASSERT_EQ(u.size(), 36u);
+        EXPECT_EQ(u[14], '4');
+        EXPECT_TRUE(u[19] == '8' || u[19] == '9' || u[19] == 'a' || u[19] == 'b');
+        seen.insert(u);
+    }
+    EXPECT_EQ(seen.size(), 1000u);
+}
+
+TEST(Util, ProblemDocumentsCarryStatusTitleDetailAndFieldErrors) {
+    HttpResponse r;
+    writeProblem(r, 400, "Validation failed", {{"customerName", "must not be blank"}});
+    EXPECT_EQ(r.status, 400);
+    EXPECT_EQ(r.contentType, "application/problem+json");
+    EXPECT_EQ(r.body, R"({"type":"about:blank","title":"Bad Request","status":400,"detail":"Validation failed","errors":[{"field":"customerName","message":"must not be blank"}]})");
+    writeProblem(r, Status(StatusCode::NotFound, "Order not found"));
+    EXPECT_EQ(r.status, 404);
+    EXPECT_NE(r.body.find("Order not found"), std::string::npos);
+}

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing ordersystem needs on Debian 12, as root.
+# Idempotent and quick when everything is there: apt-get runs only for missing packages.
+#   packaging/install-deps.sh          build + run dependencies
+#   packaging/install-deps.sh --test   also the servers and tools the tests and benchmarks use
+set -euo pipefail
+
+packages=(build-essential cmake pkg-config git libpoco-dev libhiredis-dev libnats-dev libspdlog-dev
+          libfmt-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev ca-certificates curl)
+if [[ "${1:-}" == "--test" ]]; then
+  packages+=(redis-server nats-server wrk procps python3)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "install-deps: missing packages: ${missing[*]}; run this script as root" >&2
+    exit 1
+  fi
+  echo "install-deps: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian's redis-server package may start a system instance; tests use their own on free ports.
+fi
+echo "install-deps: all ${#packages[@]} packages present"

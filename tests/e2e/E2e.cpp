@@ -1,0 +1,117 @@
+#include "E2e.h"
+
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/StreamCopier.h>
+
+namespace e2e {
+
+std::string orderBody(const std::string& customer, const std::vector<std::tuple<std::string, int, std::string>>& items) {
+    std::string body = "{\"customerName\":\"" + customer + "\",\"items\":[";
+    for (size_t i = 0; i < items.size(); ++i) {
+        if (i) body += ",";
+        body += "{\"productName\":\"" + std::get<0>(items[i]) + "\",\"quantity\":" + std::to_string(std::get<1>(items[i])) +
+                ",\"price\":" + std::get<2>(items[i]) + "}";
+    }
+    return body + "]}";
+}
+
+int64_t intField(const JsonValue& v, const char* name) {
+    const JsonValue* f = v.find(name);
+    int64_t out = -1;
+    if (!f || !f->asInt64(&out)) return -1;
+    return out;
+}
+
+std::string stringField(const JsonValue& v, const char* name) {
+    const JsonValue* f = v.find(name);
+    return f && f->isString() ? f->asString() : std::string("<absent>");
+}
+
+OrderNode::Options StandaloneTest::options() {
+    OrderNode::Options o;
+    o.durability = "normal";
+    return o;
+}
+
+void StandaloneTest::SetUp() {
+    node = std::make_unique<OrderNode>(dir.path() + "/node", options());
+    ASSERT_TRUE(node->start()) << node->output();
+    ASSERT_TRUE(node->waitReady()) << node->output();
+}
+
+void StandaloneTest::TearDown() {
+    if (node && node->running()) EXPECT_EQ(node->stop(), 0) << node->output();
+}
+
+void StandaloneTest::restart() {
+    ASSERT_EQ(node->stop(), 0) << node->output();
+    ASSERT_TRUE(node->start()) << node->output();
+    ASSERT_TRUE(node->waitReady()) << node->output();
+}
+
+int64_t StandaloneTest::create(const std::string& customer,
+                               const std::vector<std::tuple<std::string, int, std::string>>& items) {
+    const HttpResult r = httpPostJson(port(), "/api/orders", orderBody(customer, items));
+    EXPECT_EQ(r.status, 201) << r.body << r.error;
+    return intField(r.json(), "orderId");
+}
+
+struct WebhookReceiver::Impl {
+    class Handler : public Poco::Net::HTTPRequestHandler {
+    public:
+        explicit Handler(WebhookReceiver& owner) : _owner(owner) {}
+        void handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) override {
+            std::string body;
+            Poco::StreamCopier::copyToString(req.stream(), body);
+            const int attempt = ++_owner._attempts;
+            if (attempt <= _owner._failFirst) {
+                res.setStatus(Poco::Net::HTTPResponse::HTTP_INTERNAL_SERVER_ERROR);
+                res.send() << "not yet";
+                return;
+            }
+            {
+                std::lock_guard<std::mutex> lock(_owner._mutex);
+                _owner._accepted.push_back(Request{body, req.get("Idempotency-Key", ""), req.getContentType()});
+            }
+            res.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
+            res.send() << "ok";
+        }
+
+    private:
+        WebhookReceiver& _owner;
+    };
+    class Factory : public Poco::Net::HTTPRequestHandlerFactory {
+    public:
+        explicit Factory(WebhookReceiver& owner) : _owner(owner) {}
+        Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
+            return new Handler(_owner);
+        }
+
+    private:
+        WebhookReceiver& _owner;
+    };
+    Impl(WebhookReceiver& owner)
+        : socket(Poco::Net::SocketAddress("127.0.0.1", 0)),
+          server(new Factory(owner), socket, new Poco::Net::HTTPServerParams) {
+        server.start();
+    }
+    ~Impl() { server.stopAll(true); }
+    Poco::Net::ServerSocket socket;
+    Poco::Net::HTTPServer server;
+};
+
+WebhookReceiver::WebhookReceiver(int failFirst) : _failFirst(failFirst) { _impl = std::make_unique<Impl>(*this); }
+WebhookReceiver::~WebhookReceiver() = default;
+int WebhookReceiver::port() const { return _impl->socket.address().port(); }
+std::vector<WebhookReceiver::Request> WebhookReceiver::accepted() const {
+    std::lock_guard<std::mutex> lock(_mutex);
+    return _accepted;
+}
+
+}  // namespace e2e

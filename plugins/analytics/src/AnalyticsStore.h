@@ -1,0 +1,56 @@
+// Contract: the analytics SQLite file (WAL, synchronous=NORMAL: it can always be rebuilt from
+// the log). Opened and loaded in start() on the main thread, then written only by the
+// projection's single transport thread (the SDK guarantees apply() calls never overlap), so it
+// holds one Poco session without a lock. Methods throw Poco::Exception on SQLite errors, except
+// open() which returns a Status; the caller (AnalyticsPlugin::apply) rolls back and reports.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "Aggregates.h"
+#include "ordersystem/sdk/status.h"
+
+namespace Poco::Data {
+class Session;
+}
+
+namespace ordersystem::plugins::analytics {
+
+class AnalyticsStore {
+public:
+    AnalyticsStore();
+    ~AnalyticsStore();
+    AnalyticsStore(const AnalyticsStore&) = delete;
+    AnalyticsStore& operator=(const AnalyticsStore&) = delete;
+
+    /// Creates folder and file when missing and migrates the schema (PRAGMA user_version).
+    sdk::Status open(const std::string& path);
+    void close() noexcept;
+    bool isOpen() const noexcept { return _session != nullptr; }
+    /// True when open() created the schema, i.e. analytics starts from an empty file.
+    bool createdFresh() const noexcept { return _createdFresh; }
+
+    /// Aggregates recomputed from the per-order rows, and the stored checkpoint.
+    Totals loadTotals();
+    uint64_t loadCheckpoint();
+
+    void begin();      ///< BEGIN IMMEDIATE
+    void commit();
+    void rollback() noexcept;
+    /// The known orders among ids, in a few statements (a batch's lookups at once).
+    std::map<int64_t, OrderState> findMany(const std::vector<int64_t>& ids);
+    /// Writes every order of the map, in a few multi-row statements.
+    void upsertMany(const std::map<int64_t, OrderState>& orders);
+    void setCheckpoint(uint64_t position);
+
+private:
+    std::unique_ptr<Poco::Data::Session> _session;
+    std::string _path;
+    bool _createdFresh = false;
+};
+
+}  // namespace ordersystem::plugins::analytics

@@ -1,0 +1,248 @@
+#include "InMemoryEventLog.h"
+
+#include <unistd.h>
+
+#include "Schema.h"
+#include "ordersystem/sdk/util.h"
+
+namespace ordersystem::plugins::inmemory {
+
+using sdk::Result;
+using sdk::Status;
+using sdk::StatusCode;
+
+namespace {
+/// Order ids stay exactly representable as JSON numbers (doubles).
+constexpr int64_t kMaxOrderId = (int64_t{1} << 53) - 1;
+}  // namespace
+
+InMemoryEventLog::InMemoryEventLog(LogSettings settings, sdk::Logger& logger, sdk::Metrics& metrics)
+    : _settings(std::move(settings)), _logger(logger), _metrics(metrics) {}
+
+InMemoryEventLog::~InMemoryEventLog() { shutdown(); }
+
+Status InMemoryEventLog::unavailable() { return Status(StatusCode::Unavailable, "the event log is stopped"); }
+
+Status InMemoryEventLog::open() {
+    LogState state;
+    if (auto s = _writer.open(_settings.databasePath, _settings.durability, state); !s) {
+        _writer.close();
+        return s;
+    }
+    GroupCommitter::Instruments instruments;
+    instruments.appended = &_metrics.counter("ordersystem_events_appended_total", "Events appended to the log");
+    instruments.commits = &_metrics.counter("ordersystem_log_commits_total", "Group commits of the event log");
+    instruments.batchSize = &_metrics.histogram("ordersystem_log_commit_batch_size", "Operations per group commit", {},
+                                                {1, 2, 4, 8, 16, 32, 64, 128, 256, 512});
+    _committer = std::make_unique<GroupCommitter>(
+        _writer, _settings.maxBatch,
+        [this](std::vector<sdk::EventRecord>& committed) { _hub->publish(committed); }, instruments);
+    _hub = std::make_unique<SubscriptionHub>(_settings.databasePath, state.headPosition, _settings.maxBatch,
+                                             _settings.reaction, _logger, _metrics, *_committer);
+    {
+        std::lock_guard<std::mutex> lock(_idMutex);
+        _reservedHigh = state.idHighWater;
+        _nextId = state.idHighWater + 1;
+    }
+    _open = true;
+    _logger.info("event log '" + _settings.databasePath + "' open: head position " +
+                 std::to_string(state.headPosition) + ", order ids above " + std::to_string(state.idHighWater) +
+                 ", synchronous=" + (_settings.durability == sdk::Durability::Full ? "FULL" : "NORMAL") +
+                 ", max batch " + std::to_string(_settings.maxBatch));
+    return Status::ok();
+}
+
+void InMemoryEventLog::shutdown() noexcept {
+    if (!_open.exchange(false)) return;
+    try {
+        _committer->refuseExternal();  // in-flight group finishes; new appends are Unavailable
+        _hub->stopAll();               // reactions may still store their checkpoints
+        _committer->close();  // the committer and hub objects stay: late callers get Unavailable
+        {
+            std::lock_guard<std::mutex> lock(_readersMutex);
+            _readers.clear();
+        }
+        _writer.close();
+        _logger.info("event log '" + _settings.databasePath + "' closed");
+    } catch (...) {
+        _logger.error("event log '" + _settings.databasePath + "' did not close cleanly");
+    }
+}
+
+sdk::HealthCheckResult InMemoryEventLog::health() const {
+    if (!_open) return {false, "event log is closed"};
+    if (::access(_settings.databasePath.c_str(), W_OK) != 0)
+        return {false, "event log file '" + _settings.databasePath + "' is not writable"};
+    if (_committer && !_committer->healthy()) return {false, "the last commit to the event log failed"};
+    return {true, "standalone log, head position " + std::to_string(_hub ? _hub->head() : 0)};
+}
+
+Result<int64_t> InMemoryEventLog::allocateOrderId() noexcept {
+    try {
+        std::lock_guard<std::mutex> lock(_idMutex);
+        if (!_open) return unavailable();
+        if (_nextId > _reservedHigh) {
+            // Reserve the next block durably before handing out any id of it (survives crashes).
+            Op op(OpKind::ReserveIds);
+            op.value = std::max(_reservedHigh, _nextId - 1) + _settings.idBlock;
+            if (op.value > kMaxOrderId) return Status(StatusCode::Internal, "order ids exhausted (2^53)");
+            if (!_committer->submit(op, true)) return unavailable();
+            if (!op.status) return op.status;
+            _reservedHigh = op.value;
+        }
+        return _nextId++;
+    } catch (const std::exception& e) {
+        return Status(StatusCode::Internal, std::string("allocateOrderId: ") + e.what());
+    }
+}
+
+sdk::AppendResult InMemoryEventLog::append(sdk::AppendRequest& request) noexcept {
+    try {
+        if (!_open) return sdk::AppendResult{unavailable(), 0, -1};
+        Op op(OpKind::Append);
+        op.append = &request;
+        if (!_committer->submit(op, true)) return sdk::AppendResult{unavailable(), 0, -1};
+        return std::move(op.result);
+    } catch (const std::exception& e) {
+        return sdk::AppendResult{Status(StatusCode::Internal, std::string("append: ") + e.what()), 0, -1};
+    }
+}
+
+Result<std::unique_ptr<InMemoryEventLog::Reader>> InMemoryEventLog::takeReader() {
+    {
+        std::lock_guard<std::mutex> lock(_readersMutex);
+        if (!_readers.empty()) {
+            auto reader = std::move(_readers.back());
+            _readers.pop_back();
+            return reader;
+        }
+    }
+    auto reader = std::make_unique<Reader>();
+    if (auto s = reader->db.open(_settings.databasePath, false); !s) return s;
+    const std::string sql =
+        std::string("SELECT ") + kEventColumns + " FROM events WHERE order_id = ?1 ORDER BY version";
+    if (auto s = reader->byOrder.prepare(reader->db, sql.c_str()); !s) return s;
+    return reader;
+}
+
+void InMemoryEventLog::giveBack(std::unique_ptr<Reader> reader) {
+    std::lock_guard<std::mutex> lock(_readersMutex);
+    if (_open) _readers.push_back(std::move(reader));
+}
+
+Result<std::vector<sdk::EventRecord>> InMemoryEventLog::readOrder(int64_t orderId) noexcept {
+    try {
+        if (!_open) return unavailable();
+        auto taken = takeReader();
+        if (!taken) return taken.status();
+        std::unique_ptr<Reader> reader = std::move(taken.value());
+        Stmt& q = reader->byOrder;
+        q.reset();
+        q.bind(1, orderId);
+        std::vector<sdk::EventRecord> events;
+        int rc;
+        while ((rc = q.step()) == SQLITE_ROW) {
+            sdk::EventRecord e;
+            e.position = static_cast<uint64_t>(q.int64(0));
+            e.eventId = q.text(1);
+            e.orderId = q.int64(2);
+            e.version = q.int64(3);
+            e.type = q.text(4);
+            e.orderNumber = q.text(5);
+            e.occurredAtMs = q.int64(6);
+            e.nodeId = q.text(7);
+            e.dataJson = q.text(8);
+            events.push_back(std::move(e));
+        }
+        q.reset();
+        if (rc != SQLITE_DONE)
+            return Status(StatusCode::Unavailable,
+                          "cannot read order " + std::to_string(orderId) + ": " + reader->db.lastError());
+        giveBack(std::move(reader));
+        return events;
+    } catch (const std::exception& e) {
+        return Status(StatusCode::Internal, std::string("readOrder: ") + e.what());
+    }
+}
+
+Result<uint64_t> InMemoryEventLog::headPosition() noexcept {
+    if (!_open) return unavailable();
+    return _hub->head();
+}
+
+Result<sdk::SubscriptionId> InMemoryEventLog::subscribe(sdk::Projection& projection) noexcept {
+    try {
+        if (!_open) return unavailable();
+        return _hub->subscribe(projection);
+    } catch (const std::exception& e) {
+        return Status(StatusCode::Internal, std::string("subscribe: ") + e.what());
+    }
+}
+
+Result<sdk::SubscriptionId> InMemoryEventLog::subscribe(sdk::Reaction& reaction) noexcept {
+    try {
+        if (!_open) return unavailable();
+        return _hub->subscribe(reaction);
+    } catch (const std::exception& e) {
+        return Status(StatusCode::Internal, std::string("subscribe: ") + e.what());
+    }
+}
+
+void InMemoryEventLog::unsubscribe(sdk::SubscriptionId id) noexcept {
+    try {
+        if (_hub) _hub->unsubscribe(id);
+    } catch (...) {
+        _logger.error("unsubscribe " + std::to_string(id) + " failed");
+    }
+}
+
+Result<sdk::IdempotencyClaim> InMemoryEventLog::claim(const std::string& key, const std::string& fingerprint,
+                                                       int64_t leaseMs) noexcept {
+    try {
+        if (!_open) return unavailable();
+        Op op(OpKind::Claim);
+        op.key = &key;
+        op.fingerprint = &fingerprint;
+        op.value = leaseMs;
+        if (!_committer->submit(op, true)) return unavailable();
+        if (!op.status) return op.status;
+        return std::move(op.claim);
+    } catch (const std::exception& e) {
+        return Status(StatusCode::Internal, std::string("claim: ") + e.what());
+    }
+}
+
+Status InMemoryEventLog::complete(const sdk::IdempotencyCompletion& completion) noexcept {
+    try {
+        if (!_open) return unavailable();
+        Op op(OpKind::Complete);
+        op.completion = &completion;
+        if (!_committer->submit(op, true)) return unavailable();
+        return op.status;
+    } catch (const std::exception& e) {
+        return Status(StatusCode::Internal, std::string("complete: ") + e.what());
+    }
+}
+
+Status InMemoryEventLog::release(const std::string& key) noexcept {
+    try {
+        if (!_open) return unavailable();
+        Op op(OpKind::Release);
+        op.key = &key;
+        if (!_committer->submit(op, true)) return unavailable();
+        return op.status;
+    } catch (const std::exception& e) {
+        return Status(StatusCode::Internal, std::string("release: ") + e.what());
+    }
+}
+
+Result<std::vector<sdk::NodeInfo>> InMemoryEventLog::liveNodes() noexcept {
+    try {
+        return std::vector<sdk::NodeInfo>{
+            sdk::NodeInfo{_settings.nodeId, _settings.httpAddress, "standalone", sdk::nowMs()}};
+    } catch (const std::exception& e) {
+        return Status(StatusCode::Internal, std::string("liveNodes: ") + e.what());
+    }
+}
+
+}  // namespace ordersystem::plugins::inmemory

@@ -1,0 +1,91 @@
+// Contract: the standalone deployment's event log (DESIGN.md "transport-inmemory"): a table in
+// its own SQLite file, appended through a group committer, delivered in-process.
+// open()/shutdown() run on the host's main thread (plugin start/stop); every other method is
+// thread-safe and called from HTTP worker threads. After shutdown() appends, id allocation and
+// idempotency writes return Unavailable.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "GroupCommitter.h"
+#include "LogWriter.h"
+#include "SubscriptionHub.h"
+#include "ordersystem/sdk/eventlog.h"
+#include "ordersystem/sdk/host.h"
+
+namespace ordersystem::plugins::inmemory {
+
+struct LogSettings {
+    std::string databasePath;  ///< absolute
+    sdk::Durability durability = sdk::Durability::Full;
+    size_t maxBatch = 512;
+    ReactionSettings reaction;
+    std::string nodeId;
+    std::string httpAddress;
+    /// Order ids reserved durably per write; handed out from memory in between.
+    int64_t idBlock = 1000;
+};
+
+class InMemoryEventLog final : public sdk::EventLog, public sdk::IdempotencyStore, public sdk::Membership {
+public:
+    InMemoryEventLog(LogSettings settings, sdk::Logger& logger, sdk::Metrics& metrics);
+    ~InMemoryEventLog() override;
+
+    sdk::Status open();
+    /// Refuses new appends, finishes the in-flight group, stops subscriptions, closes the file.
+    void shutdown() noexcept;
+    /// For the "event-log" health check.
+    sdk::HealthCheckResult health() const;
+
+    // EventLog
+    std::string_view mode() const noexcept override { return "standalone"; }
+    sdk::Result<int64_t> allocateOrderId() noexcept override;
+    sdk::AppendResult append(sdk::AppendRequest& request) noexcept override;
+    sdk::Result<std::vector<sdk::EventRecord>> readOrder(int64_t orderId) noexcept override;
+    sdk::Result<uint64_t> headPosition() noexcept override;
+    sdk::Result<sdk::SubscriptionId> subscribe(sdk::Projection& projection) noexcept override;
+    sdk::Result<sdk::SubscriptionId> subscribe(sdk::Reaction& reaction) noexcept override;
+    void unsubscribe(sdk::SubscriptionId id) noexcept override;
+    sdk::IdempotencyStore& idempotency() noexcept override { return *this; }
+    sdk::Membership& membership() noexcept override { return *this; }
+
+    // IdempotencyStore
+    sdk::Result<sdk::IdempotencyClaim> claim(const std::string& key, const std::string& fingerprint,
+                                             int64_t leaseMs) noexcept override;
+    sdk::Status complete(const sdk::IdempotencyCompletion& completion) noexcept override;
+    sdk::Status release(const std::string& key) noexcept override;
+
+    // Membership
+    sdk::Result<std::vector<sdk::NodeInfo>> liveNodes() noexcept override;
+
+private:
+    /// A pooled reader connection for readOrder (SQLite connections are single-threaded).
+    struct Reader {
+        Db db;
+        Stmt byOrder;
+    };
+    sdk::Result<std::unique_ptr<Reader>> takeReader();
+    void giveBack(std::unique_ptr<Reader> reader);
+    static sdk::Status unavailable();
+
+    const LogSettings _settings;
+    sdk::Logger& _logger;
+    sdk::Metrics& _metrics;
+    LogWriter _writer;
+    std::unique_ptr<GroupCommitter> _committer;
+    std::unique_ptr<SubscriptionHub> _hub;
+    std::atomic<bool> _open{false};
+
+    std::mutex _idMutex;
+    int64_t _nextId = 1;
+    int64_t _reservedHigh = 0;
+
+    std::mutex _readersMutex;
+    std::vector<std::unique_ptr<Reader>> _readers;
+};
+
+}  // namespace ordersystem::plugins::inmemory

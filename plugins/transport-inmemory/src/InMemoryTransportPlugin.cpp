@@ -1,0 +1,65 @@
+#include "InMemoryTransportPlugin.h"
+
+namespace ordersystem::plugins::inmemory {
+
+using sdk::Result;
+using sdk::Status;
+using sdk::StatusCode;
+
+const sdk::ConfigKeySpec kConfigKeys[] = {
+    {"database", sdk::ConfigType::Path, "events.db", "SQLite file of the event log (relative: under [node] data_dir)"},
+    {"max_batch", sdk::ConfigType::Int, "512", "most appends grouped into one commit (one fsync)"},
+    {"reaction_max_deliveries", sdk::ConfigType::Int, "25", "deliveries of one event before it is dead-lettered"},
+    {"reaction_retry_initial_ms", sdk::ConfigType::Int, "200", "first back-off after a failed reaction delivery"},
+    {"reaction_retry_max_ms", sdk::ConfigType::Int, "30000", "longest back-off between reaction deliveries"},
+};
+const uint32_t kConfigKeyCount = sizeof(kConfigKeys) / sizeof(kConfigKeys[0]);
+
+Result<std::unique_ptr<InMemoryTransportPlugin>> InMemoryTransportPlugin::create(const sdk::ConfigSection& config) {
+    auto plugin = std::make_unique<InMemoryTransportPlugin>();
+    plugin->_database = config.getString("database");
+    if (plugin->_database.empty()) plugin->_database = "events.db";
+    plugin->_maxBatch = config.getInt("max_batch");
+    plugin->_reaction.maxDeliveries = config.getInt("reaction_max_deliveries");
+    plugin->_reaction.retryInitialMs = config.getInt("reaction_retry_initial_ms");
+    plugin->_reaction.retryMaxMs = config.getInt("reaction_retry_max_ms");
+    const std::string section(config.name());
+    if (plugin->_maxBatch < 1 || plugin->_maxBatch > 100000)
+        return Status(StatusCode::InvalidConfig, "[" + section + "] max_batch must be 1..100000");
+    if (plugin->_reaction.maxDeliveries < 1)
+        return Status(StatusCode::InvalidConfig, "[" + section + "] reaction_max_deliveries must be at least 1");
+    if (plugin->_reaction.retryInitialMs < 1 || plugin->_reaction.retryMaxMs < plugin->_reaction.retryInitialMs)
+        return Status(StatusCode::InvalidConfig,
+                      "[" + section + "] need 1 <= reaction_retry_initial_ms <= reaction_retry_max_ms");
+    return plugin;
+}
+
+Status InMemoryTransportPlugin::start(sdk::Host& host) noexcept {
+    try {
+        LogSettings settings;
+        settings.databasePath = host.dataPath(_database);
+        settings.durability = host.node().durability;
+        settings.maxBatch = static_cast<size_t>(_maxBatch);
+        settings.reaction = _reaction;
+        settings.nodeId = host.node().nodeId;
+        settings.httpAddress = host.node().httpAddress;
+        auto log = std::make_unique<InMemoryEventLog>(settings, host.logger(), host.metrics());
+        if (auto s = log->open(); !s) {
+            host.logger().error("transport-inmemory cannot start: " + s.message);
+            return s;
+        }
+        _log = std::move(log);
+        InMemoryEventLog* raw = _log.get();
+        host.addHealthCheck("event-log", [raw] { return raw->health(); });
+        host.provideEventLog(raw);
+        return Status::ok();
+    } catch (const std::exception& e) {
+        return Status(StatusCode::Internal, std::string("transport-inmemory start: ") + e.what());
+    }
+}
+
+void InMemoryTransportPlugin::stop() noexcept {
+    if (_log) _log->shutdown();
+}
+
+}  // namespace ordersystem::plugins::inmemory

@@ -1,0 +1,92 @@
+// Contract: the single writer of the event log database. Only the current group-commit leader
+// calls commitBatch() (GroupCommitter guarantees one at a time), so nothing here locks.
+// open() runs on the plugin's start thread before any append. Errors are sdk::Status values.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "Sqlite.h"
+#include "ordersystem/sdk/eventlog.h"
+#include "ordersystem/sdk/host.h"
+
+namespace ordersystem::plugins::inmemory {
+
+enum class OpKind : int { Append, Claim, Complete, Release, ReserveIds, ReactionCheckpoint, DeadLetter };
+
+/// One queued write; lives on the caller's stack (no heap allocation per request).
+struct Op {
+    explicit Op(OpKind k) : kind(k) {}
+    OpKind kind;
+    // Inputs (pointers into the caller's frame; valid until done).
+    sdk::AppendRequest* append = nullptr;
+    const sdk::IdempotencyCompletion* completion = nullptr;
+    const std::string* key = nullptr;
+    const std::string* fingerprint = nullptr;
+    const std::string* name = nullptr;
+    const sdk::EventRecord* event = nullptr;
+    const std::string* error = nullptr;
+    int64_t value = 0;  ///< lease ms, high water, checkpoint position or attempts
+    // Outputs.
+    sdk::Status status;
+    sdk::AppendResult result;
+    sdk::IdempotencyClaim claim;
+    // Hand-off between leader and follower: 0 queued, 1 done, 2 "you lead the next commit".
+    // A futex word, not a condition variable, so the leader wakes followers without the queue lock.
+    std::atomic<int> state{0};
+    Op* next = nullptr;  ///< queue link, guarded by the committer's mutex
+};
+
+/// What was loaded from the database at start.
+struct LogState {
+    uint64_t headPosition = 0;
+    int64_t idHighWater = 0;
+};
+
+class LogWriter {
+public:
+    LogWriter() = default;
+    LogWriter(const LogWriter&) = delete;
+    LogWriter& operator=(const LogWriter&) = delete;
+
+    /// Opens/creates the file, applies WAL + synchronous, creates tables, loads versions.
+    sdk::Status open(const std::string& path, sdk::Durability durability, LogState& state);
+    void close() noexcept;
+
+    /// Executes ops in one transaction (falls back to one transaction per op when the batch
+    /// fails as a whole). Appends the committed events, in position order, to `committed`.
+    /// Returns false when the database itself failed (not when a request was refused).
+    bool commitBatch(Op* const* ops, size_t count, std::vector<sdk::EventRecord>& committed);
+
+    /// Lazily deletes expired idempotency rows (completed after 24 h, leases when expired).
+    void purgeExpired(int64_t nowMs) noexcept;
+
+    uint64_t headPosition() const noexcept { return _nextPosition - 1; }
+
+private:
+    sdk::Status prepareAll();
+    /// Runs one op inside the open transaction; a non-Ok return means "roll back the batch".
+    sdk::Status runOp(Op& op, int64_t nowMs, std::vector<sdk::EventRecord>& committed);
+    sdk::Status runAppend(Op& op, std::vector<sdk::EventRecord>& committed);
+    sdk::Status runClaim(Op& op, int64_t nowMs);
+    sdk::Status storeCompletion(const sdk::IdempotencyCompletion& c, int64_t nowMs);
+    sdk::Status runDeadLetter(Op& op, int64_t nowMs);
+    int64_t versionOf(int64_t orderId) const;
+    sdk::Status tryBatch(Op* const* ops, size_t count, int64_t nowMs, std::vector<sdk::EventRecord>& committed);
+    static bool isDatabaseFailure(const sdk::Status& status) noexcept;
+
+    Db _db;
+    Stmt _begin, _commit, _rollback;
+    Stmt _insertEvent, _selectIdem, _upsertIdem, _deleteIdem, _setHighWater;
+    Stmt _setReactionCheckpoint, _insertDeadLetter, _purgeIdem;
+    /// Order id -> current version, so the version check costs no query.
+    std::unordered_map<int64_t, int64_t> _versions;
+    /// Versions written by the open transaction (merged into _versions on commit).
+    std::unordered_map<int64_t, int64_t> _pending;
+    uint64_t _nextPosition = 1;
+};
+
+}  // namespace ordersystem::plugins::inmemory

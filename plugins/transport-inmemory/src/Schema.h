@@ -1,0 +1,47 @@
+// Contract: the event log database's tables, shared by the writer and the readers.
+// Called once at start by the writer before any reader opens the file.
+#pragma once
+
+namespace ordersystem::plugins::inmemory {
+
+/// Every table of the standalone log; positions are assigned by the writer (no AUTOINCREMENT gaps).
+inline constexpr const char* kSchemaSql = R"SQL(
+CREATE TABLE IF NOT EXISTS events(
+  position     INTEGER PRIMARY KEY,
+  event_id     TEXT    NOT NULL UNIQUE,
+  order_id     INTEGER NOT NULL,
+  version      INTEGER NOT NULL,
+  type         TEXT    NOT NULL,
+  order_number TEXT    NOT NULL,
+  occurred_at  INTEGER NOT NULL,
+  node_id      TEXT    NOT NULL,
+  data         TEXT    NOT NULL,
+  UNIQUE(order_id, version));
+CREATE TABLE IF NOT EXISTS id_reservation(
+  id         INTEGER PRIMARY KEY CHECK (id = 1),
+  high_water INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS idempotency(
+  key         TEXT PRIMARY KEY,
+  fingerprint TEXT NOT NULL,
+  response    TEXT,
+  state       TEXT NOT NULL,
+  expires_at  INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency(expires_at);
+CREATE TABLE IF NOT EXISTS reaction_checkpoints(
+  name     TEXT PRIMARY KEY,
+  position INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS dead_letters(
+  reaction   TEXT    NOT NULL,
+  position   INTEGER NOT NULL,
+  event_id   TEXT    NOT NULL,
+  attempts   INTEGER NOT NULL,
+  last_error TEXT    NOT NULL,
+  dead_at    INTEGER NOT NULL,
+  event_json TEXT    NOT NULL,
+  PRIMARY KEY(reaction, position));
+)SQL";
+
+inline constexpr const char* kEventColumns =
+    "position, event_id, order_id, version, type, order_number, occurred_at, node_id, data";
+
+}  // namespace ordersystem::plugins::inmemory

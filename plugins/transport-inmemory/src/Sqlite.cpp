@@ -1,0 +1,90 @@
+#include "Sqlite.h"
+
+namespace ordersystem::plugins::inmemory {
+
+using sdk::Status;
+using sdk::StatusCode;
+
+Stmt::~Stmt() {
+    if (_stmt) sqlite3_finalize(_stmt);
+}
+
+Stmt& Stmt::operator=(Stmt&& other) noexcept {
+    if (this != &other) {
+        if (_stmt) sqlite3_finalize(_stmt);
+        _stmt = other._stmt;
+        _db = other._db;
+        other._stmt = nullptr;
+    }
+    return *this;
+}
+
+Status Stmt::prepare(Db& db, const char* sql) {
+    if (_stmt) sqlite3_finalize(_stmt);
+    _stmt = nullptr;
+    _db = db.handle();
+    if (sqlite3_prepare_v3(_db, sql, -1, SQLITE_PREPARE_PERSISTENT, &_stmt, nullptr) != SQLITE_OK)
+        return Status(StatusCode::Internal, std::string("cannot prepare '") + sql + "': " + sqlite3_errmsg(_db));
+    return Status::ok();
+}
+
+void Stmt::reset() noexcept {
+    sqlite3_reset(_stmt);
+    sqlite3_clear_bindings(_stmt);
+}
+
+void Stmt::bind(int index, int64_t value) noexcept { sqlite3_bind_int64(_stmt, index, value); }
+
+void Stmt::bind(int index, std::string_view text) noexcept {
+    // SQLITE_STATIC: the caller's string outlives the step (it is bound, stepped, reset in one call).
+    sqlite3_bind_text(_stmt, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
+}
+
+void Stmt::bindNull(int index) noexcept { sqlite3_bind_null(_stmt, index); }
+
+int Stmt::step() noexcept { return sqlite3_step(_stmt); }
+
+Status Stmt::exec() noexcept {
+    const int rc = sqlite3_step(_stmt);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) return Status::ok();
+    const StatusCode code = (rc == SQLITE_CONSTRAINT) ? StatusCode::Conflict : StatusCode::Unavailable;
+    return Status(code, std::string("sqlite: ") + sqlite3_errmsg(_db) + " in '" + sqlite3_sql(_stmt) + "'");
+}
+
+std::string Stmt::text(int column) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(_stmt, column));
+    if (!p) return {};
+    return std::string(p, static_cast<size_t>(sqlite3_column_bytes(_stmt, column)));
+}
+
+Status Db::open(const std::string& path, bool readOnly, int busyTimeoutMs) {
+    close();
+    const int flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) |
+                      SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2(path.c_str(), &_db, flags, nullptr) != SQLITE_OK) {
+        std::string msg = _db ? sqlite3_errmsg(_db) : "out of memory";
+        close();
+        return Status(StatusCode::Unavailable, "cannot open event log '" + path + "': " + msg);
+    }
+    sqlite3_busy_timeout(_db, busyTimeoutMs);
+    return Status::ok();
+}
+
+void Db::close() noexcept {
+    if (_db) sqlite3_close_v2(_db);
+    _db = nullptr;
+}
+
+Status Db::execute(const char* sql) noexcept {
+    char* err = nullptr;
+    if (sqlite3_exec(_db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+        std::string msg = err ? err : sqlite3_errmsg(_db);
+        sqlite3_free(err);
+        return Status(StatusCode::Unavailable, "sqlite: " + msg + " in '" + sql + "'");
+    }
+    return Status::ok();
+}
+
+std::string Db::lastError() const { return _db ? sqlite3_errmsg(_db) : "closed"; }
+
+}  // namespace ordersystem::plugins::inmemory

@@ -1,0 +1,305 @@
+#include "SubscriptionHub.h"
+
+#include <algorithm>
+
+#include "Schema.h"
+
+namespace ordersystem::plugins::inmemory {
+
+using sdk::Result;
+using sdk::Status;
+using sdk::StatusCode;
+
+namespace {
+/// Recent committed events kept in memory for live delivery; older ones are read back from disk.
+constexpr size_t kWindowEvents = 65536;
+constexpr int64_t kProjectionRetryInitialMs = 100;
+constexpr int64_t kProjectionRetryMaxMs = 5000;
+}  // namespace
+
+struct SubscriptionHub::Worker {
+    sdk::Projection* projection = nullptr;
+    sdk::Reaction* reaction = nullptr;
+    std::string name;
+    Db db;  ///< this worker's own reader connection (used only on its thread)
+    Stmt readRange;
+    Stmt readCheckpoint;
+    sdk::Counter* deadLetters = nullptr;
+    bool stop = false;  ///< guarded by SubscriptionHub::_mutex
+    std::thread thread;
+};
+
+SubscriptionHub::SubscriptionHub(std::string dbPath, uint64_t head, size_t fetchLimit, ReactionSettings reaction,
+                                 sdk::Logger& logger, sdk::Metrics& metrics, GroupCommitter& committer)
+    : _dbPath(std::move(dbPath)), _fetchLimit(fetchLimit == 0 ? 1 : fetchLimit), _reaction(reaction),
+      _logger(logger), _metrics(metrics), _committer(committer), _head(head) {}
+
+SubscriptionHub::~SubscriptionHub() { stopAll(); }
+
+void SubscriptionHub::publish(std::vector<sdk::EventRecord>& committed) {
+    if (committed.empty()) return;
+    const uint64_t first = committed.front().position;
+    const uint64_t last = committed.back().position;
+    auto batch = std::make_shared<const std::vector<sdk::EventRecord>>(std::move(committed));
+    committed.clear();
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        _recentEvents += batch->size();
+        _recent.push_back(Window{first, last, std::move(batch)});
+        while (_recentEvents > kWindowEvents && _recent.size() > 1) {
+            _recentEvents -= _recent.front().events->size();
+            _recent.pop_front();
+        }
+        _head.store(last, std::memory_order_release);
+    }
+    _cv.notify_all();
+}
+
+Result<EventBatch> SubscriptionHub::fetch(Worker& worker, uint64_t next) {
+    std::unique_lock<std::mutex> lock(_mutex);
+    _cv.wait(lock, [&] { return worker.stop || _head.load(std::memory_order_relaxed) >= next; });
+    if (worker.stop) return EventBatch{};
+    const uint64_t head = _head.load(std::memory_order_relaxed);
+    if (!_recent.empty() && _recent.front().first <= next) {
+        auto it = std::upper_bound(_recent.begin(), _recent.end(), next,
+                                   [](uint64_t pos, const Window& w) { return pos < w.first; });
+        --it;  // the window holding `next` (windows are consecutive up to head)
+        if (it->first == next && it->events->size() <= _fetchLimit) return it->events;  // live, no copy
+        auto out = std::make_shared<std::vector<sdk::EventRecord>>();
+        for (; it != _recent.end() && out->size() < _fetchLimit; ++it)
+            for (const auto& e : *it->events)
+                if (e.position >= next && out->size() < _fetchLimit) out->push_back(e);
+        return EventBatch(std::move(out));
+    }
+    lock.unlock();
+    return readFromDb(worker, next, std::min<uint64_t>(head, next + _fetchLimit - 1));
+}
+
+Result<EventBatch> SubscriptionHub::readFromDb(Worker& worker, uint64_t from, uint64_t to) {
+    auto out = std::make_shared<std::vector<sdk::EventRecord>>();
+    out->reserve(static_cast<size_t>(to - from + 1));
+    Stmt& q = worker.readRange;
+    q.reset();
+    q.bind(1, static_cast<int64_t>(from));
+    q.bind(2, static_cast<int64_t>(to));
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+        sdk::EventRecord e;
+        e.position = static_cast<uint64_t>(q.int64(0));
+        e.eventId = q.text(1);
+        e.orderId = q.int64(2);
+        e.version = q.int64(3);
+        e.type = q.text(4);
+        e.orderNumber = q.text(5);
+        e.occurredAtMs = q.int64(6);
+        e.nodeId = q.text(7);
+        e.dataJson = q.text(8);
+        out->push_back(std::move(e));
+    }
+    q.reset();
+    if (rc != SQLITE_DONE)
+        return Status(StatusCode::Unavailable, "cannot read the event log at position " + std::to_string(from) + ": " +
+                                                   worker.db.lastError());
+    if (out->empty() || out->front().position != from)
+        return Status(StatusCode::Internal, "event log has a gap at position " + std::to_string(from));
+    return EventBatch(std::move(out));
+}
+
+bool SubscriptionHub::pause(Worker& worker, int64_t ms) {
+    std::unique_lock<std::mutex> lock(_mutex);
+    _cv.wait_for(lock, std::chrono::milliseconds(ms), [&] { return worker.stop; });
+    return !worker.stop;
+}
+
+Result<sdk::SubscriptionId> SubscriptionHub::subscribe(sdk::Projection& projection) {
+    auto worker = std::make_unique<Worker>();
+    worker->projection = &projection;
+    worker->name = std::string(projection.projectionName());
+    return start(std::move(worker));
+}
+
+Result<sdk::SubscriptionId> SubscriptionHub::subscribe(sdk::Reaction& reaction) {
+    auto worker = std::make_unique<Worker>();
+    worker->reaction = &reaction;
+    worker->name = std::string(reaction.reactionName());
+    try {
+        worker->deadLetters = &_metrics.counter("ordersystem_reaction_dead_letters_total",
+                                                "Events a reaction gave up on after the maximum deliveries",
+                                                {{"reaction", worker->name}});
+    } catch (...) {
+        worker->deadLetters = nullptr;
+    }
+    return start(std::move(worker));
+}
+
+Result<sdk::SubscriptionId> SubscriptionHub::start(std::unique_ptr<Worker> worker) {
+    if (auto s = worker->db.open(_dbPath, false); !s) return s;
+    std::string sql = std::string("SELECT ") + kEventColumns +
+                      " FROM events WHERE position >= ?1 AND position <= ?2 ORDER BY position";
+    if (auto s = worker->readRange.prepare(worker->db, sql.c_str()); !s) return s;
+    if (auto s = worker->readCheckpoint.prepare(worker->db, "SELECT position FROM reaction_checkpoints WHERE name = ?1");
+        !s)
+        return s;
+    Worker* w = worker.get();
+    sdk::SubscriptionId id;
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        id = _nextId++;
+        _workers.emplace(id, std::move(worker));
+    }
+    try {
+        w->thread = std::thread([this, w] {
+            try {
+                if (w->projection) runProjection(*w);
+                else runReaction(*w);
+            } catch (const std::exception& e) {
+                _logger.error("subscription '" + w->name + "' stopped delivering: " + e.what());
+            }
+        });
+    } catch (const std::exception& e) {
+        std::lock_guard<std::mutex> lock(_mutex);
+        _workers.erase(id);
+        return Status(StatusCode::Internal, std::string("cannot start subscription thread: ") + e.what());
+    }
+    _logger.info(std::string(w->projection ? "projection '" : "reaction '") + w->name + "' subscribed (subscription " +
+                 std::to_string(id) + ")");
+    return id;
+}
+
+void SubscriptionHub::unsubscribe(sdk::SubscriptionId id) {
+    std::unique_ptr<Worker> worker;
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        auto it = _workers.find(id);
+        if (it == _workers.end()) return;
+        it->second->stop = true;
+        worker = std::move(it->second);
+        _workers.erase(it);
+    }
+    _cv.notify_all();
+    if (!worker->thread.joinable()) return;
+    if (worker->thread.get_id() == std::this_thread::get_id()) {
+        // Called from inside its own callback: joining would deadlock; the thread ends on return.
+        _logger.error("subscription '" + worker->name + "' unsubscribed from its own callback");
+        worker->thread.detach();
+        worker.release();  // the running thread still uses it; leaked deliberately
+        return;
+    }
+    worker->thread.join();
+}
+
+void SubscriptionHub::stopAll() {
+    std::vector<sdk::SubscriptionId> ids;
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        for (const auto& entry : _workers) ids.push_back(entry.first);
+    }
+    for (auto id : ids) unsubscribe(id);
+}
+
+void SubscriptionHub::runProjection(Worker& w) {
+    uint64_t next = w.projection->checkpoint() + 1;
+    int64_t backoff = kProjectionRetryInitialMs;
+    while (true) {
+        auto fetched = fetch(w, next);
+        if (!fetched) {
+            _logger.warn("projection '" + w.name + "': " + fetched.status().message + "; retrying in " +
+                         std::to_string(backoff) + " ms");
+            if (!pause(w, backoff)) return;
+            backoff = std::min(backoff * 2, kProjectionRetryMaxMs);
+            continue;
+        }
+        EventBatch batch = fetched.value();
+        if (!batch) return;  // stopped
+        const Status st = w.projection->apply(*batch);
+        if (st) {
+            next = batch->back().position + 1;
+            backoff = kProjectionRetryInitialMs;
+            continue;
+        }
+        _logger.warn("projection '" + w.name + "' failed to apply positions " + std::to_string(batch->front().position) +
+                     ".." + std::to_string(batch->back().position) + ": " + st.message + "; retrying in " +
+                     std::to_string(backoff) + " ms");
+        if (!pause(w, backoff)) return;
+        backoff = std::min(backoff * 2, kProjectionRetryMaxMs);
+        next = w.projection->checkpoint() + 1;
+    }
+}
+
+uint64_t SubscriptionHub::loadReactionCheckpoint(Worker& w) {
+    w.readCheckpoint.reset();
+    w.readCheckpoint.bind(1, w.name);
+    uint64_t position = 0;
+    if (w.readCheckpoint.step() == SQLITE_ROW) position = static_cast<uint64_t>(w.readCheckpoint.int64(0));
+    w.readCheckpoint.reset();
+    return position;
+}
+
+void SubscriptionHub::saveReactionCheckpoint(Worker& w, uint64_t position) {
+    Op op(OpKind::ReactionCheckpoint);
+    op.name = &w.name;
+    op.value = static_cast<int64_t>(position);
+    if (!_committer.submit(op, false))
+        _logger.warn("reaction '" + w.name + "': log closed before checkpoint " + std::to_string(position) +
+                     " was stored; those events will be delivered again");
+    else if (!op.status)
+        _logger.warn("reaction '" + w.name + "': cannot store checkpoint " + std::to_string(position) + ": " +
+                     op.status.message);
+}
+
+void SubscriptionHub::runReaction(Worker& w) {
+    uint64_t next = loadReactionCheckpoint(w) + 1;
+    int64_t backoff = kProjectionRetryInitialMs;
+    while (true) {
+        auto fetched = fetch(w, next);
+        if (!fetched) {
+            _logger.warn("reaction '" + w.name + "': " + fetched.status().message);
+            if (!pause(w, backoff)) return;
+            backoff = std::min(backoff * 2, kProjectionRetryMaxMs);
+            continue;
+        }
+        EventBatch batch = fetched.value();
+        if (!batch) return;
+        uint64_t done = next - 1;
+        bool stopped = false;
+        for (const auto& event : *batch) {
+            if (!deliver(w, event)) {
+                stopped = true;
+                break;
+            }
+            done = event.position;
+        }
+        if (done >= next) saveReactionCheckpoint(w, done);
+        next = done + 1;
+        if (stopped) return;
+    }
+}
+
+bool SubscriptionHub::deliver(Worker& w, const sdk::EventRecord& event) {
+    int64_t delay = std::max<int64_t>(1, _reaction.retryInitialMs);
+    for (int64_t attempt = 1;; ++attempt) {
+        const Status st = w.reaction->handle(event);
+        if (st) return true;
+        if (attempt >= _reaction.maxDeliveries) {
+            Op op(OpKind::DeadLetter);
+            op.name = &w.name;
+            op.event = &event;
+            op.error = &st.message;
+            op.value = attempt;
+            const bool stored = _committer.submit(op, false) && op.status.isOk();
+            _logger.error("reaction '" + w.name + "' gave up on event " + event.eventId + " (order " +
+                          std::to_string(event.orderId) + ", position " + std::to_string(event.position) + ") after " +
+                          std::to_string(attempt) + " deliveries: " + st.message +
+                          (stored ? "; moved to dead_letters" : "; could NOT record it in dead_letters"));
+            if (w.deadLetters) w.deadLetters->inc();
+            return true;
+        }
+        _logger.warn("reaction '" + w.name + "' failed event " + event.eventId + " (delivery " + std::to_string(attempt) +
+                     "/" + std::to_string(_reaction.maxDeliveries) + "): " + st.message + "; retrying in " +
+                     std::to_string(delay) + " ms");
+        if (!pause(w, delay)) return false;
+        delay = std::min(delay * 2, std::max<int64_t>(1, _reaction.retryMaxMs));
+    }
+}
+
+}  // namespace ordersystem::plugins::inmemory

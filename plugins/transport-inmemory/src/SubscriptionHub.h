@@ -1,0 +1,90 @@
+// Contract: delivers committed events to in-process projections and reactions.
+// Each subscription has one transport-owned thread. It addresses the log by position: positions
+// at or below the committed head that are no longer (or not yet) in the in-memory window of
+// recent batches are read from the database (catch-up), the rest is handed out from memory
+// (live). Because both sources are addressed by position there is no switch-over gap.
+// publish() is called by the group-commit leader only; everything else is thread-safe.
+// unsubscribe() joins the thread, so it must not be called from inside a callback.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "GroupCommitter.h"
+#include "Sqlite.h"
+#include "ordersystem/sdk/eventlog.h"
+#include "ordersystem/sdk/logger.h"
+#include "ordersystem/sdk/metrics.h"
+
+namespace ordersystem::plugins::inmemory {
+
+struct ReactionSettings {
+    int64_t maxDeliveries = 25;
+    int64_t retryInitialMs = 200;
+    int64_t retryMaxMs = 30000;
+};
+
+using EventBatch = std::shared_ptr<const std::vector<sdk::EventRecord>>;
+
+class SubscriptionHub {
+public:
+    SubscriptionHub(std::string dbPath, uint64_t head, size_t fetchLimit, ReactionSettings reaction,
+                    sdk::Logger& logger, sdk::Metrics& metrics, GroupCommitter& committer);
+    ~SubscriptionHub();
+
+    /// Leader only: the events just committed (consecutive positions after head()).
+    void publish(std::vector<sdk::EventRecord>& committed);
+    uint64_t head() const noexcept { return _head.load(std::memory_order_acquire); }
+
+    sdk::Result<sdk::SubscriptionId> subscribe(sdk::Projection& projection);
+    sdk::Result<sdk::SubscriptionId> subscribe(sdk::Reaction& reaction);
+    void unsubscribe(sdk::SubscriptionId id);
+    /// Stops every remaining subscription (subscribers normally unsubscribed already).
+    void stopAll();
+
+private:
+    struct Worker;
+    struct Window {
+        uint64_t first;
+        uint64_t last;
+        EventBatch events;
+    };
+
+    sdk::Result<sdk::SubscriptionId> start(std::unique_ptr<Worker> worker);
+    /// Blocks until events from `next` on exist (or stop); null batch = stopped.
+    sdk::Result<EventBatch> fetch(Worker& worker, uint64_t next);
+    sdk::Result<EventBatch> readFromDb(Worker& worker, uint64_t from, uint64_t to);
+    /// Sleeps up to ms; false when the worker was asked to stop.
+    bool pause(Worker& worker, int64_t ms);
+    void runProjection(Worker& worker);
+    void runReaction(Worker& worker);
+    /// Delivers one event until Ok or dead-lettered; false when stopped first.
+    bool deliver(Worker& worker, const sdk::EventRecord& event);
+    void saveReactionCheckpoint(Worker& worker, uint64_t position);
+    uint64_t loadReactionCheckpoint(Worker& worker);
+
+    const std::string _dbPath;
+    const size_t _fetchLimit;
+    const ReactionSettings _reaction;
+    sdk::Logger& _logger;
+    sdk::Metrics& _metrics;
+    GroupCommitter& _committer;
+
+    std::mutex _mutex;
+    std::condition_variable _cv;
+    std::atomic<uint64_t> _head;
+    std::deque<Window> _recent;
+    size_t _recentEvents = 0;
+    std::map<sdk::SubscriptionId, std::unique_ptr<Worker>> _workers;
+    sdk::SubscriptionId _nextId = 1;
+};
+
+}  // namespace ordersystem::plugins::inmemory

@@ -1,0 +1,193 @@
+// Delivery to projections and reactions: catch-up, live order, retries, dead letters, unsubscribe.
+#include <sqlite3.h>
+
+#include <atomic>
+#include <thread>
+
+#include "LogFixture.h"
+
+namespace ordersystem::plugins::inmemory::test {
+namespace {
+
+std::vector<uint64_t> range(uint64_t from, uint64_t to) {
+    std::vector<uint64_t> out;
+    for (uint64_t p = from; p <= to; ++p) out.push_back(p);
+    return out;
+}
+
+void appendOrders(LogFixture& f, int count) {
+    for (int i = 0; i < count; ++i) f.appendOrder(1);
+}
+
+TEST(InMemoryProjection, CatchesUpAfterARestartFromItsCheckpointWithoutGapsOrDuplicates) {
+    LogFixture f;
+    f.start();
+    RecordingProjection projection;
+    appendOrders(f, 60);
+    auto sub = f.log().subscribe(projection);
+    ASSERT_TRUE(sub.isOk());
+    ASSERT_TRUE(projection.waitFor(60));
+    f.log().unsubscribe(sub.value());
+
+    f.restart();
+    appendOrders(f, 40);  // written while the projection was away: read back from the file
+    sub = f.log().subscribe(projection);
+    ASSERT_TRUE(sub.isOk());
+    appendOrders(f, 30);  // live
+    ASSERT_TRUE(projection.waitFor(130));
+    f.log().unsubscribe(sub.value());
+    EXPECT_EQ(projection.appliedCopy(), range(1, 130));
+}
+
+TEST(InMemoryProjection, SubscribingWhileAppendsRunSwitchesFromCatchUpToLiveWithoutGapsOrDuplicates) {
+    LogFixture f;
+    f.start({{"max_batch", "16"}});
+    appendOrders(f, 100);
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> writers;
+    for (int t = 0; t < 4; ++t)
+        writers.emplace_back([&] {
+            for (int i = 0; i < 150 && !stop; ++i) f.appendOrder(1);
+        });
+    RecordingProjection projection;
+    auto sub = f.log().subscribe(projection);
+    ASSERT_TRUE(sub.isOk());
+    for (auto& w : writers) w.join();
+    ASSERT_TRUE(projection.waitFor(700));
+    f.log().unsubscribe(sub.value());
+    EXPECT_EQ(projection.appliedCopy(), range(1, 700));
+}
+
+TEST(InMemoryProjection, LiveEventsArriveInPositionOrderRightAfterTheirCommit) {
+    LogFixture f;
+    f.start();
+    RecordingProjection projection;
+    auto sub = f.log().subscribe(projection);
+    ASSERT_TRUE(sub.isOk());
+    std::vector<std::thread> writers;
+    for (int t = 0; t < 8; ++t)
+        writers.emplace_back([&] {
+            for (int i = 0; i < 25; ++i) {
+                auto id = f.log().allocateOrderId().value();
+                auto req = makeAppend(id, 0);
+                auto res = f.log().append(req);
+                ASSERT_TRUE(res.status.isOk());
+                // Read-your-writes as the orders plugin does it: wait for the projection.
+                ASSERT_TRUE(projection.waitFor(res.lastPosition));
+            }
+        });
+    for (auto& w : writers) w.join();
+    f.log().unsubscribe(sub.value());
+    EXPECT_EQ(projection.appliedCopy(), range(1, 200));
+}
+
+TEST(InMemoryProjection, ThatFailsOnceGetsTheSameBatchAgainAfterReReadingItsCheckpoint) {
+    LogFixture f;
+    f.start();
+    appendOrders(f, 10);
+    RecordingProjection projection;
+    projection.failuresLeft = 1;
+    auto sub = f.log().subscribe(projection);
+    ASSERT_TRUE(sub.isOk());
+    ASSERT_TRUE(projection.waitFor(10));
+    f.log().unsubscribe(sub.value());
+    ASSERT_GE(projection.attempts.size(), 2u);
+    EXPECT_EQ(projection.attempts[0], 1u);
+    EXPECT_EQ(projection.attempts[1], 1u);
+    EXPECT_EQ(projection.appliedCopy(), range(1, 10));
+    EXPECT_GE(projection.checkpointCalls, 2);
+    EXPECT_TRUE(f.host().fakeLogger().contains("failed to apply positions 1.."));
+    EXPECT_TRUE(f.host().fakeLogger().contains("simulated projection failure"));
+}
+
+TEST(InMemoryReaction, AFailedDeliveryIsRetriedUntilItSucceedsAndNotRepeatedAfterARestart) {
+    LogFixture f;
+    f.start({{"reaction_retry_initial_ms", "5"}, {"reaction_retry_max_ms", "20"}});
+    RecordingReaction reaction;
+    reaction.shouldFail = [](const EventRecord& e, int attempt) { return e.position == 2 && attempt <= 2; };
+    auto sub = f.log().subscribe(reaction);
+    ASSERT_TRUE(sub.isOk());
+    appendOrders(f, 3);
+    ASSERT_TRUE(reaction.waitHandled(3));
+    f.log().unsubscribe(sub.value());
+    EXPECT_EQ(reaction.deliveriesCopy(), (std::vector<uint64_t>{1, 2, 2, 2, 3}));
+    EXPECT_EQ(reaction.handledCopy(), (std::vector<uint64_t>{1, 2, 3}));
+
+    f.restart();
+    RecordingReaction after;  // same name: resumes from the stored checkpoint
+    sub = f.log().subscribe(after);
+    ASSERT_TRUE(sub.isOk());
+    appendOrders(f, 1);
+    ASSERT_TRUE(after.waitHandled(1));
+    f.log().unsubscribe(sub.value());
+    EXPECT_EQ(after.handledCopy(), (std::vector<uint64_t>{4}));
+}
+
+int64_t countDeadLetters(const std::string& dbPath, const std::string& eventId) {
+    sqlite3* db = nullptr;
+    int64_t n = -1;
+    if (sqlite3_open_v2(dbPath.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+        sqlite3_stmt* st = nullptr;
+        sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM dead_letters WHERE event_id = ?1 AND reaction = 'test-reaction'", -1,
+                           &st, nullptr);
+        sqlite3_bind_text(st, 1, eventId.c_str(), -1, SQLITE_TRANSIENT);
+        if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return n;
+}
+
+TEST(InMemoryReaction, AnEventThatKeepsFailingIsDeadLetteredAfterMaxDeliveriesAndTheNextOneFollows) {
+    LogFixture f;
+    f.start({{"reaction_max_deliveries", "3"}, {"reaction_retry_initial_ms", "2"}, {"reaction_retry_max_ms", "5"}});
+    RecordingReaction reaction;
+    reaction.shouldFail = [](const EventRecord& e, int) { return e.position == 1; };
+    auto sub = f.log().subscribe(reaction);
+    ASSERT_TRUE(sub.isOk());
+    const int64_t poisoned = f.appendOrder(1);
+    const std::string eventId = f.log().readOrder(poisoned).value()[0].eventId;
+    f.appendOrder(1);
+    ASSERT_TRUE(reaction.waitHandled(1));
+    f.log().unsubscribe(sub.value());
+
+    EXPECT_EQ(reaction.deliveriesCopy(), (std::vector<uint64_t>{1, 1, 1, 2}));
+    EXPECT_EQ(reaction.handledCopy(), (std::vector<uint64_t>{2}));
+    EXPECT_EQ(f.host().fakeMetrics().value("ordersystem_reaction_dead_letters_total", {{"reaction", "test-reaction"}}),
+              1.0);
+    EXPECT_TRUE(f.host().fakeLogger().contains(eventId));
+    EXPECT_EQ(countDeadLetters(f.dbPath(), eventId), 1);
+}
+
+TEST(InMemoryUnsubscribe, ReturnsOnlyOnceNoCallbackRunsOrWillRun) {
+    LogFixture f;
+    f.start({{"max_batch", "1"}});
+    RecordingProjection projection;
+    std::atomic<bool> inside{false};
+    std::atomic<int> callsAfterReturn{0};
+    std::atomic<bool> returned{false};
+    projection.onApply = [&] {
+        if (returned) ++callsAfterReturn;
+        inside = true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        inside = false;
+    };
+    auto sub = f.log().subscribe(projection);
+    ASSERT_TRUE(sub.isOk());
+    std::atomic<bool> stopWriting{false};
+    std::thread writer([&] {
+        for (int i = 0; i < 200 && !stopWriting; ++i) f.appendOrder(1);
+    });
+    ASSERT_TRUE(projection.waitFor(1));
+    for (int i = 0; i < 200 && !inside; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    f.log().unsubscribe(sub.value());
+    returned = true;
+    EXPECT_FALSE(inside.load());
+    stopWriting = true;
+    writer.join();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(callsAfterReturn.load(), 0);
+}
+
+}  // namespace
+}  // namespace ordersystem::plugins::inmemory::test

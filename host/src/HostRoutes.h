@@ -1,0 +1,17 @@
+// Contract: the routes the host itself serves: /health, /health/live, /health/ready, /metrics,
+// /api/cluster/nodes, /openapi.json, /swagger and /swagger/{file}. Registered on the main thread
+// before plugins start; handlers run on HTTP worker threads and only read shared state.
+#pragma once
+
+#include <string>
+
+#include "HostContext.h"
+
+namespace ordersystem::host {
+
+void registerHostRoutes(HostServices& services, const std::string& docsDir);
+
+/// Content type by file extension (.html .js .css .json .png .svg .map; else octet-stream).
+const char* contentTypeFor(const std::string& fileName);
+
+}  // namespace ordersystem::host

@@ -1,0 +1,81 @@
+// Contract: the whole host without the process shell: configuration -> plugins -> HTTP.
+// Used by main() (ServerApplication) and by tests (port 0, fixture plugin folder).
+// All methods on one thread (the main thread). start() either succeeds completely or cleans up
+// and returns ONE Status whose message names the failing key, file or plugin (exit code 1).
+// stop() is idempotent: readiness 503 -> stop accepting and drain -> plugins stop in reverse ->
+// destroy. The destructor calls stop().
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "Config.h"
+#include "HostContext.h"
+#include "HttpServer.h"
+#include "Logging.h"
+#include "PluginManager.h"
+
+namespace ordersystem::host {
+
+struct RuntimeOptions {
+    std::string configPath;
+    std::vector<std::string> defines;  ///< "section.key=value"
+    EnvLookup env = processEnvironment();
+    /// Folder of the executable: base of the default plugin and docs folders ("" = this process's).
+    std::string exeDir;
+};
+
+/// Settings of the host's own sections after validation.
+struct HostSettings {
+    std::string nodeId;
+    std::string dataDir;
+    sdk::Durability durability = sdk::Durability::Full;
+    std::string address;
+    HttpSettings http;
+    std::string docsDir;
+    std::string pluginDir;
+    std::vector<std::string> pluginNames;
+    std::string logLevel = "info";
+};
+
+/// The folder holding the running executable.
+std::string executableDir();
+
+class Runtime {
+public:
+    explicit Runtime(RuntimeOptions options);
+    ~Runtime();
+    Runtime(const Runtime&) = delete;
+    Runtime& operator=(const Runtime&) = delete;
+
+    /// --check-config: config, plugin files, schemas, each plugin's create()/destroy(). No I/O beyond that.
+    sdk::Status check();
+    /// Starts everything; the listener accepts once this returns Ok.
+    sdk::Status start();
+    /// Graceful stop; drain bounds how long open connections may finish.
+    void stop(std::chrono::milliseconds drain = std::chrono::milliseconds(5000));
+
+    int port() const { return _http ? _http->port() : 0; }
+    const HostSettings& settings() const { return _settings; }
+    HostServices& services() { return *_services; }
+    std::string mode() const { return _mode; }
+
+private:
+    sdk::Status prepare();  ///< config, logging, plugin load + create
+    sdk::Status readHostSettings();
+
+    RuntimeOptions _options;
+    HostSettings _settings;
+    std::unique_ptr<Configuration> _config;
+    std::unique_ptr<Logging> _logging;
+    std::shared_ptr<spdlog::logger> _log;
+    std::unique_ptr<HostServices> _services;
+    std::unique_ptr<PluginManager> _plugins;
+    std::unique_ptr<HttpServer> _http;
+    std::string _mode;
+    bool _started = false;
+};
+
+}  // namespace ordersystem::host

@@ -1,0 +1,112 @@
+// The ordersystem executable: a thin Poco ServerApplication over host::Runtime.
+// Runs in the foreground until SIGTERM/SIGINT, then drains and exits 0. Start-up and
+// --check-config failures print one line on stderr and exit 1.
+#include <pthread.h>
+#include <signal.h>
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <Poco/Util/HelpFormatter.h>
+#include <Poco/Util/Option.h>
+#include <Poco/Util/OptionSet.h>
+#include <Poco/Util/ServerApplication.h>
+
+#include "Runtime.h"
+
+namespace {
+
+using Poco::Util::Option;
+using Poco::Util::OptionSet;
+
+class OrderSystemApp final : public Poco::Util::ServerApplication {
+protected:
+    void defineOptions(OptionSet& options) override {
+        // ServerApplication's own --daemon/--pidfile/--umask are deliberately not offered: run in the foreground.
+        options.addOption(Option("help", "h", "print this help and exit").required(false).repeatable(false));
+        options.addOption(Option("config", "c", "the ini file (required)").required(false).repeatable(false).argument("FILE"));
+        options.addOption(Option("define", "D", "override one setting, e.g. --define=http.port=5001 (repeatable)")
+                              .required(false)
+                              .repeatable(true)
+                              .argument("section.key=value"));
+        options.addOption(Option("check-config", "", "validate the configuration and plugins, print the result and exit")
+                              .required(false)
+                              .repeatable(false));
+    }
+
+    void handleOption(const std::string& name, const std::string& value) override {
+        if (name == "help") _help = true;
+        else if (name == "config") _configPath = value;
+        else if (name == "define") _defines.push_back(value);
+        else if (name == "check-config") _checkOnly = true;
+    }
+
+    int main(const std::vector<std::string>& args) override {
+        if (_help) {
+            Poco::Util::HelpFormatter help(options());
+            help.setCommand(commandName());
+            help.setUsage("--config=FILE [--define=section.key=value ...] [--check-config]");
+            help.setHeader("The order service host: loads the plugins named in the ini file and serves HTTP.\n"
+                           "Settings can also come from ORDERSYSTEM_<SECTION>_<KEY> environment variables.\n"
+                           "Precedence: --define > environment > ini > defaults.");
+            help.setUnixStyle(true);
+            help.format(std::cout);
+            return EXIT_OK;
+        }
+        if (!args.empty()) return fail("unexpected argument '" + args.front() + "' (see --help)");
+        if (_configPath.empty()) return fail("--config=FILE is required (see --help)");
+
+        ordersystem::host::RuntimeOptions options;
+        options.configPath = _configPath;
+        options.defines = _defines;
+        ordersystem::host::Runtime runtime(std::move(options));
+        if (_checkOnly) {
+            const auto status = runtime.check();
+            if (!status) return fail(status.message);
+            std::cout << "configuration OK" << std::endl;
+            return EXIT_OK;
+        }
+        const auto status = runtime.start();
+        if (!status) return fail(status.message);
+        waitForTerminationRequest();
+        runtime.stop();
+        return EXIT_OK;
+    }
+
+private:
+    static int fail(const std::string& message) {
+        std::cerr << "ordersystem: " << message << std::endl;
+        return 1;
+    }
+
+    bool _help = false;
+    bool _checkOnly = false;
+    std::string _configPath;
+    std::vector<std::string> _defines;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    // Before any thread exists: every thread inherits the block, so only sigwait() sees these.
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGQUIT);
+    sigaddset(&set, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+
+    OrderSystemApp app;
+    try {
+        const int rc = app.run(argc, argv);
+        // Poco reports a bad command line (unknown option, missing argument) as EXIT_USAGE/EXIT_CONFIG;
+        // the contract promises exit code 1 for every refusal.
+        return rc == Poco::Util::Application::EXIT_USAGE || rc == Poco::Util::Application::EXIT_CONFIG ? 1 : rc;
+    } catch (const std::exception& e) {
+        std::cerr << "ordersystem: " << e.what() << std::endl;
+        return 1;
+    }
+}

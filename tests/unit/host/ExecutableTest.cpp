@@ -1,0 +1,91 @@
+// The built executable as an operator runs it: --check-config, --help, start and SIGTERM.
+#include <gtest/gtest.h>
+
+#include "HostTestUtil.h"
+
+namespace ordersystem::host {
+namespace {
+
+using ordersystem::testing::ChildProcess;
+using ordersystem::testing::TempDir;
+using ordersystem::testing::writeFile;
+
+#define EXPECT_MENTIONS(text, part) EXPECT_NE((text).find(part), std::string::npos) << (text)
+
+TEST(Executable, CheckConfigOnABadIniExitsOneNamingTheKey) {
+    TempDir dir;
+    writeFile(dir.file("bad.ini"), test::fixtureIni("fixture-transport", "[fixture-transport]\nhealthy = sometimes\n"));
+    ChildProcess p(test::hostExe(), {"--check-config", "--config=" + dir.file("bad.ini")}, dir.file("out.log"));
+    EXPECT_EQ(p.wait(std::chrono::seconds(30)), 1);
+    EXPECT_MENTIONS(p.output(), "[fixture-transport] healthy");
+}
+
+TEST(Executable, CheckConfigOnAGoodIniPrintsConfigurationOk) {
+    TempDir dir;
+    writeFile(dir.file("good.ini"), test::fixtureIni("fixture-transport, fixture-routes"));
+    ChildProcess p(test::hostExe(), {"--check-config", "--config=" + dir.file("good.ini")}, dir.file("out.log"));
+    EXPECT_EQ(p.wait(std::chrono::seconds(30)), 0) << p.output();
+    EXPECT_MENTIONS(p.output(), "configuration OK");
+}
+
+TEST(Executable, DefineOverridesTheIniAndIsValidatedToo) {
+    TempDir dir;
+    writeFile(dir.file("good.ini"), test::fixtureIni("fixture-transport"));
+    ChildProcess p(test::hostExe(), {"--check-config", "--config=" + dir.file("good.ini"), "--define=http.port=abc"},
+                   dir.file("out.log"));
+    EXPECT_EQ(p.wait(std::chrono::seconds(30)), 1);
+    EXPECT_MENTIONS(p.output(), "[http] port");
+}
+
+TEST(Executable, EnvironmentOverrideIsValidatedAndNamed) {
+    TempDir dir;
+    writeFile(dir.file("good.ini"), test::fixtureIni("fixture-transport"));
+    ChildProcess p(test::hostExe(), {"--check-config", "--config=" + dir.file("good.ini")}, dir.file("out.log"),
+                   {{"ORDERSYSTEM_FIXTURE_TRANSPORT_HEALTHY", "sometimes"}});
+    EXPECT_EQ(p.wait(std::chrono::seconds(30)), 1);
+    EXPECT_MENTIONS(p.output(), "ORDERSYSTEM_FIXTURE_TRANSPORT_HEALTHY");
+}
+
+TEST(Executable, UnknownOptionExitsOne) {
+    TempDir dir;
+    ChildProcess p(test::hostExe(), {"--bogus"}, dir.file("out.log"));
+    EXPECT_EQ(p.wait(std::chrono::seconds(30)), 1);
+    EXPECT_MENTIONS(p.output(), "bogus");
+}
+
+TEST(Executable, MissingConfigOptionExitsOne) {
+    TempDir dir;
+    ChildProcess p(test::hostExe(), {}, dir.file("out.log"));
+    EXPECT_EQ(p.wait(std::chrono::seconds(30)), 1);
+    EXPECT_MENTIONS(p.output(), "--config");
+}
+
+TEST(Executable, HelpListsTheOptions) {
+    TempDir dir;
+    ChildProcess p(test::hostExe(), {"--help"}, dir.file("out.log"));
+    EXPECT_EQ(p.wait(std::chrono::seconds(30)), 0);
+    const std::string out = p.output();
+    EXPECT_MENTIONS(out, "--config");
+    EXPECT_MENTIONS(out, "--define");
+    EXPECT_MENTIONS(out, "--check-config");
+}
+
+TEST(Executable, RunsUntilSigtermThenExitsZero) {
+    TempDir dir;
+    const int port = ordersystem::testing::freePort();
+    writeFile(dir.file("run.ini"), test::fixtureIni("fixture-transport, fixture-routes"));
+    ChildProcess p(test::hostExe(), {"--config=" + dir.file("run.ini"), "--define=http.port=" + std::to_string(port), "--define=log.level=info"},
+                   dir.file("out.log"));
+    const bool up = ordersystem::testing::waitUntil(
+        [&] { return ordersystem::testing::httpGet(port, "/health/live").status == 200 || !p.running(); },
+        std::chrono::seconds(20));
+    ASSERT_TRUE(up && p.running()) << p.output();
+    EXPECT_EQ(ordersystem::testing::httpGet(port, "/fixture/echo").status, 200);
+    EXPECT_EQ(p.terminate(std::chrono::seconds(15)), 0) << p.output();
+    const std::string out = p.output();
+    EXPECT_MENTIONS(out, "started: node test-node mode standalone");
+    EXPECT_MENTIONS(out, ":" + std::to_string(port));
+}
+
+}  // namespace
+}  // namespace ordersystem::host

@@ -1,0 +1,45 @@
+// Helpers for the host's unit tests: fixture plugin folder, ini writing, a Runtime on port 0.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "Runtime.h"
+#include "ordersystem/testing/TestSupport.h"
+
+namespace ordersystem::host::test {
+
+inline std::string fixturePluginDir() { return ORDERSYSTEM_TEST_FIXTURE_DIR; }
+inline std::string hostExe() { return ORDERSYSTEM_TEST_HOST_EXE; }
+
+/// An environment with nothing in it (tests must not see the real ORDERSYSTEM_* variables).
+inline EnvLookup emptyEnv() {
+    return [](const std::string&) -> std::optional<std::string> { return std::nullopt; };
+}
+inline EnvLookup envOf(std::map<std::string, std::string> vars) {
+    return [vars](const std::string& name) -> std::optional<std::string> {
+        auto it = vars.find(name);
+        if (it == vars.end()) return std::nullopt;
+        return it->second;
+    };
+}
+
+/// A minimal valid ini using the fixture plugins; `extra` is appended verbatim.
+inline std::string fixtureIni(const std::string& load = "fixture-transport, fixture-routes", const std::string& extra = "") {
+    return "[node]\nid = test-node ; inline comment\ndata_dir = data\ndurability = normal\n"
+           "[http]\nhost = 127.0.0.1\nport = 0\nthreads = 8\nmax_body_bytes = 100\nkeep_alive_timeout_ms = 500\n"
+           "docs_dir = docs\n"
+           "[plugins]\ndir = " + fixturePluginDir() + "\nload = " + load + "\n[log]\nlevel = warn\n" + extra;
+}
+
+inline RuntimeOptions optionsFor(const std::string& iniPath, std::vector<std::string> defines = {}) {
+    RuntimeOptions o;
+    o.configPath = iniPath;
+    o.defines = std::move(defines);
+    o.env = emptyEnv();
+    return o;
+}
+
+}  // namespace ordersystem::host::test

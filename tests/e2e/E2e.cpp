@@ -46,7 +46,9 @@ void StandaloneTest::SetUp() {
 }
 
 void StandaloneTest::TearDown() {
-    if (node && node->running()) EXPECT_EQ(node->stop(), 0) << node->output();
+    if (node && node->running()) {
+        EXPECT_EQ(node->stop(), 0) << node->output();
+    }
 }
 
 void StandaloneTest::restart() {

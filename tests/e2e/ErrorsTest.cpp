@@ -14,11 +14,13 @@ protected:
         EXPECT_EQ(intField(doc, "status"), status) << r.body;
         EXPECT_NE(stringField(doc, "title"), "<absent>") << r.body;
         EXPECT_NE(stringField(doc, "type"), "<absent>") << r.body;
-        if (!detailPart.empty()) EXPECT_NE(stringField(doc, "detail").find(detailPart), std::string::npos) << r.body;
+        if (!detailPart.empty()) {
+            EXPECT_NE(stringField(doc, "detail").find(detailPart), std::string::npos) << r.body;
+        }
     }
     size_t storedOrders() {
-        const HttpResult r = get("/api/orders?limit=1000");
-        const JsonValue* items = r.json().find("items");
+        const JsonValue doc = get("/api/orders?limit=1000").json();
+        const JsonValue* items = doc.find("items");
         return items ? items->items().size() : 0;
     }
 };
@@ -58,7 +60,8 @@ TEST_F(Errors, EveryInvalidCreateIs400WithTheFieldNamedAndStoresNothing) {
     for (const auto& c : cases) {
         const HttpResult r = httpPostJson(port(), "/api/orders", c.first);
         expectProblem(r, 400);
-        const JsonValue* errors = r.json().find("errors");
+        const JsonValue doc = r.json();
+        const JsonValue* errors = doc.find("errors");
         ASSERT_NE(errors, nullptr) << c.first << " -> " << r.body;
         bool named = false;
         for (const auto& e : errors->items())
@@ -69,7 +72,7 @@ TEST_F(Errors, EveryInvalidCreateIs400WithTheFieldNamedAndStoresNothing) {
 }
 
 TEST_F(Errors, MalformedJsonIs400AndNeverCrashesTheServer) {
-    for (const std::string bad : {"", "{", "not json", "[]", "null", "{\"customerName\":\"A\",", "{\"a\":1}}",
+    for (const std::string& bad : std::vector<std::string>{"", "{", "not json", "[]", "null", "{\"customerName\":\"A\",", "{\"a\":1}}",
                                   std::string(5000, '['), "\"just a string\"", "{\"customerName\":\"\xff\"}"}) {
         const HttpResult r = httpPostJson(port(), "/api/orders", bad);
         expectProblem(r, 400);

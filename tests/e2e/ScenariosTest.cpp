@@ -46,7 +46,8 @@ TEST_F(Scenarios, CreateProcessCompleteMovesTheOrderThroughItsLifeAndRecordsEach
 
     const HttpResult events = get("/api/orders/" + std::to_string(id) + "/events");
     ASSERT_EQ(events.status, 200);
-    const auto& list = events.json().items();
+    const JsonValue eventsDoc = events.json();
+    const auto& list = eventsDoc.items();
     ASSERT_EQ(list.size(), 3u) << events.body;
     EXPECT_EQ(stringField(list[0], "type"), "OrderCreated");
     EXPECT_EQ(stringField(list[1], "type"), "OrderProcessing");
@@ -83,7 +84,8 @@ TEST_F(Scenarios, PendingListsOldestFirstAndCustomerListsNewestFirstWithExactMat
     const HttpResult pending = get("/api/orders/pending");
     ASSERT_EQ(pending.status, 200);
     std::vector<int64_t> pendingIds;
-    for (const auto& o : pending.json().items()) pendingIds.push_back(intField(o, "id"));
+    const JsonValue pendingDoc = pending.json();
+    for (const auto& o : pendingDoc.items()) pendingIds.push_back(intField(o, "id"));
     ASSERT_GE(pendingIds.size(), 3u);
     EXPECT_EQ(pendingIds[0], a1);
     EXPECT_EQ(pendingIds[1], a2);
@@ -91,7 +93,8 @@ TEST_F(Scenarios, PendingListsOldestFirstAndCustomerListsNewestFirstWithExactMat
 
     const HttpResult alice = get("/api/orders/customer/Alice");
     ASSERT_EQ(alice.status, 200);
-    const auto& list = alice.json().items();
+    const JsonValue aliceDoc = alice.json();
+    const auto& list = aliceDoc.items();
     ASSERT_EQ(list.size(), 2u) << alice.body;
     EXPECT_EQ(intField(list[0], "id"), a2);
     EXPECT_EQ(intField(list[1], "id"), a1);

@@ -36,10 +36,10 @@ wait_http() { for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$1$2" >/dev/n
 peak_rss_mib() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 rss_mib() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 
-# run_wrk PORT CONNECTIONS SCRIPT -> sets rps p99 non2xx
+# run_wrk PORT CONNECTIONS SCRIPT [PATH] -> sets rps p99 non2xx errors
 run_wrk() {
   local out
-  out=$(wrk -t2 -c"$2" -d"${duration}s" --latency -s "$3" "http://127.0.0.1:$1" 2>&1)
+  out=$(wrk -t2 -c"$2" -d"${duration}s" --latency -s "$3" "http://127.0.0.1:$1${4:-/}" 2>&1)
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   non2xx=$(awk '/Non-2xx/ {print $5}' <<<"$out"); non2xx=${non2xx:-0}
@@ -96,7 +96,7 @@ bench_mode() { # mode transport url
   local first last
   first=$(create_one "$nport")
   for c in 16 64; do
-    run_wrk "$nport" "$c" "$here/create.lua"; rss=$(peak_rss_mib "$npid"); report "$1 create c=$c" "$c"
+    run_wrk "$nport" "$c" "$here/create.lua" /api/orders; rss=$(peak_rss_mib "$npid"); report "$1 create c=$c" "$c"
   done
   last=$(create_one "$nport")
   for c in 16 64; do
@@ -113,7 +113,7 @@ soak_test() {
   local saved=$duration; duration=5
   local rss_half=""
   while ((have < soak)); do
-    run_wrk "$nport" 64 "$here/create.lua"
+    run_wrk "$nport" 64 "$here/create.lua" /api/orders
     have=$(create_one "$nport")
     if [[ -z $rss_half ]] && ((have >= soak / 2)); then rss_half=$(rss_mib "$npid"); echo "soak: $have orders, RSS ${rss_half} MiB"; fi
     echo "soak: $have orders stored"

@@ -1,0 +1,79 @@
+// The orders plugin's lifecycle (see OrdersPlugin.h).
+#include "OrdersPlugin.h"
+
+#include "http/Routes.h"
+
+namespace ordersystem::plugins::orders {
+
+using sdk::Result;
+using sdk::Status;
+using sdk::StatusCode;
+
+Result<OrdersSettings> readSettings(const sdk::ConfigSection& config) {
+    OrdersSettings s;
+    s.database = config.getString("database");
+    s.cacheEntries = config.getInt("cache_entries");
+    s.commandTimeoutMs = config.getInt("command_timeout_ms");
+    s.idempotencyLeaseMs = config.getInt("idempotency_lease_ms");
+    s.maxConflictRetries = config.getInt("max_conflict_retries");
+    auto bad = [](const char* key, const char* rule) {
+        return Result<OrdersSettings>(StatusCode::InvalidConfig, std::string("[orders] ") + key + " " + rule);
+    };
+    if (s.database.empty()) return bad("database", "must not be empty");
+    if (s.cacheEntries < 0) return bad("cache_entries", "must be 0 or more");
+    if (s.commandTimeoutMs < 1) return bad("command_timeout_ms", "must be at least 1");
+    if (s.idempotencyLeaseMs < 1) return bad("idempotency_lease_ms", "must be at least 1");
+    if (s.maxConflictRetries < 0 || s.maxConflictRetries > 100) return bad("max_conflict_retries", "must be 0..100");
+    return s;
+}
+
+Status OrdersPlugin::start(sdk::Host& host) noexcept {
+    try {
+        _host = &host;
+        _log = host.eventLog();
+        if (!_log) return Status(StatusCode::InvalidConfig, "orders: no event log; load exactly one transport-* plugin");
+        const std::string path = host.dataPath(_settings.database);
+        _readModel = std::make_unique<store::ReadModel>(host.logger(), static_cast<size_t>(_settings.cacheEntries));
+        if (Status s = _readModel->open(path); !s) return s;
+        const uint64_t checkpoint = _readModel->checkpoint();
+        auto head = _log->headPosition();
+        if (!head) return Status(head.status().code, "orders: reading the event log's head: " + head.status().message);
+        _readModel->setStartHead(*head);
+
+        app::ServiceSettings settings;
+        settings.nodeId = host.node().nodeId;
+        settings.commandTimeoutMs = _settings.commandTimeoutMs;
+        settings.idempotencyLeaseMs = _settings.idempotencyLeaseMs;
+        settings.maxConflictRetries = static_cast<int>(_settings.maxConflictRetries);
+        _service = std::make_unique<app::OrderService>(*_log, *_readModel, host, settings);
+
+        auto sub = _log->subscribe(*_readModel);
+        if (!sub) return Status(sub.status().code, "orders: subscribing the read model: " + sub.status().message);
+        _subscription = *sub;
+        _subscribed = true;
+
+        http::registerRoutes(host.router(), _service->mediator());
+        store::ReadModel* model = _readModel.get();
+        host.addHealthCheck(std::string(store::ReadModel::kName), [model] { return model->health(); });
+        host.logger().info("read model " + path + " (schema v" + std::to_string(store::kSchemaVersion) +
+                           ", was v" + std::to_string(_readModel->database().openedSchemaVersion()) +
+                           ") at position " + std::to_string(checkpoint) + " of " + std::to_string(*head) +
+                           ", cache " + std::to_string(_settings.cacheEntries) + " orders, command timeout " +
+                           std::to_string(_settings.commandTimeoutMs) + " ms, log mode " + std::string(_log->mode()));
+        return Status::ok();
+    } catch (const std::exception& e) {
+        return Status(StatusCode::Internal, std::string("orders: start failed: ") + e.what());
+    }
+}
+
+void OrdersPlugin::stop() noexcept {
+    if (_subscribed && _log) {
+        _log->unsubscribe(_subscription);
+        _subscribed = false;
+        if (_host && _readModel)
+            _host->logger().info("stopped; read model at position " + std::to_string(_readModel->appliedPosition()));
+    }
+    if (_readModel) _readModel->close();
+}
+
+}  // namespace ordersystem::plugins::orders

@@ -1,0 +1,54 @@
+// Contract: the command and query handlers of the orders plugin behind one sdk::Mediator.
+// Built and wired during the plugin's start() (main thread); afterwards send() is called
+// concurrently from HTTP threads. Handlers return sdk::Result values and never throw past the
+// mediator. Commands append to the transport's EventLog and wait (up to commandTimeoutMs) for
+// this node's read model to apply their position, so the next read sees the write.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "app/Behaviors.h"
+#include "app/Messages.h"
+#include "ordersystem/sdk/eventlog.h"
+#include "ordersystem/sdk/host.h"
+#include "ordersystem/sdk/mediator.h"
+#include "store/ReadModel.h"
+
+namespace ordersystem::plugins::orders::app {
+
+struct ServiceSettings {
+    std::string nodeId;
+    int64_t commandTimeoutMs = 5000;
+    int64_t idempotencyLeaseMs = 30000;
+    int maxConflictRetries = 5;
+};
+
+class OrderService {
+public:
+    OrderService(sdk::EventLog& log, store::ReadModel& readModel, sdk::Host& host, ServiceSettings settings);
+
+    const sdk::Mediator& mediator() const noexcept { return _mediator; }
+
+private:
+    template <class Decide>
+    sdk::Result<std::string> transition(int64_t orderId, const Decide& decide);
+    sdk::Result<CreatedOrder> create(const CreateOrder& command);
+    sdk::Result<CreatedOrder> createClaimed(const CreateOrder& command);
+    sdk::Result<std::string> list(const ListOrders& query);
+    sdk::Result<std::string> events(const GetOrderEvents& query);
+    void waitForProjection(uint64_t position, int64_t orderId);
+    domain::EventContext context() const;
+
+    sdk::EventLog& _log;
+    store::ReadModel& _readModel;
+    sdk::Logger& _logger;
+    ServiceSettings _settings;
+    sdk::Mediator _mediator;
+    std::atomic<int64_t> _lastLagWarningMs{0};
+    std::atomic<uint64_t> _suppressedLagWarnings{0};
+};
+
+}  // namespace ordersystem::plugins::orders::app

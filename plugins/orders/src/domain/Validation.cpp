@@ -1,0 +1,103 @@
+// Request validation rules (see Validation.h).
+#include "domain/Validation.h"
+
+#include "domain/Money.h"
+
+namespace ordersystem::plugins::orders::domain {
+
+using sdk::FieldError;
+using sdk::JsonValue;
+
+size_t codePointCount(std::string_view utf8) noexcept {
+    size_t n = 0;
+    for (const char c : utf8)
+        if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) ++n;
+    return n;
+}
+
+bool isBlank(std::string_view text) noexcept {
+    for (const char c : text)
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v') return false;
+    return true;
+}
+
+namespace {
+
+void add(std::vector<FieldError>* errors, std::string field, std::string message) {
+    errors->push_back(FieldError{std::move(field), std::move(message)});
+}
+
+/// A required name-like string of 1..kMaxNameChars code points that is not blank.
+bool checkName(const JsonValue* v, const std::string& field, std::string* out, std::vector<FieldError>* errors) {
+    if (!v || v->isNull()) { add(errors, field, field + " is required"); return false; }
+    if (!v->isString()) { add(errors, field, field + " must be a string"); return false; }
+    const size_t n = codePointCount(v->asString());
+    if (n == 0 || n > kMaxNameChars) {
+        add(errors, field, field + " must be between 1 and 200 characters");
+        return false;
+    }
+    if (isBlank(v->asString())) { add(errors, field, field + " must not be blank"); return false; }
+    *out = v->asString();
+    return true;
+}
+
+bool checkItem(const JsonValue& v, size_t index, OrderItem* out, std::vector<FieldError>* errors) {
+    const std::string prefix = "items[" + std::to_string(index) + "]";
+    if (!v.isObject()) { add(errors, prefix, prefix + " must be an object"); return false; }
+    bool ok = checkName(v.find("productName"), prefix + ".productName", &out->productName, errors);
+
+    const std::string qField = prefix + ".quantity";
+    const JsonValue* q = v.find("quantity");
+    if (!q || q->isNull()) { add(errors, qField, qField + " is required"); ok = false; }
+    else if (!q->isNumber() || !q->asInt64(&out->quantity)) { add(errors, qField, qField + " must be an integer"); ok = false; }
+    else if (out->quantity < 1 || out->quantity > kMaxQuantity) {
+        add(errors, qField, qField + " must be between 1 and 10000");
+        ok = false;
+    }
+
+    const std::string pField = prefix + ".price";
+    const JsonValue* p = v.find("price");
+    if (!p || p->isNull()) { add(errors, pField, pField + " is required"); ok = false; }
+    else if (!p->isNumber()) { add(errors, pField, pField + " must be a number"); ok = false; }
+    else if (auto cents = parseCents(p->numberText())) out->priceCents = *cents;
+    else {
+        add(errors, pField, pField + " must be between 0 and 1000000000 with at most 2 decimals");
+        ok = false;
+    }
+    return ok;
+}
+
+}  // namespace
+
+bool validateNewOrder(const JsonValue& body, NewOrder* out, std::vector<FieldError>* errors) {
+    if (!body.isObject()) {
+        add(errors, "body", "The request body must be a JSON object");
+        return false;
+    }
+    bool ok = checkName(body.find("customerName"), "customerName", &out->customerName, errors);
+    const JsonValue* items = body.find("items");
+    if (!items || items->isNull()) { add(errors, "items", "items is required"); return false; }
+    if (!items->isArray()) { add(errors, "items", "items must be an array"); return false; }
+    const auto& list = items->items();
+    if (list.empty() || list.size() > kMaxItems) {
+        add(errors, "items", "items must contain between 1 and 100 items");
+        return false;
+    }
+    out->items.resize(list.size());
+    for (size_t i = 0; i < list.size(); ++i) ok = checkItem(list[i], i, &out->items[i], errors) && ok;
+    return ok;
+}
+
+bool validateCancelReason(const std::string* reason, std::vector<FieldError>* errors) {
+    if (!reason || isBlank(*reason)) {
+        add(errors, "reason", "reason is required and must not be blank");
+        return false;
+    }
+    if (codePointCount(*reason) > kMaxReasonChars) {
+        add(errors, "reason", "reason must be at most 500 characters");
+        return false;
+    }
+    return true;
+}
+
+}  // namespace ordersystem::plugins::orders::domain

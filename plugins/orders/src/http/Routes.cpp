@@ -1,0 +1,206 @@
+// The orders REST routes (see Routes.h).
+#include "http/Routes.h"
+
+#include "app/Messages.h"
+#include "domain/Validation.h"
+#include "ordersystem/sdk/json.h"
+#include "ordersystem/sdk/util.h"
+
+namespace ordersystem::plugins::orders::http {
+
+using sdk::HttpRequest;
+using sdk::HttpResponse;
+using sdk::Status;
+using sdk::StatusCode;
+
+int64_t parseOrderId(std::string_view text) noexcept {
+    if (text.empty() || text.size() > 16 || text[0] == '0') return 0;
+    int64_t id = 0;
+    for (const char c : text) {
+        if (c < '0' || c > '9') return 0;
+        id = id * 10 + (c - '0');
+    }
+    return id < kIdLimit ? id : 0;
+}
+
+namespace {
+
+/// The one place a Status becomes an HTTP answer; internals are never shown to clients.
+void writeError(HttpResponse& res, const Status& s) {
+    switch (s.code) {
+    case StatusCode::Internal:
+    case StatusCode::InvalidConfig:
+        sdk::writeProblem(res, 500, "An unexpected error occurred; it has been logged");
+        return;
+    case StatusCode::Unavailable:
+    case StatusCode::Timeout:
+        sdk::writeProblem(res, 503, "The order store is unavailable; nothing was changed, please retry");
+        res.setHeader("Retry-After", "1");
+        return;
+    default: sdk::writeProblem(res, s);
+    }
+}
+
+void writeValidation(HttpResponse& res, const std::vector<sdk::FieldError>& errors) {
+    sdk::writeProblem(res, 400, "One or more validation errors occurred", errors, "Validation failed");
+}
+
+void notFound(HttpResponse& res) { sdk::writeProblem(res, 404, "Order not found"); }
+
+template <class M>
+void answer(const sdk::Mediator& mediator, const M& message, HttpResponse& res) {
+    auto result = mediator.send(message);
+    if (!result) return writeError(res, result.status());
+    res.status = 200;
+    res.body = std::move(*result);
+}
+
+int64_t idParam(const HttpRequest& req) {
+    const std::string* raw = req.param("id");
+    return raw ? parseOrderId(*raw) : 0;
+}
+
+/// Accepts the Structured Field string form ("key") and the common bare form (key).
+bool idempotencyKey(const HttpRequest& req, std::string* key) {
+    const std::string* raw = req.header("Idempotency-Key");
+    if (!raw) return true;
+    std::string_view v(*raw);
+    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+    if (v.empty() || v.size() > 255) return false;
+    for (const char c : v)
+        if (c < 0x21 || c > 0x7E) return false;
+    key->assign(v);
+    return true;
+}
+
+void createOrder(const sdk::Mediator& mediator, const HttpRequest& req, HttpResponse& res) {
+    auto doc = sdk::parseJson(req.body);
+    if (!doc) return writeValidation(res, {{"body", "Malformed JSON: " + doc.status().message}});
+    app::CreateOrder command;
+    std::vector<sdk::FieldError> errors;
+    if (!domain::validateNewOrder(*doc, &command.order, &errors)) return writeValidation(res, errors);
+    if (!idempotencyKey(req, &command.idempotencyKey))
+        return writeValidation(res, {{"Idempotency-Key", "Idempotency-Key must be 1-255 visible ASCII characters"}});
+    if (!command.idempotencyKey.empty()) command.fingerprint = sdk::fingerprint(req.body);
+    auto result = mediator.send(command);
+    if (!result) return writeError(res, result.status());
+    res.status = 201;
+    res.setHeader("Location", "/api/orders/" + std::to_string(result->orderId));
+    if (result->replayed) res.setHeader("Idempotent-Replayed", "true");
+    res.body = std::move(result->body);
+}
+
+/// limit=1..1000 (default 100); false when present and not an integer in range.
+bool parseLimit(const HttpRequest& req, int64_t* limit, int64_t defaultLimit = kDefaultLimit) {
+    *limit = defaultLimit;
+    const std::string* raw = req.query("limit");
+    if (!raw) return true;
+    if (raw->empty() || raw->size() > 4) return false;
+    int64_t v = 0;
+    for (const char c : *raw) {
+        if (c < '0' || c > '9') return false;
+        v = v * 10 + (c - '0');
+    }
+    if (v < 1 || v > kMaxLimit) return false;
+    *limit = v;
+    return true;
+}
+
+void listOrders(const sdk::Mediator& mediator, const HttpRequest& req, HttpResponse& res) {
+    app::ListOrders query;
+    std::vector<sdk::FieldError> errors;
+    if (const std::string* status = req.query("status"); status && !status->empty()) {
+        domain::OrderStatus s;
+        if (!domain::parseStatus(*status, &s))
+            errors.push_back({"status", "status must be one of Pending, Processing, Completed, Cancelled"});
+        else query.filter.status = s;
+    }
+    if (const std::string* customer = req.query("customer"); customer && !customer->empty())
+        query.filter.customer = *customer;
+    if (!parseLimit(req, &query.filter.limit)) errors.push_back({"limit", "limit must be an integer from 1 to 1000"});
+    if (const std::string* cursor = req.query("cursor"); cursor && !cursor->empty()) {
+        query.filter.afterId = parseOrderId(*cursor);
+        if (query.filter.afterId == 0) errors.push_back({"cursor", "cursor is not one this service returned"});
+    }
+    if (!errors.empty()) return writeValidation(res, errors);
+    answer(mediator, query, res);
+}
+
+/// Customer and pending lists: plain arrays without paging, capped by limit (default and max 1000).
+void fixedList(const sdk::Mediator& mediator, const HttpRequest& req, HttpResponse& res, app::ListOrders query) {
+    if (!parseLimit(req, &query.filter.limit, kMaxLimit))
+        return writeValidation(res, {{"limit", "limit must be an integer from 1 to 1000"}});
+    query.paged = false;
+    answer(mediator, query, res);
+}
+
+void cancelOrder(const sdk::Mediator& mediator, const HttpRequest& req, HttpResponse& res) {
+    const int64_t id = idParam(req);
+    std::vector<sdk::FieldError> errors;
+    const std::string* reason = req.query("reason");
+    // Also accepted, for clients that send it as a body: {"reason": "..."}.
+    std::string bodyReason;
+    if (!reason && !req.body.empty()) {
+        auto doc = sdk::parseJson(req.body);
+        const sdk::JsonValue* v = doc ? doc->find("reason") : nullptr;
+        if (v && v->isString()) {
+            bodyReason = v->asString();
+            reason = &bodyReason;
+        }
+    }
+    if (!domain::validateCancelReason(reason, &errors)) return writeValidation(res, errors);
+    if (id == 0) return notFound(res);
+    answer(mediator, app::CancelOrder{id, *reason}, res);
+}
+
+template <class M>
+sdk::RouteHandler byId(const sdk::Mediator& mediator) {
+    return [&mediator](const HttpRequest& req, HttpResponse& res) {
+        const int64_t id = idParam(req);
+        if (id == 0) return notFound(res);
+        M message;
+        message.orderId = id;
+        answer(mediator, message, res);
+    };
+}
+
+sdk::RouteOptions op(const char* name, bool jsonBody = false) {
+    sdk::RouteOptions o;
+    o.jsonBody = jsonBody;
+    o.operationId = name;
+    return o;
+}
+
+}  // namespace
+
+void registerRoutes(sdk::Router& router, const sdk::Mediator& mediator) {
+    const sdk::Mediator* m = &mediator;
+    router.add("POST", "/api/orders", [m](const HttpRequest& q, HttpResponse& r) { createOrder(*m, q, r); },
+               op("createOrder", true));
+    router.add("GET", "/api/orders", [m](const HttpRequest& q, HttpResponse& r) { listOrders(*m, q, r); },
+               op("listOrders"));
+    router.add("GET", "/api/orders/pending",
+               [m](const HttpRequest& q, HttpResponse& r) {
+                   app::ListOrders query;
+                   query.filter.status = domain::OrderStatus::Pending;
+                   fixedList(*m, q, r, std::move(query));
+               },
+               op("listPendingOrders"));
+    router.add("GET", "/api/orders/customer/{customerName}",
+               [m](const HttpRequest& q, HttpResponse& r) {
+                   app::ListOrders query;
+                   const std::string* name = q.param("customerName");
+                   query.filter.customer = name ? *name : std::string();
+                   query.filter.newestFirst = true;
+                   fixedList(*m, q, r, std::move(query));
+               },
+               op("listCustomerOrders"));
+    router.add("GET", "/api/orders/{id}", byId<app::GetOrder>(mediator), op("getOrder"));
+    router.add("GET", "/api/orders/{id}/events", byId<app::GetOrderEvents>(mediator), op("getOrderEvents"));
+    router.add("POST", "/api/orders/{id}/process", byId<app::ProcessOrder>(mediator), op("processOrder"));
+    router.add("POST", "/api/orders/{id}/complete", byId<app::CompleteOrder>(mediator), op("completeOrder"));
+    router.add("POST", "/api/orders/{id}/cancel", [m](const HttpRequest& q, HttpResponse& r) { cancelOrder(*m, q, r); },
+               op("cancelOrder"));
+}
+
+}  // namespace ordersystem::plugins::orders::http

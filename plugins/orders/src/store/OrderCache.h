@@ -1,0 +1,102 @@
+// Contract: a bounded hot cache of orders by id: the aggregate plus its serialized document, so a
+// GET is a map lookup under a shared lock. Written by the projection's apply thread after each
+// committed batch (write-through) and by readers filling a miss; read by HTTP threads.
+// Thread-safe. Memory is bounded by `capacity` entries (oldest inserted evicted first).
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "domain/Order.h"
+
+namespace ordersystem::plugins::orders::store {
+
+struct CachedOrder {
+    domain::Order order;
+    std::string document;  ///< the order document JSON
+};
+
+class OrderCache {
+public:
+    explicit OrderCache(size_t capacity) : _capacity(capacity) {}
+
+    /// Copies the document into *out; false on a miss.
+    bool copyDocument(int64_t id, std::string* out) const {
+        std::shared_lock<std::shared_mutex> lock(_mutex);
+        auto it = _map.find(id);
+        if (it == _map.end()) return false;
+        out->append(it->second->document);
+        return true;
+    }
+
+    /// The cached aggregate (null on a miss).
+    std::shared_ptr<const CachedOrder> find(int64_t id) const {
+        std::shared_lock<std::shared_mutex> lock(_mutex);
+        auto it = _map.find(id);
+        return it == _map.end() ? nullptr : it->second;
+    }
+
+    /// The generation changes with every applied batch; readers filling a miss pass the value
+    /// they saw before reading the database, so a stale row never overwrites a newer apply.
+    uint64_t generation() const {
+        std::shared_lock<std::shared_mutex> lock(_mutex);
+        return _generation;
+    }
+
+    /// Reader fill: stored only when no batch was applied since `seenGeneration`.
+    void fill(std::shared_ptr<const CachedOrder> entry, uint64_t seenGeneration) {
+        std::unique_lock<std::shared_mutex> lock(_mutex);
+        if (seenGeneration != _generation) return;
+        putLocked(std::move(entry));
+    }
+
+    /// Apply-thread write-through of a committed batch; bumps the generation.
+    void publish(std::vector<std::shared_ptr<const CachedOrder>>& entries) {
+        std::unique_lock<std::shared_mutex> lock(_mutex);
+        for (auto& e : entries) putLocked(std::move(e));
+        ++_generation;
+    }
+
+    void clear() {
+        std::unique_lock<std::shared_mutex> lock(_mutex);
+        _map.clear();
+        _fifo.clear();
+        ++_generation;
+    }
+
+    size_t size() const {
+        std::shared_lock<std::shared_mutex> lock(_mutex);
+        return _map.size();
+    }
+
+private:
+    void putLocked(std::shared_ptr<const CachedOrder> entry) {
+        if (_capacity == 0) return;
+        const int64_t id = entry->order.id;
+        auto it = _map.find(id);
+        if (it != _map.end()) {
+            if (it->second->order.version <= entry->order.version) it->second = std::move(entry);
+            return;
+        }
+        while (_map.size() >= _capacity && !_fifo.empty()) {
+            _map.erase(_fifo.front());
+            _fifo.pop_front();
+        }
+        _map.emplace(id, std::move(entry));
+        _fifo.push_back(id);
+    }
+
+    const size_t _capacity;
+    mutable std::shared_mutex _mutex;
+    std::unordered_map<int64_t, std::shared_ptr<const CachedOrder>> _map;
+    std::deque<int64_t> _fifo;  ///< insertion order; each id once
+    uint64_t _generation = 0;
+};
+
+}  // namespace ordersystem::plugins::orders::store

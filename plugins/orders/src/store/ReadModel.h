@@ -1,0 +1,75 @@
+// Contract: the "orders-read-model" projection: applies events from the transport's projection
+// thread (one batch = one SQLite transaction with its checkpoint), then publishes the touched
+// orders to the hot cache and wakes command threads waiting for their position
+// (read-your-writes). Queries run on HTTP threads. All public methods are thread-safe and
+// noexcept; failures come back as Status.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "ordersystem/sdk/eventlog.h"
+#include "ordersystem/sdk/host.h"
+#include "store/OrderCache.h"
+#include "store/ReadModelDb.h"
+
+namespace ordersystem::plugins::orders::store {
+
+class ReadModel final : public sdk::Projection {
+public:
+    static constexpr std::string_view kName = "orders-read-model";
+
+    ReadModel(sdk::Logger& logger, size_t cacheEntries);
+
+    sdk::Status open(const std::string& path) { return _db.open(path); }
+    void close() noexcept { _db.close(); }
+
+    std::string_view projectionName() const noexcept override { return kName; }
+    uint64_t checkpoint() noexcept override;
+    sdk::Status apply(const std::vector<sdk::EventRecord>& batch) noexcept override;
+
+    /// Blocks until the projection has applied `position` or timeoutMs passed; true when applied.
+    bool waitForPosition(uint64_t position, int64_t timeoutMs) noexcept;
+    uint64_t appliedPosition() const noexcept { return _applied.load(std::memory_order_acquire); }
+
+    /// The log's head when the plugin started: the model is "catching up" until it gets there.
+    void setStartHead(uint64_t head) noexcept { _startHead.store(head); }
+    sdk::HealthCheckResult health() const;
+
+    /// Appends the order document to *out. NotFound when there is no such order.
+    sdk::Status appendDocument(int64_t id, std::string* out) noexcept;
+    /// The current order (cache, else database). NotFound when there is no such order.
+    sdk::Result<domain::Order> loadOrder(int64_t id) noexcept;
+    sdk::Result<std::vector<OrderRow>> list(const ListFilter& filter) noexcept { return _db.list(filter); }
+
+    ReadModelDb& database() noexcept { return _db; }
+    const OrderCache& cache() const noexcept { return _cache; }
+
+private:
+    sdk::Result<std::shared_ptr<const CachedOrder>> fetch(int64_t id) noexcept;
+    void setFailure(const std::string& message);
+
+    sdk::Logger& _logger;
+    ReadModelDb _db;
+    OrderCache _cache;
+    std::atomic<uint64_t> _applied{0};
+    std::atomic<uint64_t> _startHead{0};
+    /// A command thread waiting for its position; woken alone when that position is applied.
+    struct Waiter {
+        std::condition_variable cv;
+        bool done = false;
+    };
+    void wakeUpTo(uint64_t position);
+
+    std::mutex _waitMutex;
+    std::multimap<uint64_t, Waiter*> _waiters;  ///< by awaited position; guarded by _waitMutex
+    mutable std::mutex _failureMutex;
+    std::string _failure;  ///< last apply/database failure; empty when healthy
+};
+
+}  // namespace ordersystem::plugins::orders::store

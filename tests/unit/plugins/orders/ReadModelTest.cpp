@@ -1,0 +1,175 @@
+// The orders read model: rebuild from the log, schema migration, readiness, the bounded cache.
+#include <gtest/gtest.h>
+
+#include <Poco/Data/SQLite/Connector.h>
+#include <Poco/Data/Session.h>
+
+#include <filesystem>
+
+#include "OrdersFixture.h"
+#include "domain/Order.h"
+
+namespace ordersystem::plugins::orders::testing {
+namespace {
+
+using namespace Poco::Data::Keywords;
+using OrdersReadModel = OrdersTest;
+using OrdersConfig = OrdersTest;
+
+int userVersion(const std::string& path) {
+    Poco::Data::SQLite::Connector::registerConnector();
+    Poco::Data::Session s("SQLite", path);
+    int v = -1;
+    s << "PRAGMA user_version", into(v), now;
+    return v;
+}
+
+TEST_F(OrdersReadModel, DeletedDatabaseIsRebuiltFromTheLogOnNextStart) {
+    const int64_t a = createOrder("Alice");
+    const int64_t b = createOrder("Bob");
+    post(url(a, "/process"));
+    post(url(b, "/cancel"), {{"reason", "gone"}});
+    const std::string beforeA = get(url(a)).body, beforeB = get(url(b)).body;
+    const std::string list = get("/api/orders").body;
+    stopPlugin();
+    std::filesystem::remove(dbPath());  // the -wal file beside it must not be replayed into the new one
+    ASSERT_FALSE(std::filesystem::exists(dbPath()));
+    startPlugin();
+    ASSERT_TRUE(waitCaughtUp());
+    EXPECT_EQ(get(url(a)).body, beforeA);
+    EXPECT_EQ(get(url(b)).body, beforeB);
+    EXPECT_EQ(get("/api/orders").body, list);
+    EXPECT_TRUE(std::filesystem::exists(dbPath()));
+}
+
+TEST_F(OrdersReadModel, RestartResumesFromItsCheckpointWithoutReapplying) {
+    const int64_t a = createOrder();
+    post(url(a, "/process"));
+    stopPlugin();
+    startPlugin();
+    EXPECT_EQ(plugin->readModel()->checkpoint(), log.eventCount());
+    EXPECT_EQ(statusOf(a), "Processing");
+    EXPECT_EQ(versionOf(a), "2");
+}
+
+TEST_F(OrdersReadModel, OlderSchemaIsMigratedInPlaceKeepingItsRows) {
+    const int64_t a = createOrder("Old Customer");
+    stopPlugin();
+    std::filesystem::remove(dbPath());
+    {
+        // Schema version 1: no cancellation columns and no status index.
+        Poco::Data::SQLite::Connector::registerConnector();
+        Poco::Data::Session s("SQLite", dbPath());
+        s << "CREATE TABLE orders (id INTEGER PRIMARY KEY, order_number TEXT NOT NULL, customer_name TEXT NOT NULL, "
+             "total_cents INTEGER NOT NULL, status INTEGER NOT NULL, version INTEGER NOT NULL, items_json TEXT NOT NULL, "
+             "created_at_ms INTEGER NOT NULL, processed_at_ms INTEGER NOT NULL DEFAULT 0, "
+             "completed_at_ms INTEGER NOT NULL DEFAULT 0)", now;
+        s << "CREATE TABLE checkpoints (projection TEXT PRIMARY KEY, position INTEGER NOT NULL)", now;
+        s << "INSERT INTO orders VALUES (1, 'ORD-OLD-0001', 'Old Customer', 99999, 0, 1, "
+             "'[{\"productName\":\"Laptop\",\"quantity\":1,\"price\":999.99}]', 1000, 0, 0)", now;
+        s << "INSERT INTO checkpoints VALUES ('orders-read-model', 1)", now;
+        s << "PRAGMA user_version=1", now;
+    }
+    startPlugin();
+    EXPECT_EQ(userVersion(dbPath()), 2);
+    EXPECT_TRUE(host->fakeLogger().contains("migrated schema"));
+    auto doc = json(get(url(a)).body);
+    EXPECT_EQ(str(doc, "orderNumber"), "ORD-OLD-0001") << "the row was kept, not rebuilt";
+    EXPECT_EQ(str(doc, "cancelReason"), "null");
+    auto r = post(url(a, "/cancel"), {{"reason", "migrated"}});
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_EQ(str(json(get(url(a)).body), "cancelReason"), "migrated");
+    EXPECT_EQ(json(get("/api/orders", {{"status", "Cancelled"}}).body).find("items")->items().size(), 1u);
+}
+
+TEST_F(OrdersReadModel, NewerSchemaThanThisBuildRefusesToStartNamingTheFile) {
+    stopPlugin();
+    {
+        Poco::Data::SQLite::Connector::registerConnector();
+        Poco::Data::Session s("SQLite", dbPath());
+        s << "PRAGMA user_version=99", now;
+    }
+    host = std::make_unique<ordersystem::testing::FakeHost>(dir(), "node-a");
+    host->provideEventLog(&log);
+    plugin = std::make_unique<OrdersPlugin>(OrdersSettings{});
+    auto s = plugin->start(*host);
+    EXPECT_FALSE(s.isOk());
+    EXPECT_NE(s.message.find("orders.db"), std::string::npos) << s.message;
+    EXPECT_NE(s.message.find("99"), std::string::npos) << s.message;
+}
+
+TEST_F(OrdersReadModel, IsNotReadyWhileCatchingUpAndReadyOnceCaughtUp) {
+    createOrder();
+    stopPlugin();
+    std::filesystem::remove(dbPath());
+    log.pauseDelivery(true);
+    startPlugin();
+    ASSERT_EQ(host->healthChecks().count("orders-read-model"), 1u);
+    auto check = host->healthChecks().at("orders-read-model");
+    auto catching = check();
+    EXPECT_FALSE(catching.healthy);
+    EXPECT_NE(catching.detail.find("catching up"), std::string::npos) << catching.detail;
+    log.pauseDelivery(false);
+    ASSERT_TRUE(waitCaughtUp());
+    EXPECT_TRUE(check().healthy) << check().detail;
+}
+
+TEST_F(OrdersReadModel, FailingDatabaseMakesItUnreadyAndIsLoggedByName) {
+    createOrder();
+    {
+        Poco::Data::SQLite::Connector::registerConnector();
+        Poco::Data::Session s("SQLite", dbPath());
+        s << "DROP TABLE orders", now;  // every later write of the projection fails
+    }
+    domain::NewOrder n{"Remote", {{"A", 1, 100}}};
+    ASSERT_TRUE(log.appendForeign(domain::makeCreated(n, 90, "ORD-R-0090", {"node-b", 1})).isOk());
+    auto check = host->healthChecks().at("orders-read-model");
+    for (int i = 0; i < 500 && check().healthy; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const auto result = check();
+    EXPECT_FALSE(result.healthy);
+    EXPECT_NE(result.detail.find("failing"), std::string::npos) << result.detail;
+    EXPECT_TRUE(host->fakeLogger().contains("orders read model: writing a batch"));
+}
+
+TEST_F(OrdersReadModel, CacheStaysBoundedAndEveryOrderIsStillReadable) {
+    stopPlugin();
+    OrdersSettings small;
+    small.cacheEntries = 2;
+    startPlugin(small);
+    std::vector<int64_t> ids;
+    for (int i = 0; i < 6; ++i) ids.push_back(createOrder("C" + std::to_string(i)));
+    EXPECT_LE(plugin->readModel()->cache().size(), 2u);
+    for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(str(json(get(url(ids[i])).body), "customerName"), "C" + std::to_string(i));
+    EXPECT_LE(plugin->readModel()->cache().size(), 2u);
+}
+
+TEST_F(OrdersReadModel, OrdersWrittenByAnotherNodeAppearThroughTheProjection) {
+    domain::NewOrder n{"Remote", {{"A", 2, 150}}};
+    ASSERT_TRUE(log.appendForeign(domain::makeCreated(n, 77, "ORD-R-0077", {"node-b", 5000})).isOk());
+    ASSERT_TRUE(waitCaughtUp());
+    auto doc = json(get(url(77)).body);
+    EXPECT_EQ(str(doc, "customerName"), "Remote");
+    EXPECT_EQ(str(doc, "totalAmount"), "3.00");
+}
+
+TEST_F(OrdersReadModel, StartLogsOneInfoLineWithTheEssentials) {
+    EXPECT_TRUE(host->fakeLogger().contains("read model " + dbPath()));
+}
+
+TEST_F(OrdersConfig, BadValuesAreRefusedNamingTheKey) {
+    ordersystem::testing::FakeConfig config("orders", {{"database", "orders.db"}, {"cache_entries", "10"},
+                                                       {"command_timeout_ms", "0"}, {"idempotency_lease_ms", "1000"},
+                                                       {"max_conflict_retries", "3"}});
+    auto r = readSettings(config);
+    ASSERT_FALSE(r.isOk());
+    EXPECT_EQ(r.status().code, sdk::StatusCode::InvalidConfig);
+    EXPECT_NE(r.status().message.find("command_timeout_ms"), std::string::npos);
+    config.set("command_timeout_ms", "2500");
+    auto ok = readSettings(config);
+    ASSERT_TRUE(ok.isOk()) << ok.status().message;
+    EXPECT_EQ(ok->commandTimeoutMs, 2500);
+    EXPECT_EQ(ok->cacheEntries, 10);
+}
+
+}  // namespace
+}  // namespace ordersystem::plugins::orders::testing

@@ -26,8 +26,12 @@ function(ordersystem_add_test name)
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 120)
   endif()
+  # gtest_discover_tests (CMake 3.25) flattens list-valued properties, so several labels are
+  # joined into one ("integration;redis" -> "integration-redis"): ctest -L takes a regex, so
+  # both -L integration and -L redis still select it. The build and source folders are compiled
+  # into the test support library; ORDERSYSTEM_BUILD_DIR in the environment overrides them.
+  string(REPLACE ";" "-" _labels "${ARG_LABELS}")
   gtest_discover_tests(${name}
     DISCOVERY_TIMEOUT 60
-    PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${ARG_LABELS}"
-    ENVIRONMENT "ORDERSYSTEM_BUILD_DIR=${CMAKE_BINARY_DIR};ORDERSYSTEM_SOURCE_DIR=${CMAKE_SOURCE_DIR}")
+    PROPERTIES TIMEOUT ${ARG_TIMEOUT} LABELS "${_labels}" ENVIRONMENT "ORDERSYSTEM_BUILD_DIR=${CMAKE_BINARY_DIR}")
 endfunction()

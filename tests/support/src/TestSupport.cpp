@@ -216,20 +216,12 @@ std::string urlEncode(const std::string& text) {
 
 std::string buildDir() {
     const char* b = std::getenv("ORDERSYSTEM_BUILD_DIR");
-    if (b && *b) return b;
-    // Fallback: test binaries live in <build>/tests.
-    char exe[4096];
-    const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        return fs::path(exe).parent_path().parent_path().string();
-    }
-    return ".";
+    return b && *b ? b : ORDERSYSTEM_DEFAULT_BUILD_DIR;
 }
 
 std::string sourceDir() {
     const char* s = std::getenv("ORDERSYSTEM_SOURCE_DIR");
-    return s && *s ? s : ".";
+    return s && *s ? s : ORDERSYSTEM_DEFAULT_SOURCE_DIR;
 }
 
 std::string hostExecutable() { return buildDir() + "/bin/ordersystem"; }

@@ -1,0 +1,79 @@
+// Contract: the command path shared by HTTP worker threads (append, ids, idempotency, reads,
+// membership, health). Thread-safe. Holds up to poolSize connections behind a mutex; a caller
+// borrows one for a single command or script and gives it back. Failures never hang:
+// - a broken connection is dropped and the next call opens a fresh one (counted as a reconnect
+//   when Redis had been unreachable);
+// - after a failed connect, calls fail at once with Unavailable for a short pause instead of each
+//   waiting for its own connect timeout (Redis down => 503 fast);
+// - a command on a connection that had been idle in the pool and turns out to be dead (Redis
+//   restarted) is retried once on a fresh connection, so callers must only send commands that are
+//   safe to repeat (our scripts are: see Scripts.h).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "RedisConnection.h"
+#include "RedisSettings.h"
+#include "ordersystem/sdk/logger.h"
+#include "ordersystem/sdk/metrics.h"
+
+namespace ordersystem::plugins::redis {
+
+/// Process-wide instruments of the transport, looked up once at start.
+struct RedisInstruments {
+    sdk::Counter* reconnects = nullptr;
+    sdk::Counter* commandErrors = nullptr;
+};
+
+class ConnectionPool {
+public:
+    ConnectionPool(const RedisSettings& settings, sdk::Logger& logger, RedisInstruments instruments);
+    ~ConnectionPool();
+
+    /// Runs one command (see the retry rule above).
+    sdk::Result<ReplyPtr> command(const std::vector<std::string>& argv);
+    /// Runs a script with EVALSHA (EVAL fallback).
+    sdk::Result<ReplyPtr> script(const LuaScript& script, const std::vector<std::string>& keys,
+                                 const std::vector<std::string>& args);
+    /// Runs fn with a borrowed connection; the common path of command() and script().
+    sdk::Result<ReplyPtr> withConnection(const std::function<sdk::Result<ReplyPtr>(RedisConnection&)>& fn);
+
+    /// Opens one connection now (start-up check); Unavailable with the reason when Redis is unreachable.
+    sdk::Status connectNow();
+    /// Whether the last attempt to reach Redis failed.
+    bool down() const noexcept { return _down.load(); }
+    /// Drops every idle connection (stop()).
+    void close();
+
+private:
+    /// A connection from the idle list (*fromIdle) or a new one; waits while all are lent out.
+    sdk::Result<std::unique_ptr<RedisConnection>> acquire(bool* fromIdle);
+    void release(std::unique_ptr<RedisConnection> connection);
+    sdk::Result<std::unique_ptr<RedisConnection>> connectFresh();
+    void dropIdle();
+    void noteFailure(const sdk::Status& status);
+    void noteSuccess();
+
+    const RedisSettings& _settings;
+    sdk::Logger& _logger;
+    RedisInstruments _instruments;
+    std::mutex _mutex;
+    std::condition_variable _freed;
+    std::vector<std::unique_ptr<RedisConnection>> _idle;
+    int _open = 0;  ///< connections existing (idle + lent out + being opened)
+    /// Until then connects are not attempted (Redis was just found unreachable).
+    std::chrono::steady_clock::time_point _pauseUntil{};
+    std::string _lastError;
+    bool _probing = false;  ///< a connect attempt is under way
+    std::atomic<bool> _down{false};
+    bool _closed = false;
+};
+
+}  // namespace ordersystem::plugins::redis

@@ -1,0 +1,117 @@
+// One projection fed from the Redis stream.
+#include "ProjectionReader.h"
+
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+
+namespace ordersystem::plugins::redis {
+
+using sdk::Status;
+
+ProjectionReader::ProjectionReader(TransportCore& core, sdk::Projection& projection)
+    : _core(core),
+      _projection(projection),
+      _name(projection.projectionName()),
+      _link(core, _stop, "projection " + _name, core.settings.blockMs + core.settings.commandTimeoutMs),
+      _positionGauge(core.metrics->gauge("ordersystem_projection_position", "Last log position a projection applied",
+                                         {{"projection", _name}})),
+      _applyFailures(core.metrics->counter("ordersystem_projection_apply_failures_total",
+                                           "Batches a projection failed to apply (retried)", {{"projection", _name}})) {}
+
+void ProjectionReader::start() {
+    _cursor = _projection.checkpoint();
+    _positionGauge.set(static_cast<double>(_cursor));
+    _thread = std::thread([this] { run(); });
+}
+
+void ProjectionReader::stop() noexcept {
+    _stop.raise();
+    if (_thread.joinable()) _thread.join();
+}
+
+void ProjectionReader::run() {
+    _core.logger->debug("projection " + _name + " reads the log after position " + std::to_string(_cursor));
+    while (!_stop.raised()) {
+        bool fresh = false;
+        RedisConnection* c = _link.get(&fresh);
+        if (!c) break;
+        if (fresh) checkNotAhead(*c);
+        if (c->broken()) continue;
+        step(*c);
+    }
+}
+
+void ProjectionReader::checkNotAhead(RedisConnection& c) {
+    auto reply = c.command({"GET", _core.keys.position});
+    if (!reply) {
+        _link.drop(reply.status());
+        return;
+    }
+    const uint64_t head = static_cast<uint64_t>(replyInteger(reply.value().get(), 0));
+    if (head < _cursor)
+        _core.logger->error("projection " + _name + " has applied position " + std::to_string(_cursor) +
+                            " but the Redis log ends at " + std::to_string(head) +
+                            ": Redis lost data (is appendonly yes set?); new events stay invisible until "
+                            "the read model is rebuilt");
+}
+
+bool ProjectionReader::step(RedisConnection& c) {
+    auto reply = c.command({"XREAD", "COUNT", std::to_string(_core.settings.readBatch), "BLOCK",
+                            std::to_string(_core.settings.blockMs), "STREAMS", _core.keys.log,
+                            std::to_string(_cursor) + "-0"});
+    if (!reply) {
+        _link.drop(reply.status());
+        return false;
+    }
+    const redisReply* r = reply.value().get();
+    if (replyIsError(r)) {
+        // e.g. LOADING while Redis replays its AOF after a restart: wait and read again.
+        const std::string text = replyString(r);
+        if (text.rfind("LOADING", 0) == 0) _core.logger->debug("projection " + _name + ": " + text);
+        else _core.logger->error("projection " + _name + ": XREAD refused: " + text);
+        _stop.sleepFor(std::chrono::milliseconds(250));
+        return true;
+    }
+    if (replyIsNil(r)) return true;  // BLOCK timed out: nothing new
+    const auto entries = parseEntries(replyAt(replyAt(r, 0), 1));
+    if (entries.empty()) return true;
+    std::vector<sdk::EventRecord> batch;
+    batch.reserve(entries.size());
+    for (const auto& entry : entries) {
+        auto ev = eventOfEntry(entry);
+        if (!ev) {
+            // A foreign or damaged entry cannot be applied; skipping it keeps the projection alive.
+            _core.logger->error("projection " + _name + " skips " + ev.status().message);
+            continue;
+        }
+        batch.push_back(std::move(ev.value()));
+    }
+    const uint64_t last = entries.back().position;
+    if (batch.empty()) {
+        _cursor = last;
+        return true;
+    }
+    Status st = _projection.apply(batch);
+    if (st) {
+        _cursor = last;
+        _positionGauge.set(static_cast<double>(last));
+        if (_failures > 0)
+            _core.logger->info("projection " + _name + " applies again after " + std::to_string(_failures) +
+                               " failures (position " + std::to_string(last) + ")");
+        _failures = 0;
+        return true;
+    }
+    ++_failures;
+    _applyFailures.inc();
+    const int backoff = std::min(100 << std::min(_failures - 1, 5), 5000);
+    if (_failures == 1 || _failures % 10 == 0)
+        _core.logger->warn("projection " + _name + " failed to apply positions " + std::to_string(batch.front().position) +
+                           ".." + std::to_string(batch.back().position) + ": " + st.message + "; retrying in " +
+                           std::to_string(backoff) + " ms (failure " + std::to_string(_failures) + ")");
+    _stop.sleepFor(std::chrono::milliseconds(backoff));
+    _cursor = _projection.checkpoint();
+    return true;
+}
+
+}  // namespace ordersystem::plugins::redis

@@ -1,0 +1,73 @@
+// Contract: one synchronous hiredis 0.14 connection. Not thread-safe: exactly one thread uses a
+// RedisConnection at a time (the pool hands it out under a mutex; reader threads own theirs).
+// hiredis 0.14 kills the context on any I/O error, so after a non-Ok command() the connection is
+// broken() and must be dropped; open a new one. Server error replies (e.g. BUSYGROUP, NOSCRIPT)
+// are NOT connection errors: they come back as a reply of type REDIS_REPLY_ERROR.
+// The command timeout is re-applied after every connect (0.14 does not remember it).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "RedisSettings.h"
+#include "ordersystem/sdk/status.h"
+
+struct redisContext;
+struct redisReply;
+
+namespace ordersystem::plugins::redis {
+
+struct ReplyDeleter {
+    void operator()(redisReply* reply) const noexcept;
+};
+/// An owned hiredis reply.
+using ReplyPtr = std::unique_ptr<redisReply, ReplyDeleter>;
+
+/// Read-only helpers over a reply tree (null-safe).
+bool replyIsError(const redisReply* r) noexcept;
+bool replyIsNil(const redisReply* r) noexcept;
+bool replyIsArray(const redisReply* r) noexcept;
+size_t replySize(const redisReply* r) noexcept;
+const redisReply* replyAt(const redisReply* r, size_t i) noexcept;
+/// String, status or error text; integers are formatted; nil is "".
+std::string replyString(const redisReply* r);
+/// Integer replies, or strings holding an integer; fallback otherwise.
+long long replyInteger(const redisReply* r, long long fallback = 0) noexcept;
+
+class RedisConnection {
+public:
+    /// Connects, applies the command timeout, AUTHs and SELECTs. Unavailable with the reason
+    /// (refused, timeout, auth error) when that fails.
+    static sdk::Result<std::unique_ptr<RedisConnection>> open(const RedisEndpoint& endpoint, int connectTimeoutMs,
+                                                               int commandTimeoutMs);
+    ~RedisConnection();
+    RedisConnection(const RedisConnection&) = delete;
+    RedisConnection& operator=(const RedisConnection&) = delete;
+
+    /// Sends argv and waits for the reply. Ok with the reply (possibly an error reply), or
+    /// Unavailable (connection lost) / Timeout (no answer within the command timeout).
+    sdk::Result<ReplyPtr> command(const std::vector<std::string>& argv);
+    /// Changes the socket read timeout, e.g. longer than a BLOCK read.
+    void setReadTimeout(int timeoutMs);
+    bool broken() const noexcept { return _broken; }
+
+private:
+    explicit RedisConnection(redisContext* context) : _context(context) {}
+    redisContext* _context;
+    bool _broken = false;
+};
+
+/// A Lua script run with EVALSHA, falling back to EVAL when the server lost its script cache.
+struct LuaScript {
+    std::string name;  ///< for errors, e.g. "append"
+    std::string body;
+    std::string sha;   ///< filled by SCRIPT LOAD at start (empty: EVAL directly)
+};
+
+/// Runs script on connection; error replies other than NOSCRIPT are returned as replies.
+sdk::Result<ReplyPtr> runScript(RedisConnection& connection, const LuaScript& script,
+                                const std::vector<std::string>& keys, const std::vector<std::string>& args);
+
+}  // namespace ordersystem::plugins::redis

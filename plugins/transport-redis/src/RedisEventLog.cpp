@@ -1,0 +1,214 @@
+// The event log on a Redis stream: appends through the Lua script, reads through the pool.
+#include "RedisEventLog.h"
+
+#include <hiredis/hiredis.h>
+
+#include <chrono>
+
+#include "ProjectionReader.h"
+#include "ReactionWorker.h"
+
+namespace ordersystem::plugins::redis {
+
+using sdk::AppendRequest;
+using sdk::AppendResult;
+using sdk::EventRecord;
+using sdk::Result;
+using sdk::Status;
+using sdk::StatusCode;
+
+namespace {
+constexpr int64_t kMaxOrderId = (int64_t{1} << 53) - 1;
+}
+
+RedisEventLog::RedisEventLog(TransportCore& core)
+    : _core(core),
+      _idempotency(core),
+      _membership(core),
+      _appended(core.metrics->counter("ordersystem_events_appended_total", "Events appended to the log by this node")),
+      _conflicts(core.metrics->counter("ordersystem_event_append_conflicts_total",
+                                       "Appends refused because the order's version had moved on")),
+      _appendSeconds(core.metrics->histogram("ordersystem_event_append_seconds",
+                                             "Time to append events to the Redis log")) {}
+
+RedisEventLog::~RedisEventLog() { shutdown(); }
+
+Status RedisEventLog::startMembership() { return _membership.start(); }
+
+void RedisEventLog::shutdown() noexcept {
+    std::map<sdk::SubscriptionId, std::unique_ptr<Subscription>> remaining;
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        remaining.swap(_subscriptions);
+    }
+    for (auto& s : remaining) s.second->stop();
+    _membership.stop();
+}
+
+Result<int64_t> RedisEventLog::allocateOrderId() noexcept {
+    try {
+        auto reply = _core.pool->command({"INCR", _core.keys.orderIds});
+        if (!reply) return reply.status();
+        const redisReply* r = reply.value().get();
+        if (replyIsError(r) || r->type != REDIS_REPLY_INTEGER)
+            return Status(StatusCode::Internal, "allocating an order id: " + replyString(r));
+        if (r->integer <= 0 || r->integer > kMaxOrderId)
+            return Status(StatusCode::Internal, "order id space exhausted (" + std::to_string(r->integer) + ")");
+        return static_cast<int64_t>(r->integer);
+    } catch (const std::exception& e) {
+        return Status(StatusCode::Internal, std::string("allocating an order id: ") + e.what());
+    }
+}
+
+AppendResult RedisEventLog::append(AppendRequest& request) noexcept {
+    try {
+        return appendChecked(request);
+    } catch (const std::exception& e) {
+        AppendResult out;
+        out.status = Status(StatusCode::Internal, std::string("append: ") + e.what());
+        return out;
+    }
+}
+
+Status RedisEventLog::encodeAppend(const AppendRequest& request, std::vector<std::string>& keys,
+                                   std::vector<std::string>& args) const {
+    const size_t n = request.events.size();
+    if (request.orderId <= 0 || n == 0 || request.expectedVersion < 0)
+        return Status(StatusCode::InvalidArgument, "append needs an order id > 0 and at least one event");
+    args.reserve(5 + 2 * n);
+    args.push_back(std::to_string(request.expectedVersion));
+    args.push_back(std::to_string(_core.settings.streamMaxLen));
+    args.push_back(std::to_string(n));
+    for (size_t i = 0; i < n; ++i) {
+        const EventRecord& e = request.events[i];
+        const int64_t version = request.expectedVersion + static_cast<int64_t>(i) + 1;
+        if (e.orderId != request.orderId || e.version != version || e.eventId.empty())
+            return Status(StatusCode::InvalidArgument, "append: event " + std::to_string(i) +
+                                                           " must carry the order id, version " +
+                                                           std::to_string(version) + " and an eventId");
+        args.push_back(sdk::toJson(e));
+    }
+    for (const auto& e : request.events) args.push_back(e.eventId);
+    keys = {_core.keys.orderEvents(request.orderId), _core.keys.position, _core.keys.log};
+    if (request.idempotency) {
+        keys.push_back(_core.keys.idempotency(request.idempotency->key));
+        args.push_back(completedValue(*request.idempotency));
+        args.push_back(std::to_string(_core.settings.idempotencyTtlSeconds));
+    }
+    return Status::ok();
+}
+
+AppendResult RedisEventLog::appendChecked(AppendRequest& request) {
+    AppendResult out;
+    std::vector<std::string> keys, args;
+    if (Status st = encodeAppend(request, keys, args); !st) {
+        out.status = st;
+        return out;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    auto reply = _core.pool->script(_core.scripts.append, keys, args);
+    _appendSeconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    if (!reply) {
+        out.status = reply.status();
+        return out;
+    }
+    // The script answers {1 appended | 2 appended earlier by this same request | 0 conflict, last position, version}.
+    const redisReply* r = reply.value().get();
+    const long long code = replySize(r) == 3 ? replyInteger(replyAt(r, 0), -1) : -1;
+    const size_t n = request.events.size();
+    const uint64_t last = positionOfId(replyString(replyAt(r, 1)));
+    if (code == 0) {
+        _conflicts.inc();
+        out.currentVersion = replyInteger(replyAt(r, 2), -1);
+        out.status = Status(StatusCode::VersionConflict, "order " + std::to_string(request.orderId) + " is at version " +
+                                                             std::to_string(out.currentVersion) + ", not " +
+                                                             std::to_string(request.expectedVersion));
+        return out;
+    }
+    if ((code != 1 && code != 2) || last < n) {
+        out.status = Status(StatusCode::Internal, "append script failed: " + replyString(r));
+        return out;
+    }
+    // One script run INCRs the position n times atomically, so the events hold consecutive positions.
+    for (size_t i = 0; i < n; ++i) request.events[i].position = last - n + 1 + i;
+    out.lastPosition = last;
+    if (code == 1) _appended.inc(static_cast<double>(n));
+    return out;
+}
+
+Result<std::vector<EventRecord>> RedisEventLog::readOrder(int64_t orderId) noexcept {
+    try {
+        auto reply = _core.pool->command({"LRANGE", _core.keys.orderEvents(orderId), "0", "-1"});
+        if (!reply) return reply.status();
+        const redisReply* r = reply.value().get();
+        if (replyIsError(r)) return Status(StatusCode::Internal, "reading order events: " + replyString(r));
+        std::vector<EventRecord> events;
+        events.reserve(replySize(r));
+        for (size_t i = 0; i < replySize(r); ++i) {
+            const std::string item = replyString(replyAt(r, i));
+            const auto space = item.find(' ');
+            if (space == std::string::npos)
+                return Status(StatusCode::Internal, "order " + std::to_string(orderId) + " has a malformed event entry");
+            auto ev = sdk::eventFromJson(std::string_view(item).substr(space + 1));
+            if (!ev) return Status(StatusCode::Internal, "order " + std::to_string(orderId) + ": " + ev.status().message);
+            ev.value().position = positionOfId(item.substr(0, space));
+            events.push_back(std::move(ev.value()));
+        }
+        return events;
+    } catch (const std::exception& e) {
+        return Status(StatusCode::Internal, std::string("reading order events: ") + e.what());
+    }
+}
+
+Result<uint64_t> RedisEventLog::headPosition() noexcept {
+    try {
+        auto reply = _core.pool->command({"GET", _core.keys.position});
+        if (!reply) return reply.status();
+        const redisReply* r = reply.value().get();
+        if (replyIsError(r)) return Status(StatusCode::Internal, "reading the head position: " + replyString(r));
+        return static_cast<uint64_t>(replyInteger(r, 0));
+    } catch (const std::exception& e) {
+        return Status(StatusCode::Internal, std::string("reading the head position: ") + e.what());
+    }
+}
+
+Result<sdk::SubscriptionId> RedisEventLog::add(std::unique_ptr<Subscription> subscription) {
+    std::lock_guard<std::mutex> lock(_mutex);
+    const sdk::SubscriptionId id = _nextId++;
+    _subscriptions.emplace(id, std::move(subscription));
+    return id;
+}
+
+Result<sdk::SubscriptionId> RedisEventLog::subscribe(sdk::Projection& projection) noexcept {
+    try {
+        auto reader = std::make_unique<ProjectionReader>(_core, projection);
+        reader->start();
+        return add(std::move(reader));
+    } catch (const std::exception& e) {
+        return Status(StatusCode::Internal, std::string("subscribing a projection: ") + e.what());
+    }
+}
+
+Result<sdk::SubscriptionId> RedisEventLog::subscribe(sdk::Reaction& reaction) noexcept {
+    try {
+        auto group = std::make_unique<ReactionGroup>(_core, reaction);
+        group->start();
+        return add(std::move(group));
+    } catch (const std::exception& e) {
+        return Status(StatusCode::Internal, std::string("subscribing a reaction: ") + e.what());
+    }
+}
+
+void RedisEventLog::unsubscribe(sdk::SubscriptionId id) noexcept {
+    std::unique_ptr<Subscription> sub;
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        auto it = _subscriptions.find(id);
+        if (it == _subscriptions.end()) return;
+        sub = std::move(it->second);
+        _subscriptions.erase(it);
+    }
+    sub->stop();
+}
+
+}  // namespace ordersystem::plugins::redis

@@ -1,0 +1,67 @@
+// Contract: the SDK EventLog on Redis (see sdk/eventlog.h for the promises). Created by the plugin
+// in start() after Redis answered and the scripts were loaded; handed to the host with
+// provideEventLog(); shut down by the plugin's stop() (shutdown() stops every subscription that
+// is still running). Every method is thread-safe; append/ids/reads/idempotency/membership go
+// through the shared ConnectionPool and fail within the command timeout when Redis is down.
+// unsubscribe() joins the subscription's threads, so it must not be called from inside that
+// subscription's own apply()/handle().
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "RedisIdempotency.h"
+#include "RedisMembership.h"
+#include "TransportCore.h"
+#include "ordersystem/sdk/eventlog.h"
+
+namespace ordersystem::plugins::redis {
+
+class Subscription {
+public:
+    virtual ~Subscription() = default;
+    /// Raises the stop signal and joins the thread(s); no callback runs afterwards.
+    virtual void stop() noexcept = 0;
+};
+
+class RedisEventLog final : public sdk::EventLog {
+public:
+    explicit RedisEventLog(TransportCore& core);
+    ~RedisEventLog() override;
+
+    std::string_view mode() const noexcept override { return "distributed"; }
+    sdk::Result<int64_t> allocateOrderId() noexcept override;
+    sdk::AppendResult append(sdk::AppendRequest& request) noexcept override;
+    sdk::Result<std::vector<sdk::EventRecord>> readOrder(int64_t orderId) noexcept override;
+    sdk::Result<uint64_t> headPosition() noexcept override;
+    sdk::Result<sdk::SubscriptionId> subscribe(sdk::Projection& projection) noexcept override;
+    sdk::Result<sdk::SubscriptionId> subscribe(sdk::Reaction& reaction) noexcept override;
+    void unsubscribe(sdk::SubscriptionId id) noexcept override;
+    sdk::IdempotencyStore& idempotency() noexcept override { return _idempotency; }
+    sdk::Membership& membership() noexcept override { return _membership; }
+
+    /// Starts the heartbeat (first beat synchronously so this node is listed at once).
+    sdk::Status startMembership();
+    /// Stops every subscription still running and the heartbeat; leaves the membership.
+    void shutdown() noexcept;
+
+private:
+    sdk::AppendResult appendChecked(sdk::AppendRequest& request);
+    /// The append script's keys and arguments; InvalidArgument when the events do not fit the request.
+    sdk::Status encodeAppend(const sdk::AppendRequest& request, std::vector<std::string>& keys,
+                             std::vector<std::string>& args) const;
+    sdk::Result<sdk::SubscriptionId> add(std::unique_ptr<Subscription> subscription);
+
+    TransportCore& _core;
+    RedisIdempotencyStore _idempotency;
+    RedisMembership _membership;
+    sdk::Counter& _appended;
+    sdk::Counter& _conflicts;
+    sdk::Histogram& _appendSeconds;
+    std::mutex _mutex;
+    std::map<sdk::SubscriptionId, std::unique_ptr<Subscription>> _subscriptions;
+    sdk::SubscriptionId _nextId = 1;
+};
+
+}  // namespace ordersystem::plugins::redis

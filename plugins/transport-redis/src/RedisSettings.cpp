@@ -1,0 +1,178 @@
+// [transport.redis] keys and the redis:// URL parser.
+#include "RedisSettings.h"
+
+#include <cctype>
+#include <cstdlib>
+#include <string_view>
+
+namespace ordersystem::plugins::redis {
+
+using sdk::ConfigKeySpec;
+using sdk::ConfigType;
+using sdk::Result;
+using sdk::Status;
+using sdk::StatusCode;
+
+namespace {
+
+const ConfigKeySpec kKeys[] = {
+    {"url", ConfigType::String, "redis://127.0.0.1:6379",
+     "Redis server, redis://[:password@]host[:port][/db]; needs appendonly yes for durability"},
+    {"key_prefix", ConfigType::String, "ordersystem", "prefix of every Redis key; nodes of one system share it"},
+    {"connect_timeout_ms", ConfigType::Int, "1000", "TCP connect timeout to Redis"},
+    {"command_timeout_ms", ConfigType::Int, "2000", "a Redis command not answered by then fails (writes 503)"},
+    {"pool_size", ConfigType::Int, "8", "Redis connections shared by HTTP threads"},
+    {"heartbeat_interval_ms", ConfigType::Int, "2000", "how often this node announces itself"},
+    {"node_ttl_ms", ConfigType::Int, "10000", "a node silent for this long leaves /api/cluster/nodes"},
+    {"read_batch", ConfigType::Int, "500", "events per read when projecting or catching up"},
+    {"block_ms", ConfigType::Int, "200", "longest blocking read; bounds how fast a subscription stops"},
+    {"reaction_workers", ConfigType::Int, "2", "delivery threads per reaction on this node"},
+    {"reaction_max_deliveries", ConfigType::Int, "25", "failed deliveries before an event is dead-lettered"},
+    {"reaction_claim_idle_ms", ConfigType::Int, "15000",
+     "pending deliveries of a silent node are taken over after this long"},
+    {"reaction_retry_ms", ConfigType::Int, "1000", "first back-off after a failed delivery (doubles)"},
+    {"reaction_retry_max_ms", ConfigType::Int, "10000", "longest back-off between deliveries of one event"},
+    {"stream_maxlen", ConfigType::Int, "0", "0 = never trim (the stream is the log); >0 trims approximately"},
+};
+
+Status badKey(std::string_view key, std::string_view why) {
+    return Status(StatusCode::InvalidConfig, "transport.redis." + std::string(key) + ": " + std::string(why));
+}
+
+bool allDigits(std::string_view s) {
+    if (s.empty()) return false;
+    for (char c : s)
+        if (!std::isdigit(static_cast<unsigned char>(c))) return false;
+    return true;
+}
+
+const char* declaredDefault(std::string_view key) {
+    for (const auto& k : kKeys)
+        if (key == k.name) return k.defaultValue;
+    return "";
+}
+
+std::string valueOf(const sdk::ConfigSection& section, std::string_view key) {
+    std::string v = section.getString(key);
+    return v.empty() ? std::string(declaredDefault(key)) : v;
+}
+
+/// Reads an integer key and checks it lies within [lo, hi].
+Status readInt(const sdk::ConfigSection& section, std::string_view key, int64_t lo, int64_t hi, int64_t& out) {
+    const std::string text = valueOf(section, key);
+    std::string_view digits(text);
+    bool negative = !digits.empty() && digits.front() == '-';
+    if (negative) digits.remove_prefix(1);
+    if (!allDigits(digits) || digits.size() > 18) return badKey(key, "'" + text + "' is not an integer");
+    int64_t v = std::strtoll(text.c_str(), nullptr, 10);
+    if (v < lo || v > hi)
+        return badKey(key, std::to_string(v) + " is out of range " + std::to_string(lo) + ".." + std::to_string(hi));
+    out = v;
+    return Status::ok();
+}
+
+}  // namespace
+
+Result<RedisEndpoint> parseRedisUrl(const std::string& url) {
+    const std::string_view scheme = "redis://";
+    if (url.compare(0, scheme.size(), scheme) != 0)
+        return badKey("url", "'" + url + "' must start with redis:// (e.g. redis://127.0.0.1:6379)");
+    RedisEndpoint ep;
+    std::string_view rest(url);
+    rest.remove_prefix(scheme.size());
+    std::string_view path;
+    if (auto slash = rest.find('/'); slash != std::string_view::npos) {
+        path = rest.substr(slash + 1);
+        rest = rest.substr(0, slash);
+    }
+    if (auto at = rest.rfind('@'); at != std::string_view::npos) {
+        std::string_view userInfo = rest.substr(0, at);
+        rest = rest.substr(at + 1);
+        // redis://:password@host and redis://user:password@host (the user is ignored: no ACL users in 0.14's AUTH).
+        auto colon = userInfo.find(':');
+        ep.password = std::string(colon == std::string_view::npos ? userInfo : userInfo.substr(colon + 1));
+    }
+    std::string_view hostPart = rest;
+    std::string_view portPart;
+    if (!rest.empty() && rest.front() == '[') {
+        auto close = rest.find(']');
+        if (close == std::string_view::npos) return badKey("url", "'" + url + "' has an unterminated [IPv6] host");
+        hostPart = rest.substr(1, close - 1);
+        std::string_view after = rest.substr(close + 1);
+        if (!after.empty()) {
+            if (after.front() != ':') return badKey("url", "'" + url + "' has text after the host");
+            portPart = after.substr(1);
+            if (portPart.empty()) return badKey("url", "'" + url + "' has an empty port");
+        }
+    } else if (auto colon = rest.rfind(':'); colon != std::string_view::npos) {
+        hostPart = rest.substr(0, colon);
+        portPart = rest.substr(colon + 1);
+        if (portPart.empty()) return badKey("url", "'" + url + "' has an empty port");
+    }
+    if (hostPart.empty()) return badKey("url", "'" + url + "' has no host");
+    for (char c : hostPart)
+        if (std::isspace(static_cast<unsigned char>(c)) || c == '?' || c == '#')
+            return badKey("url", "'" + url + "' has an invalid host");
+    ep.host = std::string(hostPart);
+    if (!portPart.empty()) {
+        if (!allDigits(portPart) || portPart.size() > 5) return badKey("url", "'" + url + "' has an invalid port");
+        int port = std::atoi(std::string(portPart).c_str());
+        if (port < 1 || port > 65535) return badKey("url", "'" + url + "' has a port outside 1..65535");
+        ep.port = port;
+    }
+    if (!path.empty()) {
+        if (!allDigits(path) || path.size() > 5) return badKey("url", "'" + url + "' path must be a database number");
+        ep.database = std::atoi(std::string(path).c_str());
+    }
+    ep.url = "redis://" + std::string(ep.password.empty() ? "" : ":***@") +
+             (ep.host.find(':') != std::string::npos ? "[" + ep.host + "]" : ep.host) + ":" + std::to_string(ep.port) +
+             (ep.database ? "/" + std::to_string(ep.database) : "");
+    return ep;
+}
+
+const ConfigKeySpec* redisConfigKeys() noexcept { return kKeys; }
+uint32_t redisConfigKeyCount() noexcept { return static_cast<uint32_t>(sizeof(kKeys) / sizeof(kKeys[0])); }
+
+Result<RedisSettings> parseRedisSettings(const sdk::ConfigSection& section) {
+    RedisSettings s;
+    auto endpoint = parseRedisUrl(valueOf(section, "url"));
+    if (!endpoint) return endpoint.status();
+    s.endpoint = endpoint.value();
+    s.keyPrefix = valueOf(section, "key_prefix");
+    for (char c : s.keyPrefix)
+        if (std::isspace(static_cast<unsigned char>(c)) || std::iscntrl(static_cast<unsigned char>(c)))
+            return badKey("key_prefix", "'" + s.keyPrefix + "' must not contain spaces or control characters");
+
+    struct IntKey {
+        const char* name;
+        int64_t lo, hi;
+        int* out;
+    };
+    const IntKey ints[] = {
+        {"connect_timeout_ms", 10, 60000, &s.connectTimeoutMs},
+        {"command_timeout_ms", 10, 60000, &s.commandTimeoutMs},
+        {"pool_size", 1, 256, &s.poolSize},
+        {"heartbeat_interval_ms", 50, 600000, &s.heartbeatIntervalMs},
+        {"node_ttl_ms", 100, 3600000, &s.nodeTtlMs},
+        {"read_batch", 1, 100000, &s.readBatch},
+        {"block_ms", 1, 10000, &s.blockMs},
+        {"reaction_workers", 1, 64, &s.reactionWorkers},
+        {"reaction_max_deliveries", 1, 1000000, &s.reactionMaxDeliveries},
+        {"reaction_claim_idle_ms", 10, 86400000, &s.reactionClaimIdleMs},
+        {"reaction_retry_ms", 1, 3600000, &s.reactionRetryMs},
+        {"reaction_retry_max_ms", 1, 86400000, &s.reactionRetryMaxMs},
+    };
+    for (const auto& k : ints) {
+        int64_t v = 0;
+        if (Status st = readInt(section, k.name, k.lo, k.hi, v); !st) return st;
+        *k.out = static_cast<int>(v);
+    }
+    if (Status st = readInt(section, "stream_maxlen", 0, INT64_MAX / 2, s.streamMaxLen); !st) return st;
+    if (s.nodeTtlMs <= s.heartbeatIntervalMs)
+        return badKey("node_ttl_ms", std::to_string(s.nodeTtlMs) + " must exceed heartbeat_interval_ms (" +
+                                         std::to_string(s.heartbeatIntervalMs) + ")");
+    if (s.reactionRetryMaxMs < s.reactionRetryMs) s.reactionRetryMaxMs = s.reactionRetryMs;
+    return s;
+}
+
+}  // namespace ordersystem::plugins::redis

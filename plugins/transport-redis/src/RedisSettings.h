@@ -1,0 +1,53 @@
+// Contract: the [transport.redis] section parsed once, in the plugin's create() (which also runs
+// for --check-config). Pure functions over standard types; no I/O. Errors are InvalidConfig
+// Statuses whose message names the offending key (e.g. "transport.redis.url: ...").
+// The resulting values are immutable and shared read-only by every thread of the transport.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "ordersystem/sdk/config.h"
+#include "ordersystem/sdk/status.h"
+
+namespace ordersystem::plugins::redis {
+
+/// Where Redis listens, parsed from redis://[:password@]host[:port][/db].
+struct RedisEndpoint {
+    std::string host = "127.0.0.1";
+    int port = 6379;
+    std::string password;  ///< empty: no AUTH
+    int database = 0;      ///< SELECT after connect when not 0
+    std::string url;       ///< as configured, with any password masked, for logs and errors
+};
+
+/// Parses a redis:// URL; InvalidConfig naming transport.redis.url on anything malformed.
+sdk::Result<RedisEndpoint> parseRedisUrl(const std::string& url);
+
+struct RedisSettings {
+    RedisEndpoint endpoint;
+    std::string keyPrefix = "ordersystem";
+    int connectTimeoutMs = 1000;
+    int commandTimeoutMs = 2000;
+    int poolSize = 8;
+    int heartbeatIntervalMs = 2000;
+    int nodeTtlMs = 10000;
+    int readBatch = 500;
+    int blockMs = 200;
+    int reactionWorkers = 2;
+    int reactionMaxDeliveries = 25;
+    int reactionClaimIdleMs = 15000;
+    int reactionRetryMs = 1000;
+    int reactionRetryMaxMs = 10000;
+    int64_t streamMaxLen = 0;
+    int idempotencyTtlSeconds = 86400;
+};
+
+/// The section's declared keys (names, types, defaults, help) for the plugin descriptor.
+const sdk::ConfigKeySpec* redisConfigKeys() noexcept;
+uint32_t redisConfigKeyCount() noexcept;
+
+/// Reads every declared key (an empty value falls back to the declared default) and checks ranges.
+sdk::Result<RedisSettings> parseRedisSettings(const sdk::ConfigSection& section);
+
+}  // namespace ordersystem::plugins::redis

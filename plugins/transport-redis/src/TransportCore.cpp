@@ -1,0 +1,107 @@
+// Shared state and background-thread helpers of the Redis transport.
+#include "TransportCore.h"
+
+#include <hiredis/hiredis.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <utility>
+
+namespace ordersystem::plugins::redis {
+
+using sdk::Result;
+using sdk::Status;
+using sdk::StatusCode;
+
+TransportCore::TransportCore(RedisSettings s, std::string node, std::string addr, sdk::Logger& log, sdk::Metrics& m)
+    : settings(std::move(s)), keys(settings.keyPrefix), nodeId(std::move(node)), address(std::move(addr)),
+      logger(&log), metrics(&m) {
+    instruments.reconnects = &m.counter("ordersystem_redis_reconnects_total",
+                                        "Connections to Redis re-established after a failure");
+    instruments.commandErrors = &m.counter("ordersystem_redis_command_errors_total",
+                                           "Redis commands that failed (connection lost or timed out)");
+    pool = std::make_unique<ConnectionPool>(settings, log, instruments);
+}
+
+void StopSignal::raise() {
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        _raised.store(true);
+    }
+    _cv.notify_all();
+}
+
+bool StopSignal::sleepFor(std::chrono::milliseconds d) {
+    std::unique_lock<std::mutex> lock(_mutex);
+    _cv.wait_for(lock, d, [this] { return _raised.load(); });
+    return !_raised.load();
+}
+
+ThreadLink::ThreadLink(TransportCore& core, StopSignal& stop, std::string owner, int readTimeoutMs)
+    : _core(core), _stop(stop), _owner(std::move(owner)), _readTimeoutMs(readTimeoutMs) {}
+
+RedisConnection* ThreadLink::get(bool* fresh) {
+    if (fresh) *fresh = false;
+    if (_conn && !_conn->broken()) return _conn.get();
+    _conn.reset();
+    std::chrono::milliseconds backoff(100);
+    while (!_stop.raised()) {
+        auto c = RedisConnection::open(_core.settings.endpoint, _core.settings.connectTimeoutMs, _readTimeoutMs);
+        if (c) {
+            _conn = std::move(c.value());
+            if (_lost) {
+                _lost = false;
+                _core.instruments.reconnects->inc();
+                _core.logger->info(_owner + ": reconnected to Redis at " + _core.settings.endpoint.url);
+            }
+            if (fresh) *fresh = true;
+            return _conn.get();
+        }
+        if (!_lost) {
+            _lost = true;
+            _core.logger->warn(_owner + ": cannot reach Redis at " + _core.settings.endpoint.url + ": " +
+                               c.status().message + "; retrying");
+        }
+        if (!_stop.sleepFor(backoff)) break;
+        backoff = std::min(backoff * 2, std::chrono::milliseconds(500));
+    }
+    return nullptr;
+}
+
+void ThreadLink::drop(const Status& why) {
+    _conn.reset();
+    _core.instruments.commandErrors->inc();
+    if (!_lost && !_stop.raised()) {
+        _lost = true;
+        _core.logger->warn(_owner + ": lost Redis at " + _core.settings.endpoint.url + ": " + why.message +
+                           "; reconnecting");
+    }
+}
+
+uint64_t positionOfId(const std::string& id) noexcept { return std::strtoull(id.c_str(), nullptr, 10); }
+
+std::vector<StreamEntry> parseEntries(const redisReply* list) {
+    std::vector<StreamEntry> out;
+    out.reserve(replySize(list));
+    for (size_t i = 0; i < replySize(list); ++i) {
+        const redisReply* e = replyAt(list, i);
+        StreamEntry entry;
+        entry.id = replyString(replyAt(e, 0));
+        entry.position = positionOfId(entry.id);
+        const redisReply* fields = replyAt(e, 1);
+        for (size_t f = 0; f + 1 < replySize(fields); f += 2)
+            if (replyString(replyAt(fields, f)) == "event") entry.json = replyString(replyAt(fields, f + 1));
+        out.push_back(std::move(entry));
+    }
+    return out;
+}
+
+Result<sdk::EventRecord> eventOfEntry(const StreamEntry& entry) {
+    if (entry.json.empty()) return Status(StatusCode::InvalidArgument, "log entry " + entry.id + " has no event");
+    auto ev = sdk::eventFromJson(entry.json);
+    if (!ev) return Status(StatusCode::InvalidArgument, "log entry " + entry.id + ": " + ev.status().message);
+    ev.value().position = entry.position;
+    return ev;
+}
+
+}  // namespace ordersystem::plugins::redis

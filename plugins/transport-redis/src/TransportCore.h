@@ -1,0 +1,86 @@
+// Contract: what every part of the Redis transport shares: settings, keys, scripts, the command
+// pool, the host's logger and instruments. Built in the plugin's start() and destroyed after its
+// stop(); every member is either immutable or thread-safe.
+// Also the two helpers background threads need: StopSignal (interruptible sleep) and
+// ThreadLink (a thread's own connection, reconnected with back-off and logged once per outage).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "ConnectionPool.h"
+#include "RedisKeys.h"
+#include "RedisSettings.h"
+#include "ordersystem/sdk/events.h"
+#include "ordersystem/sdk/logger.h"
+#include "ordersystem/sdk/metrics.h"
+
+namespace ordersystem::plugins::redis {
+
+struct TransportCore {
+    RedisSettings settings;
+    RedisKeys keys;
+    RedisScripts scripts;
+    std::string nodeId;
+    std::string address;  ///< advertised http://host:port
+    sdk::Logger* logger = nullptr;
+    sdk::Metrics* metrics = nullptr;
+    RedisInstruments instruments;
+    std::unique_ptr<ConnectionPool> pool;
+
+    TransportCore(RedisSettings s, std::string node, std::string addr, sdk::Logger& log, sdk::Metrics& m);
+};
+
+/// One-shot stop flag with an interruptible sleep. Thread-safe.
+class StopSignal {
+public:
+    void raise();
+    bool raised() const noexcept { return _raised.load(); }
+    /// Sleeps up to d; returns false when stopped (now or during the sleep).
+    bool sleepFor(std::chrono::milliseconds d);
+
+private:
+    std::atomic<bool> _raised{false};
+    std::mutex _mutex;
+    std::condition_variable _cv;
+};
+
+/// A background thread's own Redis connection. Used by that thread only.
+class ThreadLink {
+public:
+    ThreadLink(TransportCore& core, StopSignal& stop, std::string owner, int readTimeoutMs);
+    /// The live connection, reconnecting with back-off (100 ms doubling to 500 ms) until it works;
+    /// null once stop is raised. *fresh is set when a new connection was opened.
+    RedisConnection* get(bool* fresh = nullptr);
+    /// Drops a connection whose command failed and logs the outage once.
+    void drop(const sdk::Status& why);
+
+private:
+    TransportCore& _core;
+    StopSignal& _stop;
+    std::string _owner;
+    int _readTimeoutMs;
+    std::unique_ptr<RedisConnection> _conn;
+    bool _lost = false;
+};
+
+/// One entry of an XREAD / XREADGROUP / XCLAIM reply.
+struct StreamEntry {
+    std::string id;         ///< "<position>-0"
+    uint64_t position = 0;
+    std::string json;       ///< field "event"; empty when the entry was deleted
+};
+/// Entries of reply element list (an array of [id, [field, value, ...]]).
+std::vector<StreamEntry> parseEntries(const redisReply* list);
+/// Position from a stream id "<ms>-<seq>" (its first part).
+uint64_t positionOfId(const std::string& id) noexcept;
+/// Parses a stored event document and sets its position.
+sdk::Result<sdk::EventRecord> eventOfEntry(const StreamEntry& entry);
+
+}  // namespace ordersystem::plugins::redis

@@ -1,0 +1,121 @@
+// Cluster fixture and webhook receiver for the multi-node HTTP tests.
+#include "ClusterHttp.h"
+
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/StreamCopier.h>
+
+#include <iostream>
+
+namespace ordersystem::clustertest {
+
+struct HookReceiver::Impl {
+    mutable std::mutex mutex;
+    std::map<std::string, int> keys;
+    std::map<std::string, int> attempts;
+    int total = 0;
+    std::atomic<bool> failing{false};
+
+    class Handler : public Poco::Net::HTTPRequestHandler {
+    public:
+        explicit Handler(Impl& owner) : _owner(owner) {}
+        void handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& res) override {
+            std::string body;
+            Poco::StreamCopier::copyToString(req.stream(), body);
+            {
+                std::lock_guard<std::mutex> lock(_owner.mutex);
+                ++_owner.attempts[req.get("Idempotency-Key", "")];
+                if (_owner.failing.load()) {
+                    res.setStatus(Poco::Net::HTTPResponse::HTTP_SERVICE_UNAVAILABLE);
+                    res.send() << "not now";
+                    return;
+                }
+                ++_owner.keys[req.get("Idempotency-Key", "")];
+                ++_owner.total;
+            }
+            res.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
+            res.send() << "ok";
+        }
+
+    private:
+        Impl& _owner;
+    };
+    class Factory : public Poco::Net::HTTPRequestHandlerFactory {
+    public:
+        explicit Factory(Impl& owner) : _owner(owner) {}
+        Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
+            return new Handler(_owner);
+        }
+
+    private:
+        Impl& _owner;
+    };
+
+    Impl() : socket(Poco::Net::SocketAddress("127.0.0.1", 0)), server(new Factory(*this), socket, new Poco::Net::HTTPServerParams) {
+        server.start();
+    }
+    ~Impl() { server.stopAll(true); }
+    Poco::Net::ServerSocket socket;
+    Poco::Net::HTTPServer server;
+};
+
+HookReceiver::HookReceiver() : _impl(std::make_unique<Impl>()) {}
+HookReceiver::~HookReceiver() = default;
+std::string HookReceiver::url() const {
+    return "http://127.0.0.1:" + std::to_string(_impl->socket.address().port()) + "/hook";
+}
+std::map<std::string, int> HookReceiver::received() const {
+    std::lock_guard<std::mutex> lock(_impl->mutex);
+    return _impl->keys;
+}
+size_t HookReceiver::attemptedKeys() const {
+    std::lock_guard<std::mutex> lock(_impl->mutex);
+    return _impl->attempts.size();
+}
+void HookReceiver::setFailing(bool failing) { _impl->failing = failing; }
+int HookReceiver::total() const {
+    std::lock_guard<std::mutex> lock(_impl->mutex);
+    return _impl->total;
+}
+
+void RedisCluster::SetUp() {
+    ASSERT_TRUE(RedisServer::available()) << "redis-server is not installed";
+    redis = std::make_unique<RedisServer>(dir.file("redis"));
+    ASSERT_TRUE(redis->start()) << "redis-server did not start";
+}
+
+void RedisCluster::TearDown() {
+    if (HasFailure()) std::cerr << outputs();
+    nodes.clear();  // SIGTERM each node before Redis goes
+    redis.reset();
+}
+
+OrderNode* RedisCluster::addNode(const std::string& nodeId, std::map<std::string, std::map<std::string, std::string>> extraKeys,
+                                 const std::string& webhookUrl) {
+    OrderNode::Options o;
+    o.nodeId = nodeId;
+    o.transport = "transport-redis";
+    o.brokerUrl = redis->url();
+    o.webhookUrl = webhookUrl;
+    o.extraKeys = std::move(extraKeys);
+    nodes.push_back(std::make_unique<OrderNode>(dir.file(nodeId), o));
+    OrderNode* node = nodes.back().get();
+    if (!node->start() || !node->waitReady()) {
+        ADD_FAILURE() << nodeId << " did not become ready:\n" << node->output();
+        return nullptr;
+    }
+    return node;
+}
+
+std::string RedisCluster::outputs() const {
+    std::string out;
+    for (const auto& n : nodes) out += "---- " + n->dataRoot() + "\n" + n->output() + "\n";
+    return out;
+}
+
+}  // namespace ordersystem::clustertest

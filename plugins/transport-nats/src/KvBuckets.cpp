@@ -1,0 +1,44 @@
+// Key-value bucket helpers; see KvBuckets.h.
+#include "KvBuckets.h"
+
+#include <algorithm>
+
+#include "ordersystem/sdk/util.h"
+
+namespace ordersystem::plugins::nats {
+
+sdk::Result<kvStore*> openBucket(NatsClient& client, const std::string& bucket, int64_t ttlNs, int64_t replicas) {
+    kvStore* kv = nullptr;
+    natsStatus s = js_KeyValue(&kv, client.js(), bucket.c_str());
+    if (s == NATS_OK) return kv;
+    if (s != NATS_NOT_FOUND) return toStatus(s, static_cast<jsErrCode>(0), "cannot open key-value bucket " + bucket);
+    kvConfig cfg;
+    kvConfig_Init(&cfg);
+    cfg.Bucket = bucket.c_str();
+    cfg.History = 1;
+    cfg.TTL = ttlNs;  // nanoseconds: cnats hands it to the server untouched
+    cfg.StorageType = js_FileStorage;
+    cfg.Replicas = static_cast<int>(replicas);
+    s = js_CreateKeyValue(&kv, client.js(), &cfg);
+    if (s == NATS_OK) return kv;
+    // Another node may have created it a moment ago with the same settings.
+    if (js_KeyValue(&kv, client.js(), bucket.c_str()) == NATS_OK) return kv;
+    return toStatus(s, static_cast<jsErrCode>(0), "cannot create key-value bucket " + bucket);
+}
+
+std::string kvKeyFor(const std::string& text) {
+    static const char* hex = "0123456789abcdef";
+    if (text.size() <= 120) {
+        std::string out = "x";
+        out.reserve(1 + text.size() * 2);
+        for (unsigned char c : text) {
+            out.push_back(hex[c >> 4]);
+            out.push_back(hex[c & 15]);
+        }
+        return out;
+    }
+    std::string reversed(text.rbegin(), text.rend());
+    return "h" + sdk::fingerprint(text) + sdk::fingerprint(reversed) + std::to_string(text.size());
+}
+
+}  // namespace ordersystem::plugins::nats

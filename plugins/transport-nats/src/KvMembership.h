@@ -1,0 +1,52 @@
+// Contract: cluster membership (sdk::Membership) through heartbeats in the KV bucket
+// <stream>_NODES: one key per node holding {"nodeId","address","mode","lastSeen"}.
+// - start() writes this node's entry once (so a node is listed as soon as it is up) and starts a
+//   thread that rewrites it every heartbeat_interval_ms. stop() ends the thread and deletes the
+//   entry, so a node that leaves cleanly disappears at once; one killed with -9 disappears when
+//   its lastSeen is older than node_ttl_ms (10 s by default, inside the promised 15 s).
+// - liveNodes() is thread-safe; it lists the bucket (a few NATS round trips) and filters by
+//   lastSeen against this node's clock (NTP-synchronised clocks assumed, skew eats into the TTL).
+//   Unavailable at once while NATS is away.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "NatsClient.h"
+#include "ordersystem/sdk/eventlog.h"
+#include "ordersystem/sdk/host.h"
+
+namespace ordersystem::plugins::nats {
+
+class KvMembership final : public sdk::Membership {
+public:
+    KvMembership(const Settings& settings, NatsClient& client, sdk::Host& host);
+    ~KvMembership() override;
+
+    sdk::Status start();
+    void stop() noexcept;
+
+    sdk::Result<std::vector<sdk::NodeInfo>> liveNodes() noexcept override;
+
+private:
+    sdk::Status beat();
+    void run();
+
+    const Settings& _settings;
+    NatsClient& _client;
+    sdk::Logger& _logger;
+    /// Read at every beat: the host fills in the real HTTP port only after the listener opened.
+    sdk::Host& _host;
+    std::string _key;
+    kvStore* _kv = nullptr;
+    std::mutex _mutex;
+    std::condition_variable _wake;
+    bool _stop = false;
+    bool _failing = false;
+    std::thread _thread;
+};
+
+}  // namespace ordersystem::plugins::nats

@@ -1,0 +1,80 @@
+// Contract: one NATS connection and its JetStream context, shared by every part of the plugin.
+// - connect() runs on the host's main thread in start(): the first attempt must succeed (an
+//   unreachable server or one without JetStream is Unavailable "cannot reach NATS at <url>: ..."),
+//   after that the library reconnects forever in the background and restores subscriptions.
+// - connection()/js() are valid from connect() to close(); cnats objects are thread-safe, so any
+//   thread may use them. close() runs after every user of them has stopped.
+// - connected() is a cheap, lock-free check used to fail writes fast while NATS is away.
+// Errors: helpers below turn a natsStatus (+ JetStream error code) into an sdk::Status whose
+// message names the operation and carries the library's own text.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include <nats/nats.h>
+
+#include "NatsSettings.h"
+#include "ordersystem/sdk/logger.h"
+#include "ordersystem/sdk/metrics.h"
+#include "ordersystem/sdk/status.h"
+
+namespace ordersystem::plugins::nats {
+
+/// Text of the last cnats error on this thread (falls back to the status name).
+std::string natsErrorText(natsStatus status);
+
+/// Maps a failed cnats call to our codes: timeouts -> Timeout, connection trouble and JetStream
+/// refusals -> Unavailable (retryable, 503). `what` names the operation for the message.
+sdk::Status toStatus(natsStatus status, jsErrCode jsError, const std::string& what);
+
+class NatsClient {
+public:
+    NatsClient(const Settings& settings, sdk::Logger& logger, sdk::Metrics& metrics);
+    ~NatsClient();
+    NatsClient(const NatsClient&) = delete;
+    NatsClient& operator=(const NatsClient&) = delete;
+
+    sdk::Status connect(const std::string& clientName);
+    void close() noexcept;
+
+    natsConnection* connection() const noexcept { return _conn; }
+    jsCtx* js() const noexcept { return _js; }
+    bool connected() const noexcept;
+    const std::string& url() const noexcept { return _settings.url; }
+
+    /// jsOptions with the configured request timeout (for management and KV calls).
+    jsOptions requestOptions() const;
+    /// A Status for "NATS is away right now", used before writes to fail fast.
+    sdk::Status unavailable(const std::string& what) const;
+
+private:
+    /// What the library's connection callbacks touch. cnats may run a callback after
+    /// natsConnection_Destroy returned, so this block is deliberately never freed (a few bytes per
+    /// connection) and callbacks check `closing` before touching the logger or metrics.
+    struct CallbackState {
+        std::string url;
+        int64_t reconnectWaitMs = 0;
+        sdk::Logger* logger = nullptr;
+        sdk::Gauge* connectedGauge = nullptr;
+        sdk::Counter* reconnects = nullptr;
+        sdk::Counter* disconnects = nullptr;
+        /// Set by the callbacks; read by writers to refuse work quickly while away.
+        std::atomic<bool> up{false};
+        std::atomic<bool> closing{false};
+    };
+
+    static void onDisconnected(natsConnection* nc, void* closure);
+    static void onReconnected(natsConnection* nc, void* closure);
+    static void onClosed(natsConnection* nc, void* closure);
+    static void onAsyncError(natsConnection* nc, natsSubscription* sub, natsStatus err, void* closure);
+
+    const Settings& _settings;
+    CallbackState* _state;
+    natsOptions* _options = nullptr;
+    natsConnection* _conn = nullptr;
+    jsCtx* _js = nullptr;
+};
+
+}  // namespace ordersystem::plugins::nats

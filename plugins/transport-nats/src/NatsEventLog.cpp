@@ -1,0 +1,445 @@
+// The cluster-mode event log on JetStream; see NatsEventLog.h.
+#include "NatsEventLog.h"
+
+#include <chrono>
+
+#include "KvIdempotencyStore.h"
+#include "KvMembership.h"
+#include "ProjectionWorker.h"
+#include "ReactionWorker.h"
+#include "ordersystem/sdk/json.h"
+
+namespace ordersystem::plugins::nats {
+
+namespace {
+
+constexpr int64_t kNanosPerMs = 1000000;
+constexpr int64_t kDuplicateWindowNs = 2 * 60 * 1000 * kNanosPerMs;  // JetStream's default, stated explicitly
+constexpr int64_t kMaxSafeId = (int64_t{1} << 53) - 1;
+constexpr size_t kMaxCachedTips = 100000;
+constexpr size_t kMaxEventsPerOrder = 100000;
+constexpr const char* kVersionHeader = "Os-Version";
+constexpr const char* kTypeHeader = "Os-Type";
+constexpr const char* kMsgIdHeader = "Nats-Msg-Id";  // set by cnats from jsPubOptions.MsgId
+
+struct StreamInfoGuard {
+    jsStreamInfo* info = nullptr;
+    ~StreamInfoGuard() { jsStreamInfo_Destroy(info); }
+};
+struct MsgGuard {
+    natsMsg* msg = nullptr;
+    ~MsgGuard() { natsMsg_Destroy(msg); }
+};
+struct PubAckGuard {
+    jsPubAck* ack = nullptr;
+    ~PubAckGuard() { jsPubAck_Destroy(ack); }
+};
+
+std::string header(natsMsg* msg, const char* name) {
+    const char* value = nullptr;
+    if (natsMsgHeader_Get(msg, name, &value) == NATS_OK && value != nullptr) return value;
+    return {};
+}
+
+/// A stored message back to an event (position = its stream sequence).
+sdk::Result<sdk::EventRecord> decode(natsMsg* msg, uint64_t seq) {
+    auto event = sdk::eventFromJson(std::string_view(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))));
+    if (!event) return sdk::Status(sdk::StatusCode::Internal, "stream message " + std::to_string(seq) + " is not an event: " + event.status().message);
+    event->position = seq;
+    return event;
+}
+
+}  // namespace
+
+NatsEventLog::NatsEventLog(const Settings& settings, NatsClient& client, sdk::Host& host,
+                           KvIdempotencyStore& idempotency, KvMembership& membership)
+    : _settings(settings),
+      _client(client),
+      _host(host),
+      _logger(host.logger()),
+      _idempotency(idempotency),
+      _membership(membership),
+      _appendsOk(host.metrics().counter("ordersystem_eventlog_appends_total", "event log appends by outcome", {{"result", "ok"}})),
+      _appendsConflict(host.metrics().counter("ordersystem_eventlog_appends_total", "event log appends by outcome", {{"result", "conflict"}})),
+      _appendsFailed(host.metrics().counter("ordersystem_eventlog_appends_total", "event log appends by outcome", {{"result", "error"}})),
+      _appendSeconds(host.metrics().histogram("ordersystem_eventlog_append_seconds", "time to append to JetStream")) {}
+
+NatsEventLog::~NatsEventLog() { stopSubscriptions(); }
+
+sdk::Status NatsEventLog::ensureStream(const std::string& name, const std::string& subject, int64_t maxMsgs,
+                                       bool allowDirect, int64_t maxAgeNs) {
+    const char* subjects[] = {subject.c_str()};
+    jsStreamConfig cfg;
+    jsStreamConfig_Init(&cfg);
+    cfg.Name = name.c_str();
+    cfg.Subjects = subjects;
+    cfg.SubjectsLen = 1;
+    cfg.Storage = js_FileStorage;
+    cfg.Retention = js_LimitsPolicy;
+    cfg.Replicas = _settings.streamReplicas;
+    cfg.Duplicates = kDuplicateWindowNs;
+    cfg.MaxMsgs = maxMsgs;
+    cfg.MaxAge = maxAgeNs;
+    cfg.AllowDirect = allowDirect;
+    cfg.DenyDelete = true;
+    jsOptions jo = _client.requestOptions();
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    StreamInfoGuard created;
+    natsStatus s = js_AddStream(&created.info, _client.js(), &cfg, &jo, &jerr);
+    if (s == NATS_OK) return sdk::Status::ok();
+    if (jerr != JSStreamNameExistErr) return toStatus(s, jerr, "cannot create JetStream stream " + name);
+
+    // It exists with another configuration (an operator tuned it, or an older version made it):
+    // keep it as long as it still captures our subject.
+    StreamInfoGuard existing;
+    s = js_GetStreamInfo(&existing.info, _client.js(), name.c_str(), &jo, &jerr);
+    if (s != NATS_OK) return toStatus(s, jerr, "cannot read JetStream stream " + name);
+    bool hasSubject = false;
+    for (int i = 0; i < existing.info->Config->SubjectsLen; ++i)
+        if (subject == existing.info->Config->Subjects[i]) hasSubject = true;
+    if (!hasSubject)
+        return sdk::Status(sdk::StatusCode::InvalidConfig, "JetStream stream " + name + " exists but does not capture '" +
+                                                               subject + "'; fix transport.nats.stream or the stream");
+    if (allowDirect && !existing.info->Config->AllowDirect) {
+        existing.info->Config->AllowDirect = true;
+        StreamInfoGuard updated;
+        s = js_UpdateStream(&updated.info, _client.js(), existing.info->Config, &jo, &jerr);
+        if (s != NATS_OK) return toStatus(s, jerr, "cannot enable direct get on JetStream stream " + name);
+    }
+    _logger.info("JetStream stream " + name + " already exists with its own settings; using it as it is");
+    return sdk::Status::ok();
+}
+
+sdk::Status NatsEventLog::ensureStreams() {
+    if (auto st = ensureStream(_settings.stream, _settings.eventsFilter(), -1, true, 0); !st) return st;
+    // The id stream keeps one message: only its ever-growing sequence matters.
+    if (auto st = ensureStream(_settings.idStream(), _settings.idSubject, 1, false, 0); !st) return st;
+    // Dead letters are kept 30 days for an operator to inspect and replay.
+    const int64_t thirtyDaysNs = int64_t{30} * 24 * 3600 * 1000 * kNanosPerMs;
+    if (auto st = ensureStream(_settings.deadLetterStream(), _settings.deadLetterPrefix + ".>", -1, false, thirtyDaysNs); !st)
+        return st;
+    checkIdCounter();
+    return sdk::Status::ok();
+}
+
+void NatsEventLog::checkIdCounter() {
+    // Every order has its own subject, so the log holds at least as many ids as it has subjects; a
+    // counter below that was reset (its stream deleted) and would hand out ids again.
+    jsOptions jo = _client.requestOptions();
+    StreamInfoGuard events, ids;
+    if (js_GetStreamInfo(&events.info, _client.js(), _settings.stream.c_str(), &jo, nullptr) != NATS_OK ||
+        js_GetStreamInfo(&ids.info, _client.js(), _settings.idStream().c_str(), &jo, nullptr) != NATS_OK)
+        return;
+    const auto orders = static_cast<uint64_t>(events.info->State.NumSubjects);
+    if (ids.info->State.LastSeq < orders)
+        _logger.error("id stream " + _settings.idStream() + " is at " + std::to_string(ids.info->State.LastSeq) + " but stream " +
+                      _settings.stream + " already holds " + std::to_string(orders) +
+                      " orders: the id counter was reset, new orders will collide with old ones until it passes them");
+}
+
+sdk::Result<int64_t> NatsEventLog::allocateOrderId() noexcept {
+    try {
+        for (int attempt = 0; attempt < 2; ++attempt) {
+            if (!_client.connected()) return _client.unavailable("cannot allocate an order id");
+            jsPubOptions po;
+            jsPubOptions_Init(&po);
+            po.MaxWait = _settings.requestTimeoutMs;
+            PubAckGuard ack;
+            jsErrCode jerr = static_cast<jsErrCode>(0);
+            const natsStatus s = js_Publish(&ack.ack, _client.js(), _settings.idSubject.c_str(), "", 0, &po, &jerr);
+            // A lost acknowledgement only wastes an id (gaps are fine, reuse is not), so retry once.
+            if (s == NATS_TIMEOUT && attempt == 0) continue;
+            if (s != NATS_OK) return toStatus(s, jerr, "cannot allocate an order id");
+            const auto id = static_cast<int64_t>(ack.ack->Sequence);
+            if (id <= 0 || id > kMaxSafeId)
+                return sdk::Status(sdk::StatusCode::Internal, "order id space exhausted (sequence " + std::to_string(ack.ack->Sequence) + ")");
+            return id;
+        }
+        return sdk::Status(sdk::StatusCode::Timeout, "cannot allocate an order id: NATS did not answer");
+    } catch (const std::exception& e) {
+        return sdk::Status(sdk::StatusCode::Internal, std::string("allocateOrderId: ") + e.what());
+    }
+}
+
+sdk::Result<NatsEventLog::Tip> NatsEventLog::readTip(int64_t orderId) {
+    if (!_client.connected()) return _client.unavailable("cannot read order " + std::to_string(orderId));
+    const std::string subject = _settings.orderSubject(orderId);
+    jsDirectGetMsgOptions dg;
+    jsDirectGetMsgOptions_Init(&dg);
+    dg.LastBySubject = subject.c_str();
+    jsOptions jo = _client.requestOptions();
+    MsgGuard m;
+    const natsStatus s = js_DirectGetMsg(&m.msg, _client.js(), _settings.stream.c_str(), &jo, &dg);
+    if (s == NATS_NOT_FOUND) return Tip{};
+    if (s != NATS_OK) return toStatus(s, static_cast<jsErrCode>(0), "cannot read the last event of order " + std::to_string(orderId));
+    Tip tip;
+    tip.seq = natsMsg_GetSequence(m.msg);
+    const std::string version = header(m.msg, kVersionHeader);
+    tip.lastEventId = header(m.msg, kMsgIdHeader);
+    if (!version.empty() && !tip.lastEventId.empty()) {
+        tip.version = std::stoll(version);
+        return tip;
+    }
+    auto event = decode(m.msg, tip.seq);  // written by someone without our headers
+    if (!event) return event.status();
+    tip.version = event->version;
+    tip.lastEventId = event->eventId;
+    return tip;
+}
+
+bool NatsEventLog::cachedTip(int64_t orderId, Tip* out) {
+    std::lock_guard<std::mutex> lock(_tipMutex);
+    auto it = _tips.find(orderId);
+    if (it == _tips.end()) return false;
+    *out = it->second;
+    return true;
+}
+
+void NatsEventLog::rememberTip(int64_t orderId, const Tip& tip) {
+    std::lock_guard<std::mutex> lock(_tipMutex);
+    if (tip.seq == 0) {
+        _tips.erase(orderId);
+        return;
+    }
+    if (_tips.size() >= kMaxCachedTips) _tips.clear();
+    _tips[orderId] = tip;
+}
+
+sdk::Status NatsEventLog::publishEvent(const sdk::EventRecord& event, uint64_t expectedSubjectSeq, uint64_t* seq) {
+    const std::string subject = _settings.orderSubject(event.orderId);
+    const std::string body = sdk::toJson(event);
+    MsgGuard m;
+    natsStatus s = natsMsg_Create(&m.msg, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size()));
+    if (s == NATS_OK) s = natsMsgHeader_Set(m.msg, kVersionHeader, std::to_string(event.version).c_str());
+    if (s == NATS_OK) s = natsMsgHeader_Set(m.msg, kTypeHeader, event.type.c_str());
+    if (s != NATS_OK) return toStatus(s, static_cast<jsErrCode>(0), "cannot build the event message");
+
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = _settings.requestTimeoutMs;
+    po.MsgId = event.eventId.c_str();  // Nats-Msg-Id: a retried publish is dropped as a duplicate
+    // Expected last subject sequence 0 = "no message on this subject yet" (a new order).
+    if (expectedSubjectSeq == 0) po.ExpectNoMessage = true;
+    else po.ExpectLastSubjectSeq = expectedSubjectSeq;
+
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        if (!_client.connected()) return _client.unavailable("cannot append to order " + std::to_string(event.orderId));
+        PubAckGuard ack;
+        jsErrCode jerr = static_cast<jsErrCode>(0);
+        s = js_PublishMsg(&ack.ack, _client.js(), m.msg, &po, &jerr);
+        if (s == NATS_OK) {
+            *seq = ack.ack->Sequence;
+            if (ack.ack->Duplicate) _logger.debug("event " + event.eventId + " was already stored (duplicate publish)");
+            return sdk::Status::ok();
+        }
+        if (jerr == JSStreamWrongLastSequenceErr)
+            return sdk::Status(sdk::StatusCode::VersionConflict, "order " + std::to_string(event.orderId) + " changed concurrently");
+        // Outcome unknown: publishing again with the same Nats-Msg-Id cannot store it twice.
+        if (s == NATS_TIMEOUT && attempt == 0) continue;
+        return toStatus(s, jerr, "cannot append to order " + std::to_string(event.orderId));
+    }
+    return sdk::Status(sdk::StatusCode::Timeout, "cannot append to order " + std::to_string(event.orderId) + ": NATS did not answer");
+}
+
+sdk::AppendResult NatsEventLog::conflict(int64_t currentVersion, const std::string& why) {
+    sdk::AppendResult r;
+    r.status = sdk::Status(sdk::StatusCode::VersionConflict, why);
+    r.currentVersion = currentVersion;
+    return r;
+}
+
+sdk::AppendResult NatsEventLog::append(sdk::AppendRequest& request) noexcept {
+    const auto start = std::chrono::steady_clock::now();
+    sdk::AppendResult result;
+    try {
+        result = appendUnchecked(request);
+    } catch (const std::exception& e) {
+        result.status = sdk::Status(sdk::StatusCode::Internal, std::string("append: ") + e.what());
+    }
+    _appendSeconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    if (result.status.isOk()) _appendsOk.inc();
+    else if (result.status.code == sdk::StatusCode::VersionConflict) _appendsConflict.inc();
+    else {
+        _appendsFailed.inc();
+        _logger.warn("append to order " + std::to_string(request.orderId) + " failed: " + result.status.message);
+    }
+    return result;
+}
+
+int64_t NatsEventLog::landedPrefix(sdk::AppendRequest& request, const Tip& tip) {
+    auto& events = request.events;
+    const int64_t landed = tip.version - request.expectedVersion;
+    // The order moved on by k events and its newest is our k-th: an earlier attempt of this very
+    // append was stored (a retry after a timeout or crash), beyond the Nats-Msg-Id window too.
+    if (landed < 1 || landed > static_cast<int64_t>(events.size()) || tip.lastEventId != events[landed - 1].eventId) return -1;
+    events[landed - 1].position = tip.seq;
+    auto stored = landed > 1 ? readOrder(request.orderId) : sdk::Result<std::vector<sdk::EventRecord>>(std::vector<sdk::EventRecord>{});
+    if (stored)
+        for (int64_t i = 0; i < landed - 1; ++i)
+            for (const auto& e : *stored)
+                if (e.eventId == events[i].eventId) events[i].position = e.position;
+    return landed;
+}
+
+sdk::AppendResult NatsEventLog::appendUnchecked(sdk::AppendRequest& request) {
+    auto& events = request.events;
+    const int64_t n = static_cast<int64_t>(events.size());
+    if (n == 0 || request.orderId <= 0 || request.expectedVersion < 0)
+        return {sdk::Status(sdk::StatusCode::InvalidArgument, "append needs an order id and at least one event"), 0, -1};
+    for (int64_t i = 0; i < n; ++i) {
+        if (events[i].orderId != request.orderId || events[i].version != request.expectedVersion + 1 + i || events[i].eventId.empty())
+            return {sdk::Status(sdk::StatusCode::InvalidArgument, "events must belong to the order, carry ids and follow its version"), 0, -1};
+    }
+    if (!_client.connected()) return {_client.unavailable("cannot append to order " + std::to_string(request.orderId)), 0, -1};
+
+    Tip tip;
+    if (!cachedTip(request.orderId, &tip) || tip.version != request.expectedVersion) {
+        if (request.expectedVersion == 0) {
+            tip = Tip{};  // a new order: the server checks "no message yet", no need to look first
+        } else {
+            auto fresh = readTip(request.orderId);
+            if (!fresh) return {fresh.status(), 0, -1};
+            tip = *fresh;
+        }
+    }
+    int64_t next = 0;  // index of the first event still to publish
+    if (tip.version != request.expectedVersion) {
+        next = landedPrefix(request, tip);
+        if (next < 0)
+            return conflict(tip.version, "order " + std::to_string(request.orderId) + " is at version " +
+                                             std::to_string(tip.version) + ", not " + std::to_string(request.expectedVersion));
+    }
+    while (next < n) {
+        uint64_t seq = 0;
+        sdk::Status st = publishEvent(events[next], tip.seq, &seq);
+        if (st.code == sdk::StatusCode::VersionConflict) {
+            rememberTip(request.orderId, Tip{});
+            auto fresh = readTip(request.orderId);
+            if (!fresh) return conflict(-1, st.message);
+            const int64_t landed = landedPrefix(request, *fresh);
+            if (landed > next) {  // our own earlier attempt, stored after all
+                tip = *fresh;
+                next = landed;
+                continue;
+            }
+            if (next > 0)
+                _logger.error("append to order " + std::to_string(request.orderId) + " stored only " + std::to_string(next) +
+                              " of " + std::to_string(n) + " events before a concurrent write");
+            return conflict(fresh->version, st.message);
+        }
+        if (!st) {
+            rememberTip(request.orderId, Tip{});
+            return {st, 0, -1};
+        }
+        events[next].position = seq;
+        tip = Tip{events[next].version, seq, events[next].eventId};
+        ++next;
+    }
+    rememberTip(request.orderId, tip);
+    completeIdempotency(request);
+    sdk::AppendResult ok;
+    ok.lastPosition = events.back().position;
+    return ok;
+}
+
+void NatsEventLog::completeIdempotency(const sdk::AppendRequest& request) {
+    if (request.idempotency == nullptr) return;
+    // Not atomic with the publish (JetStream has no multi-subject transaction): if this node dies
+    // between the two, the key stays "in flight" until its lease ends and a retry after that
+    // creates a second order. The window is one KV round trip; the events themselves are safe.
+    const sdk::Status st = _idempotency.complete(*request.idempotency);
+    if (!st)
+        _logger.warn("order " + std::to_string(request.orderId) + " was stored but its Idempotency-Key could not be completed: " +
+                     st.message);
+}
+
+sdk::Result<std::vector<sdk::EventRecord>> NatsEventLog::readOrder(int64_t orderId) noexcept {
+    try {
+        if (!_client.connected()) return _client.unavailable("cannot read order " + std::to_string(orderId));
+        const std::string subject = _settings.orderSubject(orderId);
+        std::vector<sdk::EventRecord> events;
+        uint64_t next = 1;
+        jsOptions jo = _client.requestOptions();
+        while (events.size() < kMaxEventsPerOrder) {
+            jsDirectGetMsgOptions dg;
+            jsDirectGetMsgOptions_Init(&dg);
+            dg.NextBySubject = subject.c_str();
+            dg.Sequence = next;
+            MsgGuard m;
+            const natsStatus s = js_DirectGetMsg(&m.msg, _client.js(), _settings.stream.c_str(), &jo, &dg);
+            if (s == NATS_NOT_FOUND) break;
+            if (s != NATS_OK) return toStatus(s, static_cast<jsErrCode>(0), "cannot read order " + std::to_string(orderId));
+            const uint64_t seq = natsMsg_GetSequence(m.msg);
+            auto event = decode(m.msg, seq);
+            if (!event) return event.status();
+            events.push_back(std::move(*event));
+            next = seq + 1;
+        }
+        return events;
+    } catch (const std::exception& e) {
+        return sdk::Status(sdk::StatusCode::Internal, std::string("readOrder: ") + e.what());
+    }
+}
+
+sdk::Result<uint64_t> NatsEventLog::headPosition() noexcept {
+    if (!_client.connected()) return _client.unavailable("cannot read the log head");
+    jsOptions jo = _client.requestOptions();
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    StreamInfoGuard info;
+    const natsStatus s = js_GetStreamInfo(&info.info, _client.js(), _settings.stream.c_str(), &jo, &jerr);
+    if (s != NATS_OK) return toStatus(s, jerr, "cannot read the log head");
+    return static_cast<uint64_t>(info.info->State.LastSeq);
+}
+
+sdk::SubscriptionId NatsEventLog::addWorker(std::unique_ptr<SubscriptionWorker> worker) {
+    const sdk::SubscriptionId id = _nextSubscription.fetch_add(1);
+    std::lock_guard<std::mutex> lock(_subMutex);
+    _workers.emplace(id, std::move(worker));
+    return id;
+}
+
+sdk::Result<sdk::SubscriptionId> NatsEventLog::subscribe(sdk::Projection& projection) noexcept {
+    try {
+        auto worker = std::make_unique<ProjectionWorker>(_settings, _client, projection, _host);
+        if (auto st = worker->start(); !st) return st;
+        return addWorker(std::move(worker));
+    } catch (const std::exception& e) {
+        return sdk::Status(sdk::StatusCode::Internal, std::string("subscribe: ") + e.what());
+    }
+}
+
+sdk::Result<sdk::SubscriptionId> NatsEventLog::subscribe(sdk::Reaction& reaction) noexcept {
+    try {
+        auto worker = std::make_unique<ReactionWorker>(_settings, _client, reaction, _host);
+        if (auto st = worker->start(); !st) return st;
+        return addWorker(std::move(worker));
+    } catch (const std::exception& e) {
+        return sdk::Status(sdk::StatusCode::Internal, std::string("subscribe: ") + e.what());
+    }
+}
+
+void NatsEventLog::unsubscribe(sdk::SubscriptionId id) noexcept {
+    std::unique_ptr<SubscriptionWorker> worker;
+    {
+        std::lock_guard<std::mutex> lock(_subMutex);
+        auto it = _workers.find(id);
+        if (it == _workers.end()) return;
+        worker = std::move(it->second);
+        _workers.erase(it);
+    }
+    worker->stop();
+}
+
+void NatsEventLog::stopSubscriptions() noexcept {
+    std::map<sdk::SubscriptionId, std::unique_ptr<SubscriptionWorker>> workers;
+    {
+        std::lock_guard<std::mutex> lock(_subMutex);
+        workers.swap(_workers);
+    }
+    for (auto& w : workers) w.second->stop();
+}
+
+sdk::IdempotencyStore& NatsEventLog::idempotency() noexcept { return _idempotency; }
+sdk::Membership& NatsEventLog::membership() noexcept { return _membership; }
+
+}  // namespace ordersystem::plugins::nats

@@ -1,0 +1,144 @@
+// Parsing and validation of [transport.nats]; see NatsSettings.h.
+#include "NatsSettings.h"
+
+#include <cctype>
+#include <vector>
+
+namespace ordersystem::plugins::nats {
+
+namespace {
+
+const sdk::ConfigKeySpec kKeys[] = {
+    {"url", sdk::ConfigType::String, "nats://127.0.0.1:4222", "NATS server URL (nats://host:port); JetStream must be enabled"},
+    {"stream", sdk::ConfigType::String, "ORDERS", "JetStream stream holding the event log (created if missing)"},
+    {"subject_prefix", sdk::ConfigType::String, "orders.events", "events go to <subject_prefix>.<orderId>"},
+    {"deadletter_prefix", sdk::ConfigType::String, "orders.deadletter", "given-up reaction events go to <deadletter_prefix>.<reaction>"},
+    {"id_subject", sdk::ConfigType::String, "orders.ids", "subject whose stream sequence hands out order ids"},
+    {"stream_replicas", sdk::ConfigType::Int, "1", "JetStream replicas of every stream and bucket (3 on a NATS cluster)"},
+    {"connect_timeout_ms", sdk::ConfigType::Int, "2000", "how long the first connection attempt may take"},
+    {"request_timeout_ms", sdk::ConfigType::Int, "2000", "how long a publish or JetStream request may take before failing"},
+    {"reconnect_wait_ms", sdk::ConfigType::Int, "250", "pause between reconnect attempts (reconnects never give up)"},
+    {"heartbeat_interval_ms", sdk::ConfigType::Int, "2000", "how often this node refreshes its membership entry"},
+    {"node_ttl_ms", sdk::ConfigType::Int, "10000", "a node silent for longer is not listed as live"},
+    {"reaction_ack_wait_ms", sdk::ConfigType::Int, "30000", "a reaction event not acknowledged in time is redelivered"},
+    {"reaction_max_deliveries", sdk::ConfigType::Int, "25", "failed deliveries of one event before it is dead-lettered"},
+    {"reaction_workers", sdk::ConfigType::Int, "2", "delivery threads per reaction on this node"},
+    {"reaction_retry_base_ms", sdk::ConfigType::Int, "500", "first redelivery delay after a failed reaction (doubles)"},
+    {"reaction_retry_max_ms", sdk::ConfigType::Int, "30000", "longest redelivery delay after a failed reaction"},
+    {"projection_batch", sdk::ConfigType::Int, "256", "most events handed to a projection in one apply()"},
+};
+
+sdk::Status invalid(const std::string& key, const std::string& why) {
+    return sdk::Status(sdk::StatusCode::InvalidConfig, "transport.nats." + key + ": " + why);
+}
+
+/// NATS subject tokens: non-empty, no whitespace, no wildcards.
+bool validSubject(const std::string& subject) {
+    if (subject.empty() || subject.front() == '.' || subject.back() == '.') return false;
+    char prev = 0;
+    for (char c : subject) {
+        if (std::isspace(static_cast<unsigned char>(c)) || c == '*' || c == '>' || c == '$') return false;
+        if (c == '.' && prev == '.') return false;
+        prev = c;
+    }
+    return true;
+}
+
+bool validStreamName(const std::string& name) {
+    if (name.empty() || name.size() > 64) return false;
+    for (char c : name)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) return false;
+    return true;
+}
+
+/// "a.b" is inside "a.>" when it starts with "a." (or equals "a").
+bool insidePrefix(const std::string& subject, const std::string& prefix) {
+    return subject == prefix || subject.rfind(prefix + ".", 0) == 0 || prefix.rfind(subject + ".", 0) == 0;
+}
+
+sdk::Status checkUrl(const std::string& url) {
+    std::string rest;
+    for (const char* scheme : {"nats://", "tls://"}) {
+        const std::string s(scheme);
+        if (url.rfind(s, 0) == 0) rest = url.substr(s.size());
+    }
+    if (rest.empty()) return invalid("url", "'" + url + "' is not a nats://host:port URL");
+    const auto at = rest.rfind('@');
+    if (at != std::string::npos) rest = rest.substr(at + 1);
+    const auto colon = rest.rfind(':');
+    const std::string host = colon == std::string::npos ? rest : rest.substr(0, colon);
+    if (host.empty() || host.find('/') != std::string::npos || host.find(' ') != std::string::npos)
+        return invalid("url", "'" + url + "' has no valid host");
+    if (colon != std::string::npos) {
+        const std::string port = rest.substr(colon + 1);
+        if (port.empty() || port.size() > 5) return invalid("url", "'" + url + "' has no valid port");
+        for (char c : port)
+            if (!std::isdigit(static_cast<unsigned char>(c))) return invalid("url", "'" + url + "' has no valid port");
+        const long p = std::stol(port);
+        if (p < 1 || p > 65535) return invalid("url", "'" + url + "' has a port outside 1-65535");
+    }
+    return sdk::Status::ok();
+}
+
+}  // namespace
+
+const sdk::ConfigKeySpec* configKeys() noexcept { return kKeys; }
+uint32_t configKeyCount() noexcept { return static_cast<uint32_t>(sizeof kKeys / sizeof kKeys[0]); }
+
+std::string safeName(const std::string& text) {
+    std::string out = text;
+    for (char& c : out)
+        if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) c = '_';
+    if (out.empty()) out = "_";
+    return out;
+}
+
+sdk::Result<Settings> readSettings(const sdk::ConfigSection& config) {
+    Settings s;
+    s.url = config.getString("url");
+    s.stream = config.getString("stream");
+    s.subjectPrefix = config.getString("subject_prefix");
+    s.deadLetterPrefix = config.getString("deadletter_prefix");
+    s.idSubject = config.getString("id_subject");
+    if (auto st = checkUrl(s.url); !st) return st;
+    if (!validStreamName(s.stream)) return invalid("stream", "'" + s.stream + "' must be 1-64 of A-Z a-z 0-9 _ -");
+    if (!validSubject(s.subjectPrefix)) return invalid("subject_prefix", "'" + s.subjectPrefix + "' is not a plain NATS subject");
+    if (!validSubject(s.deadLetterPrefix)) return invalid("deadletter_prefix", "'" + s.deadLetterPrefix + "' is not a plain NATS subject");
+    if (!validSubject(s.idSubject)) return invalid("id_subject", "'" + s.idSubject + "' is not a plain NATS subject");
+    if (insidePrefix(s.deadLetterPrefix, s.subjectPrefix))
+        return invalid("deadletter_prefix", "must not overlap subject_prefix '" + s.subjectPrefix + "'");
+    if (insidePrefix(s.idSubject, s.subjectPrefix) || insidePrefix(s.idSubject, s.deadLetterPrefix))
+        return invalid("id_subject", "must not overlap subject_prefix or deadletter_prefix");
+
+    struct IntKey {
+        const char* name;
+        int64_t* target;
+        int64_t min;
+        int64_t max;
+    };
+    const std::vector<IntKey> ints = {
+        {"stream_replicas", &s.streamReplicas, 1, 5},
+        {"connect_timeout_ms", &s.connectTimeoutMs, 50, 600000},
+        {"request_timeout_ms", &s.requestTimeoutMs, 50, 600000},
+        {"reconnect_wait_ms", &s.reconnectWaitMs, 10, 60000},
+        {"heartbeat_interval_ms", &s.heartbeatIntervalMs, 50, 600000},
+        {"node_ttl_ms", &s.nodeTtlMs, 100, 3600000},
+        {"reaction_ack_wait_ms", &s.reactionAckWaitMs, 200, 3600000},
+        {"reaction_max_deliveries", &s.reactionMaxDeliveries, 1, 10000},
+        {"reaction_workers", &s.reactionWorkers, 1, 64},
+        {"reaction_retry_base_ms", &s.reactionRetryBaseMs, 1, 3600000},
+        {"reaction_retry_max_ms", &s.reactionRetryMaxMs, 1, 3600000},
+        {"projection_batch", &s.projectionBatch, 1, 10000},
+    };
+    for (const auto& k : ints) {
+        const int64_t v = config.getInt(k.name);
+        if (v < k.min || v > k.max)
+            return invalid(k.name, std::to_string(v) + " is outside " + std::to_string(k.min) + "-" + std::to_string(k.max));
+        *k.target = v;
+    }
+    if (s.nodeTtlMs <= s.heartbeatIntervalMs)
+        return invalid("node_ttl_ms", "must be longer than heartbeat_interval_ms (" + std::to_string(s.heartbeatIntervalMs) + ")");
+    return s;
+}
+
+}  // namespace ordersystem::plugins::nats

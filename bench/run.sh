@@ -128,6 +128,31 @@ soak_test() {
   echo "soak: start-up to ready with $have orders: $(( (t1 - t0) / 1000000 )) ms"
 }
 
+# bench_multi MODE TRANSPORT URL NODES: creates spread over NODES nodes (one wrk per node,
+# connections split evenly), reported as the sum of their requests/s and the worst p99.
+bench_multi() {
+  local ports=() npids=() i
+  for ((i = 1; i <= $4; i++)); do start_node "$1-$4n-node$i" "$2" "$3"; ports+=("$nport"); npids+=("$npid"); done
+  for c in 16 64; do
+    local per=$((c / $4)) outs=() total=0 worst=0
+    for p in "${ports[@]}"; do
+      wrk -t1 -c"$per" -d"${duration}s" --latency -s "$here/create.lua" "http://127.0.0.1:$p/api/orders" >"$work/wrk-$p.out" 2>&1 &
+      outs+=($!)
+    done
+    wait "${outs[@]}"
+    non2xx=0
+    for p in "${ports[@]}"; do
+      total=$(awk -v t="$total" '/Requests\/sec/ {printf "%.2f", t + $2}' "$work/wrk-$p.out")
+      worst=$(awk -v w="$worst" '$1=="99%" {v=$2; if (v ~ /ms$/) v=v+0; else if (v ~ /us$/) v=v/1000; else if (v ~ /s$/) v=v*1000; if (v > w) w=v} END {print w}' "$work/wrk-$p.out")
+      n=$(awk '/Non-2xx/ {print $5}' "$work/wrk-$p.out"); non2xx=$((non2xx + ${n:-0}))
+    done
+    rps=$total; p99="${worst}ms"; errors=""
+    rss=$(peak_rss_mib "${npids[0]}")
+    report "$1 create $4 nodes c=$c" "$c"
+  done
+  for p in "${npids[@]}"; do kill "$p"; wait "$p" 2>/dev/null || true; done
+}
+
 IFS=, read -ra mode_list <<<"$modes"
 for m in "${mode_list[@]}"; do
   case "$m" in
@@ -136,12 +161,14 @@ for m in "${mode_list[@]}"; do
       rport=$(free_port); mkdir -p "$work/redis"
       redis-server --port "$rport" --bind 127.0.0.1 --dir "$work/redis" --appendonly yes --save "" >"$work/redis.log" 2>&1 & pids+=($!)
       sleep 0.5
-      bench_mode redis transport-redis "redis://127.0.0.1:$rport" ;;
+      bench_mode redis transport-redis "redis://127.0.0.1:$rport"
+      bench_multi redis transport-redis "redis://127.0.0.1:$rport" 2 ;;
     nats)
       nport_srv=$(free_port)
       nats-server -js -a 127.0.0.1 -p "$nport_srv" -sd "$work/nats" >"$work/nats.log" 2>&1 & pids+=($!)
       sleep 0.5
-      bench_mode nats transport-nats "nats://127.0.0.1:$nport_srv" ;;
+      bench_mode nats transport-nats "nats://127.0.0.1:$nport_srv"
+      bench_multi nats transport-nats "nats://127.0.0.1:$nport_srv" 3 ;;
     *) echo "unknown mode $m" >&2; exit 1 ;;
   esac
 done

@@ -9,6 +9,9 @@ packages=(build-essential cmake pkg-config git libpoco-dev libhiredis-dev libnat
           libfmt-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev ca-certificates curl)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(redis-server nats-server wrk procps python3)
+  # The service tests: cpack's shlibdeps (dpkg-dev), systemd-analyze verify (systemd), a
+  # self-signed certificate for the TLS test (openssl), Swagger UI in a real browser (chromium).
+  packages+=(dpkg-dev systemd openssl chromium adduser)
 fi
 
 missing=()

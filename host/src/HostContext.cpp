@@ -25,6 +25,14 @@ void HostContext::addHealthCheck(std::string name, sdk::HealthCheck check) {
 
 void HostContext::provideEventLog(sdk::EventLog* log) {
     if (!_isTransport) return refuse("only a transport plugin may provide the event log");
+    if (log) {
+        try {
+            _services.observedLogs.push_back(std::make_unique<ObservedEventLog>(*log, _services.metrics));
+            log = _services.observedLogs.back().get();
+        } catch (...) {
+            // Out of memory: hand out the transport's log itself, unobserved.
+        }
+    }
     _services.eventLog.store(log);
     _services.eventLogProvider = log ? _pluginName : std::string();
 }

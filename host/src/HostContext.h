@@ -7,12 +7,14 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "Config.h"
 #include "ConfigSchema.h"
 #include "Health.h"
 #include "Logging.h"
 #include "Metrics.h"
+#include "ObservedEventLog.h"
 #include "Router.h"
 #include "ordersystem/sdk/host.h"
 
@@ -25,8 +27,11 @@ struct HostServices {
     MetricsRegistry metrics;
     Router router;
     Health health;
+    /// What plugins see: the transport's log behind an ObservedEventLog (metrics), or null.
     std::atomic<sdk::EventLog*> eventLog{nullptr};
     std::string eventLogProvider;  ///< name of the plugin that provided it
+    /// Every decorator ever handed out; kept until the host dies (plugins may still hold one).
+    std::vector<std::unique_ptr<ObservedEventLog>> observedLogs;
 };
 
 class HostContext final : public sdk::Host {

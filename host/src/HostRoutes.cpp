@@ -1,8 +1,10 @@
 #include "HostRoutes.h"
 
 #include <fstream>
+#include <memory>
 #include <sstream>
 
+#include "ProcessMetrics.h"
 #include "ordersystem/sdk/json.h"
 #include "ordersystem/sdk/util.h"
 
@@ -87,8 +89,11 @@ void registerHostRoutes(HostServices& services, const std::string& docsDir) {
           [&health](const sdk::HttpRequest&, sdk::HttpResponse& res) { health.answer(Health::Probe::Ready, res); },
           opts("ready"));
     MetricsRegistry& metrics = services.metrics;
+    auto process = std::make_shared<ProcessMetrics>(metrics);
     r.add("GET", "/metrics",
-          [&metrics](const sdk::HttpRequest&, sdk::HttpResponse& res) {
+          [&metrics, &services, process](const sdk::HttpRequest&, sdk::HttpResponse& res) {
+              process->collect();
+              if (auto* observed = dynamic_cast<ObservedEventLog*>(services.eventLog.load())) observed->collect();
               res.status = 200;
               res.contentType = "text/plain; version=0.0.4; charset=utf-8";
               res.body = metrics.render();

@@ -1,4 +1,5 @@
-// Contract: the routes the host itself serves: /health, /health/live, /health/ready, /metrics,
+// Contract: the routes the host itself serves: /health, /health/live, /health/ready, /metrics
+// (refreshing the process_* metrics and the event log's lag gauges first),
 // /api/cluster/nodes, /openapi.json, /swagger and /swagger/{file}. Registered on the main thread
 // before plugins start; handlers run on HTTP worker threads and only read shared state.
 #pragma once

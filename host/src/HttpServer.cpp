@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <mutex>
 #include <thread>
 
+#include <Poco/Net/Context.h>
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
 #include <Poco/Net/HTTPServer.h>
@@ -12,6 +14,8 @@
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/NetException.h>
+#include <Poco/Net/NetSSL.h>
+#include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/ThreadPool.h>
@@ -60,7 +64,7 @@ void parseQuery(std::string_view query, sdk::HeaderList& out) {
     }
 }
 
-enum class BodyOutcome { Ok, TooLarge, Incomplete };
+enum class BodyOutcome { Ok, TooLarge, Incomplete, TooSlow };
 
 /// After a 413, at most this much of the refused body is read and thrown away, so a client that
 /// writes its whole body before reading sees the 413 instead of a reset connection.
@@ -76,28 +80,51 @@ void discardBody(std::istream& in) {
     }
 }
 
-/// Reads the request body into out, refusing more than maxBytes without reading it all.
-BodyOutcome readBody(Poco::Net::HTTPServerRequest& req, int64_t maxBytes, std::string& out) {
+/// Reads the request body into out, refusing more than maxBytes without reading it all, and
+/// giving up when the whole body has not arrived by deadline (each read is bounded by the
+/// socket timeout, so a client trickling bytes is cut off here).
+BodyOutcome readBody(Poco::Net::HTTPServerRequest& req, int64_t maxBytes, Clock::time_point deadline, std::string& out) {
+    int64_t expected = -1;
     if (req.hasContentLength()) {
-        const int64_t length = req.getContentLength64();
-        if (length > maxBytes) return BodyOutcome::TooLarge;
-        if (length <= 0) return BodyOutcome::Ok;
-        out.resize(static_cast<size_t>(length));
-        std::istream& in = req.stream();
-        in.read(&out[0], static_cast<std::streamsize>(length));
-        return in.gcount() == length ? BodyOutcome::Ok : BodyOutcome::Incomplete;
+        expected = req.getContentLength64();
+        if (expected > maxBytes) return BodyOutcome::TooLarge;
+        if (expected <= 0) return BodyOutcome::Ok;
+        out.reserve(static_cast<size_t>(expected));
+    } else if (!req.getChunkedTransferEncoding()) {
+        return BodyOutcome::Ok;
     }
-    if (!req.getChunkedTransferEncoding()) return BodyOutcome::Ok;
     std::istream& in = req.stream();
-    char buffer[8192];
+    char buffer[16384];
     while (in) {
-        in.read(buffer, sizeof buffer);
-        const std::streamsize n = in.gcount();
+        std::streamsize want = sizeof buffer;
+        if (expected >= 0) want = std::min<std::streamsize>(want, expected - static_cast<int64_t>(out.size()));
+        if (want <= 0) break;
+        // peek() waits for one socket read at most; readsome() then takes what arrived, so the
+        // deadline is checked after every read instead of after the whole body.
+        if (in.peek() == std::char_traits<char>::eof()) break;
+        const std::streamsize n = in.readsome(buffer, want);
         if (n <= 0) break;
         if (static_cast<int64_t>(out.size()) + n > maxBytes) return BodyOutcome::TooLarge;
         out.append(buffer, static_cast<size_t>(n));
+        if (Clock::now() > deadline && (expected < 0 || static_cast<int64_t>(out.size()) < expected))
+            return BodyOutcome::TooSlow;
     }
+    if (expected >= 0 && static_cast<int64_t>(out.size()) != expected)
+        // A socket read that timed out ends the stream too: that is the slow client, not a short body.
+        return Clock::now() >= deadline ? BodyOutcome::TooSlow : BodyOutcome::Incomplete;
     return BodyOutcome::Ok;
+}
+
+bool needsApiKey(const HttpSettings& s, std::string_view rawPath) {
+    if (!s.apiKeys || !s.apiKeys->enabled()) return false;
+    if (s.apiKeysOnAllRoutes) return true;
+    return rawPath == "/api" || rawPath.substr(0, 5) == "/api/";
+}
+
+int64_t headerBytes(const Poco::Net::HTTPServerRequest& req) {
+    int64_t n = 0;
+    for (const auto& kv : req) n += static_cast<int64_t>(kv.first.size() + kv.second.size() + 4);
+    return n;
 }
 
 class RequestHandler final : public Poco::Net::HTTPRequestHandler {
@@ -119,8 +146,35 @@ void RequestHandler::dispatch(Poco::Net::HTTPServerRequest& req, sdk::HttpReques
     const size_t qmark = uri.find('?');
     const std::string_view rawPath = std::string_view(uri).substr(0, qmark);
     request.method = req.getMethod();
+    const HttpSettings& settings = _shared.settings;
 
-    switch (readBody(req, _shared.settings.maxBodyBytes, request.body)) {
+    // Refusals that need neither the body nor the route: the body stays unread, so close after.
+    if (static_cast<int64_t>(uri.size()) > settings.maxUriBytes) {
+        closeConnection = discardAfterSend = true;
+        sdk::writeProblem(response, 414, "Request target exceeds the limit of " + std::to_string(settings.maxUriBytes) + " bytes");
+        return;
+    }
+    if (headerBytes(req) > settings.maxHeaderBytes) {
+        closeConnection = discardAfterSend = true;
+        sdk::writeProblem(response, 431,
+                          "Request headers exceed the limit of " + std::to_string(settings.maxHeaderBytes) + " bytes");
+        return;
+    }
+    if (needsApiKey(settings, rawPath)) {
+        const std::string key = presentedApiKey(req.get("Authorization", ""), req.get("X-Api-Key", ""));
+        if (!settings.apiKeys->accepts(key)) {
+            closeConnection = req.hasContentLength() ? req.getContentLength64() > 0 : req.getChunkedTransferEncoding();
+            discardAfterSend = closeConnection;
+            sdk::writeProblem(response, 401,
+                              key.empty() ? "An API key is required: send Authorization: Bearer <key> or X-Api-Key"
+                                          : "The API key is not valid");
+            response.setHeader("WWW-Authenticate", "Bearer realm=\"ordersystem\"");
+            return;
+        }
+    }
+
+    const auto deadline = Clock::now() + std::chrono::milliseconds(settings.requestTimeoutMs);
+    switch (readBody(req, settings.maxBodyBytes, deadline, request.body)) {
     case BodyOutcome::TooLarge:
         closeConnection = true;  // the rest of the body is still on the wire
         discardAfterSend = true;
@@ -130,6 +184,11 @@ void RequestHandler::dispatch(Poco::Net::HTTPServerRequest& req, sdk::HttpReques
     case BodyOutcome::Incomplete:
         closeConnection = true;
         sdk::writeProblem(response, 400, "Request body is shorter than its Content-Length");
+        return;
+    case BodyOutcome::TooSlow:
+        closeConnection = true;
+        sdk::writeProblem(response, 408,
+                          "Request body did not arrive within " + std::to_string(settings.requestTimeoutMs) + " ms");
         return;
     case BodyOutcome::Ok: break;
     }
@@ -248,7 +307,31 @@ HttpServer::~HttpServer() {
 sdk::Status HttpServer::bind() {
     const HttpSettings& s = _shared->settings;
     try {
-        _socket = std::make_unique<Poco::Net::ServerSocket>();
+        if (!s.tlsCert.empty() || !s.tlsKey.empty()) {
+            if (s.tlsCert.empty() || s.tlsKey.empty())
+                return sdk::Status(sdk::StatusCode::InvalidConfig, "[http] tls_cert and tls_key must be set together");
+            static std::once_flag sslInit;
+            std::call_once(sslInit, [] { Poco::Net::initializeSSL(); });
+            Poco::Net::Context::Params params;
+            params.certificateFile = s.tlsCert;
+            params.privateKeyFile = s.tlsKey;
+            params.verificationMode = Poco::Net::Context::VERIFY_NONE;  // no client certificates
+            params.loadDefaultCAs = false;
+            params.cipherList = "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES";
+            Poco::Net::Context::Ptr context;
+            try {
+                context = new Poco::Net::Context(Poco::Net::Context::TLS_SERVER_USE, params);
+                context->requireMinimumProtocol(Poco::Net::Context::PROTO_TLSV1_2);
+                context->preferServerCiphers();
+            } catch (const Poco::Exception& e) {
+                return sdk::Status(sdk::StatusCode::InvalidConfig, "[http] tls_cert " + s.tlsCert + " / tls_key " +
+                                                                       s.tlsKey + ": " + e.displayText());
+            }
+            _socket = std::make_unique<Poco::Net::SecureServerSocket>(context);
+            _tls = true;
+        } else {
+            _socket = std::make_unique<Poco::Net::ServerSocket>();
+        }
         // SO_REUSEADDR for quick restarts, but never SO_REUSEPORT (Poco's 2-argument bind sets
         // both): a second node on the same port must fail, not silently share the traffic.
         _socket->bind(Poco::Net::SocketAddress(s.host, static_cast<Poco::UInt16>(s.port)), true, false);
@@ -270,7 +353,7 @@ void HttpServer::start() {
     params->setKeepAlive(true);
     params->setMaxKeepAliveRequests(0);
     params->setKeepAliveTimeout(Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(s.keepAliveTimeoutMs) * 1000));
-    params->setTimeout(Poco::Timespan(30, 0));
+    params->setTimeout(Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(s.requestTimeoutMs) * 1000));
     _pool = std::make_unique<Poco::ThreadPool>("http", std::min(4, s.threads), s.threads, 60);
     _server = std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(_shared), *_pool, *_socket, params);
     _server->start();

@@ -1,7 +1,11 @@
 #include "Logging.h"
 
 #include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
+
+#include <Poco/File.h>
+#include <Poco/Path.h>
 
 #include "Config.h"
 
@@ -18,10 +22,70 @@ sdk::Result<spdlog::level::level_enum> parseLogLevel(std::string_view text) {
                        "[log] level = '" + std::string(text) + "': must be one of trace, debug, info, warn, error");
 }
 
+namespace {
+
+/// %* in a pattern: the message as the inside of a JSON string (quotes, backslashes, controls escaped).
+class JsonEscapedMessage final : public spdlog::custom_flag_formatter {
+public:
+    void format(const spdlog::details::log_msg& msg, const std::tm&, spdlog::memory_buf_t& dest) override {
+        static const char* hex = "0123456789abcdef";
+        for (const char c : msg.payload) {
+            const auto u = static_cast<unsigned char>(c);
+            if (c == '"' || c == '\\') {
+                dest.push_back('\\');
+                dest.push_back(c);
+            } else if (c == '\n') {
+                dest.push_back('\\');
+                dest.push_back('n');
+            } else if (c == '\t') {
+                dest.push_back('\\');
+                dest.push_back('t');
+            } else if (u < 0x20) {
+                const char esc[6] = {'\\', 'u', '0', '0', hex[u >> 4], hex[u & 15]};
+                dest.append(esc, esc + 6);
+            } else {
+                dest.push_back(c);
+            }
+        }
+    }
+    std::unique_ptr<custom_flag_formatter> clone() const override { return std::make_unique<JsonEscapedMessage>(); }
+};
+
+std::unique_ptr<spdlog::formatter> makeFormatter(bool json) {
+    auto f = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+    if (json) {
+        f->add_flag<JsonEscapedMessage>('*');
+        f->set_pattern(R"({"time":"%Y-%m-%dT%H:%M:%S.%eZ","level":"%l","logger":"%n","message":"%*"})");
+    } else {
+        f->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l [%n] %v");
+    }
+    return f;
+}
+
+}  // namespace
+
 Logging::Logging(spdlog::level::level_enum level)
-    : _sink(std::make_shared<spdlog::sinks::stdout_sink_mt>()), _level(level) {
-    _sink->set_formatter(std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %l [%n] %v",
-                                                                      spdlog::pattern_time_type::utc));
+    : Logging(std::make_shared<spdlog::sinks::stdout_sink_mt>(), LogSettings{level, false, "", 0, 0}) {}
+
+Logging::Logging(spdlog::sink_ptr sink, const LogSettings& settings) : _sink(std::move(sink)), _level(settings.level) {
+    _sink->set_formatter(makeFormatter(settings.json));
+}
+
+sdk::Result<std::unique_ptr<Logging>> Logging::open(const LogSettings& settings) {
+    spdlog::sink_ptr sink;
+    if (settings.file.empty()) {
+        sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
+    } else {
+        try {
+            Poco::File(Poco::Path(settings.file).parent()).createDirectories();
+            sink = std::make_shared<spdlog::sinks::rotating_file_sink_mt>(settings.file, settings.fileMaxBytes,
+                                                                          settings.fileMaxFiles);
+        } catch (const std::exception& e) {
+            return sdk::Status(sdk::StatusCode::InvalidConfig,
+                               "[log] file = " + settings.file + ": cannot open it: " + e.what());
+        }
+    }
+    return std::unique_ptr<Logging>(new Logging(std::move(sink), settings));
 }
 
 std::shared_ptr<spdlog::logger> Logging::make(const std::string& name) const {

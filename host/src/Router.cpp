@@ -64,28 +64,36 @@ struct Router::Node {
 };
 
 RouteStats::RouteStats(sdk::Metrics& metrics, std::string method, std::string route)
-    : _metrics(metrics), _method(std::move(method)), _route(std::move(route)) {
-    _duration = &metrics.histogram("ordersystem_http_request_duration_seconds", "HTTP request duration by route",
-                                   {{"method", _method}, {"route", _route}});
-}
+    : _metrics(metrics), _method(std::move(method)), _route(std::move(route)) {}
 
-sdk::Counter* RouteStats::counterFor(int status) noexcept {
+const RouteStats::Instruments* RouteStats::instrumentsFor(int status) noexcept {
     if (status < 100 || status >= 600) status = 500;
-    sdk::Counter* c = _byStatus[status].load(std::memory_order_acquire);
-    if (c) return c;
+    const Instruments* found = _byStatus[status].load(std::memory_order_acquire);
+    if (found) return found;
     try {
-        c = &_metrics.counter("ordersystem_http_requests_total", "HTTP requests by method, route pattern and status",
-                              {{"method", _method}, {"route", _route}, {"status", std::to_string(status)}});
+        std::lock_guard<std::mutex> lock(_mutex);
+        found = _byStatus[status].load(std::memory_order_acquire);
+        if (found) return found;
+        const sdk::Labels labels = {{"method", _method}, {"route", _route}, {"status", std::to_string(status)}};
+        auto inst = std::make_unique<Instruments>();
+        inst->requests = &_metrics.counter("ordersystem_http_requests_total",
+                                           "HTTP requests by method, route pattern and status", labels);
+        inst->duration = &_metrics.histogram("ordersystem_http_request_duration_seconds",
+                                             "HTTP request duration in seconds by method, route pattern and status", labels);
+        found = inst.get();
+        _owned.push_back(std::move(inst));
     } catch (...) {
         return nullptr;
     }
-    _byStatus[status].store(c, std::memory_order_release);
-    return c;
+    _byStatus[status].store(found, std::memory_order_release);
+    return found;
 }
 
 void RouteStats::record(int status, double seconds) noexcept {
-    if (sdk::Counter* c = counterFor(status)) c->inc(1.0);
-    _duration->observe(seconds);
+    if (const Instruments* i = instrumentsFor(status)) {
+        i->requests->inc(1.0);
+        i->duration->observe(seconds);
+    }
 }
 
 Router::Router(sdk::Metrics* metrics) : _metrics(metrics), _root(std::make_unique<Node>()) {
@@ -93,6 +101,13 @@ Router::Router(sdk::Metrics* metrics) : _metrics(metrics), _root(std::make_uniqu
 }
 
 Router::~Router() = default;
+
+std::vector<std::pair<std::string, std::string>> Router::routes() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    out.reserve(_routes.size());
+    for (const auto& r : _routes) out.emplace_back(r->method, r->pattern);
+    return out;
+}
 
 std::string Router::takeError() {
     std::string e;

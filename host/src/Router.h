@@ -20,7 +20,7 @@
 
 namespace ordersystem::host {
 
-/// Per-route instruments: requests_total per status (cached on first use) and the duration histogram.
+/// Per-route instruments: requests_total and the duration histogram per status (cached on first use).
 class RouteStats {
 public:
     RouteStats(sdk::Metrics& metrics, std::string method, std::string route);
@@ -28,12 +28,18 @@ public:
     void record(int status, double seconds) noexcept;
 
 private:
-    sdk::Counter* counterFor(int status) noexcept;
+    struct Instruments {
+        sdk::Counter* requests;
+        sdk::Histogram* duration;
+    };
+    /// Null when registration failed (then the request is simply not counted).
+    const Instruments* instrumentsFor(int status) noexcept;
     sdk::Metrics& _metrics;
     std::string _method;
     std::string _route;
-    sdk::Histogram* _duration;
-    std::array<std::atomic<sdk::Counter*>, 600> _byStatus{};
+    std::mutex _mutex;  ///< only while a status is seen for the first time
+    std::vector<std::unique_ptr<Instruments>> _owned;
+    std::array<std::atomic<const Instruments*>, 600> _byStatus{};
 };
 
 struct Route {
@@ -74,6 +80,8 @@ public:
     void match(std::string_view method, std::string_view rawPath, RouteMatch& match) const;
     /// Pseudo-route for requests that matched nothing (metrics label "unmatched").
     RouteStats* unmatchedStats() const { return _unmatched.get(); }
+    /// Every registered (method, pattern), in registration order (for documentation checks).
+    std::vector<std::pair<std::string, std::string>> routes() const;
     /// Stops further add() calls (the listener is open now).
     void freeze() { _frozen = true; }
 

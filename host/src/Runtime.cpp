@@ -8,6 +8,7 @@
 #include <Poco/File.h>
 #include <Poco/Net/DNS.h>
 
+#include "ApiKeys.h"
 #include "ConfigSchema.h"
 #include "HostRoutes.h"
 
@@ -45,6 +46,59 @@ Runtime::Runtime(RuntimeOptions options) : _options(std::move(options)) {
 
 Runtime::~Runtime() {
     stop(std::chrono::milliseconds(0));
+}
+
+Status Runtime::readHttpLimitsAndSecurity(const ValidatedSection& http) {
+    const int64_t requestTimeout = http.getInt("request_timeout_ms");
+    if (requestTimeout < 100 || requestTimeout > 3600000)
+        return outOfRange("[http] request_timeout_ms", requestTimeout, "100..3600000");
+    _settings.http.requestTimeoutMs = static_cast<int>(requestTimeout);
+    // Poco itself refuses request lines over 16 KiB and single header values over 8 KiB (400).
+    _settings.http.maxUriBytes = http.getInt("max_uri_bytes");
+    if (_settings.http.maxUriBytes < 256 || _settings.http.maxUriBytes > 16000)
+        return outOfRange("[http] max_uri_bytes", _settings.http.maxUriBytes, "256..16000");
+    _settings.http.maxHeaderBytes = http.getInt("max_header_bytes");
+    if (_settings.http.maxHeaderBytes < 1024 || _settings.http.maxHeaderBytes > 1048576)
+        return outOfRange("[http] max_header_bytes", _settings.http.maxHeaderBytes, "1024..1048576");
+    const std::string keysFile = http.getString("api_keys_file");
+    if (!keysFile.empty()) {
+        auto keys = ApiKeys::load(_config->resolvePath(keysFile));
+        if (!keys) return keys.status();
+        _settings.http.apiKeys = std::make_shared<const ApiKeys>(std::move(keys.value()));
+    }
+    const std::string scope = toLower(http.getString("api_keys_scope"));
+    if (scope != "api" && scope != "all")
+        return Status(StatusCode::InvalidConfig,
+                      "[http] api_keys_scope = '" + http.getString("api_keys_scope") + "': must be api or all");
+    _settings.http.apiKeysOnAllRoutes = scope == "all";
+    _settings.http.tlsCert = _config->resolvePath(http.getString("tls_cert"));
+    _settings.http.tlsKey = _config->resolvePath(http.getString("tls_key"));
+    if (_settings.http.tlsCert.empty() != _settings.http.tlsKey.empty())
+        return Status(StatusCode::InvalidConfig, "[http] tls_cert and tls_key must be set together");
+    return Status::ok();
+}
+
+Status Runtime::openLogging(const ValidatedSection& log) {
+    auto level = parseLogLevel(log.getString("level"));
+    if (!level) return level.status();
+    _settings.logLevel = toLower(log.getString("level"));
+    LogSettings logSettings;
+    logSettings.level = level.value();
+    const std::string format = toLower(log.getString("format"));
+    if (format != "text" && format != "json")
+        return Status(StatusCode::InvalidConfig, "[log] format = '" + log.getString("format") + "': must be text or json");
+    logSettings.json = format == "json";
+    logSettings.file = _config->resolvePath(log.getString("file"));
+    const int64_t maxBytes = log.getInt("file_max_bytes");
+    if (maxBytes < 4096) return outOfRange("[log] file_max_bytes", maxBytes, ">= 4096");
+    const int64_t maxFiles = log.getInt("file_max_files");
+    if (maxFiles < 1 || maxFiles > 1000) return outOfRange("[log] file_max_files", maxFiles, "1..1000");
+    logSettings.fileMaxBytes = static_cast<size_t>(maxBytes);
+    logSettings.fileMaxFiles = static_cast<size_t>(maxFiles);
+    auto logging = Logging::open(logSettings);
+    if (!logging) return logging.status();
+    _logging = std::move(logging.value());
+    return Status::ok();
 }
 
 Status Runtime::readHostSettings() {
@@ -90,6 +144,7 @@ Status Runtime::readHostSettings() {
     const int64_t keepAlive = http.getInt("keep_alive_timeout_ms");
     if (keepAlive < 1 || keepAlive > 3600000) return outOfRange("[http] keep_alive_timeout_ms", keepAlive, "1..3600000");
     _settings.http.keepAliveTimeoutMs = static_cast<int>(keepAlive);
+    if (Status st = readHttpLimitsAndSecurity(http); !st) return st;
     const std::string docs = http.getString("docs_dir");
     _settings.docsDir = docs.empty() ? parentDir(_options.exeDir) + "/share/ordersystem" : _config->resolvePath(docs);
 
@@ -99,11 +154,7 @@ Status Runtime::readHostSettings() {
     if (_settings.pluginNames.empty())
         return Status(StatusCode::InvalidConfig, "[plugins] load is empty: name at least one transport plugin");
 
-    auto level = parseLogLevel(s.at("log").getString("level"));
-    if (!level) return level.status();
-    _settings.logLevel = toLower(s.at("log").getString("level"));
-    _logging = std::make_unique<Logging>(level.value());
-    return Status::ok();
+    return openLogging(s.at("log"));
 }
 
 Status Runtime::prepare() {
@@ -156,7 +207,7 @@ Status Runtime::start() {
     const std::string advertisedHost = _settings.http.host == "0.0.0.0" || _settings.http.host.empty() ? "127.0.0.1"
                                                                                                        : _settings.http.host;
     node.httpAddress = !_settings.address.empty() ? _settings.address
-                                                  : "http://" + advertisedHost + ":" + std::to_string(_http->port());
+                                                  : std::string(_http->tls() ? "https://" : "http://") + advertisedHost + ":" + std::to_string(_http->port());
     try {
         registerHostRoutes(*_services, _settings.docsDir);
         _services->metrics.gauge("ordersystem_build_info", "Build information", {{"version", ORDERSYSTEM_VERSION}}).set(1.0);
@@ -177,9 +228,13 @@ Status Runtime::start() {
     _started = true;
     std::string plugins;
     for (const auto& n : _plugins->names()) plugins += (plugins.empty() ? "" : ", ") + n;
-    _log->info("ordersystem {} started: node {} mode {} plugins [{}] listening on {}:{} ({}) data {} durability {}",
+    _log->info("ordersystem {} started: node {} mode {} plugins [{}] listening on {}:{} ({}) data {} durability {}{}{}",
                ORDERSYSTEM_VERSION, _settings.nodeId, _mode, plugins, _settings.http.host, _http->port(),
-               node.httpAddress, _settings.dataDir, _settings.durability == sdk::Durability::Full ? "full" : "normal");
+               node.httpAddress, _settings.dataDir, _settings.durability == sdk::Durability::Full ? "full" : "normal",
+               _settings.http.apiKeys ? fmt::format(", {} API key(s) required on {}", _settings.http.apiKeys->size(),
+                                                    _settings.http.apiKeysOnAllRoutes ? "every route" : "/api/*")
+                                      : std::string(", no API keys"),
+               _http->tls() ? ", TLS" : "");
     return Status::ok();
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "Config.h"
+#include "ConfigSchema.h"
 #include "HostContext.h"
 #include "HttpServer.h"
 #include "Logging.h"
@@ -65,6 +66,9 @@ public:
 private:
     sdk::Status prepare();  ///< config, logging, plugin load + create
     sdk::Status readHostSettings();
+    sdk::Status readHttpLimitsAndSecurity(const ValidatedSection& http);  ///< timeouts, sizes, API keys, TLS
+    sdk::Status openLogging(const ValidatedSection& log);
+
 
     RuntimeOptions _options;
     HostSettings _settings;

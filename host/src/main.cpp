@@ -3,6 +3,7 @@
 // --check-config failures print one line on stderr and exit 1.
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <iostream>
 #include <string>
@@ -14,6 +15,7 @@
 #include <Poco/Util/ServerApplication.h>
 
 #include "Runtime.h"
+#include "SystemdNotify.h"
 
 namespace {
 
@@ -69,7 +71,13 @@ protected:
         }
         const auto status = runtime.start();
         if (!status) return fail(status.message);
+        // Type=notify: systemd reports the unit started only now, with the port open and serving.
+        const auto ready = ordersystem::host::notifySystemdFromEnvironment(
+            ordersystem::host::readyMessage(runtime.port(), static_cast<int>(::getpid())));
+        if (!ready && ready.code != ordersystem::sdk::StatusCode::NotFound)
+            std::cerr << "ordersystem: systemd readiness notification failed: " << ready.message << std::endl;
         waitForTerminationRequest();
+        (void)ordersystem::host::notifySystemdFromEnvironment("STOPPING=1\nSTATUS=draining\n");
         runtime.stop();
         return EXIT_OK;
     }

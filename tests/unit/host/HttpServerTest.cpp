@@ -179,7 +179,7 @@ TEST_F(HttpServerTest, MetricsCountRequestsByRoutePatternNotRawPath) {
     EXPECT_MENTIONS(r.body, "ordersystem_http_requests_total{method=\"GET\",route=\"/fixture/items/{id}\",status=\"200\"} 2\n");
     EXPECT_MENTIONS(r.body, "route=\"unmatched\",status=\"404\"} 1\n");
     EXPECT_MENTIONS(r.body, "# TYPE ordersystem_http_request_duration_seconds histogram");
-    EXPECT_MENTIONS(r.body, "ordersystem_http_request_duration_seconds_count{method=\"GET\",route=\"/fixture/items/{id}\"} 2");
+    EXPECT_MENTIONS(r.body, "ordersystem_http_request_duration_seconds_count{method=\"GET\",route=\"/fixture/items/{id}\",status=\"200\"} 2");
     EXPECT_MENTIONS(r.body, "ordersystem_build_info{version=\"");
     EXPECT_EQ(r.body.find("/fixture/items/41"), std::string::npos);
 }

@@ -1,5 +1,7 @@
 #include "LogWriter.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <filesystem>
 #include <system_error>
 
@@ -27,8 +29,9 @@ Status LogWriter::open(const std::string& path, sdk::Durability durability, LogS
     if (auto s = _db.execute("PRAGMA journal_mode=WAL"); !s) return s;
     const char* sync = durability == sdk::Durability::Full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
     if (auto s = _db.execute(sync); !s) return s;
-    // The event_id index takes random UUIDs: keep its pages cached rather than re-read per commit.
-    if (auto s = _db.execute("PRAGMA cache_size=-65536"); !s) return s;
+    // Appends touch only the right edges of the position b-tree and the (order_id, version)
+    // index, so a small page cache suffices; it is bounded so RSS does not grow with the log.
+    if (auto s = _db.execute("PRAGMA cache_size=-8192"); !s) return s;
     if (auto s = _db.execute(kSchemaSql); !s) return s;
 
     Stmt q;
@@ -39,7 +42,7 @@ Status LogWriter::open(const std::string& path, sdk::Durability durability, LogS
     if (auto s = q.prepare(_db, "SELECT order_id, MAX(version) FROM events GROUP BY order_id"); !s) return s;
     _versions.clear();
     int rc;
-    while ((rc = q.step()) == SQLITE_ROW) _versions[q.int64(0)] = q.int64(1);
+    while ((rc = q.step()) == SQLITE_ROW) _versions.set(q.int64(0), q.int64(1));
     if (rc != SQLITE_DONE) return Status(StatusCode::Unavailable, "cannot load order versions: " + _db.lastError());
     _nextPosition = state.headPosition + 1;
     return prepareAll();
@@ -78,10 +81,45 @@ void LogWriter::close() noexcept {
     _db.close();
 }
 
+void VersionTable::set(int64_t orderId, int64_t version) {
+    if (orderId > 0 && version >= 0 && version <= INT32_MAX) {
+        const auto index = static_cast<size_t>(orderId);
+        if (index < _dense.size()) {
+            _dense[index] = static_cast<int32_t>(version);
+            _sparse.erase(orderId);
+            return;
+        }
+        // Ids are handed out consecutively, so the dense table grows in step with the log; an id
+        // far beyond it (a test or a foreign writer) goes to the map instead of a huge resize.
+        if (index < _dense.size() + kDenseSlack) {
+            _dense.resize(std::max(index + 1, _dense.size() + _dense.size() / 2), 0);
+            _dense[index] = static_cast<int32_t>(version);
+            _sparse.erase(orderId);
+            return;
+        }
+    }
+    if (orderId > 0 && static_cast<size_t>(orderId) < _dense.size()) _dense[static_cast<size_t>(orderId)] = 0;
+    _sparse[orderId] = version;
+}
+
+int64_t VersionTable::get(int64_t orderId) const {
+    if (orderId > 0 && static_cast<size_t>(orderId) < _dense.size()) {
+        const int32_t v = _dense[static_cast<size_t>(orderId)];
+        if (v != 0 || _sparse.empty()) return v;
+    }
+    if (auto it = _sparse.find(orderId); it != _sparse.end()) return it->second;
+    return 0;
+}
+
+void VersionTable::clear() {
+    _dense.clear();
+    _dense.shrink_to_fit();
+    _sparse.clear();
+}
+
 int64_t LogWriter::versionOf(int64_t orderId) const {
     if (auto it = _pending.find(orderId); it != _pending.end()) return it->second;
-    if (auto it = _versions.find(orderId); it != _versions.end()) return it->second;
-    return 0;
+    return _versions.get(orderId);
 }
 
 bool LogWriter::commitBatch(Op* const* ops, size_t count, std::vector<sdk::EventRecord>& committed) {
@@ -128,7 +166,7 @@ Status LogWriter::tryBatch(Op* const* ops, size_t count, int64_t nowMs, std::vec
         }
         return status;
     }
-    for (const auto& [orderId, version] : _pending) _versions[orderId] = version;
+    for (const auto& [orderId, version] : _pending) _versions.set(orderId, version);
     _pending.clear();
     return status;
 }

@@ -46,6 +46,21 @@ struct LogState {
     int64_t idHighWater = 0;
 };
 
+/// Order id -> current version. Standalone ids are consecutive from 1, so a flat array indexed
+/// by id costs 4 bytes per order (an unordered_map node costs ~60); outliers go to a map.
+class VersionTable {
+public:
+    void set(int64_t orderId, int64_t version);
+    int64_t get(int64_t orderId) const;  ///< 0 when unknown
+    void clear();
+    size_t denseSize() const noexcept { return _dense.size(); }
+
+private:
+    static constexpr size_t kDenseSlack = size_t{1} << 20;
+    std::vector<int32_t> _dense;
+    std::unordered_map<int64_t, int64_t> _sparse;
+};
+
 class LogWriter {
 public:
     LogWriter() = default;
@@ -83,7 +98,7 @@ private:
     Stmt _insertEvent, _selectIdem, _upsertIdem, _deleteIdem, _setHighWater;
     Stmt _setReactionCheckpoint, _insertDeadLetter, _purgeIdem;
     /// Order id -> current version, so the version check costs no query.
-    std::unordered_map<int64_t, int64_t> _versions;
+    VersionTable _versions;
     /// Versions written by the open transaction (merged into _versions on commit).
     std::unordered_map<int64_t, int64_t> _pending;
     uint64_t _nextPosition = 1;

@@ -12,6 +12,7 @@ using sdk::StatusCode;
 
 OrderService::OrderService(sdk::EventLog& log, store::ReadModel& readModel, sdk::Host& host, ServiceSettings settings)
     : _log(log), _readModel(readModel), _logger(host.logger()), _settings(std::move(settings)) {
+    _readModel.setReadWaitMs(_settings.commandTimeoutMs);
     auto metrics = std::make_shared<MetricsBehavior>(host.metrics());
     metrics->track<CreateOrder>();
     metrics->track<ProcessOrder>();
@@ -52,20 +53,6 @@ OrderService::OrderService(sdk::EventLog& log, store::ReadModel& readModel, sdk:
 
 domain::EventContext OrderService::context() const { return domain::EventContext{_settings.nodeId, sdk::nowMs()}; }
 
-void OrderService::waitForProjection(uint64_t position, int64_t orderId) {
-    if (_readModel.waitForPosition(position, _settings.commandTimeoutMs)) return;
-    // At most one line per second: a stuck projection must not flood the log once per request.
-    const int64_t now = sdk::nowMs();
-    int64_t last = _lastLagWarningMs.load(std::memory_order_relaxed);
-    const uint64_t suppressed = _suppressedLagWarnings.fetch_add(1, std::memory_order_relaxed);
-    if (now - last < 1000 || !_lastLagWarningMs.compare_exchange_strong(last, now)) return;
-    _suppressedLagWarnings.fetch_sub(suppressed + 1, std::memory_order_relaxed);
-    _logger.warn("order " + std::to_string(orderId) + ": read model did not apply position " + std::to_string(position) +
-                 " within " + std::to_string(_settings.commandTimeoutMs) + " ms (applied " +
-                 std::to_string(_readModel.appliedPosition()) + "); answering anyway" +
-                 (suppressed > 0 ? " (" + std::to_string(suppressed) + " similar since the last warning)" : std::string()));
-}
-
 template <class Decide>
 Result<std::string> OrderService::transition(int64_t orderId, const Decide& decide) {
     auto loaded = _readModel.loadOrder(orderId);
@@ -92,7 +79,7 @@ Result<std::string> OrderService::transition(int64_t orderId, const Decide& deci
         sdk::AppendResult appended = _log.append(request);
         if (appended.status.isOk()) {
             if (Status s = domain::applyEvent(order, request.events.front()); !s) return s;
-            waitForProjection(appended.lastPosition, orderId);
+            _readModel.acknowledge(order, appended.lastPosition);
             std::string body;
             body.reserve(512);
             sdk::JsonWriter w(body);
@@ -147,7 +134,7 @@ Result<CreatedOrder> OrderService::createClaimed(const CreateOrder& c) {
     const domain::EventContext ctx = context();
     CreatedOrder out;
     out.orderId = *id;
-    const std::string number = domain::makeOrderNumber(ctx.nowMs, out.orderId);
+    std::string number = domain::makeOrderNumber(ctx.nowMs, out.orderId);
     sdk::JsonWriter w(out.body);
     w.beginObject().key("orderId").value(out.orderId).key("orderNumber").value(number).endObject();
 
@@ -166,7 +153,17 @@ Result<CreatedOrder> OrderService::createClaimed(const CreateOrder& c) {
             return Status(StatusCode::Internal, "order id " + std::to_string(out.orderId) + " was already in use");
         return appended.status;
     }
-    waitForProjection(appended.lastPosition, out.orderId);
+    // The order as the projection will build it from the event, without parsing the event back.
+    domain::Order order;
+    order.id = out.orderId;
+    order.orderNumber = std::move(number);
+    order.customerName = c.order.customerName;
+    order.totalCents = c.order.totalCents();
+    order.status = domain::OrderStatus::Pending;
+    order.version = 1;
+    order.items = c.order.items;
+    order.createdAtMs = ctx.nowMs;
+    _readModel.acknowledge(order, appended.lastPosition);
     return out;
 }
 

@@ -1,8 +1,10 @@
 // Contract: the command and query handlers of the orders plugin behind one sdk::Mediator.
 // Built and wired during the plugin's start() (main thread); afterwards send() is called
 // concurrently from HTTP threads. Handlers return sdk::Result values and never throw past the
-// mediator. Commands append to the transport's EventLog and wait (up to commandTimeoutMs) for
-// this node's read model to apply their position, so the next read sees the write.
+// mediator. Commands append to the transport's EventLog and, once it succeeded, hand the new order
+// state to the read model (ReadModel::acknowledge): it is cached at once, and reads that must go
+// to SQLite wait (up to commandTimeoutMs) until the projection has applied it, so the next read
+// sees the write without the command waiting for the projection.
 #pragma once
 
 #include <atomic>
@@ -39,7 +41,6 @@ private:
     sdk::Result<CreatedOrder> createClaimed(const CreateOrder& command);
     sdk::Result<std::string> list(const ListOrders& query);
     sdk::Result<std::string> events(const GetOrderEvents& query);
-    void waitForProjection(uint64_t position, int64_t orderId);
     domain::EventContext context() const;
 
     sdk::EventLog& _log;
@@ -47,8 +48,6 @@ private:
     sdk::Logger& _logger;
     ServiceSettings _settings;
     sdk::Mediator _mediator;
-    std::atomic<int64_t> _lastLagWarningMs{0};
-    std::atomic<uint64_t> _suppressedLagWarnings{0};
 };
 
 }  // namespace ordersystem::plugins::orders::app

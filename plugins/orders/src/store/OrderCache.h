@@ -1,6 +1,7 @@
 // Contract: a bounded hot cache of orders by id: the aggregate plus its serialized document, so a
-// GET is a map lookup under a shared lock. Written by the projection's apply thread after each
-// committed batch (write-through) and by readers filling a miss; read by HTTP threads.
+// GET is a map lookup under a shared lock. Written by command threads after a successful append
+// (publish), by the projection's apply thread (refreshing entries it changed) and by readers
+// filling a miss; read by HTTP threads. A version never replaces a newer one.
 // Thread-safe. Memory is bounded by `capacity` entries (oldest inserted evicted first).
 #pragma once
 
@@ -56,10 +57,29 @@ public:
         putLocked(std::move(entry));
     }
 
-    /// Apply-thread write-through of a committed batch; bumps the generation.
-    void publish(std::vector<std::shared_ptr<const CachedOrder>>& entries) {
+    /// A command's new order state (inserted or replacing an older version); bumps the generation.
+    void publish(std::shared_ptr<const CachedOrder> entry) {
         std::unique_lock<std::shared_mutex> lock(_mutex);
-        for (auto& e : entries) putLocked(std::move(e));
+        putLocked(std::move(entry));
+        ++_generation;
+    }
+
+    /// Version of the cached order; -1 when not cached.
+    int64_t cachedVersion(int64_t id) const {
+        std::shared_lock<std::shared_mutex> lock(_mutex);
+        auto it = _map.find(id);
+        return it == _map.end() ? -1 : it->second->order.version;
+    }
+
+    /// Apply thread, after each committed batch: replaces cached entries that are older than the
+    /// given ones (absent ids are not inserted) and bumps the generation, so a reader that read
+    /// the database before this batch does not fill a stale row.
+    void refresh(std::vector<std::shared_ptr<const CachedOrder>>& entries) {
+        std::unique_lock<std::shared_mutex> lock(_mutex);
+        for (auto& e : entries) {
+            auto it = _map.find(e->order.id);
+            if (it != _map.end() && it->second->order.version < e->order.version) it->second = std::move(e);
+        }
         ++_generation;
     }
 

@@ -4,6 +4,8 @@
 #include <chrono>
 #include <unordered_map>
 
+#include "ordersystem/sdk/util.h"
+
 namespace ordersystem::plugins::orders::store {
 
 using sdk::Result;
@@ -38,35 +40,53 @@ uint64_t ReadModel::checkpoint() noexcept {
 Status ReadModel::apply(const std::vector<sdk::EventRecord>& batch) noexcept {
     if (batch.empty()) return Status::ok();
     try {
-        std::unordered_map<int64_t, domain::Order> touched;
+        // Per touched order: the cached state when a command already published this version or a
+        // newer one (no JSON parsing, no copy), else a state of its own the events are applied to.
+        struct Touched {
+            std::shared_ptr<const CachedOrder> cached;
+            domain::Order own;
+            const domain::Order& order() const { return cached ? cached->order : own; }
+        };
+        std::unordered_map<int64_t, Touched> touched;
         std::vector<int64_t> touchOrder;
         for (const auto& e : batch) {
             auto it = touched.find(e.orderId);
             if (it == touched.end()) {
-                domain::Order current;
-                if (e.type != domain::eventtype::kCreated || e.version != 1) {
-                    auto loaded = loadOrder(e.orderId);
+                Touched t;
+                if (auto hit = _cache.find(e.orderId); hit && hit->order.version >= e.version) {
+                    t.cached = std::move(hit);
+                } else if (e.type != domain::eventtype::kCreated || e.version != 1) {
+                    auto loaded = fetch(e.orderId, false);
                     if (loaded) {
-                        current = std::move(*loaded);
+                        t.own = (*loaded)->order;
                     } else if (loaded.status().code != StatusCode::NotFound) {
                         setFailure(loaded.status().message);
                         _logger.error(loaded.status().message);
                         return loaded.status();
                     }
                 }
-                it = touched.emplace(e.orderId, std::move(current)).first;
+                it = touched.emplace(e.orderId, std::move(t)).first;
                 touchOrder.push_back(e.orderId);
             }
-            if (e.version <= it->second.version) continue;  // already applied (replayed delivery)
-            if (Status s = domain::applyEvent(it->second, e); !s)
+            Touched& t = it->second;
+            if (e.version <= t.order().version) continue;  // already applied (replayed delivery, or cached ahead)
+            if (t.cached) {
+                t.own = t.cached->order;
+                t.cached.reset();
+            }
+            if (Status s = domain::applyEvent(t.own, e); !s)
                 _logger.warn("orders read model: skipping event " + e.eventId + " at position " +
                              std::to_string(e.position) + ": " + s.message);
         }
-        std::vector<const domain::Order*> rows;
+        std::vector<RowToWrite> rows;
         rows.reserve(touchOrder.size());
         for (int64_t id : touchOrder) {
-            const auto& o = touched[id];
-            if (o.version > 0) rows.push_back(&o);
+            const Touched& t = touched[id];
+            if (t.order().version <= 0) continue;
+            RowToWrite row;
+            row.order = &t.order();
+            if (t.cached) row.document = t.cached->document;  // built once, by the command
+            rows.push_back(row);
         }
         const uint64_t last = batch.back().position;
         if (Status s = _db.writeBatch(rows, std::string(kName), last); !s) {
@@ -74,10 +94,14 @@ Status ReadModel::apply(const std::vector<sdk::EventRecord>& batch) noexcept {
             _logger.error(s.message);
             return s;
         }
+        // Only cached orders older than what was written need a new document: this node's
+        // commands published theirs already, other orders are filled when someone reads them.
         std::vector<std::shared_ptr<const CachedOrder>> entries;
-        entries.reserve(rows.size());
-        for (const auto* o : rows) entries.push_back(makeEntry(*o));
-        _cache.publish(entries);
+        for (const auto& row : rows) {
+            const int64_t cached = _cache.cachedVersion(row.order->id);
+            if (cached >= 0 && cached < row.order->version) entries.push_back(makeEntry(*row.order));
+        }
+        _cache.refresh(entries);
         setFailure(std::string());
         wakeUpTo(last);
         return Status::ok();
@@ -131,8 +155,56 @@ sdk::HealthCheckResult ReadModel::health() const {
     return {true, "applied position " + std::to_string(applied)};
 }
 
-Result<std::shared_ptr<const CachedOrder>> ReadModel::fetch(int64_t id) noexcept {
+void ReadModel::acknowledge(const domain::Order& order, uint64_t position) noexcept {
+    uint64_t seen = _acknowledged.load(std::memory_order_relaxed);
+    while (seen < position && !_acknowledged.compare_exchange_weak(seen, position, std::memory_order_acq_rel)) {
+    }
+    try {
+        _cache.publish(makeEntry(order));
+    } catch (...) {
+        // Out of memory for the cache entry: readers miss and wait for the projection instead.
+    }
+}
+
+void ReadModel::setStartHead(uint64_t head) noexcept {
+    _startHead.store(head);
+    uint64_t seen = _acknowledged.load(std::memory_order_relaxed);
+    while (seen < head && !_acknowledged.compare_exchange_weak(seen, head, std::memory_order_acq_rel)) {
+    }
+}
+
+void ReadModel::catchUpWithWrites() noexcept {
+    const uint64_t position = _acknowledged.load(std::memory_order_acquire);
+    const int64_t timeoutMs = _readWaitMs.load(std::memory_order_relaxed);
+    if (waitForPosition(position, timeoutMs)) return;
+    // At most one line per second: a stuck projection must not flood the log once per request.
+    const int64_t now = sdk::nowMs();
+    int64_t last = _lastLagWarningMs.load(std::memory_order_relaxed);
+    const uint64_t suppressed = _suppressedLagWarnings.fetch_add(1, std::memory_order_relaxed);
+    if (now - last < 1000 || !_lastLagWarningMs.compare_exchange_strong(last, now)) return;
+    _suppressedLagWarnings.fetch_sub(suppressed + 1, std::memory_order_relaxed);
+    try {
+        _logger.warn("orders read model did not apply position " + std::to_string(position) + " within " +
+                     std::to_string(timeoutMs) + " ms (applied " + std::to_string(appliedPosition()) +
+                     "); reading anyway" +
+                     (suppressed > 0 ? " (" + std::to_string(suppressed) + " similar since the last warning)"
+                                     : std::string()));
+    } catch (...) {
+    }
+}
+
+Result<std::vector<OrderRow>> ReadModel::list(const ListFilter& filter) noexcept {
+    catchUpWithWrites();
+    return _db.list(filter);
+}
+
+Result<std::shared_ptr<const CachedOrder>> ReadModel::fetch(int64_t id, bool waitForWrites) noexcept {
     if (auto hit = _cache.find(id)) return hit;
+    if (waitForWrites) {
+        catchUpWithWrites();
+        // The projection may have refreshed it meanwhile (or a command published it).
+        if (auto hit = _cache.find(id)) return hit;
+    }
     const uint64_t generation = _cache.generation();
     auto loaded = _db.loadOrder(id);
     if (!loaded) return loaded.status();
@@ -151,14 +223,20 @@ Status ReadModel::appendDocument(int64_t id, std::string* out) noexcept {
     } catch (const std::exception& e) {
         return Status(StatusCode::Internal, e.what());
     }
-    auto entry = fetch(id);
-    if (!entry) return entry.status();
-    out->append((*entry)->document);
-    return Status::ok();
+    // A miss copies the document column of the row (written by the projection): no parsing, no
+    // cache fill. The cache keeps what commands touched recently; a GET of an old order costs one
+    // indexed lookup.
+    catchUpWithWrites();
+    try {
+        if (_cache.copyDocument(id, out)) return Status::ok();
+        return _db.appendDocument(id, out);
+    } catch (const std::exception& e) {
+        return Status(StatusCode::Internal, e.what());
+    }
 }
 
 Result<domain::Order> ReadModel::loadOrder(int64_t id) noexcept {
-    auto entry = fetch(id);
+    auto entry = fetch(id, true);
     if (!entry) return entry.status();
     return (*entry)->order;
 }

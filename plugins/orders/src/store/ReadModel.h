@@ -1,8 +1,11 @@
 // Contract: the "orders-read-model" projection: applies events from the transport's projection
-// thread (one batch = one SQLite transaction with its checkpoint), then publishes the touched
-// orders to the hot cache and wakes command threads waiting for their position
-// (read-your-writes). Queries run on HTTP threads. All public methods are thread-safe and
-// noexcept; failures come back as Status.
+// thread (one batch = one SQLite transaction with its checkpoint), then refreshes cached orders it
+// changed and wakes readers waiting for a position. Commands (HTTP threads) do not wait for it:
+// after a successful append they call acknowledge(), which puts the new order into the hot cache
+// and raises the node's acknowledged position; every read that has to go to SQLite (cache miss,
+// lists) first waits until the projection has applied that position (read-your-writes for every
+// query without a thread hop on the write path). All public methods are thread-safe and noexcept;
+// failures come back as Status.
 #pragma once
 
 #include <atomic>
@@ -37,21 +40,34 @@ public:
     bool waitForPosition(uint64_t position, int64_t timeoutMs) noexcept;
     uint64_t appliedPosition() const noexcept { return _applied.load(std::memory_order_acquire); }
 
+    /// A command's append at `position` succeeded and `order` is its new state: publish it to the
+    /// cache (never over a newer version) and make later SQLite reads wait for `position`.
+    void acknowledge(const domain::Order& order, uint64_t position) noexcept;
+    uint64_t acknowledgedPosition() const noexcept { return _acknowledged.load(std::memory_order_acquire); }
+    /// How long a SQLite read waits for the projection to reach the acknowledged position
+    /// ([orders] command_timeout_ms); after that it reads anyway and logs a (rate-limited) warning.
+    void setReadWaitMs(int64_t ms) noexcept { _readWaitMs.store(ms); }
+
     /// The log's head when the plugin started: the model is "catching up" until it gets there.
-    void setStartHead(uint64_t head) noexcept { _startHead.store(head); }
+    /// It also counts as acknowledged: writes answered before a restart stay readable after it.
+    void setStartHead(uint64_t head) noexcept;
     sdk::HealthCheckResult health() const;
 
     /// Appends the order document to *out. NotFound when there is no such order.
     sdk::Status appendDocument(int64_t id, std::string* out) noexcept;
     /// The current order (cache, else database). NotFound when there is no such order.
     sdk::Result<domain::Order> loadOrder(int64_t id) noexcept;
-    sdk::Result<std::vector<OrderRow>> list(const ListFilter& filter) noexcept { return _db.list(filter); }
+    sdk::Result<std::vector<OrderRow>> list(const ListFilter& filter) noexcept;
 
     ReadModelDb& database() noexcept { return _db; }
     const OrderCache& cache() const noexcept { return _cache; }
 
 private:
-    sdk::Result<std::shared_ptr<const CachedOrder>> fetch(int64_t id) noexcept;
+    /// Cache, else database. waitForWrites: first wait for the acknowledged position (HTTP
+    /// threads); the apply thread passes false (it is the one that would have to catch up).
+    sdk::Result<std::shared_ptr<const CachedOrder>> fetch(int64_t id, bool waitForWrites) noexcept;
+    /// Waits until everything this node acknowledged is in SQLite (bounded by _readWaitMs).
+    void catchUpWithWrites() noexcept;
     void setFailure(const std::string& message);
 
     sdk::Logger& _logger;
@@ -59,6 +75,10 @@ private:
     OrderCache _cache;
     std::atomic<uint64_t> _applied{0};
     std::atomic<uint64_t> _startHead{0};
+    std::atomic<uint64_t> _acknowledged{0};
+    std::atomic<int64_t> _readWaitMs{5000};
+    std::atomic<int64_t> _lastLagWarningMs{0};
+    std::atomic<uint64_t> _suppressedLagWarnings{0};
     /// A command thread waiting for its position; woken alone when that position is applied.
     struct Waiter {
         std::condition_variable cv;

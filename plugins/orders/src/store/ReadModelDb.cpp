@@ -11,9 +11,11 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "ordersystem/sdk/json.h"
+#include "store/ReadModelWriter.h"
 
 namespace ordersystem::plugins::orders::store {
 
@@ -27,6 +29,8 @@ namespace {
 
 /// Busy timeout in seconds: a stuck lock fails a request quickly instead of hanging it.
 constexpr size_t kBusyTimeoutSeconds = 2;
+/// Page cache per session in KiB (SQLite's default is 2000).
+constexpr int kCacheKiB = 2048;
 
 constexpr const char* kSelectColumns =
     "SELECT id, order_number, customer_name, total_cents, status, version, items_json, created_at_ms, "
@@ -72,17 +76,45 @@ struct Columns {
 struct ReadModelDb::Reader {
     std::unique_ptr<Session> session;
     sqlite3_stmt* byId = nullptr;
+    sqlite3_stmt* documentById = nullptr;
 
     explicit Reader(std::unique_ptr<Session> s) : session(std::move(s)) {
         sqlite3* db = Poco::Data::SQLite::Utility::dbHandle(*session);
         const std::string sql = std::string(kSelectColumns) + " WHERE id = ?";
-        if (sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &byId, nullptr) != SQLITE_OK) {
+        if (sqlite3_prepare_v3(db, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &byId, nullptr) != SQLITE_OK ||
+            sqlite3_prepare_v3(db, "SELECT document FROM orders WHERE id = ?", -1, SQLITE_PREPARE_PERSISTENT,
+                               &documentById, nullptr) != SQLITE_OK) {
             const std::string message = sqlite3_errmsg(db);
             sqlite3_finalize(byId);
+            sqlite3_finalize(documentById);
             throw std::runtime_error("preparing the order lookup: " + message);
         }
     }
-    ~Reader() { sqlite3_finalize(byId); }
+    ~Reader() {
+        sqlite3_finalize(byId);
+        sqlite3_finalize(documentById);
+    }
+    /// Appends the stored document of `id`; 1 appended, 0 no such row, -1 row without a document.
+    int appendDocument(int64_t id, std::string* out) {
+        sqlite3_bind_int64(documentById, 1, id);
+        const int rc = sqlite3_step(documentById);
+        int found = 0;
+        if (rc == SQLITE_ROW) {
+            const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(documentById, 0));
+            const int n = sqlite3_column_bytes(documentById, 0);
+            if (p && n > 0) {
+                out->append(p, static_cast<size_t>(n));
+                found = 1;
+            } else {
+                found = -1;
+            }
+        }
+        std::string message =
+            rc == SQLITE_ROW || rc == SQLITE_DONE ? std::string() : sqlite3_errmsg(sqlite3_db_handle(documentById));
+        sqlite3_reset(documentById);
+        if (!message.empty()) throw std::runtime_error(message);
+        return found;
+    }
     Reader(const Reader&) = delete;
     Reader& operator=(const Reader&) = delete;
 
@@ -119,107 +151,19 @@ struct ReadModelDb::Reader {
 /// Returns a borrowed reader to the pool when it goes out of scope.
 class ReadModelDb::ReaderLease {
 public:
-    explicit ReaderLease(ReadModelDb& db) : _db(db), _reader(db.acquireReader()) {}
-    ~ReaderLease() {
-        if (_reader) _db.releaseReader(std::move(_reader));
-    }
-    Reader& operator*() { return *_reader; }
-    Reader* operator->() { return _reader.get(); }
-    /// After a failure the statements are unusable: drop the reader instead of pooling it.
-    void discard() { _reader.reset(); }
+    explicit ReaderLease(ReadModelDb& db) : _db(db), _slot(db.acquireReader()) {}
+    ~ReaderLease() { _db.releaseReader(_slot, _discard); }
+    ReaderLease(const ReaderLease&) = delete;
+    ReaderLease& operator=(const ReaderLease&) = delete;
+    Reader& operator*() { return *_db._slots[_slot].reader; }
+    Reader* operator->() { return _db._slots[_slot].reader.get(); }
+    /// After a failure the statements are unusable: close the reader instead of reusing it.
+    void discard() { _discard = true; }
 
 private:
     ReadModelDb& _db;
-    std::unique_ptr<Reader> _reader;
-};
-
-/// The apply thread's statements, prepared once on the writer session's own sqlite3 handle:
-/// Poco 1.11 re-prepares a Statement on every execute(), which would cost more than the insert.
-struct ReadModelDb::WriterStatements {
-    sqlite3* db;
-    std::string projection;
-    sqlite3_stmt* begin = nullptr;
-    sqlite3_stmt* commit = nullptr;
-    sqlite3_stmt* rollback = nullptr;
-    sqlite3_stmt* insert = nullptr;
-    sqlite3_stmt* checkpoint = nullptr;
-    std::string items;  ///< reused buffer for the items JSON
-
-    WriterStatements(Session& s, const std::string& name)
-        : db(Poco::Data::SQLite::Utility::dbHandle(s)), projection(name) {
-        try {
-            begin = prepare("BEGIN IMMEDIATE");
-            commit = prepare("COMMIT");
-            rollback = prepare("ROLLBACK");
-            insert = prepare(
-                "INSERT OR REPLACE INTO orders (id, order_number, customer_name, total_cents, status, version, "
-                "items_json, created_at_ms, processed_at_ms, completed_at_ms, cancelled_at_ms, has_cancel_reason, "
-                "cancel_reason) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)");
-            checkpoint = prepare("INSERT OR REPLACE INTO checkpoints (projection, position) VALUES (?, ?)");
-        } catch (...) {
-            finalizeAll();
-            throw;
-        }
-    }
-    ~WriterStatements() { finalizeAll(); }
-    WriterStatements(const WriterStatements&) = delete;
-    WriterStatements& operator=(const WriterStatements&) = delete;
-
-    sqlite3_stmt* prepare(const char* sql) {
-        sqlite3_stmt* st = nullptr;
-        if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK)
-            throw std::runtime_error(std::string("preparing ") + sql + ": " + sqlite3_errmsg(db));
-        return st;
-    }
-    void finalizeAll() {
-        for (sqlite3_stmt** st : {&begin, &commit, &rollback, &insert, &checkpoint}) {
-            sqlite3_finalize(*st);
-            *st = nullptr;
-        }
-    }
-    /// Steps to completion and resets; throws with SQLite's message on failure.
-    void run(sqlite3_stmt* st) {
-        const int rc = sqlite3_step(st);
-        if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-            std::string message = sqlite3_errmsg(db);
-            sqlite3_reset(st);
-            throw std::runtime_error(message);
-        }
-        sqlite3_reset(st);
-    }
-    static void text(sqlite3_stmt* st, int index, const std::string& value) {
-        sqlite3_bind_text(st, index, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
-    }
-    void write(const domain::Order& o) {
-        items.clear();
-        sdk::JsonWriter w(items);
-        domain::writeItems(w, o.items);
-        sqlite3_bind_int64(insert, 1, o.id);
-        text(insert, 2, o.orderNumber);
-        text(insert, 3, o.customerName);
-        sqlite3_bind_int64(insert, 4, o.totalCents);
-        sqlite3_bind_int(insert, 5, static_cast<int>(o.status));
-        sqlite3_bind_int64(insert, 6, o.version);
-        text(insert, 7, items);
-        sqlite3_bind_int64(insert, 8, o.createdAtMs);
-        sqlite3_bind_int64(insert, 9, o.processedAtMs);
-        sqlite3_bind_int64(insert, 10, o.completedAtMs);
-        sqlite3_bind_int64(insert, 11, o.cancelledAtMs);
-        sqlite3_bind_int(insert, 12, o.hasCancelReason ? 1 : 0);
-        text(insert, 13, o.cancelReason);
-        run(insert);
-    }
-    void writeCheckpoint(uint64_t position) {
-        text(checkpoint, 1, projection);
-        sqlite3_bind_int64(checkpoint, 2, static_cast<sqlite3_int64>(position));
-        run(checkpoint);
-    }
-    void tryRollback() noexcept {
-        if (!sqlite3_get_autocommit(db)) {
-            sqlite3_step(rollback);
-            sqlite3_reset(rollback);
-        }
-    }
+    size_t _slot;
+    bool _discard = false;
 };
 
 ReadModelDb::WriterStatements& ReadModelDb::writerStatements(const std::string& projection) {
@@ -236,6 +180,8 @@ std::unique_ptr<Session> ReadModelDb::newSession() {
     auto session = std::make_unique<Session>("SQLite", _path, kBusyTimeoutSeconds);
     // Rebuildable from the log, so NORMAL is enough: WAL keeps it consistent across a crash.
     *session << "PRAGMA synchronous=NORMAL", now;
+    // Bounded page cache per session (KiB), so RSS does not grow with the number of orders.
+    *session << "PRAGMA cache_size=-" + std::to_string(kCacheKiB), now;
     return session;
 }
 
@@ -282,7 +228,7 @@ void ReadModelDb::migrate(Session& s) {
                  "version INTEGER NOT NULL, items_json TEXT NOT NULL, created_at_ms INTEGER NOT NULL, "
                  "processed_at_ms INTEGER NOT NULL DEFAULT 0, completed_at_ms INTEGER NOT NULL DEFAULT 0, "
                  "cancelled_at_ms INTEGER NOT NULL DEFAULT 0, has_cancel_reason INTEGER NOT NULL DEFAULT 0, "
-                 "cancel_reason TEXT NOT NULL DEFAULT '')",
+                 "cancel_reason TEXT NOT NULL DEFAULT '', document TEXT)",
                 now;
             s << "CREATE TABLE IF NOT EXISTS checkpoints (projection TEXT PRIMARY KEY, position INTEGER NOT NULL)", now;
         }
@@ -291,6 +237,10 @@ void ReadModelDb::migrate(Session& s) {
             s << "ALTER TABLE orders ADD COLUMN cancelled_at_ms INTEGER NOT NULL DEFAULT 0", now;
             s << "ALTER TABLE orders ADD COLUMN has_cancel_reason INTEGER NOT NULL DEFAULT 0", now;
             s << "ALTER TABLE orders ADD COLUMN cancel_reason TEXT NOT NULL DEFAULT ''", now;
+        }
+        if (version == 1 || version == 2) {
+            // Version 3 stores the order document (NULL in migrated rows: built when read).
+            s << "ALTER TABLE orders ADD COLUMN document TEXT", now;
         }
         s << "CREATE INDEX IF NOT EXISTS orders_by_customer ON orders(customer_name, id)", now;
         s << "CREATE INDEX IF NOT EXISTS orders_by_status ON orders(status, id)", now;
@@ -307,30 +257,49 @@ void ReadModelDb::migrate(Session& s) {
 
 void ReadModelDb::close() noexcept {
     try {
-        std::lock_guard<std::mutex> lock(_poolMutex);
-        _readers.clear();
+        // Called when no query runs any more (plugin stop).
+        for (auto& slot : _slots) slot.reader.reset();
         _statements.reset();
         _writer.reset();
     } catch (...) {
     }
 }
 
-std::unique_ptr<ReadModelDb::Reader> ReadModelDb::acquireReader() {
-    {
-        std::lock_guard<std::mutex> lock(_poolMutex);
-        if (!_readers.empty()) {
-            auto r = std::move(_readers.back());
-            _readers.pop_back();
-            return r;
+size_t ReadModelDb::acquireReader() {
+    for (;;) {
+        for (size_t i = 0; i < kReaderSlots; ++i) {
+            bool expected = false;
+            if (_slots[i].busy.load(std::memory_order_relaxed) ||
+                !_slots[i].busy.compare_exchange_strong(expected, true))
+                continue;
+            if (!_slots[i].reader) {
+                try {
+                    _slots[i].reader = std::make_unique<Reader>(newSession());
+                } catch (...) {
+                    releaseReader(i, true);
+                    throw;
+                }
+            }
+            return i;
         }
+        // Every slot is busy: sleep until one is released. The waiter count is raised before the
+        // re-check and read after the release (both seq_cst), so no wake-up is lost.
+        std::unique_lock<std::mutex> lock(_poolMutex);
+        _slotWaiters.fetch_add(1);
+        bool anyFree = false;
+        for (const auto& slot : _slots) anyFree = anyFree || !slot.busy.load();
+        if (!anyFree) _poolCv.wait(lock);
+        _slotWaiters.fetch_sub(1);
     }
-    return std::make_unique<Reader>(newSession());
 }
 
-void ReadModelDb::releaseReader(std::unique_ptr<Reader> reader) {
-    std::lock_guard<std::mutex> lock(_poolMutex);
-    // Bounded: more idle sessions than this are closed.
-    if (_readers.size() < 16) _readers.push_back(std::move(reader));
+void ReadModelDb::releaseReader(size_t slot, bool discard) noexcept {
+    if (discard) _slots[slot].reader.reset();
+    _slots[slot].busy.store(false);
+    if (_slotWaiters.load() > 0) {
+        std::lock_guard<std::mutex> lock(_poolMutex);
+        _poolCv.notify_one();
+    }
 }
 
 Result<uint64_t> ReadModelDb::readCheckpoint(const std::string& projection) noexcept {
@@ -353,14 +322,14 @@ Result<uint64_t> ReadModelDb::readCheckpoint(const std::string& projection) noex
     }
 }
 
-Status ReadModelDb::writeBatch(const std::vector<const domain::Order*>& orders, const std::string& projection,
+Status ReadModelDb::writeBatch(const std::vector<RowToWrite>& orders, const std::string& projection,
                                uint64_t checkpoint) noexcept {
     if (!_writer) return Status(StatusCode::Unavailable, "orders read model: database is not open");
     try {
         WriterStatements& st = writerStatements(projection);
         st.run(st.begin);
         try {
-            for (const domain::Order* o : orders) st.write(*o);
+            for (const RowToWrite& row : orders) st.write(row);
             st.writeCheckpoint(checkpoint);
             st.run(st.commit);
         } catch (...) {
@@ -377,13 +346,12 @@ Status ReadModelDb::writeBatch(const std::vector<const domain::Order*>& orders, 
     return Status::ok();
 }
 
-Result<domain::Order> ReadModelDb::loadOrder(int64_t id) noexcept {
-    domain::Order o;
-    std::string itemsJson;
+Result<OrderRow> ReadModelDb::loadRow(int64_t id) noexcept {
+    OrderRow row;
     try {
         ReaderLease lease(*this);
         try {
-            if (!lease->find(id, &o, &itemsJson)) return Result<domain::Order>(StatusCode::NotFound, "Order not found");
+            if (!lease->find(id, &row.order, &row.itemsJson)) return Result<OrderRow>(StatusCode::NotFound, "Order not found");
         } catch (...) {
             lease.discard();
             throw;
@@ -393,6 +361,38 @@ Result<domain::Order> ReadModelDb::loadOrder(int64_t id) noexcept {
     } catch (const std::exception& e) {
         return Status(StatusCode::Unavailable, std::string("orders read model: reading an order: ") + e.what());
     }
+    return row;
+}
+
+Status ReadModelDb::appendDocument(int64_t id, std::string* out) noexcept {
+    int found = 0;
+    try {
+        ReaderLease lease(*this);
+        try {
+            found = lease->appendDocument(id, out);
+        } catch (...) {
+            lease.discard();
+            throw;
+        }
+    } catch (const Poco::Exception& e) {
+        return dbError("reading order " + std::to_string(id), e);
+    } catch (const std::exception& e) {
+        return Status(StatusCode::Unavailable, std::string("orders read model: reading an order: ") + e.what());
+    }
+    if (found == 0) return Status(StatusCode::NotFound, "Order not found");
+    if (found > 0) return Status::ok();
+    auto row = loadRow(id);  // migrated row without a stored document
+    if (!row) return row.status();
+    sdk::JsonWriter w(*out);
+    domain::writeOrderDocument(w, row->order, row->itemsJson);
+    return Status::ok();
+}
+
+Result<domain::Order> ReadModelDb::loadOrder(int64_t id) noexcept {
+    auto row = loadRow(id);
+    if (!row) return row.status();
+    domain::Order o = std::move(row->order);
+    const std::string& itemsJson = row->itemsJson;
     auto items = sdk::parseJson(itemsJson);
     if (!items) return Status(StatusCode::Internal, "orders read model: items of order " + std::to_string(id) + " are not JSON");
     if (Status s = domain::parseItems(*items, &o.items); !s) return s;

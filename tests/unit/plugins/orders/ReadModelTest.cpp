@@ -1,6 +1,10 @@
 // The orders read model: rebuild from the log, schema migration, readiness, the bounded cache.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+#include <vector>
+
 #include <Poco/Data/SQLite/Connector.h>
 #include <Poco/Data/Session.h>
 
@@ -45,11 +49,26 @@ TEST_F(OrdersReadModel, DeletedDatabaseIsRebuiltFromTheLogOnNextStart) {
 TEST_F(OrdersReadModel, RestartResumesFromItsCheckpointWithoutReapplying) {
     const int64_t a = createOrder();
     post(url(a, "/process"));
+    ASSERT_TRUE(waitCaughtUp());
     stopPlugin();
     startPlugin();
     EXPECT_EQ(plugin->readModel()->checkpoint(), log.eventCount());
     EXPECT_EQ(statusOf(a), "Processing");
     EXPECT_EQ(versionOf(a), "2");
+}
+
+TEST_F(OrdersReadModel, AfterARestartBeforeTheModelCaughtUpAReadWaitsForItInsteadOfAnswering404) {
+    log.pauseDelivery(true);
+    const int64_t a = createOrder();  // acknowledged, cached, not yet in SQLite
+    stopPlugin();
+    startPlugin();
+    std::thread resume([this] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        log.pauseDelivery(false);
+    });
+    const std::string status = statusOf(a);
+    resume.join();
+    EXPECT_EQ(status, "Pending");
 }
 
 TEST_F(OrdersReadModel, OlderSchemaIsMigratedInPlaceKeepingItsRows) {
@@ -71,7 +90,7 @@ TEST_F(OrdersReadModel, OlderSchemaIsMigratedInPlaceKeepingItsRows) {
         s << "PRAGMA user_version=1", now;
     }
     startPlugin();
-    EXPECT_EQ(userVersion(dbPath()), 2);
+    EXPECT_EQ(userVersion(dbPath()), store::kSchemaVersion);
     EXPECT_TRUE(host->fakeLogger().contains("migrated schema"));
     auto doc = json(get(url(a)).body);
     EXPECT_EQ(str(doc, "orderNumber"), "ORD-OLD-0001") << "the row was kept, not rebuilt";
@@ -141,6 +160,42 @@ TEST_F(OrdersReadModel, CacheStaysBoundedAndEveryOrderIsStillReadable) {
     EXPECT_LE(plugin->readModel()->cache().size(), 2u);
     for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(str(json(get(url(ids[i])).body), "customerName"), "C" + std::to_string(i));
     EXPECT_LE(plugin->readModel()->cache().size(), 2u);
+}
+
+TEST_F(OrdersReadModel, WithoutACacheEveryReadSeesTheLastWriteExactlyAsTheCommandAnsweredIt) {
+    stopPlugin();
+    OrdersSettings none;
+    none.cacheEntries = 0;
+    startPlugin(none);
+    const int64_t id = createOrder("No Cache");
+    EXPECT_EQ(statusOf(id), "Pending");
+    auto processed = post(url(id, "/process"));
+    ASSERT_EQ(processed.status, 200) << processed.body;
+    EXPECT_EQ(get(url(id)).body, processed.body);
+    auto cancelled = post(url(id, "/cancel"), {{"reason", "changed my mind"}});
+    ASSERT_EQ(cancelled.status, 200) << cancelled.body;
+    EXPECT_EQ(get(url(id)).body, cancelled.body);
+    EXPECT_EQ(plugin->readModel()->cache().size(), 0u);
+}
+
+TEST_F(OrdersReadModel, ManyConcurrentReadsOfUncachedOrdersShareTheFewReaderSessionsAndAllSucceed) {
+    stopPlugin();
+    OrdersSettings none;
+    none.cacheEntries = 0;
+    startPlugin(none);
+    std::vector<int64_t> ids;
+    for (int i = 0; i < 8; ++i) ids.push_back(createOrder("Reader " + std::to_string(i)));
+    std::atomic<int> ok{0};
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 16; ++t)
+        threads.emplace_back([&, t] {
+            for (int i = 0; i < 50; ++i) {
+                const size_t k = static_cast<size_t>(t + i) % ids.size();
+                if (str(json(get(url(ids[k])).body), "customerName") == "Reader " + std::to_string(k)) ++ok;
+            }
+        });
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(ok.load(), 16 * 50);
 }
 
 TEST_F(OrdersReadModel, OrdersWrittenByAnotherNodeAppearThroughTheProjection) {

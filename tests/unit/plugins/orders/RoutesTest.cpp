@@ -288,6 +288,12 @@ TEST_F(OrderConcurrency, OrderCreatedElsewhereButNotYetProjectedCanStillBeProces
     auto r = post(url(500, "/process"));
     EXPECT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(str(json(r.body), "status"), "Processing");
+    // The command did not wait for the projection; the order is served from the cache at once.
+    EXPECT_FALSE(host->fakeLogger().contains("did not apply position"));
+    EXPECT_EQ(statusOf(500), "Processing");
+    // A list must come from SQLite: it waits for the projection, gives up after the timeout and
+    // says so.
+    EXPECT_EQ(get("/api/orders").status, 200);
     EXPECT_TRUE(host->fakeLogger().contains("did not apply position")) << "the slow projection is logged";
     log.pauseDelivery(false);
     ASSERT_TRUE(waitCaughtUp());

@@ -191,3 +191,30 @@ TEST(InMemoryUnsubscribe, ReturnsOnlyOnceNoCallbackRunsOrWillRun) {
 
 }  // namespace
 }  // namespace ordersystem::plugins::inmemory::test
+
+namespace ordersystem::plugins::inmemory::test {
+namespace {
+
+TEST(InMemoryProjection, ASlowProjectionGetsItsBacklogInFewerLargerBatchesWithoutGaps) {
+    LogFixture f;
+    f.start({{"max_batch", "64"}});
+    RecordingProjection projection;
+    std::atomic<bool> hold{true};
+    std::atomic<int> applies{0};
+    projection.onApply = [&] {
+        ++applies;
+        for (int i = 0; i < 2000 && hold.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    };
+    auto sub = f.log().subscribe(projection);
+    ASSERT_TRUE(sub.isOk());
+    f.appendOrder(1);  // the projection now sits in its first apply
+    for (int i = 0; i < 40; ++i) f.appendOrder(1);  // 40 commits of one event each, meanwhile
+    hold = false;
+    ASSERT_TRUE(projection.waitFor(41));
+    f.log().unsubscribe(sub.value());
+    EXPECT_EQ(projection.appliedCopy(), range(1, 41));
+    EXPECT_LT(applies.load(), 10) << "the 40 single-event commits were merged into larger batches";
+}
+
+}  // namespace
+}  // namespace ordersystem::plugins::inmemory::test

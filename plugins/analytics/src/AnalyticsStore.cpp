@@ -3,13 +3,15 @@
 #include "AnalyticsStore.h"
 
 #include <Poco/Data/SQLite/SessionImpl.h>
+#include <Poco/Data/SQLite/Utility.h>
 #include <Poco/Data/Session.h>
 #include <Poco/Data/Statement.h>
 #include <Poco/Exception.h>
 #include <Poco/File.h>
 #include <Poco/Path.h>
 
-#include <algorithm>
+#include <sqlite3.h>
+
 #include <vector>
 
 namespace ordersystem::plugins::analytics {
@@ -22,9 +24,65 @@ namespace {
 constexpr int kSchemaVersion = 1;
 /// Seconds SQLite waits for a lock: short, so a stuck file fails an apply instead of hanging it.
 constexpr std::size_t kBusyTimeoutSeconds = 2;
-/// Rows per multi-row statement: well under SQLite's limits, large enough to amortize prepares.
-constexpr size_t kRowsPerStatement = 256;
 }  // namespace
+
+/// The projection's statements; used by the apply thread alone. Errors throw
+/// Poco::DataException with SQLite's message, like the Poco calls around them.
+struct AnalyticsStore::Statements {
+    sqlite3* db;
+    sqlite3_stmt* begin = nullptr;
+    sqlite3_stmt* commit = nullptr;
+    sqlite3_stmt* rollback = nullptr;
+    sqlite3_stmt* find = nullptr;
+    sqlite3_stmt* upsert = nullptr;
+    sqlite3_stmt* checkpoint = nullptr;
+
+    explicit Statements(sqlite3* handle) : db(handle) {
+        try {
+            begin = prepare("BEGIN IMMEDIATE");
+            commit = prepare("COMMIT");
+            rollback = prepare("ROLLBACK");
+            find = prepare("SELECT status, total_cents, version FROM orders WHERE order_id = ?");
+            upsert = prepare(
+                "INSERT INTO orders(order_id, status, total_cents, version) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(order_id) DO UPDATE SET status = excluded.status, "
+                "total_cents = excluded.total_cents, version = excluded.version");
+            checkpoint = prepare("UPDATE checkpoint SET position = ? WHERE id = 1");
+        } catch (...) {
+            finalizeAll();
+            throw;
+        }
+    }
+    ~Statements() { finalizeAll(); }
+    Statements(const Statements&) = delete;
+    Statements& operator=(const Statements&) = delete;
+
+    sqlite3_stmt* prepare(const char* sql) {
+        sqlite3_stmt* st = nullptr;
+        if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK)
+            throw Poco::DataException(std::string("preparing ") + sql + ": " + sqlite3_errmsg(db));
+        return st;
+    }
+    void finalizeAll() noexcept {
+        for (sqlite3_stmt** st : {&begin, &commit, &rollback, &find, &upsert, &checkpoint}) {
+            sqlite3_finalize(*st);
+            *st = nullptr;
+        }
+    }
+    /// Steps once; true when a row is ready. Throws on an error (after resetting).
+    bool step(sqlite3_stmt* st) {
+        const int rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) return true;
+        if (rc == SQLITE_DONE) return false;
+        const std::string message = sqlite3_errmsg(db);
+        sqlite3_reset(st);
+        throw Poco::DataException(message);
+    }
+    void run(sqlite3_stmt* st) {
+        step(st);
+        sqlite3_reset(st);
+    }
+};
 
 AnalyticsStore::AnalyticsStore() = default;
 AnalyticsStore::~AnalyticsStore() { close(); }
@@ -67,17 +125,21 @@ Status AnalyticsStore::open(const std::string& path) {
             }
             _createdFresh = true;
         }
+        _statements = std::make_unique<Statements>(Poco::Data::SQLite::Utility::dbHandle(s));
         return Status::ok();
     } catch (const Poco::Exception& e) {
+        _statements.reset();
         _session.reset();
         return Status(StatusCode::Unavailable, "cannot open " + path + ": " + e.displayText());
     } catch (const std::exception& e) {
+        _statements.reset();
         _session.reset();
         return Status(StatusCode::Unavailable, "cannot open " + path + ": " + e.what());
     }
 }
 
 void AnalyticsStore::close() noexcept {
+    _statements.reset();  // finalize before the connection closes
     try {
         if (_session) _session->close();
     } catch (...) {
@@ -106,13 +168,20 @@ uint64_t AnalyticsStore::loadCheckpoint() {
     return static_cast<uint64_t>(position);
 }
 
-void AnalyticsStore::begin() { *_session << "BEGIN IMMEDIATE", now; }
+void AnalyticsStore::begin() {
+    if (_statements) return _statements->run(_statements->begin);
+    *_session << "BEGIN IMMEDIATE", now;  // during open(), before the statements exist
+}
 
-void AnalyticsStore::commit() { *_session << "COMMIT", now; }
+void AnalyticsStore::commit() {
+    if (_statements) return _statements->run(_statements->commit);
+    *_session << "COMMIT", now;
+}
 
 void AnalyticsStore::rollback() noexcept {
     try {
-        if (_session) *_session << "ROLLBACK", now;
+        if (_statements) _statements->run(_statements->rollback);
+        else if (_session) *_session << "ROLLBACK", now;
     } catch (...) {
         // No transaction open (BEGIN failed): nothing to undo.
     }
@@ -120,48 +189,39 @@ void AnalyticsStore::rollback() noexcept {
 
 std::map<int64_t, OrderState> AnalyticsStore::findMany(const std::vector<int64_t>& ids) {
     std::map<int64_t, OrderState> found;
-    for (size_t from = 0; from < ids.size(); from += kRowsPerStatement) {
-        const size_t to = std::min(ids.size(), from + kRowsPerStatement);
-        // Integers only, formatted by us: no injection possible, and one prepare per chunk.
-        std::string sql = "SELECT order_id, status, total_cents, version FROM orders WHERE order_id IN (";
-        for (size_t i = from; i < to; ++i) {
-            if (i > from) sql += ',';
-            sql += std::to_string(ids[i]);
+    sqlite3_stmt* st = _statements->find;
+    for (const int64_t id : ids) {
+        sqlite3_bind_int64(st, 1, id);
+        if (_statements->step(st)) {
+            const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+            const std::string_view name(text ? text : "", static_cast<size_t>(sqlite3_column_bytes(st, 0)));
+            const auto status = statusFromName(name);
+            if (!status) {
+                sqlite3_reset(st);
+                throw Poco::DataException(_path + " holds an unknown status \"" + std::string(name) + "\" for order " +
+                                          std::to_string(id));
+            }
+            found[id] = OrderState{*status, sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2)};
         }
-        sql += ')';
-        std::vector<Poco::Int64> orderIds, totals, versions;
-        std::vector<std::string> statuses;
-        *_session << sql, into(orderIds), into(statuses), into(totals), into(versions), now;
-        for (size_t i = 0; i < orderIds.size(); ++i) {
-            const auto status = statusFromName(statuses[i]);
-            if (!status)
-                throw Poco::DataException(_path + " holds an unknown status \"" + statuses[i] + "\" for order " +
-                                          std::to_string(orderIds[i]));
-            found[orderIds[i]] = OrderState{*status, totals[i], versions[i]};
-        }
+        sqlite3_reset(st);
     }
     return found;
 }
 
 void AnalyticsStore::upsertMany(const std::map<int64_t, OrderState>& orders) {
-    auto it = orders.begin();
-    while (it != orders.end()) {
-        // Integers and our own fixed status names only: safe to inline, one prepare per chunk.
-        std::string sql = "INSERT INTO orders(order_id, status, total_cents, version) VALUES ";
-        for (size_t n = 0; n < kRowsPerStatement && it != orders.end(); ++n, ++it) {
-            if (n > 0) sql += ',';
-            sql += '(' + std::to_string(it->first) + ",'" + statusName(it->second.status) + "'," +
-                   std::to_string(it->second.totalCents) + ',' + std::to_string(it->second.version) + ')';
-        }
-        sql += " ON CONFLICT(order_id) DO UPDATE SET status = excluded.status, "
-               "total_cents = excluded.total_cents, version = excluded.version";
-        *_session << sql, now;
+    sqlite3_stmt* st = _statements->upsert;
+    for (const auto& [id, order] : orders) {
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_text(st, 2, statusName(order.status), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, order.totalCents);
+        sqlite3_bind_int64(st, 4, order.version);
+        _statements->run(st);
     }
 }
 
 void AnalyticsStore::setCheckpoint(uint64_t position) {
-    Poco::Int64 p = static_cast<Poco::Int64>(position);
-    *_session << "UPDATE checkpoint SET position = ? WHERE id = 1", use(p), now;
+    sqlite3_bind_int64(_statements->checkpoint, 1, static_cast<sqlite3_int64>(position));
+    _statements->run(_statements->checkpoint);
 }
 
 }  // namespace ordersystem::plugins::analytics

@@ -59,6 +59,25 @@ TEST(Decide, ACreatedEventWithoutAnExactTotalFallsBackToItsItems) {
     EXPECT_TRUE(d.noteIsWarning);
 }
 
+TEST(Decide, ACreatedTotalIsReadExactlyEvenWhenANameContainsTheMemberText) {
+    ordersystem::sdk::EventRecord e;
+    e.type = "OrderCreated";
+    e.orderId = 5;
+    e.version = 1;
+    e.position = 10;
+    // The customer's name holds the text "totalAmount":1 (escaped in JSON): the real member wins.
+    e.dataJson = R"({"customerName":"x\"totalAmount\":1","items":[{"productName":"P","quantity":1,"price":1059.97}],)"
+                 R"("totalAmount":1059.97})";
+    Decision d = decide(e, std::nullopt);
+    ASSERT_EQ(d.kind, Decision::Kind::Upsert);
+    EXPECT_EQ(d.next.totalCents, 105997);
+    EXPECT_FALSE(d.noteIsWarning);
+    // A data object with the member twice is ambiguous for the fast path: the full parse decides.
+    e.dataJson = R"({"items":[{"productName":"P","quantity":2,"price":0.10,"totalAmount":9}],"totalAmount":0.20})";
+    d = decide(e, std::nullopt);
+    EXPECT_EQ(d.next.totalCents, 20);
+}
+
 TEST(Decide, AnOldVersionOfAKnownOrderIsIgnored) {
     ordersystem::sdk::EventRecord e;
     e.type = "OrderProcessing";

@@ -252,6 +252,15 @@ Result<JsonValue> parseJson(std::string_view text, int maxDepth) {
 void appendJsonString(std::string& out, std::string_view s) {
     static const char hex[] = "0123456789abcdef";
     out.push_back('"');
+    // Fast path: most names and values need no escaping and are appended in one go.
+    size_t clean = 0;
+    while (clean < s.size()) {
+        const auto c = static_cast<unsigned char>(s[clean]);
+        if (c < 0x20 || c == '"' || c == '\\') break;
+        ++clean;
+    }
+    out.append(s.data(), clean);
+    s.remove_prefix(clean);
     for (const char ch : s) {
         const auto c = static_cast<unsigned char>(ch);
         switch (c) {
@@ -289,21 +298,25 @@ JsonWriter& JsonWriter::value(std::string_view s) {
     return *this;
 }
 
-JsonWriter& JsonWriter::value(int64_t n) {
-    separate();
+namespace {
+template <class Integer>
+void appendInteger(std::string& out, Integer n) {
     char buf[24];
     auto [p, ec] = std::to_chars(buf, buf + sizeof buf, n);
     (void)ec;
-    _out.append(buf, p);
+    out.append(buf, p);
+}
+}  // namespace
+
+JsonWriter& JsonWriter::value(int64_t n) {
+    separate();
+    appendInteger(_out, n);
     return *this;
 }
 
 JsonWriter& JsonWriter::value(uint64_t n) {
     separate();
-    char buf[24];
-    auto [p, ec] = std::to_chars(buf, buf + sizeof buf, n);
-    (void)ec;
-    _out.append(buf, p);
+    appendInteger(_out, n);
     return *this;
 }
 

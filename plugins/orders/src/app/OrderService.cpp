@@ -182,7 +182,10 @@ Result<std::string> OrderService::list(const ListOrders& q) {
     w.endArray();
     if (q.paged) {
         w.key("nextCursor");
-        if (rows->size() > shown) w.value(std::to_string((*rows)[shown - 1].order.id));
+        if (rows->size() > shown) {
+            const domain::Order& lastShown = (*rows)[shown - 1].order;
+            w.value(std::to_string(lastShown.createdAtMs) + "-" + std::to_string(lastShown.id));
+        }
         else w.null();
         w.endObject();
     }

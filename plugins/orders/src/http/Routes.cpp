@@ -119,8 +119,13 @@ void listOrders(const sdk::Mediator& mediator, const HttpRequest& req, HttpRespo
         query.filter.customer = *customer;
     if (!parseLimit(req, &query.filter.limit)) errors.push_back({"limit", "limit must be an integer from 1 to 1000"});
     if (const std::string* cursor = req.query("cursor"); cursor && !cursor->empty()) {
-        query.filter.afterId = parseOrderId(*cursor);
-        if (query.filter.afterId == 0) errors.push_back({"cursor", "cursor is not one this service returned"});
+        // "<createdAtMs>-<id>" as written by OrderService::list.
+        const size_t dash = cursor->find('-');
+        const int64_t created = dash == std::string::npos ? 0 : parseOrderId(std::string_view(*cursor).substr(0, dash));
+        query.filter.afterId = dash == std::string::npos ? 0 : parseOrderId(std::string_view(*cursor).substr(dash + 1));
+        query.filter.afterCreatedAtMs = created;
+        if (query.filter.afterId == 0 || created == 0)
+            errors.push_back({"cursor", "cursor is not one this service returned"});
     }
     if (!errors.empty()) return writeValidation(res, errors);
     answer(mediator, query, res);

@@ -242,8 +242,14 @@ void ReadModelDb::migrate(Session& s) {
             // Version 3 stores the order document (NULL in migrated rows: built when read).
             s << "ALTER TABLE orders ADD COLUMN document TEXT", now;
         }
-        s << "CREATE INDEX IF NOT EXISTS orders_by_customer ON orders(customer_name, id)", now;
-        s << "CREATE INDEX IF NOT EXISTS orders_by_status ON orders(status, id)", now;
+        if (version >= 1 && version <= 3) {
+            // Version 4 orders lists by creation time: the indexes gain created_at_ms.
+            s << "DROP INDEX IF EXISTS orders_by_customer", now;
+            s << "DROP INDEX IF EXISTS orders_by_status", now;
+        }
+        s << "CREATE INDEX IF NOT EXISTS orders_by_customer ON orders(customer_name, created_at_ms, id)", now;
+        s << "CREATE INDEX IF NOT EXISTS orders_by_status ON orders(status, created_at_ms, id)", now;
+        s << "CREATE INDEX IF NOT EXISTS orders_by_created ON orders(created_at_ms, id)", now;
         s << "PRAGMA user_version=" + std::to_string(kSchemaVersion), now;
         s << "COMMIT", now;
     } catch (...) {
@@ -405,11 +411,16 @@ Result<std::vector<OrderRow>> ReadModelDb::list(const ListFilter& filter) noexce
     int status = filter.status ? static_cast<int>(*filter.status) : 0;
     std::string customer = filter.customer ? *filter.customer : std::string();
     Poco::Int64 after = filter.afterId;
+    Poco::Int64 afterCreated = filter.afterCreatedAtMs;
     Poco::Int64 limit = filter.limit;
     if (filter.status) { sql += glue; sql += "status = ?"; glue = " AND "; }
     if (filter.customer) { sql += glue; sql += "customer_name = ?"; glue = " AND "; }
-    if (filter.afterId > 0) { sql += glue; sql += filter.newestFirst ? "id < ?" : "id > ?"; }
-    sql += filter.newestFirst ? " ORDER BY id DESC LIMIT ?" : " ORDER BY id ASC LIMIT ?";
+    if (filter.afterId > 0) {
+        sql += glue;
+        sql += filter.newestFirst ? "(created_at_ms, id) < (?, ?)" : "(created_at_ms, id) > (?, ?)";
+    }
+    sql += filter.newestFirst ? " ORDER BY created_at_ms DESC, id DESC LIMIT ?"
+                              : " ORDER BY created_at_ms ASC, id ASC LIMIT ?";
     try {
         ReaderLease lease(*this);
         try {
@@ -417,7 +428,7 @@ Result<std::vector<OrderRow>> ReadModelDb::list(const ListFilter& filter) noexce
             st << sql;
             if (filter.status) st, use(status);
             if (filter.customer) st, use(customer);
-            if (filter.afterId > 0) st, use(after);
+            if (filter.afterId > 0) st, use(afterCreated), use(after);
             st, use(limit);
             Columns c;
             c.bindInto(st);

@@ -31,7 +31,7 @@ class Session;
 namespace ordersystem::plugins::orders::store {
 
 /// The schema version this build writes (see migrate() in ReadModelDb.cpp for the history).
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 /// One row: the aggregate plus the items exactly as stored (JSON array text).
 struct OrderRow {
@@ -49,7 +49,11 @@ struct RowToWrite {
 struct ListFilter {
     std::optional<domain::OrderStatus> status;
     std::optional<std::string> customer;
-    int64_t afterId = 0;     ///< cursor: ids strictly after this one in the chosen direction (0 = start)
+    /// Keyset cursor: orders strictly after (afterCreatedAtMs, afterId) in the chosen direction
+    /// (afterId 0 = from the start). Lists are ordered by creation time, then id: ids come in
+    /// per-node blocks in the distributed modes, so id order is not creation order across nodes.
+    int64_t afterCreatedAtMs = 0;
+    int64_t afterId = 0;
     bool newestFirst = false;
     int64_t limit = 100;
 };

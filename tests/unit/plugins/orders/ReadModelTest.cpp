@@ -207,6 +207,21 @@ TEST_F(OrdersReadModel, OrdersWrittenByAnotherNodeAppearThroughTheProjection) {
     EXPECT_EQ(str(doc, "totalAmount"), "3.00");
 }
 
+TEST_F(OrdersReadModel, CustomerListsAreNewestFirstByCreationTimeEvenWhenIdsComeFromOtherNodesBlocks) {
+    // Node B's block has the higher id but created its order first.
+    domain::NewOrder n{"Blocks", {{"A", 1, 100}}};
+    ASSERT_TRUE(log.appendForeign(domain::makeCreated(n, 250, "ORD-B-0250", {"node-b", 1000})).isOk());
+    ASSERT_TRUE(log.appendForeign(domain::makeCreated(n, 120, "ORD-A-0120", {"node-a", 2000})).isOk());
+    ASSERT_TRUE(waitCaughtUp());
+    auto list = json(get("/api/orders/customer/Blocks").body);
+    ASSERT_EQ(list.items().size(), 2u);
+    int64_t first = 0, second = 0;
+    list.items()[0].find("id")->asInt64(&first);
+    list.items()[1].find("id")->asInt64(&second);
+    EXPECT_EQ(first, 120) << "the newest order (created at 2000 ms) comes first";
+    EXPECT_EQ(second, 250);
+}
+
 TEST_F(OrdersReadModel, StartLogsOneInfoLineWithTheEssentials) {
     EXPECT_TRUE(host->fakeLogger().contains("read model " + dbPath()));
 }

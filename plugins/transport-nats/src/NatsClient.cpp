@@ -3,6 +3,10 @@
 
 namespace ordersystem::plugins::nats {
 
+namespace {
+constexpr int64_t kLockSpinCount = 0;
+}  // namespace
+
 std::string natsErrorText(natsStatus status) {
     const char* last = nats_GetLastError(nullptr);
     std::string text = (last != nullptr && *last != '\0') ? last : natsStatus_GetText(status);
@@ -39,6 +43,10 @@ NatsClient::NatsClient(const Settings& settings, sdk::Logger& logger, sdk::Metri
 NatsClient::~NatsClient() { close(); }
 
 sdk::Status NatsClient::connect(const std::string& clientName) {
+    // The library spins on its locks before sleeping (2000 tries by default): with dozens of HTTP
+    // threads sharing one connection on a few cores that burns the CPU the writes need. Only the
+    // first call in the process counts; a later one (another connection) is a harmless no-op.
+    nats_Open(kLockSpinCount);
     natsStatus s = natsOptions_Create(&_options);
     if (s == NATS_OK) s = natsOptions_SetURL(_options, _settings.url.c_str());
     if (s == NATS_OK) s = natsOptions_SetName(_options, clientName.c_str());
@@ -52,6 +60,9 @@ sdk::Status NatsClient::connect(const std::string& clientName) {
     if (s == NATS_OK) s = natsOptions_SetReconnectJitter(_options, 100, 1000);
     // Requests in flight when the connection drops fail at once instead of waiting for timeout.
     if (s == NATS_OK) s = natsOptions_SetFailRequestsOnDisconnect(_options, true);
+    // Write each message at once instead of letting the library's flusher wait up to 1 ms to
+    // batch: pull requests and KV writes are on the path of every create (read-your-writes).
+    if (s == NATS_OK) s = natsOptions_SetSendAsap(_options, true);
     if (s == NATS_OK) s = natsOptions_SetPingInterval(_options, 2000);
     if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(_options, 2);
     if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(_options, &NatsClient::onDisconnected, _state);

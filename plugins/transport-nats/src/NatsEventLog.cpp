@@ -2,6 +2,7 @@
 #include "NatsEventLog.h"
 
 #include <chrono>
+#include <cstdlib>
 
 #include "KvIdempotencyStore.h"
 #include "KvMembership.h"
@@ -123,39 +124,69 @@ sdk::Status NatsEventLog::ensureStreams() {
 }
 
 void NatsEventLog::checkIdCounter() {
-    // Every order has its own subject, so the log holds at least as many ids as it has subjects; a
-    // counter below that was reset (its stream deleted) and would hand out ids again.
+    // Ids are distinct and positive, so the highest one handed out is at least the number of
+    // orders (one subject each) and at least the newest event's order id. A counter whose
+    // reach is below either was reset (its stream deleted) and would hand out ids again.
     jsOptions jo = _client.requestOptions();
     StreamInfoGuard events, ids;
     if (js_GetStreamInfo(&events.info, _client.js(), _settings.stream.c_str(), &jo, nullptr) != NATS_OK ||
         js_GetStreamInfo(&ids.info, _client.js(), _settings.idStream().c_str(), &jo, nullptr) != NATS_OK)
         return;
+    const uint64_t blocks = ids.info->State.LastSeq;
+    const uint64_t reach = blocks == 0 ? 0 : blocks * kIdBlock + kIdBlock - 1;
     const auto orders = static_cast<uint64_t>(events.info->State.NumSubjects);
-    if (ids.info->State.LastSeq < orders)
-        _logger.error("id stream " + _settings.idStream() + " is at " + std::to_string(ids.info->State.LastSeq) + " but stream " +
-                      _settings.stream + " already holds " + std::to_string(orders) +
-                      " orders: the id counter was reset, new orders will collide with old ones until it passes them");
+    uint64_t newestId = 0;
+    if (events.info->State.LastSeq > 0) {
+        jsDirectGetMsgOptions dg;
+        jsDirectGetMsgOptions_Init(&dg);
+        dg.Sequence = events.info->State.LastSeq;
+        MsgGuard m;
+        const std::string prefix = _settings.subjectPrefix + ".";
+        if (js_DirectGetMsg(&m.msg, _client.js(), _settings.stream.c_str(), &jo, &dg) == NATS_OK) {
+            const std::string subject = natsMsg_GetSubject(m.msg);
+            if (subject.compare(0, prefix.size(), prefix) == 0)
+                newestId = std::strtoull(subject.c_str() + prefix.size(), nullptr, 10);
+        }
+    }
+    if (reach < orders || reach < newestId)
+        _logger.error("id stream " + _settings.idStream() + " is at " + std::to_string(blocks) + " (ids up to " +
+                      std::to_string(reach) + ") but stream " + _settings.stream + " already holds " + std::to_string(orders) +
+                      " orders, the newest with id " + std::to_string(newestId) +
+                      ": the id counter was reset, new orders will collide with old ones until it passes them");
+}
+
+sdk::Status NatsEventLog::reserveIdBlock() {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        if (!_client.connected()) return _client.unavailable("cannot allocate an order id");
+        jsPubOptions po;
+        jsPubOptions_Init(&po);
+        po.MaxWait = _settings.requestTimeoutMs;
+        PubAckGuard ack;
+        jsErrCode jerr = static_cast<jsErrCode>(0);
+        const natsStatus s = js_Publish(&ack.ack, _client.js(), _settings.idSubject.c_str(), "", 0, &po, &jerr);
+        // A lost acknowledgement only wastes a block (gaps are fine, reuse is not), so retry once.
+        if (s == NATS_TIMEOUT && attempt == 0) continue;
+        if (s != NATS_OK) return toStatus(s, jerr, "cannot allocate an order id");
+        const uint64_t block = ack.ack->Sequence;
+        if (block == 0 || block > static_cast<uint64_t>((kMaxSafeId - kIdBlock + 1) / kIdBlock))
+            return sdk::Status(sdk::StatusCode::Internal, "order id space exhausted (id block " + std::to_string(block) + ")");
+        _nextId = static_cast<int64_t>(block) * kIdBlock;
+        _blockEnd = _nextId + kIdBlock;
+        _logger.debug("reserved order ids " + std::to_string(_nextId) + "-" + std::to_string(_blockEnd - 1));
+        return sdk::Status::ok();
+    }
+    return sdk::Status(sdk::StatusCode::Timeout, "cannot allocate an order id: NATS did not answer");
 }
 
 sdk::Result<int64_t> NatsEventLog::allocateOrderId() noexcept {
     try {
-        for (int attempt = 0; attempt < 2; ++attempt) {
-            if (!_client.connected()) return _client.unavailable("cannot allocate an order id");
-            jsPubOptions po;
-            jsPubOptions_Init(&po);
-            po.MaxWait = _settings.requestTimeoutMs;
-            PubAckGuard ack;
-            jsErrCode jerr = static_cast<jsErrCode>(0);
-            const natsStatus s = js_Publish(&ack.ack, _client.js(), _settings.idSubject.c_str(), "", 0, &po, &jerr);
-            // A lost acknowledgement only wastes an id (gaps are fine, reuse is not), so retry once.
-            if (s == NATS_TIMEOUT && attempt == 0) continue;
-            if (s != NATS_OK) return toStatus(s, jerr, "cannot allocate an order id");
-            const auto id = static_cast<int64_t>(ack.ack->Sequence);
-            if (id <= 0 || id > kMaxSafeId)
-                return sdk::Status(sdk::StatusCode::Internal, "order id space exhausted (sequence " + std::to_string(ack.ack->Sequence) + ")");
-            return id;
+        std::lock_guard<std::mutex> lock(_idMutex);
+        // While NATS is away no id is handed out, as before blocks: a create answers 503 at once.
+        if (!_client.connected()) return _client.unavailable("cannot allocate an order id");
+        if (_nextId >= _blockEnd) {
+            if (auto st = reserveIdBlock(); !st) return st;
         }
-        return sdk::Status(sdk::StatusCode::Timeout, "cannot allocate an order id: NATS did not answer");
+        return _nextId++;
     } catch (const std::exception& e) {
         return sdk::Status(sdk::StatusCode::Internal, std::string("allocateOrderId: ") + e.what());
     }

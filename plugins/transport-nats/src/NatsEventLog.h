@@ -1,7 +1,8 @@
 // Contract: the cluster-mode EventLog (sdk/eventlog.h) on one JetStream stream.
 // - Layout: stream <stream> holds every event on subject <subject_prefix>.<orderId>; the body is
 //   the wire document (events.h), headers carry Nats-Msg-Id = eventId and Os-Version/Os-Type.
-//   A position is the stream sequence. Ids come from the sequence of a one-message stream.
+//   A position is the stream sequence. Ids come in blocks: publishing to a one-message stream
+//   reserves ids sequence*kIdBlock .. +kIdBlock-1 for this node (unique, never reused, gaps).
 // - append(): the version check is JetStream's expected last subject sequence, so of two nodes
 //   racing on one order exactly one wins; the loser gets VersionConflict. Nats-Msg-Id makes a
 //   retried publish a no-op inside the stream's duplicate window (2 min); a retry of an append
@@ -28,6 +29,10 @@
 #include "ordersystem/sdk/host.h"
 
 namespace ordersystem::plugins::nats {
+
+/// Order ids reserved per id-stream publish. Cluster-wide constant: changing it could hand out
+/// an id twice (a block of one size overlapping one of another), so it is not a setting.
+inline constexpr int64_t kIdBlock = 100;
 
 class KvIdempotencyStore;
 class KvMembership;
@@ -79,8 +84,10 @@ private:
     sdk::Status ensureStream(const std::string& name, const std::string& subject, int64_t maxMsgs, bool allowDirect,
                              int64_t maxAgeNs);
     sdk::AppendResult conflict(int64_t currentVersion, const std::string& why);
-    /// Logs an error when the id counter is behind the number of orders (its stream was deleted).
+    /// Logs an error when the id counter is behind the orders stored (its stream was deleted).
     void checkIdCounter();
+    /// Reserves the next block of kIdBlock ids with one publish to the id stream (lock held).
+    sdk::Status reserveIdBlock();
     void completeIdempotency(const sdk::AppendRequest& request);
     sdk::SubscriptionId addWorker(std::unique_ptr<SubscriptionWorker> worker);
 
@@ -100,6 +107,12 @@ private:
     /// a stale entry is harmless because the server still checks the expected sequence.
     std::mutex _tipMutex;
     std::unordered_map<int64_t, Tip> _tips;
+
+    /// Ids of the block this node reserved last, handed out in order: [_nextId, _blockEnd).
+    /// Why blocks: one id-stream round trip per kIdBlock creates instead of one per create.
+    std::mutex _idMutex;
+    int64_t _nextId = 0;
+    int64_t _blockEnd = 0;
 
     std::mutex _subMutex;
     std::map<sdk::SubscriptionId, std::unique_ptr<SubscriptionWorker>> _workers;

@@ -205,6 +205,65 @@ TEST_F(NatsLog, OrderIdsAreNeverReusedAfterNodesRestart) {
     EXPECT_GT(*a->log().allocateOrderId(), before);
 }
 
+TEST_F(NatsLog, ANodeTakesOneIdBlockPerHundredOrdersAndHandsItOutInOrder) {
+    RawNats raw(env.url);
+    const std::string idStream = env.names.at("stream") + "_IDS";
+    auto idSequence = [&] {
+        jsStreamInfo* info = nullptr;
+        EXPECT_EQ(js_GetStreamInfo(&info, raw.js(), idStream.c_str(), nullptr, nullptr), NATS_OK);
+        const uint64_t seq = info != nullptr ? info->State.LastSeq : 0;
+        jsStreamInfo_Destroy(info);
+        return seq;
+    };
+    const int64_t first = *a->log().allocateOrderId();
+    const uint64_t blocksBefore = idSequence();
+    std::vector<int64_t> ids{first};
+    for (int64_t k = 1; k < ordersystem::plugins::nats::kIdBlock; ++k) ids.push_back(*a->log().allocateOrderId());
+    EXPECT_EQ(idSequence(), blocksBefore);  // the rest of the block cost no round trip
+    for (size_t k = 1; k < ids.size(); ++k) EXPECT_EQ(ids[k], ids[k - 1] + 1);
+    EXPECT_EQ(first % ordersystem::plugins::nats::kIdBlock, 0);
+    const int64_t next = *a->log().allocateOrderId();  // block used up: a new one
+    EXPECT_EQ(idSequence(), blocksBefore + 1);
+    EXPECT_GT(next, ids.back());
+}
+
+TEST_F(NatsLog, ConcurrentAppendsOnOneNodeEachGetTheirOwnPosition) {
+    // Publishes from many threads share one connection: every caller must get its own ack back.
+    std::mutex mutex;
+    std::map<int64_t, uint64_t> positions;  // orderId -> acknowledged position
+    std::atomic<int> failures{0};
+    race(8, [&](int) {
+        for (int k = 0; k < 25; ++k) {
+            auto id = a->log().allocateOrderId();
+            if (!id.isOk()) {
+                ++failures;
+                continue;
+            }
+            AppendRequest req;
+            req.orderId = *id;
+            req.events.push_back(makeEvent(*id, 1));
+            AppendResult r = a->log().append(req);
+            if (!r.status.isOk()) {
+                ++failures;
+                continue;
+            }
+            std::lock_guard<std::mutex> lock(mutex);
+            positions[*id] = r.lastPosition;
+        }
+    });
+    EXPECT_EQ(failures.load(), 0);
+    ASSERT_EQ(positions.size(), 200u);
+    std::set<uint64_t> distinct;
+    for (const auto& p : positions) distinct.insert(p.second);
+    EXPECT_EQ(distinct.size(), 200u);
+    for (const auto& p : positions) {
+        auto stored = b->log().readOrder(p.first);
+        ASSERT_TRUE(stored.isOk()) << stored.status().message;
+        ASSERT_EQ(stored->size(), 1u);
+        EXPECT_EQ(stored->front().position, p.second) << "order " << p.first;
+    }
+}
+
 TEST_F(NatsLog, ResetIdCounterIsReportedAtStart) {
     for (int k = 0; k < 3; ++k) appendNew(a->log(), *a->log().allocateOrderId());
     RawNats raw(env.url);

@@ -30,7 +30,7 @@ namespace {
 /// Busy timeout in seconds: a stuck lock fails a request quickly instead of hanging it.
 constexpr size_t kBusyTimeoutSeconds = 2;
 /// Page cache per session in KiB (SQLite's default is 2000).
-constexpr int kCacheKiB = 2048;
+constexpr int kCacheKiB = 512;
 
 constexpr const char* kSelectColumns =
     "SELECT id, order_number, customer_name, total_cents, status, version, items_json, created_at_ms, "

@@ -111,7 +111,7 @@ private:
     /// Bounded (there can be 128 HTTP threads; each session costs up to a 2 MiB page cache), but
     /// not to the core count: with 2 cores and ~130 threads a slot holder is often preempted,
     /// and 4 slots measured 20-24k GET/s against 37-41k with 16 (all cache misses, c=64).
-    static constexpr size_t kReaderSlots = 16;
+    static constexpr size_t kReaderSlots = 64;
     ReaderSlot _slots[kReaderSlots];
     std::atomic<int> _slotWaiters{0};
     std::mutex _poolMutex;  ///< only for sleeping while every slot is busy

@@ -136,36 +136,69 @@ void ConnectionPool::release(std::unique_ptr<RedisConnection> connection) {
     _freed.notify_one();
 }
 
-Result<ReplyPtr> ConnectionPool::withConnection(const std::function<Result<ReplyPtr>(RedisConnection&)>& fn) {
+Status ConnectionPool::borrow(const std::function<Status(RedisConnection&)>& fn) {
     for (int attempt = 0; attempt < 2; ++attempt) {
         bool wasIdle = false;
         auto conn = acquire(&wasIdle);
         if (!conn) return conn.status();
         std::unique_ptr<RedisConnection> c = std::move(conn.value());
-        auto result = fn(*c);
+        Status st = fn(*c);
         release(std::move(c));
-        if (result) {
+        if (st) {
             noteSuccess();
-            if (transientErrorReply(result.value().get()))
-                return Status(StatusCode::Unavailable,
-                              "Redis at " + _settings.endpoint.url + " cannot serve now: " + replyString(result.value().get()));
-            return result;
+            return st;
         }
         // A pooled connection that died while idle (Redis restarted): nothing was executed on the
         // new server, so one retry on a fresh connection is safe. A timeout is not retried.
-        if (wasIdle && result.status().code == StatusCode::Unavailable && attempt == 0) {
+        if (wasIdle && st.code == StatusCode::Unavailable && attempt == 0) {
             dropIdle();  // its idle siblings died the same way
-            _logger.debug("Redis connection was stale (" + result.status().message + "), retrying on a new one");
+            _logger.debug("Redis connection was stale (" + st.message + "), retrying on a new one");
             continue;
         }
         {
             std::lock_guard<std::mutex> lock(_mutex);
-            _lastError = result.status().message;
+            _lastError = st.message;
         }
-        noteFailure(result.status());
-        return Status(result.status().code, "Redis at " + _settings.endpoint.url + ": " + result.status().message);
+        noteFailure(st);
+        return Status(st.code, "Redis at " + _settings.endpoint.url + ": " + st.message);
     }
     return Status(StatusCode::Unavailable, "unreachable");
+}
+
+Status ConnectionPool::transient(const redisReply* r) const {
+    if (!transientErrorReply(r)) return Status::ok();
+    return Status(StatusCode::Unavailable, "Redis at " + _settings.endpoint.url + " cannot serve now: " + replyString(r));
+}
+
+Result<ReplyPtr> ConnectionPool::withConnection(const std::function<Result<ReplyPtr>(RedisConnection&)>& fn) {
+    ReplyPtr reply;
+    Status st = borrow([&](RedisConnection& c) {
+        auto r = fn(c);
+        if (!r) return r.status();
+        reply = std::move(r.value());
+        return Status::ok();
+    });
+    if (!st) return st;
+    if (Status busy = transient(reply.get()); !busy) return busy;
+    return reply;
+}
+
+std::vector<Result<ReplyPtr>> ConnectionPool::scriptBatch(const LuaScript& s, const std::vector<ScriptCall>& calls) {
+    std::vector<ReplyPtr> replies;
+    Status st = borrow([&](RedisConnection& c) {
+        auto r = runScripts(c, s, calls);
+        if (!r) return r.status();
+        replies = std::move(r.value());
+        return Status::ok();
+    });
+    std::vector<Result<ReplyPtr>> out;
+    out.reserve(calls.size());
+    for (size_t i = 0; i < calls.size(); ++i) {
+        if (!st) out.emplace_back(st);
+        else if (Status busy = transient(replies[i].get()); !busy) out.emplace_back(busy);
+        else out.emplace_back(std::move(replies[i]));
+    }
+    return out;
 }
 
 Result<ReplyPtr> ConnectionPool::command(const std::vector<std::string>& argv) {

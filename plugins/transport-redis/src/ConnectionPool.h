@@ -5,6 +5,8 @@
 //   when Redis had been unreachable);
 // - after a failed connect, calls fail at once with Unavailable for a short pause instead of each
 //   waiting for its own connect timeout (Redis down => 503 fast);
+// - scriptBatch() pipelines several runs of one script on one borrowed connection (the
+//   append path's group commit); a connection failure fails every run of the batch alike;
 // - a command on a connection that had been idle in the pool and turns out to be dead (Redis
 //   restarted) is retried once on a fresh connection, so callers must only send commands that are
 //   safe to repeat (our scripts are: see Scripts.h).
@@ -42,6 +44,9 @@ public:
     /// Runs a script with EVALSHA (EVAL fallback).
     sdk::Result<ReplyPtr> script(const LuaScript& script, const std::vector<std::string>& keys,
                                  const std::vector<std::string>& args);
+    /// Runs every call of a script pipelined on one borrowed connection (same retry rule);
+    /// one result per call, in order. A connection failure fails every call alike.
+    std::vector<sdk::Result<ReplyPtr>> scriptBatch(const LuaScript& script, const std::vector<ScriptCall>& calls);
     /// Runs fn with a borrowed connection; the common path of command() and script().
     sdk::Result<ReplyPtr> withConnection(const std::function<sdk::Result<ReplyPtr>(RedisConnection&)>& fn);
 
@@ -53,6 +58,11 @@ public:
     void close();
 
 private:
+    /// Borrows a connection for fn, applies the stale-connection retry and the outage
+    /// bookkeeping; fn's failure comes back prefixed with the server's URL.
+    sdk::Status borrow(const std::function<sdk::Status(RedisConnection&)>& fn);
+    /// Unavailable when r is an error reply meaning "Redis cannot serve right now", else Ok.
+    sdk::Status transient(const redisReply* r) const;
     /// A connection from the idle list (*fromIdle) or a new one; waits while all are lent out.
     sdk::Result<std::unique_ptr<RedisConnection>> acquire(bool* fromIdle);
     void release(std::unique_ptr<RedisConnection> connection);

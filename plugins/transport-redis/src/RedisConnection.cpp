@@ -95,49 +95,99 @@ void RedisConnection::setReadTimeout(int timeoutMs) {
     if (_context) redisSetTimeout(_context, toTimeval(timeoutMs));
 }
 
+Status RedisConnection::failure(int savedErrno) {
+    _broken = true;
+    std::string why = _context->errstr[0] ? _context->errstr : "no reply";
+    if (_context->err == REDIS_ERR_IO && (savedErrno == EAGAIN || savedErrno == EWOULDBLOCK))
+        return Status(StatusCode::Timeout, "no reply from Redis within the command timeout");
+    if (_context->err == REDIS_ERR_EOF) why = "connection closed by Redis";
+    return Status(StatusCode::Unavailable, why);
+}
+
 Result<ReplyPtr> RedisConnection::command(const std::vector<std::string>& argv) {
     if (_broken || !_context) return Status(StatusCode::Unavailable, "connection already failed");
-    std::vector<const char*> args;
-    std::vector<size_t> lens;
-    args.reserve(argv.size());
-    lens.reserve(argv.size());
-    for (const auto& a : argv) {
-        args.push_back(a.data());
-        lens.push_back(a.size());
-    }
+    CommandArgs view;
+    view.args.reserve(argv.size());
+    view.lens.reserve(argv.size());
+    for (const auto& a : argv) view.add(a);
     errno = 0;
-    void* raw = redisCommandArgv(_context, static_cast<int>(args.size()), args.data(), lens.data());
-    if (!raw) {
-        const int savedErrno = errno;
-        _broken = true;
-        std::string why = _context->errstr[0] ? _context->errstr : "no reply";
-        if (_context->err == REDIS_ERR_IO && (savedErrno == EAGAIN || savedErrno == EWOULDBLOCK))
-            return Status(StatusCode::Timeout, "no reply from Redis within the command timeout");
-        if (_context->err == REDIS_ERR_EOF) why = "connection closed by Redis";
-        return Status(StatusCode::Unavailable, why);
-    }
+    void* raw = redisCommandArgv(_context, static_cast<int>(view.args.size()), view.args.data(), view.lens.data());
+    if (!raw) return failure(errno);
     return ReplyPtr(static_cast<redisReply*>(raw));
 }
 
-Result<ReplyPtr> runScript(RedisConnection& connection, const LuaScript& script, const std::vector<std::string>& keys,
-                           const std::vector<std::string>& args) {
+Result<std::vector<ReplyPtr>> RedisConnection::pipeline(const std::vector<CommandArgs>& commands) {
+    if (_broken || !_context) return Status(StatusCode::Unavailable, "connection already failed");
+    for (const auto& view : commands) {
+        // Only formats into the output buffer; the first redisGetReply below writes it all at once.
+        // hiredis 0.14 takes a non-const argv array but only reads it.
+        if (redisAppendCommandArgv(_context, static_cast<int>(view.args.size()),
+                                   const_cast<const char**>(view.args.data()), view.lens.data()) != REDIS_OK)
+            return failure(0);
+    }
+    std::vector<ReplyPtr> replies;
+    replies.reserve(commands.size());
+    for (size_t i = 0; i < commands.size(); ++i) {
+        void* raw = nullptr;
+        errno = 0;
+        if (redisGetReply(_context, &raw) != REDIS_OK || !raw) return failure(errno);
+        replies.emplace_back(static_cast<redisReply*>(raw));
+    }
+    return replies;
+}
+
+namespace {
+std::vector<std::string> scriptArgv(const LuaScript& script, bool bySha, const std::vector<std::string>& keys,
+                                    const std::vector<std::string>& args) {
     std::vector<std::string> argv;
     argv.reserve(3 + keys.size() + args.size());
-    argv.push_back(script.sha.empty() ? "EVAL" : "EVALSHA");
-    argv.push_back(script.sha.empty() ? script.body : script.sha);
+    argv.push_back(bySha ? "EVALSHA" : "EVAL");
+    argv.push_back(bySha ? script.sha : script.body);
     argv.push_back(std::to_string(keys.size()));
     argv.insert(argv.end(), keys.begin(), keys.end());
     argv.insert(argv.end(), args.begin(), args.end());
-    auto reply = connection.command(argv);
+    return argv;
+}
+
+bool isNoScript(const redisReply* r) { return replyIsError(r) && replyString(r).rfind("NOSCRIPT", 0) == 0; }
+}  // namespace
+
+Result<ReplyPtr> runScript(RedisConnection& connection, const LuaScript& script, const std::vector<std::string>& keys,
+                           const std::vector<std::string>& args) {
+    auto reply = connection.command(scriptArgv(script, !script.sha.empty(), keys, args));
     if (!reply || script.sha.empty()) return reply;
-    const redisReply* r = reply.value().get();
-    if (replyIsError(r) && replyString(r).rfind("NOSCRIPT", 0) == 0) {
-        // The server lost its script cache (restart): EVAL sends the body and caches it again.
-        argv[0] = "EVAL";
-        argv[1] = script.body;
-        return connection.command(argv);
-    }
+    // The server lost its script cache (restart): EVAL sends the body and caches it again.
+    if (isNoScript(reply.value().get())) return connection.command(scriptArgv(script, false, keys, args));
     return reply;
+}
+
+Result<std::vector<ReplyPtr>> runScripts(RedisConnection& connection, const LuaScript& script,
+                                         const std::vector<ScriptCall>& calls) {
+    const bool bySha = !script.sha.empty();
+    // Sized up front: the views below point into these strings, so they must never move.
+    std::vector<std::string> keyCounts(calls.size());
+    std::vector<CommandArgs> commands(calls.size());
+    for (size_t i = 0; i < calls.size(); ++i) {
+        const ScriptCall& call = calls[i];
+        keyCounts[i] = std::to_string(call.keys->size());
+        CommandArgs& c = commands[i];
+        c.args.reserve(3 + call.keys->size() + call.args->size());
+        c.lens.reserve(c.args.capacity());
+        c.add(bySha ? "EVALSHA" : "EVAL");
+        c.add(bySha ? script.sha : script.body);
+        c.add(keyCounts[i]);
+        for (const auto& k : *call.keys) c.add(k);
+        for (const auto& a : *call.args) c.add(a);
+    }
+    auto replies = connection.pipeline(commands);
+    if (!replies || script.sha.empty()) return replies;
+    for (size_t i = 0; i < calls.size(); ++i) {
+        if (!isNoScript(replies.value()[i].get())) continue;
+        auto again = connection.command(scriptArgv(script, false, *calls[i].keys, *calls[i].args));
+        if (!again) return again.status();
+        replies.value()[i] = std::move(again.value());
+    }
+    return replies;
 }
 
 }  // namespace ordersystem::plugins::redis

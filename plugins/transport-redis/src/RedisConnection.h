@@ -36,6 +36,16 @@ std::string replyString(const redisReply* r);
 /// Integer replies, or strings holding an integer; fallback otherwise.
 long long replyInteger(const redisReply* r, long long fallback = 0) noexcept;
 
+/// One command's arguments as views of strings that outlive the call (nothing is copied).
+struct CommandArgs {
+    std::vector<const char*> args;
+    std::vector<size_t> lens;
+    void add(std::string_view a) {
+        args.push_back(a.data());
+        lens.push_back(a.size());
+    }
+};
+
 class RedisConnection {
 public:
     /// Connects, applies the command timeout, AUTHs and SELECTs. Unavailable with the reason
@@ -49,12 +59,18 @@ public:
     /// Sends argv and waits for the reply. Ok with the reply (possibly an error reply), or
     /// Unavailable (connection lost) / Timeout (no answer within the command timeout).
     sdk::Result<ReplyPtr> command(const std::vector<std::string>& argv);
+    /// Sends every command in one write, then reads their replies in order (one reply per
+    /// command, error replies included). A connection failure fails the whole call as command()
+    /// does; commands before the failure may have been executed.
+    sdk::Result<std::vector<ReplyPtr>> pipeline(const std::vector<CommandArgs>& commands);
     /// Changes the socket read timeout, e.g. longer than a BLOCK read.
     void setReadTimeout(int timeoutMs);
     bool broken() const noexcept { return _broken; }
 
 private:
     explicit RedisConnection(redisContext* context) : _context(context) {}
+    /// Marks the connection broken and names why the last I/O failed (Timeout or Unavailable).
+    sdk::Status failure(int savedErrno);
     redisContext* _context;
     bool _broken = false;
 };
@@ -69,5 +85,16 @@ struct LuaScript {
 /// Runs script on connection; error replies other than NOSCRIPT are returned as replies.
 sdk::Result<ReplyPtr> runScript(RedisConnection& connection, const LuaScript& script,
                                 const std::vector<std::string>& keys, const std::vector<std::string>& args);
+
+/// One run of a script inside a pipelined batch (the vectors outlive the call).
+struct ScriptCall {
+    const std::vector<std::string>* keys = nullptr;
+    const std::vector<std::string>* args = nullptr;
+};
+
+/// Runs every call of script pipelined on connection (one write, one reply per call, in order);
+/// a NOSCRIPT reply is re-run alone with EVAL.
+sdk::Result<std::vector<ReplyPtr>> runScripts(RedisConnection& connection, const LuaScript& script,
+                                              const std::vector<ScriptCall>& calls);
 
 }  // namespace ordersystem::plugins::redis

@@ -19,6 +19,9 @@ using sdk::StatusCode;
 
 namespace {
 constexpr int64_t kMaxOrderId = (int64_t{1} << 53) - 1;
+/// Appends per pipelined write: large enough to absorb every HTTP thread, small enough that one
+/// batch's replies arrive well within the command timeout.
+constexpr size_t kMaxAppendBatch = 128;
 }
 
 RedisEventLog::RedisEventLog(TransportCore& core)
@@ -29,7 +32,10 @@ RedisEventLog::RedisEventLog(TransportCore& core)
       _conflicts(core.metrics->counter("ordersystem_event_append_conflicts_total",
                                        "Appends refused because the order's version had moved on")),
       _appendSeconds(core.metrics->histogram("ordersystem_event_append_seconds",
-                                             "Time to append events to the Redis log")) {}
+                                             "Time to append events to the Redis log")),
+      _pipeline(*core.pool, core.scripts.append, core.settings.appendPipelines, kMaxAppendBatch,
+                &core.metrics->counter("ordersystem_redis_append_batches_total",
+                                       "Pipelined writes of append scripts to Redis (round trips of the append path)")) {}
 
 RedisEventLog::~RedisEventLog() { shutdown(); }
 
@@ -45,16 +51,69 @@ void RedisEventLog::shutdown() noexcept {
     _membership.stop();
 }
 
+Status RedisEventLog::reserveIds() {
+    const int64_t block = _core.settings.orderIdBlock;
+    Status st = Status::ok();
+    long long last = 0;
+    try {
+        auto reply = _core.pool->command({"INCRBY", _core.keys.orderIds, std::to_string(block)});
+        if (!reply) {
+            st = reply.status();
+        } else {
+            const redisReply* r = reply.value().get();
+            if (replyIsError(r) || r->type != REDIS_REPLY_INTEGER)
+                st = Status(StatusCode::Internal, "allocating order ids: " + replyString(r));
+            else if ((last = r->integer) - block + 1 <= 0 || last > kMaxOrderId)
+                st = Status(StatusCode::Internal, "order id space exhausted (" + std::to_string(last) + ")");
+        }
+    } catch (const std::exception& e) {
+        // _reserving must be cleared below whatever happens, or callers would wait forever.
+        st = Status(StatusCode::Internal, std::string("allocating order ids: ") + e.what());
+    }
+    {
+        std::lock_guard<std::mutex> lock(_idMutex);
+        _reserving = false;
+        // The counter holds the last id reserved by any node, so the block is (last - block, last].
+        if (st) {
+            _spareFirst = last - block + 1;
+            _spareEnd = last;
+        }
+    }
+    _idReady.notify_all();
+    return st;
+}
+
 Result<int64_t> RedisEventLog::allocateOrderId() noexcept {
     try {
-        auto reply = _core.pool->command({"INCR", _core.keys.orderIds});
-        if (!reply) return reply.status();
-        const redisReply* r = reply.value().get();
-        if (replyIsError(r) || r->type != REDIS_REPLY_INTEGER)
-            return Status(StatusCode::Internal, "allocating an order id: " + replyString(r));
-        if (r->integer <= 0 || r->integer > kMaxOrderId)
-            return Status(StatusCode::Internal, "order id space exhausted (" + std::to_string(r->integer) + ")");
-        return static_cast<int64_t>(r->integer);
+        const int64_t block = _core.settings.orderIdBlock;
+        std::unique_lock<std::mutex> lock(_idMutex);
+        for (;;) {
+            if (_nextOrderId <= _idEnd) {
+                const int64_t id = _nextOrderId++;
+                const bool ahead = !_reserving && _spareFirst > _spareEnd && (_idEnd - _nextOrderId + 1) * 2 < block;
+                if (ahead) _reserving = true;
+                lock.unlock();
+                // Reserving ahead costs this caller one round trip; a failure is retried by a later caller.
+                if (ahead) reserveIds();
+                return id;
+            }
+            if (_spareFirst <= _spareEnd) {
+                _nextOrderId = _spareFirst;
+                _idEnd = _spareEnd;
+                _spareEnd = -1;
+                _spareFirst = 0;
+                continue;
+            }
+            if (_reserving) {
+                // Another caller's INCRBY is under way; it ends within the command timeout.
+                _idReady.wait(lock);
+                continue;
+            }
+            _reserving = true;
+            lock.unlock();
+            if (Status st = reserveIds(); !st) return st;
+            lock.lock();
+        }
     } catch (const std::exception& e) {
         return Status(StatusCode::Internal, std::string("allocating an order id: ") + e.what());
     }
@@ -106,7 +165,7 @@ AppendResult RedisEventLog::appendChecked(AppendRequest& request) {
         return out;
     }
     const auto started = std::chrono::steady_clock::now();
-    auto reply = _core.pool->script(_core.scripts.append, keys, args);
+    auto reply = _pipeline.run(keys, args);
     _appendSeconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     if (!reply) {
         out.status = reply.status();

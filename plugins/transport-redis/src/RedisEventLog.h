@@ -3,14 +3,19 @@
 // provideEventLog(); shut down by the plugin's stop() (shutdown() stops every subscription that
 // is still running). Every method is thread-safe; append/ids/reads/idempotency/membership go
 // through the shared ConnectionPool and fail within the command timeout when Redis is down.
+// Appends of concurrent callers share pipelined writes (AppendPipeline); order ids come from a
+// block reserved with one INCRBY and are handed out from memory (unused ids of a block are lost
+// when the node stops: gaps, never reuse).
 // unsubscribe() joins the subscription's threads, so it must not be called from inside that
 // subscription's own apply()/handle().
 #pragma once
 
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 
+#include "AppendPipeline.h"
 #include "RedisIdempotency.h"
 #include "RedisMembership.h"
 #include "TransportCore.h"
@@ -52,6 +57,8 @@ private:
     sdk::Status encodeAppend(const sdk::AppendRequest& request, std::vector<std::string>& keys,
                              std::vector<std::string>& args) const;
     sdk::Result<sdk::SubscriptionId> add(std::unique_ptr<Subscription> subscription);
+    /// Reserves the next block of order ids with one INCRBY (without _idMutex) into _spare.
+    sdk::Status reserveIds();
 
     TransportCore& _core;
     RedisIdempotencyStore _idempotency;
@@ -59,6 +66,17 @@ private:
     sdk::Counter& _appended;
     sdk::Counter& _conflicts;
     sdk::Histogram& _appendSeconds;
+    AppendPipeline _pipeline;
+    /// Ids [_nextOrderId, _idEnd] are reserved for this node and not yet handed out; the next
+    /// block is reserved ahead (_spare) when half of the current one is used, so callers rarely
+    /// wait for the INCRBY round trip. All guarded by _idMutex.
+    std::mutex _idMutex;
+    std::condition_variable _idReady;
+    int64_t _nextOrderId = 0;
+    int64_t _idEnd = -1;
+    int64_t _spareFirst = 0;
+    int64_t _spareEnd = -1;
+    bool _reserving = false;
     std::mutex _mutex;
     std::map<sdk::SubscriptionId, std::unique_ptr<Subscription>> _subscriptions;
     sdk::SubscriptionId _nextId = 1;

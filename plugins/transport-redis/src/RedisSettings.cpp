@@ -22,6 +22,9 @@ const ConfigKeySpec kKeys[] = {
     {"connect_timeout_ms", ConfigType::Int, "1000", "TCP connect timeout to Redis"},
     {"command_timeout_ms", ConfigType::Int, "2000", "a Redis command not answered by then fails (writes 503)"},
     {"pool_size", ConfigType::Int, "8", "Redis connections shared by HTTP threads"},
+    {"append_pipelines", ConfigType::Int, "2",
+     "pipelined append batches under way at once (each on one pooled connection)"},
+    {"order_id_block", ConfigType::Int, "100", "order ids a node reserves per INCRBY (unused ones are skipped)"},
     {"heartbeat_interval_ms", ConfigType::Int, "2000", "how often this node announces itself"},
     {"node_ttl_ms", ConfigType::Int, "10000", "a node silent for this long leaves /api/cluster/nodes"},
     {"read_batch", ConfigType::Int, "500", "events per read when projecting or catching up"},
@@ -152,6 +155,8 @@ Result<RedisSettings> parseRedisSettings(const sdk::ConfigSection& section) {
         {"connect_timeout_ms", 10, 60000, &s.connectTimeoutMs},
         {"command_timeout_ms", 10, 60000, &s.commandTimeoutMs},
         {"pool_size", 1, 256, &s.poolSize},
+        {"append_pipelines", 1, 256, &s.appendPipelines},
+        {"order_id_block", 1, 1000000, &s.orderIdBlock},
         {"heartbeat_interval_ms", 50, 600000, &s.heartbeatIntervalMs},
         {"node_ttl_ms", 100, 3600000, &s.nodeTtlMs},
         {"read_batch", 1, 100000, &s.readBatch},
@@ -171,6 +176,8 @@ Result<RedisSettings> parseRedisSettings(const sdk::ConfigSection& section) {
     if (s.nodeTtlMs <= s.heartbeatIntervalMs)
         return badKey("node_ttl_ms", std::to_string(s.nodeTtlMs) + " must exceed heartbeat_interval_ms (" +
                                          std::to_string(s.heartbeatIntervalMs) + ")");
+    // Appends must leave pooled connections for the other commands only when there are several.
+    if (s.appendPipelines > s.poolSize) s.appendPipelines = s.poolSize;
     if (s.reactionRetryMaxMs < s.reactionRetryMs) s.reactionRetryMaxMs = s.reactionRetryMs;
     return s;
 }

@@ -30,6 +30,10 @@ struct RedisSettings {
     int connectTimeoutMs = 1000;
     int commandTimeoutMs = 2000;
     int poolSize = 8;
+    /// Append batches pipelined at once; each holds one pooled connection (<= poolSize).
+    int appendPipelines = 2;
+    /// Ids reserved per INCRBY; a node's unused ids are skipped when it stops (gaps, never reuse).
+    int orderIdBlock = 100;
     int heartbeatIntervalMs = 2000;
     int nodeTtlMs = 10000;
     int readBatch = 500;

@@ -54,6 +54,22 @@ TEST(RedisSettingsParse, DefaultsApplyWhenTheSectionIsSilent) {
     EXPECT_EQ(s->streamMaxLen, 0);
 }
 
+TEST(RedisSettingsParse, AppendPipelinesNeverExceedThePoolAndIdBlocksMustBePositive) {
+    FakeConfig defaults("transport.redis");
+    auto d = parseRedisSettings(defaults);
+    ASSERT_TRUE(d.isOk()) << d.status().message;
+    EXPECT_EQ(d->appendPipelines, 2);
+    EXPECT_EQ(d->orderIdBlock, 100);
+    FakeConfig small("transport.redis", {{"pool_size", "1"}, {"append_pipelines", "4"}});
+    auto s = parseRedisSettings(small);
+    ASSERT_TRUE(s.isOk()) << s.status().message;
+    EXPECT_EQ(s->appendPipelines, 1) << "appends would otherwise wait for connections that do not exist";
+    FakeConfig zero("transport.redis", {{"order_id_block", "0"}});
+    auto z = parseRedisSettings(zero);
+    ASSERT_FALSE(z.isOk());
+    EXPECT_NE(z.status().message.find("transport.redis.order_id_block"), std::string::npos) << z.status().message;
+}
+
 TEST(RedisSettingsParse, OutOfRangeValuesAreRefusedNamingTheKey) {
     FakeConfig config("transport.redis", {{"command_timeout_ms", "0"}});
     auto s = parseRedisSettings(config);

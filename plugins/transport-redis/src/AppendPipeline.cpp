@@ -1,0 +1,118 @@
+// Leader/follower pipelining of the append script.
+#include "AppendPipeline.h"
+
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+namespace ordersystem::plugins::redis {
+
+using sdk::Result;
+using sdk::Status;
+using sdk::StatusCode;
+
+namespace {
+constexpr int kQueued = 0;
+constexpr int kLead = 1;
+constexpr int kDone = 2;
+
+int* futexWord(std::atomic<int>& state) {
+    static_assert(sizeof(std::atomic<int>) == sizeof(int), "std::atomic<int> must be a plain int to be a futex");
+    return reinterpret_cast<int*>(&state);
+}
+
+/// Sleeps while state still holds expected (returns at once otherwise, or spuriously).
+void futexWait(std::atomic<int>& state, int expected) {
+    syscall(SYS_futex, futexWord(state), FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
+}
+
+/// Wakes the waiter of state. Its Call may already be gone (it re-checks its word before it
+/// returns, and the word lies in a live thread's stack): at worst a spurious wake-up elsewhere.
+void futexWake(std::atomic<int>& state) {
+    syscall(SYS_futex, futexWord(state), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+}  // namespace
+
+AppendPipeline::AppendPipeline(ConnectionPool& pool, const LuaScript& script, int maxInFlight, size_t maxBatch,
+                               sdk::Counter* batches)
+    : _pool(pool), _script(script), _maxInFlight(std::max(1, maxInFlight)), _maxBatch(std::max<size_t>(1, maxBatch)),
+      _batches(batches) {}
+
+Result<ReplyPtr> AppendPipeline::run(const std::vector<std::string>& keys, const std::vector<std::string>& args) {
+    Call self;
+    self.script = ScriptCall{&keys, &args};
+    std::vector<Call*> batch;
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        _queue.push_back(&self);
+        if (_inFlight < _maxInFlight) take(batch);
+    }
+    for (;;) {
+        if (!batch.empty()) runBatch(batch, self);
+        int s;
+        while ((s = self.state.load(std::memory_order_acquire)) == kQueued) futexWait(self.state, kQueued);
+        if (s == kDone) return std::move(*self.result);
+        // Named the next leader: lead unless another leader took this call meanwhile (then it
+        // completes it) or the batches in flight are at the limit again (one of them names a
+        // leader when it ends).
+        std::lock_guard<std::mutex> lock(_mutex);
+        int expected = kLead;
+        if (!self.state.compare_exchange_strong(expected, kQueued, std::memory_order_acq_rel)) continue;
+        if (self.queued && _inFlight < _maxInFlight) take(batch);
+    }
+}
+
+void AppendPipeline::take(std::vector<Call*>& batch) {
+    const size_t n = std::min(_queue.size(), _maxBatch);
+    batch.assign(_queue.begin(), _queue.begin() + static_cast<std::ptrdiff_t>(n));
+    _queue.erase(_queue.begin(), _queue.begin() + static_cast<std::ptrdiff_t>(n));
+    for (Call* c : batch) c->queued = false;
+    ++_inFlight;
+    nameNextLeader();  // callers arriving meanwhile may start their own batch up to the limit
+}
+
+void AppendPipeline::nameNextLeader() {
+    if (_queue.empty() || _inFlight >= _maxInFlight) return;
+    Call* next = _queue.front();
+    // A queued call is not done, so its frame is alive while the lock is held.
+    int expected = kQueued;
+    if (next->state.compare_exchange_strong(expected, kLead, std::memory_order_acq_rel)) futexWake(next->state);
+}
+
+void AppendPipeline::runBatch(std::vector<Call*>& batch, Call& self) {
+    const size_t n = batch.size();
+    std::vector<Result<ReplyPtr>> results;
+    try {
+        std::vector<ScriptCall> calls;
+        calls.reserve(n);
+        for (Call* c : batch) calls.push_back(c->script);
+        results = _pool.scriptBatch(_script, calls);
+    } catch (const std::exception& e) {
+        results.clear();
+        for (size_t i = 0; i < n; ++i)
+            results.emplace_back(Status(StatusCode::Internal, std::string("append pipeline: ") + e.what()));
+    }
+    if (_batches) _batches->inc();
+    {
+        std::lock_guard<std::mutex> lock(_mutex);
+        --_inFlight;
+        nameNextLeader();
+    }
+    bool mine = false;
+    for (size_t i = 0; i < n; ++i) {
+        Call* c = batch[i];
+        c->result.emplace(std::move(results[i]));
+        if (c == &self) {
+            mine = true;
+            continue;
+        }
+        c->state.store(kDone, std::memory_order_release);
+        futexWake(c->state);
+    }
+    if (mine) self.state.store(kDone, std::memory_order_release);
+    batch.clear();
+}
+
+}  // namespace ordersystem::plugins::redis

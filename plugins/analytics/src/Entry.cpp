@@ -10,17 +10,9 @@ using namespace ordersystem::sdk;
 using ordersystem::plugins::analytics::AnalyticsPlugin;
 
 Plugin* createPlugin(const ConfigSection& config, Status* error) noexcept {
-    try {
-        return AnalyticsPlugin::create(config, error).release();
-    } catch (const std::exception& e) {
-        if (error) *error = Status(StatusCode::Internal, std::string("analytics: create failed: ") + e.what());
-    } catch (...) {
-        if (error) *error = Status(StatusCode::Internal, "analytics: create failed");
-    }
-    return nullptr;
+    return ordersystem::sdk::guardedCreate("analytics", error,
+                                           [&](Status* e) { return AnalyticsPlugin::create(config, e).release(); });
 }
-
-void destroyPlugin(Plugin* plugin) noexcept { delete plugin; }
 
 const PluginDescriptor kDescriptor{
     ORDERSYSTEM_SDK_ABI_VERSION,
@@ -30,7 +22,7 @@ const PluginDescriptor kDescriptor{
     ordersystem::plugins::analytics::kConfigKeys,
     ordersystem::plugins::analytics::kConfigKeyCount,
     &createPlugin,
-    &destroyPlugin,
+    &ordersystem::sdk::destroyPlugin,
 };
 
 }  // namespace

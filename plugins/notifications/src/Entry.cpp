@@ -10,17 +10,9 @@ using namespace ordersystem::sdk;
 using ordersystem::plugins::notifications::NotificationsPlugin;
 
 Plugin* createPlugin(const ConfigSection& config, Status* error) noexcept {
-    try {
-        return NotificationsPlugin::create(config, error).release();
-    } catch (const std::exception& e) {
-        if (error) *error = Status(StatusCode::Internal, std::string("notifications: create failed: ") + e.what());
-    } catch (...) {
-        if (error) *error = Status(StatusCode::Internal, "notifications: create failed");
-    }
-    return nullptr;
+    return ordersystem::sdk::guardedCreate("notifications", error,
+                                           [&](Status* e) { return NotificationsPlugin::create(config, e).release(); });
 }
-
-void destroyPlugin(Plugin* plugin) noexcept { delete plugin; }
 
 const PluginDescriptor kDescriptor{
     ORDERSYSTEM_SDK_ABI_VERSION,
@@ -30,7 +22,7 @@ const PluginDescriptor kDescriptor{
     ordersystem::plugins::notifications::kConfigKeys,
     ordersystem::plugins::notifications::kConfigKeyCount,
     &createPlugin,
-    &destroyPlugin,
+    &ordersystem::sdk::destroyPlugin,
 };
 
 }  // namespace

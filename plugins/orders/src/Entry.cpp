@@ -15,31 +15,19 @@ const sdk::ConfigKeySpec kKeys[] = {
 };
 
 sdk::Plugin* create(const sdk::ConfigSection& config, sdk::Status* error) noexcept {
-    try {
+    return sdk::guardedCreate("orders", error, [&](sdk::Status* e) -> sdk::Plugin* {
         auto settings = plugins::orders::readSettings(config);
         if (!settings) {
-            if (error) *error = settings.status();
+            *e = settings.status();
             return nullptr;
         }
         return new plugins::orders::OrdersPlugin(std::move(*settings));
-    } catch (const std::exception& e) {
-        if (error) *error = sdk::Status(sdk::StatusCode::Internal, std::string("orders: create failed: ") + e.what());
-    } catch (...) {
-        if (error) *error = sdk::Status(sdk::StatusCode::Internal, "orders: create failed");
-    }
-    return nullptr;
-}
-
-void destroy(sdk::Plugin* plugin) noexcept {
-    try {
-        delete plugin;
-    } catch (...) {
-    }
+    });
 }
 
 const sdk::PluginDescriptor kDescriptor{
     ORDERSYSTEM_SDK_ABI_VERSION, "orders", sdk::PluginKind::Domain, "orders",
-    kKeys, static_cast<uint32_t>(sizeof kKeys / sizeof kKeys[0]), &create, &destroy,
+    kKeys, static_cast<uint32_t>(sizeof kKeys / sizeof kKeys[0]), &create, &sdk::destroyPlugin,
 };
 
 }  // namespace

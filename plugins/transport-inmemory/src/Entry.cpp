@@ -7,26 +7,14 @@ using ordersystem::plugins::inmemory::InMemoryTransportPlugin;
 namespace sdk = ordersystem::sdk;
 
 sdk::Plugin* createPlugin(const sdk::ConfigSection& config, sdk::Status* error) noexcept {
-    try {
+    return sdk::guardedCreate("transport-inmemory", error, [&](sdk::Status* e) -> sdk::Plugin* {
         auto created = InMemoryTransportPlugin::create(config);
         if (!created) {
-            if (error) *error = created.status();
+            *e = created.status();
             return nullptr;
         }
         return created.value().release();
-    } catch (const std::exception& e) {
-        if (error) *error = sdk::Status(sdk::StatusCode::Internal, std::string("transport-inmemory create: ") + e.what());
-    } catch (...) {
-        if (error) *error = sdk::Status(sdk::StatusCode::Internal, "transport-inmemory create: unknown exception");
-    }
-    return nullptr;
-}
-
-void destroyPlugin(sdk::Plugin* plugin) noexcept {
-    try {
-        delete plugin;
-    } catch (...) {
-    }
+    });
 }
 
 const sdk::PluginDescriptor kDescriptor{
@@ -37,7 +25,7 @@ const sdk::PluginDescriptor kDescriptor{
     ordersystem::plugins::inmemory::kConfigKeys,
     ordersystem::plugins::inmemory::kConfigKeyCount,
     &createPlugin,
-    &destroyPlugin,
+    &sdk::destroyPlugin,
 };
 
 }  // namespace

@@ -8,26 +8,14 @@ namespace {
 using namespace ordersystem;
 
 sdk::Plugin* create(const sdk::ConfigSection& config, sdk::Status* error) noexcept {
-    try {
+    return sdk::guardedCreate("transport-nats", error, [&](sdk::Status* e) -> sdk::Plugin* {
         auto settings = plugins::nats::readSettings(config);
         if (!settings) {
-            if (error) *error = settings.status();
+            *e = settings.status();
             return nullptr;
         }
         return new plugins::nats::NatsTransportPlugin(std::move(*settings));
-    } catch (const std::exception& e) {
-        if (error) *error = sdk::Status(sdk::StatusCode::Internal, std::string("transport-nats: create failed: ") + e.what());
-    } catch (...) {
-        if (error) *error = sdk::Status(sdk::StatusCode::Internal, "transport-nats: create failed");
-    }
-    return nullptr;
-}
-
-void destroy(sdk::Plugin* plugin) noexcept {
-    try {
-        delete plugin;
-    } catch (...) {
-    }
+    });
 }
 
 const sdk::PluginDescriptor kDescriptor{
@@ -38,7 +26,7 @@ const sdk::PluginDescriptor kDescriptor{
     plugins::nats::configKeys(),
     plugins::nats::configKeyCount(),
     &create,
-    &destroy,
+    &sdk::destroyPlugin,
 };
 
 }  // namespace

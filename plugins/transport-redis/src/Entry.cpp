@@ -3,17 +3,6 @@
 #include "RedisTransportPlugin.h"
 #include "ordersystem/sdk/plugin.h"
 
-namespace {
-
-void destroyRedisTransport(ordersystem::sdk::Plugin* plugin) noexcept {
-    try {
-        delete plugin;
-    } catch (...) {
-    }
-}
-
-}  // namespace
-
 ORDERSYSTEM_PLUGIN_EXPORT const ordersystem::sdk::PluginDescriptor* ordersystem_plugin_descriptor() {
     using namespace ordersystem::plugins::redis;
     static const ordersystem::sdk::PluginDescriptor descriptor = {
@@ -24,7 +13,7 @@ ORDERSYSTEM_PLUGIN_EXPORT const ordersystem::sdk::PluginDescriptor* ordersystem_
         redisConfigKeys(),
         redisConfigKeyCount(),
         &createRedisTransport,
-        &destroyRedisTransport,
+        &ordersystem::sdk::destroyPlugin,
     };
     return &descriptor;
 }

@@ -111,17 +111,14 @@ void RedisTransportPlugin::stop() noexcept {
 }
 
 sdk::Plugin* createRedisTransport(const sdk::ConfigSection& config, Status* error) noexcept {
-    try {
+    return sdk::guardedCreate("transport-redis", error, [&](Status* e) -> sdk::Plugin* {
         auto settings = parseRedisSettings(config);
         if (!settings) {
-            if (error) *error = settings.status();
+            *e = settings.status();
             return nullptr;
         }
         return new RedisTransportPlugin(std::move(settings.value()));
-    } catch (const std::exception& e) {
-        if (error) *error = Status(StatusCode::Internal, std::string("transport-redis create: ") + e.what());
-        return nullptr;
-    }
+    });
 }
 
 }  // namespace ordersystem::plugins::redis

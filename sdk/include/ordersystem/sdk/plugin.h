@@ -10,13 +10,15 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
+#include <string>
 
 #include "ordersystem/sdk/config.h"
 #include "ordersystem/sdk/host.h"
 #include "ordersystem/sdk/status.h"
 
 /// Bump on every change to any header under sdk/include (a test checks the headers' hash).
-#define ORDERSYSTEM_SDK_ABI_VERSION 1u
+#define ORDERSYSTEM_SDK_ABI_VERSION 2u
 
 #define ORDERSYSTEM_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))
 
@@ -48,6 +50,25 @@ struct PluginDescriptor {
     Plugin* (*create)(const ConfigSection& config, Status* error) noexcept;
     void (*destroy)(Plugin* plugin) noexcept;
 };
+
+/// The shared body of every plugin's create(): runs make(error), which returns the new plugin
+/// or null with *error set, and turns any exception into a Status so none crosses the C entry.
+template <class Make>
+Plugin* guardedCreate(const char* pluginName, Status* error, Make&& make) noexcept {
+    Status ignored;
+    Status* out = error ? error : &ignored;
+    try {
+        return make(out);
+    } catch (const std::exception& e) {
+        *out = Status(StatusCode::Internal, std::string(pluginName) + ": create failed: " + e.what());
+    } catch (...) {
+        *out = Status(StatusCode::Internal, std::string(pluginName) + ": create failed");
+    }
+    return nullptr;
+}
+
+/// The shared destroy() of every plugin (destructors must not throw).
+inline void destroyPlugin(Plugin* plugin) noexcept { delete plugin; }
 
 }  // namespace ordersystem::sdk
 

@@ -22,30 +22,6 @@ std::string toJson(const EventRecord& e) {
     return out;
 }
 
-namespace {
-// Re-serializes a parsed value compactly (used to keep "data" as JSON text).
-void writeValue(JsonWriter& w, const JsonValue& v) {
-    switch (v.type()) {
-    case JsonValue::Type::Null: w.null(); break;
-    case JsonValue::Type::Bool: w.value(v.asBool()); break;
-    case JsonValue::Type::Number: w.raw(v.numberText()); break;
-    case JsonValue::Type::String: w.value(v.asString()); break;
-    case JsonValue::Type::Array:
-        w.beginArray();
-        for (const auto& i : v.items()) writeValue(w, i);
-        w.endArray();
-        break;
-    case JsonValue::Type::Object:
-        w.beginObject();
-        for (const auto& m : v.members()) {
-            w.key(m.first);
-            writeValue(w, m.second);
-        }
-        w.endObject();
-        break;
-    }
-}
-}  // namespace
 
 Result<EventRecord> eventFromJson(std::string_view json) {
     auto parsed = parseJson(json);
@@ -72,8 +48,7 @@ Result<EventRecord> eventFromJson(std::string_view json) {
     if (e.occurredAtMs < 0) return Status(StatusCode::InvalidArgument, "event occurredAt is malformed");
     const JsonValue* data = root.find("data");
     if (data && data->isObject()) {
-        JsonWriter w(e.dataJson);
-        writeValue(w, *data);
+        JsonWriter(e.dataJson).value(*data);
     } else {
         e.dataJson = "{}";
     }

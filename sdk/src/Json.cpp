@@ -330,6 +330,27 @@ JsonWriter& JsonWriter::value(double d) {
     return *this;
 }
 
+JsonWriter& JsonWriter::value(const JsonValue& v) {
+    switch (v.type()) {
+    case JsonValue::Type::Null: return null();
+    case JsonValue::Type::Bool: return value(v.asBool());
+    case JsonValue::Type::Number: return raw(v.numberText());
+    case JsonValue::Type::String: return value(std::string_view(v.asString()));
+    case JsonValue::Type::Array:
+        beginArray();
+        for (const auto& item : v.items()) value(item);
+        return endArray();
+    case JsonValue::Type::Object:
+        beginObject();
+        for (const auto& member : v.members()) {
+            key(member.first);
+            value(member.second);
+        }
+        return endObject();
+    }
+    return *this;
+}
+
 JsonWriter& JsonWriter::cents(int64_t amount) {
     separate();
     if (amount < 0) { _out.push_back('-'); amount = -amount; }

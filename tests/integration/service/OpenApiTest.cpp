@@ -20,35 +20,11 @@ std::string lower(std::string s) {
     return s;
 }
 
-/// Compact JSON text of a parsed value (numbers as written).
-void write(const JsonValue& v, sdk::JsonWriter& w) {
-    switch (v.type()) {
-    case JsonValue::Type::Null: w.null(); break;
-    case JsonValue::Type::Bool: w.value(v.asBool()); break;
-    case JsonValue::Type::Number: w.raw(v.numberText()); break;
-    case JsonValue::Type::String: w.value(v.asString()); break;
-    case JsonValue::Type::Array:
-        w.beginArray();
-        for (const auto& i : v.items()) write(i, w);
-        w.endArray();
-        break;
-    case JsonValue::Type::Object:
-        w.beginObject();
-        for (const auto& [k, m] : v.members()) {
-            w.key(k);
-            write(m, w);
-        }
-        w.endObject();
-        break;
-    }
-}
-
 std::string text(const JsonValue& v) {
     if (v.isString()) return v.asString();
     if (v.isNumber()) return v.numberText();
     std::string out;
-    sdk::JsonWriter w(out);
-    write(v, w);
+    sdk::JsonWriter(out).value(v);
     return out;
 }
 

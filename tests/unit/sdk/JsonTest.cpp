@@ -74,3 +74,11 @@ TEST(EventJson, RoundTripsTheWireDocument) {
     EXPECT_EQ(back->dataJson, e.dataJson);
     EXPECT_FALSE(eventFromJson("{\"type\":1}").isOk());
 }
+
+TEST(JsonWriter, WritesAParsedValueBackCompactlyWithNumbersAsWritten) {
+    auto parsed = parseJson(R"( { "a" : [1.50, true, null, "x\"y"], "b": {} } )");
+    ASSERT_TRUE(parsed.isOk());
+    std::string out;
+    JsonWriter(out).value(parsed.value());
+    EXPECT_EQ(out, R"({"a":[1.50,true,null,"x\"y"],"b":{}})");
+}

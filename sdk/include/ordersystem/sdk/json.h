@@ -84,6 +84,8 @@ public:
     JsonWriter& null() { separate(); _out.append("null"); return *this; }
     /// Money from integer cents, exact: 105997 -> 1059.97, -5 -> -0.05.
     JsonWriter& cents(int64_t amountInCents);
+    /// A parsed value written back compactly (numbers exactly as they were written).
+    JsonWriter& value(const JsonValue& v);
     /// Pre-serialized JSON inserted as one value (caller guarantees validity).
     JsonWriter& raw(std::string_view json) { separate(); _out.append(json); return *this; }
 

@@ -1,5 +1,5 @@
-// Cluster fixture and webhook receiver for the multi-node HTTP tests.
-#include "ClusterHttp.h"
+// The webhook receiver of the multi-node HTTP tests (see ClusterHttp.h).
+#include "ordersystem/testing/ClusterHttp.h"
 
 #include <Poco/Net/HTTPRequestHandler.h>
 #include <Poco/Net/HTTPRequestHandlerFactory.h>
@@ -10,7 +10,8 @@
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/StreamCopier.h>
 
-#include <iostream>
+#include <atomic>
+#include <mutex>
 
 namespace ordersystem::clustertest {
 
@@ -81,41 +82,6 @@ void HookReceiver::setFailing(bool failing) { _impl->failing = failing; }
 int HookReceiver::total() const {
     std::lock_guard<std::mutex> lock(_impl->mutex);
     return _impl->total;
-}
-
-void RedisCluster::SetUp() {
-    ASSERT_TRUE(RedisServer::available()) << "redis-server is not installed";
-    redis = std::make_unique<RedisServer>(dir.file("redis"));
-    ASSERT_TRUE(redis->start()) << "redis-server did not start";
-}
-
-void RedisCluster::TearDown() {
-    if (HasFailure()) std::cerr << outputs();
-    nodes.clear();  // SIGTERM each node before Redis goes
-    redis.reset();
-}
-
-OrderNode* RedisCluster::addNode(const std::string& nodeId, std::map<std::string, std::map<std::string, std::string>> extraKeys,
-                                 const std::string& webhookUrl) {
-    OrderNode::Options o;
-    o.nodeId = nodeId;
-    o.transport = "transport-redis";
-    o.brokerUrl = redis->url();
-    o.webhookUrl = webhookUrl;
-    o.extraKeys = std::move(extraKeys);
-    nodes.push_back(std::make_unique<OrderNode>(dir.file(nodeId), o));
-    OrderNode* node = nodes.back().get();
-    if (!node->start() || !node->waitReady()) {
-        ADD_FAILURE() << nodeId << " did not become ready:\n" << node->output();
-        return nullptr;
-    }
-    return node;
-}
-
-std::string RedisCluster::outputs() const {
-    std::string out;
-    for (const auto& n : nodes) out += "---- " + n->dataRoot() + "\n" + n->output() + "\n";
-    return out;
 }
 
 }  // namespace ordersystem::clustertest

@@ -161,7 +161,7 @@ for m in "${mode_list[@]}"; do
     standalone) bench_mode standalone transport-inmemory "" ;;
     redis)
       rport=$(free_port); mkdir -p "$work/redis"
-      redis-server --port "$rport" --bind 127.0.0.1 --dir "$work/redis" --appendonly yes --save "" >"$work/redis.log" 2>&1 & pids+=($!)
+      redis-server --port "$rport" --bind 127.0.0.1 --dir "$work/redis" --appendonly yes --save "" --auto-aof-rewrite-percentage 0 >"$work/redis.log" 2>&1 & pids+=($!)
       sleep 0.5
       bench_mode redis transport-redis "redis://127.0.0.1:$rport"
       bench_multi redis transport-redis "redis://127.0.0.1:$rport" 2 ;;

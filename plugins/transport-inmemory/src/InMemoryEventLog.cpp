@@ -142,17 +142,7 @@ Result<std::vector<sdk::EventRecord>> InMemoryEventLog::readOrder(int64_t orderI
         std::vector<sdk::EventRecord> events;
         int rc;
         while ((rc = q.step()) == SQLITE_ROW) {
-            sdk::EventRecord e;
-            e.position = static_cast<uint64_t>(q.int64(0));
-            e.eventId = q.text(1);
-            e.orderId = q.int64(2);
-            e.version = q.int64(3);
-            e.type = q.text(4);
-            e.orderNumber = q.text(5);
-            e.occurredAtMs = q.int64(6);
-            e.nodeId = q.text(7);
-            e.dataJson = q.text(8);
-            events.push_back(std::move(e));
+            events.push_back(eventFromRow(q));
         }
         q.reset();
         if (rc != SQLITE_DONE)

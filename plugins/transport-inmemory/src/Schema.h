@@ -2,6 +2,9 @@
 // Called once at start by the writer before any reader opens the file.
 #pragma once
 
+#include "Sqlite.h"
+#include "ordersystem/sdk/events.h"
+
 namespace ordersystem::plugins::inmemory {
 
 /// Every table of the standalone log; positions are assigned by the writer (no AUTOINCREMENT gaps).
@@ -47,5 +50,20 @@ CREATE TABLE IF NOT EXISTS dead_letters(
 
 inline constexpr const char* kEventColumns =
     "position, event_id, order_id, version, type, order_number, occurred_at, node_id, data";
+
+/// The event on the current row of a statement that selected kEventColumns.
+inline sdk::EventRecord eventFromRow(const Stmt& q) {
+    sdk::EventRecord e;
+    e.position = static_cast<uint64_t>(q.int64(0));
+    e.eventId = q.text(1);
+    e.orderId = q.int64(2);
+    e.version = q.int64(3);
+    e.type = q.text(4);
+    e.orderNumber = q.text(5);
+    e.occurredAtMs = q.int64(6);
+    e.nodeId = q.text(7);
+    e.dataJson = q.text(8);
+    return e;
+}
 
 }  // namespace ordersystem::plugins::inmemory

@@ -100,17 +100,7 @@ Result<EventBatch> SubscriptionHub::readFromDb(Worker& worker, uint64_t from, ui
     q.bind(2, static_cast<int64_t>(to));
     int rc;
     while ((rc = q.step()) == SQLITE_ROW) {
-        sdk::EventRecord e;
-        e.position = static_cast<uint64_t>(q.int64(0));
-        e.eventId = q.text(1);
-        e.orderId = q.int64(2);
-        e.version = q.int64(3);
-        e.type = q.text(4);
-        e.orderNumber = q.text(5);
-        e.occurredAtMs = q.int64(6);
-        e.nodeId = q.text(7);
-        e.dataJson = q.text(8);
-        out->push_back(std::move(e));
+        out->push_back(eventFromRow(q));
     }
     q.reset();
     if (rc != SQLITE_DONE)

@@ -21,6 +21,7 @@
 #include "RedisSettings.h"
 #include "RedisTransportPlugin.h"
 #include "ordersystem/sdk/util.h"
+#include "ordersystem/testing/Events.h"
 #include "ordersystem/testing/FakeHost.h"
 #include "ordersystem/testing/TestSupport.h"
 
@@ -37,20 +38,7 @@ inline std::string uniquePrefix(const std::string& what) {
     return "test-" + what + "-" + newUuid().substr(0, 8);
 }
 
-/// An event for order id at version v (type chosen by version, like the domain would).
-inline EventRecord makeEvent(int64_t orderId, int64_t version, const std::string& nodeId = "node-a") {
-    static const char* types[] = {"OrderCreated", "OrderProcessing", "OrderCompleted", "OrderCancelled"};
-    EventRecord e;
-    e.eventId = newUuid();
-    e.type = types[(version - 1) % 4];
-    e.orderId = orderId;
-    e.orderNumber = "ORD-20251011192145-" + std::to_string(orderId);
-    e.version = version;
-    e.occurredAtMs = nowMs();
-    e.nodeId = nodeId;
-    e.dataJson = R"({"customerName":"John Doe","totalAmount":10.5})";
-    return e;
-}
+using ordersystem::testing::makeEvent;
 
 /// One "node": a transport plugin on its own FakeHost.
 struct TestNode {

@@ -13,30 +13,14 @@
 #include "AnalyticsPlugin.h"
 #include "ordersystem/sdk/json.h"
 #include "ordersystem/testing/FakeHost.h"
+#include "ordersystem/testing/TestSupport.h"
 
 using namespace ordersystem::sdk;
 using ordersystem::plugins::analytics::AnalyticsPlugin;
 using ordersystem::testing::FakeHost;
+using ordersystem::testing::TempDir;
 
 namespace {
-
-/// A folder under /tmp removed at the end of the test.
-class ScratchDir {
-public:
-    ScratchDir() {
-        char tmpl[] = "/tmp/analytics-test-XXXXXX";
-        const char* made = mkdtemp(tmpl);
-        if (!made) throw std::runtime_error("mkdtemp failed");
-        _path = made;
-    }
-    ~ScratchDir() {
-        try { Poco::File(_path).remove(true); } catch (...) {}
-    }
-    const std::string& path() const { return _path; }
-
-private:
-    std::string _path;
-};
 
 /// Just enough EventLog for a Projection to subscribe; the test calls apply() itself.
 class FakeEventLog final : public EventLog {
@@ -141,7 +125,7 @@ public:
 }  // namespace
 
 TEST(Analytics, CountsMoveBetweenStatusesAsOrdersProgress) {
-    ScratchDir dir;
+    TempDir dir;
     Node node(dir.path());
     LogBuilder b;
     ASSERT_TRUE(node.apply({b.created(1, "10.00"), b.created(2, "20.00"), b.created(3, "30.00"), b.created(4, "40.00")}).isOk());
@@ -165,7 +149,7 @@ TEST(Analytics, CountsMoveBetweenStatusesAsOrdersProgress) {
 }
 
 TEST(Analytics, AnEmptySystemAnswersAllFourStatusesWithZero) {
-    ScratchDir dir;
+    TempDir dir;
     Node node(dir.path());
     EXPECT_EQ(node.host.fakeRouter().call("GET", "/api/analytics").body,
               R"({"totalOrders":0,"ordersByStatus":{"Pending":0,"Processing":0,"Completed":0,"Cancelled":0},)"
@@ -173,7 +157,7 @@ TEST(Analytics, AnEmptySystemAnswersAllFourStatusesWithZero) {
 }
 
 TEST(Analytics, RevenueIsExactToTheCent) {
-    ScratchDir dir;
+    TempDir dir;
     Node node(dir.path());
     LogBuilder b;
     const std::string items = R"([{"productName":"Mug","quantity":3,"price":15.99}])";
@@ -187,7 +171,7 @@ TEST(Analytics, RevenueIsExactToTheCent) {
 }
 
 TEST(Analytics, TheAverageIsRoundedHalfUpToTheCent) {
-    ScratchDir dir;
+    TempDir dir;
     Node node(dir.path());
     LogBuilder b;
     ASSERT_TRUE(node.apply({b.created(1, "0.01"), b.created(2, "0.02")}).isOk());
@@ -197,7 +181,7 @@ TEST(Analytics, TheAverageIsRoundedHalfUpToTheCent) {
 }
 
 TEST(Analytics, SeveralEventsOfOneOrderInOneBatchAllCount) {
-    ScratchDir dir;
+    TempDir dir;
     Node node(dir.path());
     LogBuilder b;
     ASSERT_TRUE(node.apply({b.created(9, "99.99"), b.processing(9), b.completed(9)}).isOk());
@@ -208,7 +192,7 @@ TEST(Analytics, SeveralEventsOfOneOrderInOneBatchAllCount) {
 }
 
 TEST(Analytics, ARestartResumesFromTheCheckpointWithoutCountingTwice) {
-    ScratchDir dir;
+    TempDir dir;
     LogBuilder b;
     const std::vector<EventRecord> first = {b.created(1, "15.99"), b.created(2, "5.00"), b.processing(1)};
     const std::vector<EventRecord> second = {b.completed(1)};
@@ -236,7 +220,7 @@ TEST(Analytics, ARestartResumesFromTheCheckpointWithoutCountingTwice) {
 }
 
 TEST(Analytics, ABatchOverlappingTheCheckpointCountsOnlyTheNewEvents) {
-    ScratchDir dir;
+    TempDir dir;
     Node node(dir.path());
     LogBuilder b;
     const EventRecord c1 = b.created(1, "1.00"), c2 = b.created(2, "2.00"), c3 = b.created(3, "3.00");
@@ -247,7 +231,7 @@ TEST(Analytics, ABatchOverlappingTheCheckpointCountsOnlyTheNewEvents) {
 }
 
 TEST(Analytics, DeletingTheFileRebuildsItFromTheLog) {
-    ScratchDir dir;
+    TempDir dir;
     LogBuilder b;
     const std::vector<EventRecord> log = {b.created(1, "15.99"), b.created(2, "5.00"), b.processing(1), b.completed(1),
                                           b.cancelled(2, 2)};
@@ -272,7 +256,7 @@ TEST(Analytics, DeletingTheFileRebuildsItFromTheLog) {
 }
 
 TEST(Analytics, TheDatabaseKeyNamesAFileUnderTheDataFolder) {
-    ScratchDir dir;
+    TempDir dir;
     {
         Node node(dir.path(), "stats/analytics-custom.db");
         LogBuilder b;
@@ -283,7 +267,7 @@ TEST(Analytics, TheDatabaseKeyNamesAFileUnderTheDataFolder) {
 }
 
 TEST(Analytics, ReportsReadinessAndStopUnsubscribes) {
-    ScratchDir dir;
+    TempDir dir;
     Node node(dir.path());
     ASSERT_EQ(node.log.projection, node.plugin.get());
     ASSERT_EQ(node.host.healthChecks().count("analytics"), 1u);
@@ -293,7 +277,7 @@ TEST(Analytics, ReportsReadinessAndStopUnsubscribes) {
 }
 
 TEST(Analytics, AnEventForAnOrderNeverCreatedIsSkippedButTheCheckpointMoves) {
-    ScratchDir dir;
+    TempDir dir;
     Node node(dir.path());
     LogBuilder b;
     ASSERT_TRUE(node.apply({b.processing(77)}).isOk());
@@ -303,7 +287,7 @@ TEST(Analytics, AnEventForAnOrderNeverCreatedIsSkippedButTheCheckpointMoves) {
 }
 
 TEST(Analytics, AnUnusableFileFailsStartWithItsName) {
-    ScratchDir dir;
+    TempDir dir;
     Poco::File(dir.path() + "/analytics.db").createDirectories();  // a folder where the file should be
     FakeHost host(dir.path());
     FakeEventLog log;
@@ -319,7 +303,7 @@ TEST(Analytics, AnUnusableFileFailsStartWithItsName) {
 }
 
 TEST(Analytics, ALargeBatchCountsEveryOrderOnce) {
-    ScratchDir dir;
+    TempDir dir;
     Node node(dir.path());
     LogBuilder b;
     std::vector<EventRecord> batch;

@@ -23,30 +23,14 @@
 
 #include "NotificationsPlugin.h"
 #include "ordersystem/testing/FakeHost.h"
+#include "ordersystem/testing/TestSupport.h"
 
 using namespace ordersystem::sdk;
 using ordersystem::plugins::notifications::NotificationsPlugin;
 using ordersystem::testing::FakeHost;
+using ordersystem::testing::TempDir;
 
 namespace {
-
-/// A folder under /tmp removed at the end of the test.
-class ScratchDir {
-public:
-    ScratchDir() {
-        char tmpl[] = "/tmp/notifications-test-XXXXXX";
-        const char* made = mkdtemp(tmpl);
-        if (!made) throw std::runtime_error("mkdtemp failed");
-        _path = made;
-    }
-    ~ScratchDir() {
-        try { Poco::File(_path).remove(true); } catch (...) {}
-    }
-    const std::string& path() const { return _path; }
-
-private:
-    std::string _path;
-};
 
 /// What the receiver saw in one request.
 struct Received {
@@ -181,7 +165,7 @@ EventRecord orderCreated(int64_t orderId = 12) {
 
 /// A started plugin on a FakeHost with the given webhook URL.
 struct Started {
-    ScratchDir dir;
+    TempDir dir;
     FakeHost host{dir.path()};
     FakeEventLog log;
     std::unique_ptr<NotificationsPlugin> plugin;
@@ -259,7 +243,7 @@ TEST(Webhook, ARedeliveryOfADeliveredEventIsAckedWithoutASecondPost) {
 
 TEST(Webhook, TheNodeRemembersDeliveriesAcrossARestart) {
     Receiver receiver;
-    ScratchDir dir;
+    TempDir dir;
     const EventRecord e = orderCreated();
     for (int run = 0; run < 2; ++run) {
         FakeHost host(dir.path());

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -20,49 +21,16 @@
 #include <Poco/Net/SocketAddress.h>
 #include <Poco/ThreadPool.h>
 
+#include "EventLoopServer.h"
+#include "RequestDispatcher.h"
 #include "ordersystem/sdk/util.h"
 
 namespace ordersystem::host {
 
 using Clock = std::chrono::steady_clock;
 
-struct HttpServer::Shared {
-    Shared(HttpSettings s, Router& r, std::shared_ptr<spdlog::logger> l)
-        : settings(std::move(s)), router(r), log(std::move(l)) {}
-    HttpSettings settings;
-    Router& router;
-    std::shared_ptr<spdlog::logger> log;
-    /// Requests being handled right now: the drain on stop waits for these, not for idle connections.
-    std::atomic<int> inFlight{0};
-};
 
 namespace {
-
-bool isJsonContentType(const std::string& value) {
-    std::string_view v(value);
-    const size_t semi = v.find(';');
-    if (semi != std::string_view::npos) v = v.substr(0, semi);
-    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-    return sdk::equalsIgnoreCase(v, "application/json");
-}
-
-void parseQuery(std::string_view query, sdk::HeaderList& out) {
-    size_t start = 0;
-    while (start < query.size()) {
-        size_t amp = query.find('&', start);
-        if (amp == std::string_view::npos) amp = query.size();
-        const std::string_view pair = query.substr(start, amp - start);
-        if (!pair.empty()) {
-            const size_t eq = pair.find('=');
-            std::string key, value;
-            percentDecode(pair.substr(0, eq), key, true);
-            if (eq != std::string_view::npos) percentDecode(pair.substr(eq + 1), value, true);
-            out.emplace_back(std::move(key), std::move(value));
-        }
-        start = amp + 1;
-    }
-}
 
 enum class BodyOutcome { Ok, TooLarge, Incomplete, TooSlow };
 
@@ -115,38 +83,34 @@ BodyOutcome readBody(Poco::Net::HTTPServerRequest& req, int64_t maxBytes, Clock:
     return BodyOutcome::Ok;
 }
 
-bool needsApiKey(const HttpSettings& s, std::string_view rawPath) {
-    if (!s.apiKeys || !s.apiKeys->enabled()) return false;
-    if (s.apiKeysOnAllRoutes) return true;
-    return rawPath == "/api" || rawPath.substr(0, 5) == "/api/";
-}
-
 int64_t headerBytes(const Poco::Net::HTTPServerRequest& req) {
     int64_t n = 0;
     for (const auto& kv : req) n += static_cast<int64_t>(kv.first.size() + kv.second.size() + 4);
     return n;
 }
 
+/// The TLS listener's handler: Poco reads the head and the body stream, the dispatcher does the rest.
 class RequestHandler final : public Poco::Net::HTTPRequestHandler {
 public:
-    explicit RequestHandler(HttpServer::Shared& shared) : _shared(shared) {}
+    explicit RequestHandler(RequestDispatcher& dispatcher) : _dispatcher(dispatcher) {}
     void handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) override;
 
 private:
-    void dispatch(Poco::Net::HTTPServerRequest& req, sdk::HttpRequest& request, sdk::HttpResponse& response,
-                  RouteStats*& stats, const char*& routeLabel, bool& closeConnection, bool& discardAfterSend);
-    HttpServer::Shared& _shared;
+    /// The answer, or a refusal; closeConnection/discardAfterSend when the body stays unread.
+    void answer(Poco::Net::HTTPServerRequest& req, RequestTrace& trace, sdk::HttpRequest& request,
+                sdk::HttpResponse& response, bool& closeConnection, bool& discardAfterSend);
+    RequestDispatcher& _dispatcher;
 };
 
-void RequestHandler::dispatch(Poco::Net::HTTPServerRequest& req, sdk::HttpRequest& request,
-                              sdk::HttpResponse& response, RouteStats*& stats, const char*& routeLabel,
-                              bool& closeConnection, bool& discardAfterSend) {
-    thread_local RouteMatch match;
+void RequestHandler::answer(Poco::Net::HTTPServerRequest& req, RequestTrace& trace, sdk::HttpRequest& request,
+                            sdk::HttpResponse& response, bool& closeConnection, bool& discardAfterSend) {
+    const HttpSettings& settings = _dispatcher.settings();
     const std::string& uri = req.getURI();
-    const size_t qmark = uri.find('?');
-    const std::string_view rawPath = std::string_view(uri).substr(0, qmark);
+    const std::string_view rawPath = std::string_view(uri).substr(0, uri.find('?'));
     request.method = req.getMethod();
-    const HttpSettings& settings = _shared.settings;
+    request.headers.reserve(req.size());
+    for (const auto& kv : req) request.headers.emplace_back(kv.first, kv.second);
+    request.remoteAddress = trace.remote;
 
     // Refusals that need neither the body nor the route: the body stays unread, so close after.
     if (static_cast<int64_t>(uri.size()) > settings.maxUriBytes) {
@@ -160,26 +124,16 @@ void RequestHandler::dispatch(Poco::Net::HTTPServerRequest& req, sdk::HttpReques
                           "Request headers exceed the limit of " + std::to_string(settings.maxHeaderBytes) + " bytes");
         return;
     }
-    if (needsApiKey(settings, rawPath)) {
-        const std::string key = presentedApiKey(req.get("Authorization", ""), req.get("X-Api-Key", ""));
-        if (!settings.apiKeys->accepts(key)) {
-            closeConnection = req.hasContentLength() ? req.getContentLength64() > 0 : req.getChunkedTransferEncoding();
-            discardAfterSend = closeConnection;
-            sdk::writeProblem(response, 401,
-                              key.empty() ? "An API key is required: send Authorization: Bearer <key> or X-Api-Key"
-                                          : "The API key is not valid");
-            response.setHeader("WWW-Authenticate", "Bearer realm=\"ordersystem\"");
-            return;
-        }
+    if (!_dispatcher.admit(rawPath, request.headers, response)) {
+        closeConnection = req.hasContentLength() ? req.getContentLength64() > 0 : req.getChunkedTransferEncoding();
+        discardAfterSend = closeConnection;
+        return;
     }
-
     const auto deadline = Clock::now() + std::chrono::milliseconds(settings.requestTimeoutMs);
     switch (readBody(req, settings.maxBodyBytes, deadline, request.body)) {
     case BodyOutcome::TooLarge:
-        closeConnection = true;  // the rest of the body is still on the wire
-        discardAfterSend = true;
-        sdk::writeProblem(response, 413,
-                          "Request body exceeds the limit of " + std::to_string(_shared.settings.maxBodyBytes) + " bytes");
+        closeConnection = discardAfterSend = true;  // the rest of the body is still on the wire
+        sdk::writeProblem(response, 413, "Request body exceeds the limit of " + std::to_string(settings.maxBodyBytes) + " bytes");
         return;
     case BodyOutcome::Incomplete:
         closeConnection = true;
@@ -187,74 +141,39 @@ void RequestHandler::dispatch(Poco::Net::HTTPServerRequest& req, sdk::HttpReques
         return;
     case BodyOutcome::TooSlow:
         closeConnection = true;
-        sdk::writeProblem(response, 408,
-                          "Request body did not arrive within " + std::to_string(settings.requestTimeoutMs) + " ms");
+        sdk::writeProblem(response, 408, "Request body did not arrive within " + std::to_string(settings.requestTimeoutMs) + " ms");
         return;
     case BodyOutcome::Ok: break;
     }
-
-    _shared.router.match(request.method, rawPath, match);
-    if (match.kind == RouteMatch::Kind::NotFound) {
-        sdk::writeProblem(response, 404, "No resource at " + match.decodedPath);
-        return;
-    }
-    if (match.kind == RouteMatch::Kind::MethodNotAllowed) {
-        sdk::writeProblem(response, 405, "Method " + request.method + " is not allowed on " + match.decodedPath);
-        response.setHeader("Allow", match.allow);
-        return;
-    }
-    const Route& route = *match.route;
-    stats = route.stats.get();
-    routeLabel = route.pattern.c_str();
-    if (route.options.jsonBody) {
-        const std::string& type = req.getContentType();
-        if (!isJsonContentType(type)) {
-            sdk::writeProblem(response, 415,
-                              "Content-Type must be application/json" + (type.empty() ? std::string() : ", got " + type));
-            return;
-        }
-    }
-    request.path = std::move(match.decodedPath);
-    request.pathParams.reserve(route.paramNames.size());
-    for (size_t i = 0; i < route.paramNames.size() && i < match.values.size(); ++i)
-        request.pathParams.emplace_back(route.paramNames[i], std::move(match.values[i]));
-    if (qmark != std::string::npos) parseQuery(std::string_view(uri).substr(qmark + 1), request.queryParams);
-    request.headers.reserve(req.size());
-    for (const auto& kv : req) request.headers.emplace_back(kv.first, kv.second);
-    request.remoteAddress = req.clientAddress().toString();
-    route.handler(request, response);
+    const Route* route = _dispatcher.route(trace, request, response);
+    if (!route) return;
+    if (!route->asyncHandler) return _dispatcher.runPlain(*route, trace, request, response);
+    // This thread owns the connection anyway: wait for the asynchronous answer.
+    auto promise = std::make_shared<std::promise<sdk::HttpResponse>>();
+    std::future<sdk::HttpResponse> future = promise->get_future();
+    _dispatcher.runAsync(*route, trace, request,
+                         [promise](sdk::HttpResponse&& r) { promise->set_value(std::move(r)); });
+    response = future.get();
 }
 
 void RequestHandler::handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) {
-    const auto started = Clock::now();
-    _shared.inFlight.fetch_add(1, std::memory_order_relaxed);
-    struct InFlight {
-        std::atomic<int>& n;
-        ~InFlight() { n.fetch_sub(1, std::memory_order_relaxed); }
-    } inFlight{_shared.inFlight};
+    RequestTrace trace;
+    trace.method = req.getMethod();
+    trace.uri = req.getURI();
+    trace.remote = req.clientAddress().toString();
+    _dispatcher.begin(trace);
     sdk::HttpRequest request;
     sdk::HttpResponse response;
-    RouteStats* stats = nullptr;
-    const char* routeLabel = "unmatched";
     bool closeConnection = false;
     bool discardAfterSend = false;
     try {
-        dispatch(req, request, response, stats, routeLabel, closeConnection, discardAfterSend);
+        answer(req, trace, request, response, closeConnection, discardAfterSend);
     } catch (const std::exception& e) {
-        _shared.log->error("{} {} (route {}) threw: {}", req.getMethod(), req.getURI(), routeLabel, e.what());
-        response = sdk::HttpResponse{};
-        sdk::writeProblem(response, 500, "Internal server error");
-    } catch (...) {
-        _shared.log->error("{} {} (route {}) threw a non-standard exception", req.getMethod(), req.getURI(), routeLabel);
+        _dispatcher.log().error("{} {} (route {}) threw: {}", trace.method, trace.uri, trace.routeLabel, e.what());
         response = sdk::HttpResponse{};
         sdk::writeProblem(response, 500, "Internal server error");
     }
-    if (response.status < 100 || response.status > 599) {
-        _shared.log->error("{} {} (route {}) answered invalid status {}", req.getMethod(), req.getURI(), routeLabel,
-                           response.status);
-        response = sdk::HttpResponse{};
-        sdk::writeProblem(response, 500, "Internal server error");
-    }
+    _dispatcher.check(trace, response);
     try {
         resp.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(response.status),
                                 sdk::reasonPhrase(response.status));
@@ -267,45 +186,37 @@ void RequestHandler::handleRequest(Poco::Net::HTTPServerRequest& req, Poco::Net:
         resp.sendBuffer(response.body.data(), response.body.size());
         if (discardAfterSend) discardBody(req.stream());
     } catch (const std::exception& e) {
-        _shared.log->debug("{} {}: could not send the response: {}", req.getMethod(), req.getURI(), e.what());
+        _dispatcher.log().debug("{} {}: could not send the response: {}", trace.method, trace.uri, e.what());
     }
-    const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    if (!stats) stats = _shared.router.unmatchedStats();
-    if (stats) stats->record(response.status, seconds);
-    if (response.status >= 500) {
-        _shared.log->warn("{} {} (route {}) -> {} in {:.3f} ms", req.getMethod(), req.getURI(), routeLabel,
-                          response.status, seconds * 1000.0);
-    } else if (_shared.log->should_log(spdlog::level::debug)) {
-        _shared.log->debug("{} {} (route {}) -> {} in {:.3f} ms from {}", req.getMethod(), req.getURI(), routeLabel,
-                           response.status, seconds * 1000.0, req.clientAddress().toString());
-    }
+    _dispatcher.finish(trace, response.status);
 }
 
 class HandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory {
 public:
-    explicit HandlerFactory(std::shared_ptr<HttpServer::Shared> shared) : _shared(std::move(shared)) {}
+    explicit HandlerFactory(std::shared_ptr<RequestDispatcher> dispatcher) : _dispatcher(std::move(dispatcher)) {}
     // Always a handler: Poco turns a null into 501, and all routing errors are ours to answer.
     Poco::Net::HTTPRequestHandler* createRequestHandler(const Poco::Net::HTTPServerRequest&) override {
-        return new RequestHandler(*_shared);
+        return new RequestHandler(*_dispatcher);
     }
 
 private:
-    std::shared_ptr<HttpServer::Shared> _shared;
+    std::shared_ptr<RequestDispatcher> _dispatcher;
 };
 
 }  // namespace
 
 HttpServer::HttpServer(HttpSettings settings, Router& router, std::shared_ptr<spdlog::logger> log)
-    : _shared(std::make_shared<Shared>(std::move(settings), router, std::move(log))) {}
+    : _dispatcher(std::make_shared<RequestDispatcher>(std::move(settings), router, std::move(log))) {}
 
 HttpServer::~HttpServer() {
     stop(std::chrono::milliseconds(0));
     _server.reset();
     if (_pool) _pool->joinAll();
+    _loops.reset();
 }
 
 sdk::Status HttpServer::bind() {
-    const HttpSettings& s = _shared->settings;
+    const HttpSettings& s = _dispatcher->settings();
     try {
         if (!s.tlsCert.empty() || !s.tlsKey.empty()) {
             if (s.tlsCert.empty() || s.tlsKey.empty())
@@ -346,7 +257,15 @@ sdk::Status HttpServer::bind() {
 }
 
 void HttpServer::start() {
-    const HttpSettings& s = _shared->settings;
+    const HttpSettings& s = _dispatcher->settings();
+    if (!_tls) {
+        const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+        _loops = std::make_unique<EventLoopServer>(*_dispatcher, _socket->impl()->sockfd(),
+                                                   static_cast<int>(std::min(cores, 8u)));
+        _loops->start();
+        _running = true;
+        return;
+    }
     auto* params = new Poco::Net::HTTPServerParams;
     params->setMaxThreads(s.threads);
     params->setMaxQueued(s.maxQueued);
@@ -355,7 +274,7 @@ void HttpServer::start() {
     params->setKeepAliveTimeout(Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(s.keepAliveTimeoutMs) * 1000));
     params->setTimeout(Poco::Timespan(static_cast<Poco::Timespan::TimeDiff>(s.requestTimeoutMs) * 1000));
     _pool = std::make_unique<Poco::ThreadPool>("http", std::min(4, s.threads), s.threads, 60);
-    _server = std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(_shared), *_pool, *_socket, params);
+    _server = std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(_dispatcher), *_pool, *_socket, params);
     _server->start();
     _running = true;
 }
@@ -363,12 +282,19 @@ void HttpServer::start() {
 void HttpServer::stop(std::chrono::milliseconds drain) {
     if (!_running) return;
     _running = false;
-    _server->stop();  // no new connections; requests in flight continue
+    // No new connections; requests in flight continue.
+    if (_loops) _loops->stopAccepting();
+    else _server->stop();
     // Let a request that was just accepted reach its handler before counting what is in flight.
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
     const auto deadline = Clock::now() + drain;
-    while (_shared->inFlight.load() > 0 && Clock::now() < deadline)
+    while (_dispatcher->inFlight() > 0 && Clock::now() < deadline)
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    if (_loops) {
+        _loops->stop();
+        _socket->close();
+        return;
+    }
     // Idle keep-alive connections would otherwise hold the workers for the keep-alive timeout.
     _server->stopAll(true);
     _server.reset();

@@ -30,6 +30,10 @@ public:
     std::string_view mode() const noexcept override { return _inner.mode(); }
     sdk::Result<int64_t> allocateOrderId() noexcept override { return _inner.allocateOrderId(); }
     sdk::AppendResult append(sdk::AppendRequest& request) noexcept override { return _inner.append(request); }
+    void appendAsync(sdk::AppendRequest& request, AppendCallback done) noexcept override {
+        _inner.appendAsync(request, std::move(done));
+    }
+    bool appendsAsynchronously() const noexcept override { return _inner.appendsAsynchronously(); }
     sdk::Result<std::vector<sdk::EventRecord>> readOrder(int64_t orderId) noexcept override {
         return _inner.readOrder(orderId);
     }

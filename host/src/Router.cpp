@@ -116,12 +116,29 @@ std::string Router::takeError() {
 }
 
 void Router::add(std::string method, std::string pattern, sdk::RouteHandler handler, sdk::RouteOptions options) {
+    if (!handler) {
+        if (_error.empty()) _error = "route " + method + " " + pattern + " has no handler";
+        return;
+    }
+    addRoute(std::move(method), std::move(pattern), std::move(handler), nullptr, std::move(options));
+}
+
+void Router::addAsync(std::string method, std::string pattern, sdk::AsyncRouteHandler handler,
+                      sdk::RouteOptions options) {
+    if (!handler) {
+        if (_error.empty()) _error = "route " + method + " " + pattern + " has no handler";
+        return;
+    }
+    addRoute(std::move(method), std::move(pattern), nullptr, std::move(handler), std::move(options));
+}
+
+void Router::addRoute(std::string method, std::string pattern, sdk::RouteHandler handler,
+                      sdk::AsyncRouteHandler asyncHandler, sdk::RouteOptions options) {
     auto refuse = [this](std::string why) {
         if (_error.empty()) _error = std::move(why);
     };
     if (_frozen) return refuse("route " + method + " " + pattern + " added after the HTTP listener opened");
     if (pattern.empty() || pattern.front() != '/') return refuse("route pattern must start with '/': " + pattern);
-    if (!handler) return refuse("route " + method + " " + pattern + " has no handler");
     std::vector<std::string_view> segments;
     splitRaw(pattern, segments);
     // Check for a duplicate before creating any node, so a refused route leaves no trace.
@@ -147,6 +164,7 @@ void Router::add(std::string method, std::string pattern, sdk::RouteHandler hand
     route->method = std::move(method);
     route->pattern = std::move(pattern);
     route->handler = std::move(handler);
+    route->asyncHandler = std::move(asyncHandler);
     route->options = std::move(options);
     if (_metrics) route->stats = std::make_unique<RouteStats>(*_metrics, route->method, route->pattern);
     node->routes.push_back(route.get());

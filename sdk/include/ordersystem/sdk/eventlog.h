@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -134,6 +135,15 @@ public:
     /// Appends request.events atomically if the order's version equals request.expectedVersion.
     /// Fills each event's position on success. Blocks until durable or failed.
     virtual AppendResult append(AppendRequest& request) noexcept = 0;
+    using AppendCallback = std::function<void(AppendResult&&)>;
+    /// append() without blocking the caller, when appendsAsynchronously(): done runs exactly once,
+    /// on a transport thread (or on the caller's thread when refused at once), and must not
+    /// block. request, and what it points to, must stay valid until done has run. The default
+    /// runs append() on the caller's thread.
+    virtual void appendAsync(AppendRequest& request, AppendCallback done) noexcept { done(append(request)); }
+    /// true when appendAsync() returns before the append is durable (callers may then use it
+    /// from threads that must not block).
+    virtual bool appendsAsynchronously() const noexcept { return false; }
 
     /// All events of one order from the log, oldest first (empty vector: no such order).
     virtual Result<std::vector<EventRecord>> readOrder(int64_t orderId) noexcept = 0;

@@ -2,8 +2,13 @@
 // - The host reads the whole body (refusing bodies over [http] max_body_bytes with 413 before any
 //   handler runs), checks Content-Type for routes registered with RouteOptions::jsonBody
 //   (415 unless application/json), matches the route and calls the handler.
-// - Handlers are called concurrently on the host's HTTP worker threads; they must be thread-safe,
+// - Handlers are called concurrently on the host's HTTP threads; they must be thread-safe,
 //   must not throw (the host still catches and answers 500) and fill in the response.
+//   A plain handler may block (it runs on a worker thread) unless its route says nonBlocking,
+//   which lets the host run it on an event-loop thread without a thread switch.
+// - Asynchronous handlers (addAsync) run on an event-loop thread, must not block, and finish by
+//   calling the HttpReply exactly once, from any thread (a transport's commit thread, say): the
+//   reply is written to the connection on that thread. The request lives until then.
 // - The request and response are owned by the host and live for the duration of the call.
 // - Unknown path: 404; known path, other method: 405 with Allow. Both as problem documents.
 #pragma once
@@ -64,12 +69,19 @@ struct HttpResponse {
 };
 
 using RouteHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
+/// Finishes an asynchronous request; call exactly once, from any thread.
+using HttpReply = std::function<void(HttpResponse&&)>;
+/// The request stays valid until reply has been called.
+using AsyncRouteHandler = std::function<void(const HttpRequest&, HttpReply reply)>;
 
 struct RouteOptions {
     /// The route takes a JSON body: the host answers 415 unless Content-Type is application/json.
     bool jsonBody = false;
     /// Short operation name used for metrics labels and logs, e.g. "createOrder".
     std::string operationId;
+    /// The handler never waits on the network or on other requests (it reads memory or the local
+    /// database only): the host may run it directly on an event-loop thread.
+    bool nonBlocking = false;
 };
 
 /// Route registration. Patterns are literal segments and "{name}" segments, e.g.
@@ -79,6 +91,9 @@ class Router {
 public:
     virtual ~Router() = default;
     virtual void add(std::string method, std::string pattern, RouteHandler handler, RouteOptions options = {}) = 0;
+    /// A route answered asynchronously (see the contract above).
+    virtual void addAsync(std::string method, std::string pattern, AsyncRouteHandler handler,
+                          RouteOptions options = {}) = 0;
 };
 
 }  // namespace ordersystem::sdk

@@ -1,8 +1,12 @@
 // Test doubles for the SDK's Host: lets a plugin be started and driven in a unit test without
 // the ordersystem executable. Header-only; thread-safe where the SDK promises thread safety.
+// FakeRouter runs plain and asynchronous routes on the caller's thread; call() waits (bounded) for
+// an asynchronous reply, start() returns a RouteCall to watch a reply that has not come yet.
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <deque>
 #include <map>
@@ -113,35 +117,115 @@ private:
     std::map<std::string, std::unique_ptr<Instrument>> _instruments;
 };
 
+/// One request sent through FakeRouter: owns the request until the handler replied (an
+/// asynchronous route may reply later, from another thread), then holds the response.
+class RouteCall {
+public:
+    const HttpRequest& request() const { return _request; }
+    /// true once the handler replied (at once for plain routes and unmatched paths).
+    bool replied() const {
+        std::lock_guard<std::mutex> lock(_mutex);
+        return _replies > 0;
+    }
+    /// Waits up to timeoutMs for the reply; false when none came.
+    bool waitForReply(int64_t timeoutMs) const {
+        std::unique_lock<std::mutex> lock(_mutex);
+        return _cv.wait_for(lock, std::chrono::milliseconds(timeoutMs), [this] { return _replies > 0; });
+    }
+    /// The first reply; status 0 while there is none.
+    HttpResponse response() const {
+        std::lock_guard<std::mutex> lock(_mutex);
+        return _response;
+    }
+    /// How often the handler replied (the contract: exactly once).
+    int replyCount() const {
+        std::lock_guard<std::mutex> lock(_mutex);
+        return _replies;
+    }
+
+private:
+    friend class FakeRouter;
+    void finish(HttpResponse&& response) {
+        std::lock_guard<std::mutex> lock(_mutex);
+        if (_replies++ == 0) _response = std::move(response);
+        _cv.notify_all();
+    }
+    HttpRequest _request;
+    mutable std::mutex _mutex;
+    mutable std::condition_variable _cv;
+    int _replies = 0;
+    HttpResponse _response;
+};
+
 /// Records routes and dispatches requests to them with the host's matching rules
-/// (literal segments win over "{name}" segments).
+/// (literal segments win over "{name}" segments). Asynchronous routes (addAsync) are called on
+/// the caller's thread like the others; their reply may come from any thread.
 class FakeRouter final : public Router {
 public:
     struct Route {
         std::string method;
         std::vector<std::string> segments;
-        RouteHandler handler;
+        RouteHandler handler;  ///< empty for an asynchronous route
         RouteOptions options;
+        AsyncRouteHandler asyncHandler = {};  ///< set for an asynchronous route
+        bool isAsync() const { return static_cast<bool>(asyncHandler); }
     };
+    /// How long call() waits for an asynchronous route's reply.
+    static constexpr int64_t kReplyTimeoutMs = 5000;
+
     void add(std::string method, std::string pattern, RouteHandler handler, RouteOptions options) override {
         _routes.push_back(Route{std::move(method), split(pattern), std::move(handler), std::move(options)});
     }
+    void addAsync(std::string method, std::string pattern, AsyncRouteHandler handler, RouteOptions options) override {
+        _routes.push_back(Route{std::move(method), split(pattern), {}, std::move(options), std::move(handler)});
+    }
     const std::vector<Route>& routes() const { return _routes; }
+    /// The route registered for exactly this method and pattern; nullptr when none.
+    const Route* route(const std::string& method, const std::string& pattern) const {
+        const auto segments = split(pattern);
+        for (const auto& r : _routes)
+            if (r.method == method && r.segments == segments) return &r;
+        return nullptr;
+    }
 
-    /// Calls the route matching method+path (404 problem-free stub when none matches).
+    /// Calls the route matching method+path and returns its response (404 problem-free stub when
+    /// none matches). Waits up to kReplyTimeoutMs for an asynchronous route; status 0 if no reply.
     HttpResponse call(const std::string& method, const std::string& path, std::string body = {},
                       HeaderList headers = {}, HeaderList query = {}) const {
-        HttpRequest req;
+        auto pending = start(method, path, std::move(body), std::move(headers), std::move(query));
+        pending->waitForReply(kReplyTimeoutMs);
+        return pending->response();
+    }
+
+    /// Sends the request without waiting for an asynchronous route's reply.
+    std::shared_ptr<RouteCall> start(const std::string& method, const std::string& path, std::string body = {},
+                                     HeaderList headers = {}, HeaderList query = {}) const {
+        auto pending = std::make_shared<RouteCall>();
+        HttpRequest& req = pending->_request;
         req.method = method;
         req.path = path;
         req.body = std::move(body);
         req.headers = std::move(headers);
         req.queryParams = std::move(query);
+        const Route* best = match(method, path, &req.pathParams);
         HttpResponse res;
+        if (!best) {
+            res.status = 404;
+            pending->finish(std::move(res));
+        } else if (best->isAsync()) {
+            best->asyncHandler(req, [pending](HttpResponse&& r) { pending->finish(std::move(r)); });
+        } else {
+            best->handler(req, res);
+            pending->finish(std::move(res));
+        }
+        return pending;
+    }
+
+private:
+    const Route* match(const std::string& method, const std::string& path, HeaderList* bestParams) const {
         const auto parts = split(path);
         const Route* best = nullptr;
         int bestLiterals = -1;
-        HeaderList bestParams;
         for (const auto& r : _routes) {
             if (r.method != method || r.segments.size() != parts.size()) continue;
             HeaderList params;
@@ -153,15 +237,10 @@ public:
                 else if (s == parts[i]) ++literals;
                 else ok = false;
             }
-            if (ok && literals > bestLiterals) { best = &r; bestLiterals = literals; bestParams = params; }
+            if (ok && literals > bestLiterals) { best = &r; bestLiterals = literals; *bestParams = params; }
         }
-        if (!best) { res.status = 404; return res; }
-        req.pathParams = bestParams;
-        best->handler(req, res);
-        return res;
+        return best;
     }
-
-private:
     static std::vector<std::string> split(const std::string& path) {
         std::vector<std::string> out;
         std::string cur;

@@ -1,0 +1,112 @@
+// Contract: the inside of EventLoopServer (see EventLoopServer.h): one connection's state and one
+// loop. EventLoopServer.cpp has the loop mechanics (accept, events, timeouts, closing);
+// EventLoopRequests.cpp turns bytes into requests and answers into bytes.
+// Ownership: the loop's connection table holds each open connection; a request handled off the
+// loop holds it too (shared_ptr), so a late answer finds a closed connection (fd -1), not freed
+// memory. Closed connections stay in a graveyard until the next epoll round, because that round's
+// event list may still name them.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "EventLoopServer.h"
+#include "HttpWire.h"
+#include "WorkerPool.h"
+
+namespace ordersystem::host {
+
+/// Who may touch a connection: the loop while Reading, Writing (EPOLLOUT) or Draining; while Busy
+/// only the thread that answers the request (a worker or the thread completing an async reply).
+enum class Phase : int { Reading, Busy, Writing, Draining };
+
+struct EventLoopServer::Connection {
+    int fd = -1;
+    Loop* loop = nullptr;
+    std::string remote;
+    std::mutex writeMutex;  ///< writing to, re-arming and closing fd
+    std::atomic<Phase> phase{Phase::Reading};
+    /// Idle: when the keep-alive ends. Writing/Draining: when to give up on the client.
+    std::atomic<int64_t> deadlineMs{0};
+
+    // Owned by whichever thread the phase gives the connection to.
+    int64_t requestStartMs = 0;  ///< first byte of an incomplete request (0: none pending)
+    std::string in;
+    size_t inPos = 0;
+    bool haveHead = false;
+    wire::RequestHead head;
+    wire::ChunkedDecoder chunked;
+    sdk::HttpRequest request;
+    RequestTrace trace;
+    bool inRequest = false;  ///< begin() was called and finish() not yet
+    bool keepAlive = true;
+    bool headOnly = false;  ///< HEAD: no body on the wire
+    bool broken = false;    ///< a write failed: close
+    std::string out;
+    size_t outPos = 0;
+    int64_t discarded = 0;
+};
+
+class EventLoopServer::Loop {
+public:
+    Loop(RequestDispatcher& dispatcher, WorkerPool& workers, int listenFd);
+    ~Loop();
+
+    void start();
+    void stopAccepting() noexcept;
+    /// Ends the loop thread and closes every connection.
+    void stop() noexcept;
+    /// Runs task on the loop thread (thread-safe).
+    void post(std::function<void()> task);
+    /// Completes a request handled off the loop (worker or transport thread).
+    void answerFromElsewhere(const std::shared_ptr<Connection>& conn, sdk::HttpResponse&& response);
+
+private:
+    // EventLoopServer.cpp
+    void wake() noexcept;
+    void run();
+    void runTasks();
+    void accept();
+    void onEvent(Connection& conn, uint32_t events);
+    void readInput(Connection& conn, bool& peerClosed);
+    void drain(Connection& conn);
+    void arm(Connection& conn, uint32_t what) noexcept;
+    void closeConnection(Connection& conn) noexcept;
+    void checkTimeouts();
+
+    // EventLoopRequests.cpp
+    void process(Connection& conn);
+    bool parseHead(Connection& conn);
+    bool readBody(Connection& conn);
+    void dispatch(Connection& conn);
+    void refuse(Connection& conn, int status, const std::string& detail);
+    void respond(Connection& conn, sdk::HttpResponse&& response);
+    void serialize(Connection& conn, sdk::HttpResponse&& response);
+    bool flush(Connection& conn) noexcept;
+    void afterWrite(Connection& conn);
+    void becomeIdle(Connection& conn);
+
+    RequestDispatcher& _dispatcher;
+    WorkerPool& _workers;
+    int _listenFd;
+    int _epoll = -1;
+    int _eventFd = -1;
+    std::thread _thread;
+    std::atomic<bool> _stopping{false};
+    std::mutex _tasksMutex;
+    std::vector<std::function<void()>> _tasks;
+    std::unordered_map<int, std::shared_ptr<Connection>> _connections;  ///< loop thread only
+    std::vector<std::shared_ptr<Connection>> _graveyard;                 ///< loop thread only
+    int64_t _lastTickMs = 0;
+};
+
+int64_t steadyNowMs() noexcept;
+
+}  // namespace ordersystem::host

@@ -1,0 +1,286 @@
+// The loop mechanics of EventLoopServer: accepting, epoll events, timeouts and closing.
+#include "EventLoopServer.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "EventLoop.h"
+
+namespace ordersystem::host {
+
+namespace {
+constexpr int64_t kDiscardLimit = 8 * 1024 * 1024;  ///< read and dropped before a lingering close
+constexpr int kTickMs = 100;
+constexpr int kMaxEvents = 128;
+
+std::string peerName(const sockaddr_storage& addr) {
+    char host[INET6_ADDRSTRLEN] = {0};
+    if (addr.ss_family == AF_INET) {
+        const auto* in = reinterpret_cast<const sockaddr_in*>(&addr);
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        return std::string(host) + ":" + std::to_string(ntohs(in->sin_port));
+    }
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&addr);
+    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+    return "[" + std::string(host) + "]:" + std::to_string(ntohs(in6->sin6_port));
+}
+}  // namespace
+
+int64_t steadyNowMs() noexcept {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
+}
+
+// ---- EventLoopServer
+
+EventLoopServer::EventLoopServer(RequestDispatcher& dispatcher, int listenFd, int loops)
+    : _dispatcher(dispatcher), _listenFd(listenFd),
+      _workers(std::make_unique<WorkerPool>(dispatcher.settings().threads)) {
+    fcntl(_listenFd, F_SETFL, fcntl(_listenFd, F_GETFL) | O_NONBLOCK);
+    for (int i = 0; i < std::max(1, loops); ++i)
+        _loops.push_back(std::make_unique<Loop>(_dispatcher, *_workers, _listenFd));
+}
+
+EventLoopServer::~EventLoopServer() { stop(); }
+
+void EventLoopServer::start() {
+    for (auto& loop : _loops) loop->start();
+    _started = true;
+}
+
+void EventLoopServer::stopAccepting() noexcept {
+    for (auto& loop : _loops) loop->stopAccepting();
+}
+
+void EventLoopServer::stop() noexcept {
+    if (!_started) return;
+    _started = false;
+    stopAccepting();
+    for (auto& loop : _loops) loop->stop();
+    // Handlers still running answer into closed connections; the loops outlive them.
+    _workers->stop();
+}
+
+// ---- Loop
+
+EventLoopServer::Loop::Loop(RequestDispatcher& dispatcher, WorkerPool& workers, int listenFd)
+    : _dispatcher(dispatcher), _workers(workers), _listenFd(listenFd) {
+    _epoll = epoll_create1(EPOLL_CLOEXEC);
+    _eventFd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.ptr = nullptr;  // the wake-up eventfd
+    epoll_ctl(_epoll, EPOLL_CTL_ADD, _eventFd, &ev);
+    epoll_event lev{};
+    lev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    lev.data.ptr = this;  // the listening socket
+    epoll_ctl(_epoll, EPOLL_CTL_ADD, _listenFd, &lev);
+}
+
+EventLoopServer::Loop::~Loop() {
+    stop();
+    close(_eventFd);
+    close(_epoll);
+}
+
+void EventLoopServer::Loop::start() { _thread = std::thread([this] { run(); }); }
+
+void EventLoopServer::Loop::stopAccepting() noexcept { epoll_ctl(_epoll, EPOLL_CTL_DEL, _listenFd, nullptr); }
+
+void EventLoopServer::Loop::stop() noexcept {
+    _stopping.store(true);
+    wake();
+    if (_thread.joinable()) _thread.join();
+    auto open = std::move(_connections);
+    _connections.clear();
+    for (auto& [fd, conn] : open) closeConnection(*conn);
+    _graveyard.clear();
+}
+
+void EventLoopServer::Loop::wake() noexcept {
+    const uint64_t one = 1;
+    [[maybe_unused]] const ssize_t n = write(_eventFd, &one, sizeof one);
+}
+
+void EventLoopServer::Loop::post(std::function<void()> task) {
+    {
+        std::lock_guard<std::mutex> lock(_tasksMutex);
+        _tasks.push_back(std::move(task));
+    }
+    wake();
+}
+
+void EventLoopServer::Loop::run() {
+    epoll_event events[kMaxEvents];
+    while (!_stopping.load(std::memory_order_relaxed)) {
+        _graveyard.clear();
+        const int n = epoll_wait(_epoll, events, kMaxEvents, kTickMs);
+        for (int i = 0; i < n; ++i) {
+            void* tag = events[i].data.ptr;
+            if (tag == nullptr) {
+                uint64_t value;
+                [[maybe_unused]] const ssize_t r = read(_eventFd, &value, sizeof value);
+                runTasks();
+            } else if (tag == this) {
+                accept();
+            } else {
+                onEvent(*static_cast<Connection*>(tag), events[i].events);
+            }
+        }
+        if (steadyNowMs() - _lastTickMs >= kTickMs) checkTimeouts();
+    }
+}
+
+void EventLoopServer::Loop::runTasks() {
+    std::vector<std::function<void()>> tasks;
+    {
+        std::lock_guard<std::mutex> lock(_tasksMutex);
+        tasks.swap(_tasks);
+    }
+    for (auto& task : tasks) task();
+}
+
+void EventLoopServer::Loop::accept() {
+    for (int i = 0; i < 64; ++i) {
+        sockaddr_storage addr{};
+        socklen_t len = sizeof addr;
+        const int fd = accept4(_listenFd, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                _dispatcher.log().error("cannot accept a connection: {}", std::strerror(errno));
+            return;
+        }
+        const int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        auto conn = std::make_shared<Connection>();
+        conn->fd = fd;
+        conn->loop = this;
+        conn->remote = peerName(addr);
+        conn->deadlineMs.store(steadyNowMs() + _dispatcher.settings().keepAliveTimeoutMs);
+        epoll_event ev{};
+        ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+        ev.data.ptr = conn.get();
+        if (epoll_ctl(_epoll, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            close(fd);
+            continue;
+        }
+        _connections.emplace(fd, std::move(conn));
+    }
+}
+
+void EventLoopServer::Loop::arm(Connection& conn, uint32_t what) noexcept {
+    epoll_event ev{};
+    ev.events = what | EPOLLRDHUP | EPOLLONESHOT;
+    ev.data.ptr = &conn;
+    epoll_ctl(_epoll, EPOLL_CTL_MOD, conn.fd, &ev);
+}
+
+void EventLoopServer::Loop::closeConnection(Connection& conn) noexcept {
+    std::lock_guard<std::mutex> lock(conn.writeMutex);
+    if (conn.fd < 0) return;
+    if (conn.inRequest && conn.phase.load() != Phase::Busy) {
+        // The client went away before its answer: counted, never half-logged.
+        conn.inRequest = false;
+        _dispatcher.finish(conn.trace, 499);
+    }
+    epoll_ctl(_epoll, EPOLL_CTL_DEL, conn.fd, nullptr);
+    close(conn.fd);
+    if (auto it = _connections.find(conn.fd); it != _connections.end()) {
+        _graveyard.push_back(std::move(it->second));
+        _connections.erase(it);
+    }
+    conn.fd = -1;
+}
+
+void EventLoopServer::Loop::onEvent(Connection& conn, uint32_t events) {
+    if (conn.fd < 0) return;
+    switch (conn.phase.load(std::memory_order_acquire)) {
+    case Phase::Writing:
+        if (events & EPOLLERR) conn.broken = true;
+        if (conn.broken || flush(conn)) {
+            afterWrite(conn);
+            if (conn.fd >= 0 && conn.phase.load() == Phase::Reading) process(conn);
+        } else {
+            arm(conn, EPOLLOUT);
+        }
+        return;
+    case Phase::Draining: drain(conn); return;
+    case Phase::Reading: {
+        bool peerClosed = false;
+        readInput(conn, peerClosed);
+        if (peerClosed && !conn.haveHead && conn.inPos >= conn.in.size()) return closeConnection(conn);
+        process(conn);
+        // A half-closed client whose request is incomplete will never complete it.
+        if (peerClosed && conn.fd >= 0 && conn.phase.load() == Phase::Reading) closeConnection(conn);
+        return;
+    }
+    case Phase::Busy: return;  // not armed while busy; a stale event
+    }
+}
+
+void EventLoopServer::Loop::readInput(Connection& conn, bool& peerClosed) {
+    if (conn.inPos > 0 && conn.inPos == conn.in.size()) {
+        conn.in.clear();
+        conn.inPos = 0;
+    }
+    char buffer[16384];
+    for (int i = 0; i < 16; ++i) {
+        const ssize_t n = recv(conn.fd, buffer, sizeof buffer, 0);
+        if (n > 0) {
+            conn.in.append(buffer, static_cast<size_t>(n));
+            if (static_cast<size_t>(n) < sizeof buffer) return;
+            continue;
+        }
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) peerClosed = true;
+        return;
+    }
+}
+
+void EventLoopServer::Loop::drain(Connection& conn) {
+    char buffer[16384];
+    for (;;) {
+        const ssize_t n = recv(conn.fd, buffer, sizeof buffer, 0);
+        if (n > 0) {
+            conn.discarded += n;
+            if (conn.discarded > kDiscardLimit) return closeConnection(conn);
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return arm(conn, EPOLLIN);
+        return closeConnection(conn);  // the client closed (or failed): done
+    }
+}
+
+void EventLoopServer::Loop::checkTimeouts() {
+    const int64_t now = steadyNowMs();
+    _lastTickMs = now;
+    const int64_t requestTimeout = _dispatcher.settings().requestTimeoutMs;
+    std::vector<Connection*> expired;
+    for (auto& [fd, conn] : _connections) {
+        const Phase phase = conn->phase.load(std::memory_order_acquire);
+        if (phase == Phase::Busy) continue;
+        const bool pending = phase == Phase::Reading && conn->requestStartMs != 0;
+        const int64_t deadline = pending ? conn->requestStartMs + requestTimeout : conn->deadlineMs.load();
+        if (now >= deadline) expired.push_back(conn.get());
+    }
+    for (Connection* conn : expired) {
+        if (conn->phase.load() == Phase::Reading && conn->haveHead) {
+            // The head arrived, the body did not: say so before closing.
+            refuse(*conn, 408,
+                   "Request body did not arrive within " + std::to_string(requestTimeout) + " ms");
+        } else {
+            closeConnection(*conn);
+        }
+    }
+}
+
+}  // namespace ordersystem::host

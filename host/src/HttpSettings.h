@@ -1,0 +1,31 @@
+// Contract: the [http] settings the listener and the request pipeline share (see ConfigSchema).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "ApiKeys.h"
+
+namespace ordersystem::host {
+
+struct HttpSettings {
+    std::string host = "0.0.0.0";
+    int port = 5000;
+    int64_t maxBodyBytes = 1048576;
+    int threads = 128;
+    int maxQueued = 1024;
+    int keepAliveTimeoutMs = 5000;
+    /// Longest a socket read may wait, and the bound for reading one request body.
+    int requestTimeoutMs = 30000;
+    int64_t maxUriBytes = 8192;      ///< longer request targets get 414
+    int64_t maxHeaderBytes = 16384;  ///< larger header blocks (names + values) get 431
+    /// Hashes of the accepted API keys; disabled (no keys) means no authentication.
+    std::shared_ptr<const ApiKeys> apiKeys;
+    /// false: keys are needed on /api/* only; true: on every route (health, metrics, docs too).
+    bool apiKeysOnAllRoutes = false;
+    std::string tlsCert;  ///< PEM certificate (chain); TLS when set together with tlsKey
+    std::string tlsKey;   ///< PEM private key
+};
+
+}  // namespace ordersystem::host

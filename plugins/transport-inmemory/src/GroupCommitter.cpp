@@ -11,6 +11,14 @@
 namespace ordersystem::plugins::inmemory {
 
 namespace {
+/// Set while this thread runs async callbacks (see GroupCommitter::inCallback()).
+thread_local bool tlsInCallback = false;
+}  // namespace
+
+bool GroupCommitter::inCallback() noexcept { return tlsInCallback; }
+
+
+namespace {
 
 constexpr int64_t kPurgeIntervalMs = 60 * 1000;
 constexpr int kQueued = 0;
@@ -43,16 +51,23 @@ GroupCommitter::GroupCommitter(LogWriter& writer, size_t maxBatch, Publisher pub
     _lastPurgeMs = sdk::nowMs();
 }
 
+GroupCommitter::~GroupCommitter() { close(); }
+
+void GroupCommitter::push(Op& op) {
+    op.state.store(kQueued, std::memory_order_relaxed);
+    op.next = nullptr;
+    if (_tail) _tail->next = &op;
+    else _head = &op;
+    _tail = &op;
+}
+
 bool GroupCommitter::submit(Op& op, bool external) {
     bool leading = false;
     {
         std::lock_guard<std::mutex> lock(_mutex);
         if (_closed || (external && _refuseExternal)) return false;
-        op.state.store(kQueued, std::memory_order_relaxed);
-        op.next = nullptr;
-        if (_tail) _tail->next = &op;
-        else _head = &op;
-        _tail = &op;
+        op.async = false;
+        push(op);
         if (!_leaderActive) {
             _leaderActive = true;
             leading = true;
@@ -60,7 +75,7 @@ bool GroupCommitter::submit(Op& op, bool external) {
     }
     while (true) {
         if (leading) {
-            lead(op);
+            lead(&op);
             if (op.state.load(std::memory_order_acquire) == kDone) return true;
             // Our op did not fit into that batch; lead() already named the next leader.
         }
@@ -72,19 +87,78 @@ bool GroupCommitter::submit(Op& op, bool external) {
     }
 }
 
-void GroupCommitter::lead(Op& self) {
+bool GroupCommitter::submitAsync(std::unique_ptr<AsyncOp>& op) {
+    bool wake = false;
     {
         std::lock_guard<std::mutex> lock(_mutex);
-        _batch.clear();
-        while (_head && _batch.size() < _maxBatch) {
-            Op* op = _head;
-            _head = op->next;
-            op->next = nullptr;
-            _batch.push_back(op);
+        if (_closed || _refuseExternal) return false;
+        if (!_committerThread.joinable()) _committerThread = std::thread([this] { runCommitterThread(); });
+        AsyncOp* queued = op.release();
+        queued->async = true;
+        push(*queued);
+        ++_asyncPending;
+        if (!_leaderActive) {
+            // Nobody commits: the committer thread leads. Otherwise the active leader's
+            // hand-off reaches this op (no wake-up per op).
+            _leaderActive = true;
+            _committerTurn = true;
+            wake = true;
         }
-        if (!_head) _tail = nullptr;
+    }
+    if (wake) _committerWake.notify_one();
+    return true;
+}
+
+void GroupCommitter::runCommitterThread() {
+    std::unique_lock<std::mutex> lock(_mutex);
+    while (true) {
+        _committerWake.wait(lock, [this] { return _committerTurn || _stopCommitter; });
+        if (!_committerTurn) return;  // stopping, and close() drained the queue before
+        _committerTurn = false;
+        lock.unlock();
+        lead(nullptr);
+        lock.lock();
+    }
+}
+
+void GroupCommitter::lead(Op* self) {
+    takeBatch();
+    commitAndPublish();
+
+    // Copy the batch before naming the next leader: from then on it reuses _batch.
+    Op* local[64];
+    std::vector<Op*> spill;
+    Op** batch = local;
+    const size_t count = _batch.size();
+    if (count > 64) {
+        spill = _batch;
+        batch = spill.data();
+    } else {
+        std::copy(_batch.begin(), _batch.end(), local);
     }
 
+    Op* nextOp = nullptr;
+    const Next next = handOff(nextOp);
+    // Wake the next leader first so the next commit overlaps with this batch's wake-ups. The
+    // committer thread, when it is the next leader itself, just loops.
+    if (next == Next::SyncOp && nextOp != self) futexWake(nextOp->state);
+    if (next == Next::CommitterThread && self != nullptr) _committerWake.notify_one();
+    finish(batch, count, self);
+}
+
+void GroupCommitter::takeBatch() {
+    std::lock_guard<std::mutex> lock(_mutex);
+    _batch.clear();
+    while (_head && _batch.size() < _maxBatch) {
+        Op* op = _head;
+        _head = op->next;
+        op->next = nullptr;
+        _batch.push_back(op);
+    }
+    if (!_head) _tail = nullptr;
+}
+
+void GroupCommitter::commitAndPublish() {
     _committed.clear();
     const bool ok = _writer.commitBatch(_batch.data(), _batch.size(), _committed);
     _healthy.store(ok, std::memory_order_relaxed);
@@ -102,44 +176,65 @@ void GroupCommitter::lead(Op& self) {
         _lastPurgeMs = now;
         _writer.purgeExpired(now);
     }
+}
 
-    // Copy the batch before naming the next leader: from then on it reuses _batch.
-    Op* local[64];
-    std::vector<Op*> spill;
-    Op** batch = local;
-    const size_t count = _batch.size();
-    if (count > 64) {
-        spill = _batch;
-        batch = spill.data();
-    } else {
-        std::copy(_batch.begin(), _batch.end(), local);
+GroupCommitter::Next GroupCommitter::handOff(Op*& nextOp) {
+    std::lock_guard<std::mutex> lock(_mutex);
+    if (!_head) {
+        _leaderActive = false;
+        _idle.notify_all();
+        return Next::Nobody;
     }
+    if (_head->async) {
+        // Its submitter does not wait for a hand-off: the committer thread leads instead (when
+        // it is the current leader, this makes it lead again at once).
+        _committerTurn = true;
+        return Next::CommitterThread;
+    }
+    nextOp = _head;
+    nextOp->state.store(kLead, std::memory_order_release);
+    return Next::SyncOp;
+}
 
-    Op* nextLeader = nullptr;
-    {
-        std::lock_guard<std::mutex> lock(_mutex);
-        nextLeader = _head;
-        if (nextLeader) nextLeader->state.store(kLead, std::memory_order_release);
-        else {
-            _leaderActive = false;
-            _idle.notify_all();
-        }
-    }
-    // Wake the next leader first so the next commit overlaps with this batch's wake-ups.
-    if (nextLeader && nextLeader != &self) futexWake(nextLeader->state);
+void GroupCommitter::finish(Op** batch, size_t count, Op* self) {
+    // Sync followers first (a futex wake each). Async ops are gathered at the front of batch
+    // meanwhile: a woken follower's Op may be gone at once, so it is not read again.
+    size_t asyncCount = 0;
+    bool selfDone = false;
     for (size_t i = 0; i < count; ++i) {
         Op* op = batch[i];
-        if (op == &self) continue;
+        if (op->async) {
+            batch[asyncCount++] = op;
+            continue;
+        }
+        if (op == self) {
+            selfDone = true;
+            continue;
+        }
         op->state.store(kDone, std::memory_order_release);
         futexWake(op->state);
     }
-    // Our own op last, since once the state says kDone our caller may return.
-    for (size_t i = 0; i < count; ++i)
-        if (batch[i] == &self) self.state.store(kDone, std::memory_order_release);
+    tlsInCallback = true;
+    for (size_t i = 0; i < asyncCount; ++i) {
+        std::unique_ptr<AsyncOp> owned(static_cast<AsyncOp*>(batch[i]));
+        try {
+            owned->complete();
+        } catch (...) {
+            // complete() reports its own failures; a stray exception must not stop the leader.
+        }
+    }
+    tlsInCallback = false;
+    if (asyncCount > 0) {
+        std::lock_guard<std::mutex> lock(_mutex);
+        _asyncPending -= asyncCount;
+        if (_asyncPending == 0) _idle.notify_all();
+    }
+    // Our own op last (when it was in this batch), since once it says kDone our caller may return.
+    if (selfDone) self->state.store(kDone, std::memory_order_release);
 }
 
 void GroupCommitter::drain(std::unique_lock<std::mutex>& lock) {
-    _idle.wait(lock, [this] { return !_leaderActive && !_head; });
+    _idle.wait(lock, [this] { return !_leaderActive && !_head && _asyncPending == 0; });
 }
 
 void GroupCommitter::refuseExternal() {
@@ -149,10 +244,17 @@ void GroupCommitter::refuseExternal() {
 }
 
 void GroupCommitter::close() {
-    std::unique_lock<std::mutex> lock(_mutex);
-    _refuseExternal = true;
-    _closed = true;
-    drain(lock);
+    std::thread committer;
+    {
+        std::unique_lock<std::mutex> lock(_mutex);
+        _refuseExternal = true;
+        _closed = true;
+        drain(lock);
+        _stopCommitter = true;
+        committer = std::move(_committerThread);
+    }
+    _committerWake.notify_all();
+    if (committer.joinable()) committer.join();
 }
 
 }  // namespace ordersystem::plugins::inmemory

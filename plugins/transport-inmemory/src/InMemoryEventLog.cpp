@@ -14,6 +14,38 @@ using sdk::StatusCode;
 namespace {
 /// Order ids stay exactly representable as JSON numbers (doubles).
 constexpr int64_t kMaxOrderId = (int64_t{1} << 53) - 1;
+
+/// An appendAsync() in the committer's queue: owns the caller's callback.
+struct AsyncAppend final : AsyncOp {
+    AsyncAppend(sdk::AppendRequest& request, sdk::EventLog::AppendCallback callback, sdk::Logger& log)
+        : AsyncOp(OpKind::Append), done(std::move(callback)), logger(log) {
+        append = &request;
+    }
+    /// Hands result (filled by the commit, or by a refusal) to the callback, exactly once.
+    void complete() override {
+        try {
+            done(std::move(result));
+        } catch (const std::exception& e) {
+            logger.error(std::string("an append callback threw: ") + e.what());
+        } catch (...) {
+            logger.error("an append callback threw");
+        }
+    }
+    sdk::EventLog::AppendCallback done;
+    sdk::Logger& logger;
+};
+/// A release() asked for inside an append callback: queued, not waited for (the callback runs on
+/// the committing thread, which would wait for itself). Owns its key.
+struct QueuedRelease final : AsyncOp {
+    QueuedRelease(std::string k, sdk::Logger& log) : AsyncOp(OpKind::Release), ownedKey(std::move(k)), logger(log) {
+        key = &ownedKey;
+    }
+    void complete() override {
+        if (!status) logger.warn("releasing Idempotency-Key failed: " + status.message);
+    }
+    std::string ownedKey;
+    sdk::Logger& logger;
+};
 }  // namespace
 
 InMemoryEventLog::InMemoryEventLog(LogSettings settings, sdk::Logger& logger, sdk::Metrics& metrics)
@@ -105,6 +137,32 @@ sdk::AppendResult InMemoryEventLog::append(sdk::AppendRequest& request) noexcept
         return std::move(op.result);
     } catch (const std::exception& e) {
         return sdk::AppendResult{Status(StatusCode::Internal, std::string("append: ") + e.what()), 0, -1};
+    }
+}
+
+void InMemoryEventLog::appendAsync(sdk::AppendRequest& request, AppendCallback done) noexcept {
+    std::unique_ptr<AsyncOp> op;
+    try {
+        op = std::make_unique<AsyncAppend>(request, std::move(done), _logger);
+        if (_open && _committer->submitAsync(op)) return;  // the committer owns op now
+        op->result = sdk::AppendResult{unavailable(), 0, -1};
+    } catch (const std::exception& e) {
+        try {
+            sdk::AppendResult failed{Status(StatusCode::Internal, std::string("append: ") + e.what()), 0, -1};
+            if (!op) {
+                done(std::move(failed));  // the op could not be made, so done was not moved from
+                return;
+            }
+            op->result = std::move(failed);
+        } catch (...) {
+            _logger.error("appendAsync: could not report a failure to the callback");
+            return;
+        }
+    }
+    try {
+        op->complete();  // refused at once: on the caller's thread
+    } catch (...) {
+        _logger.error("an append callback threw");
     }
 }
 
@@ -217,6 +275,11 @@ Status InMemoryEventLog::complete(const sdk::IdempotencyCompletion& completion) 
 Status InMemoryEventLog::release(const std::string& key) noexcept {
     try {
         if (!_open) return unavailable();
+        if (GroupCommitter::inCallback()) {
+            // Called from an append callback (a failed create giving its key back): queue it.
+            std::unique_ptr<AsyncOp> queued = std::make_unique<QueuedRelease>(key, _logger);
+            return _committer->submitAsync(queued) ? Status::ok() : unavailable();
+        }
         Op op(OpKind::Release);
         op.key = &key;
         if (!_committer->submit(op, true)) return unavailable();

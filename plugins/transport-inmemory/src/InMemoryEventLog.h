@@ -1,8 +1,13 @@
 // Contract: the standalone deployment's event log (DESIGN.md "transport-inmemory"): a table in
 // its own SQLite file, appended through a group committer, delivered in-process.
 // open()/shutdown() run on the host's main thread (plugin start/stop); every other method is
-// thread-safe and called from HTTP worker threads. After shutdown() appends, id allocation and
-// idempotency writes return Unavailable.
+// thread-safe and called from HTTP worker threads. appendAsync() never blocks its caller (an HTTP
+// event-loop thread): the append joins the next group commit and its callback runs on the
+// committing thread (GroupCommitter.h), so it must not call this log's blocking methods
+// (append, allocateOrderId, claim/complete/release): they would wait for that very thread.
+// After shutdown() appends, id allocation and idempotency writes return Unavailable
+// (appendAsync: at once, on the caller's thread); appends accepted before shutdown() still
+// commit, and shutdown() returns after their callbacks ran.
 #pragma once
 
 #include <atomic>
@@ -45,6 +50,8 @@ public:
     std::string_view mode() const noexcept override { return "standalone"; }
     sdk::Result<int64_t> allocateOrderId() noexcept override;
     sdk::AppendResult append(sdk::AppendRequest& request) noexcept override;
+    void appendAsync(sdk::AppendRequest& request, AppendCallback done) noexcept override;
+    bool appendsAsynchronously() const noexcept override { return true; }
     sdk::Result<std::vector<sdk::EventRecord>> readOrder(int64_t orderId) noexcept override;
     sdk::Result<uint64_t> headPosition() noexcept override;
     sdk::Result<sdk::SubscriptionId> subscribe(sdk::Projection& projection) noexcept override;

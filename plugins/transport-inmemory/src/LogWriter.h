@@ -17,7 +17,8 @@ namespace ordersystem::plugins::inmemory {
 
 enum class OpKind : int { Append, Claim, Complete, Release, ReserveIds, ReactionCheckpoint, DeadLetter };
 
-/// One queued write; lives on the caller's stack (no heap allocation per request).
+/// One queued write; lives on the caller's stack (no heap allocation per request), except an
+/// AsyncOp (GroupCommitter.h), which the committer owns from submitAsync() on.
 struct Op {
     explicit Op(OpKind k) : kind(k) {}
     OpKind kind;
@@ -38,6 +39,8 @@ struct Op {
     // A futex word, not a condition variable, so the leader wakes followers without the queue lock.
     std::atomic<int> state{0};
     Op* next = nullptr;  ///< queue link, guarded by the committer's mutex
+    /// Set by GroupCommitter::submitAsync: an AsyncOp, completed by the leader instead of woken.
+    bool async = false;
 };
 
 /// What was loaded from the database at start.

@@ -52,14 +52,15 @@ Status OrdersPlugin::start(sdk::Host& host) noexcept {
         _subscription = *sub;
         _subscribed = true;
 
-        http::registerRoutes(host.router(), _service->mediator());
+        http::registerRoutes(host.router(), _service->mediator(), _service->createsAsynchronously());
         store::ReadModel* model = _readModel.get();
         host.addHealthCheck(std::string(store::ReadModel::kName), [model] { return model->health(); });
         host.logger().info("read model " + path + " (schema v" + std::to_string(store::kSchemaVersion) +
                            ", was v" + std::to_string(_readModel->database().openedSchemaVersion()) +
                            ") at position " + std::to_string(checkpoint) + " of " + std::to_string(*head) +
                            ", cache " + std::to_string(_settings.cacheEntries) + " orders, command timeout " +
-                           std::to_string(_settings.commandTimeoutMs) + " ms, log mode " + std::string(_log->mode()));
+                           std::to_string(_settings.commandTimeoutMs) + " ms, log mode " + std::string(_log->mode()) +
+                           (_service->createsAsynchronously() ? ", asynchronous creates" : ""));
         return Status::ok();
     } catch (const std::exception& e) {
         return Status(StatusCode::Internal, std::string("orders: start failed: ") + e.what());
@@ -67,6 +68,10 @@ Status OrdersPlugin::start(sdk::Host& host) noexcept {
 }
 
 void OrdersPlugin::stop() noexcept {
+    // An asynchronous create still waiting for its append would acknowledge into a closed model.
+    if (_service && !_service->waitForPendingCreates(_settings.commandTimeoutMs) && _host)
+        _host->logger().error("stopping with asynchronous creates still waiting for the event log after " +
+                              std::to_string(_settings.commandTimeoutMs) + " ms");
     if (_subscribed && _log) {
         _log->unsubscribe(_subscription);
         _subscribed = false;

@@ -1,7 +1,8 @@
 // Contract: the orders plugin object (kind Domain, section [orders]). create() only reads the
 // validated section; start() (host main thread, after the transport) opens the read model,
 // subscribes it to the event log, registers routes and the "orders-read-model" readiness check;
-// stop() unsubscribes (no apply() runs afterwards) and closes the database. Never throws.
+// stop() first waits (up to command_timeout_ms) for asynchronous creates still waiting for their
+// append, then unsubscribes (no apply() runs afterwards) and closes the database. Never throws.
 #pragma once
 
 #include <cstdint>

@@ -1,6 +1,8 @@
 // Command and query handlers (see OrderService.h).
 #include "app/OrderService.h"
 
+#include <chrono>
+
 #include "ordersystem/sdk/json.h"
 #include "ordersystem/sdk/util.h"
 
@@ -11,7 +13,11 @@ using sdk::Status;
 using sdk::StatusCode;
 
 OrderService::OrderService(sdk::EventLog& log, store::ReadModel& readModel, sdk::Host& host, ServiceSettings settings)
-    : _log(log), _readModel(readModel), _logger(host.logger()), _settings(std::move(settings)) {
+    : _log(log),
+      _readModel(readModel),
+      _logger(host.logger()),
+      _settings(std::move(settings)),
+      _asyncCreates(log.appendsAsynchronously()) {
     _readModel.setReadWaitMs(_settings.commandTimeoutMs);
     auto metrics = std::make_shared<MetricsBehavior>(host.metrics());
     metrics->track<CreateOrder>();
@@ -25,7 +31,12 @@ OrderService::OrderService(sdk::EventLog& log, store::ReadModel& readModel, sdk:
     _mediator.addBehavior(metrics);
     _mediator.addBehavior(std::make_shared<ErrorBehavior>(_logger));
 
-    _mediator.handle<CreateOrder>([this](const CreateOrder& c) { return create(c); });
+    if (_asyncCreates)
+        _mediator.handleAsync<CreateOrder>([this](const CreateOrder& c, CreateCompletion done) {
+            createAsync(c, std::move(done));
+        });
+    else
+        _mediator.handle<CreateOrder>([this](const CreateOrder& c) { return create(c); });
     _mediator.handle<ProcessOrder>([this](const ProcessOrder& c) {
         return transition(c.orderId, [](const domain::Order& o, const domain::EventContext& ctx) {
             return domain::decideProcess(o, ctx);
@@ -98,73 +109,127 @@ Result<std::string> OrderService::transition(int64_t orderId, const Decide& deci
     return Status(StatusCode::Conflict, "Order was changed concurrently, please retry");
 }
 
+struct OrderService::PendingCreate {
+    sdk::AppendRequest request;
+    sdk::IdempotencyCompletion completion;  ///< request.idempotency points here when there is a key
+    domain::Order order;                    ///< as the projection will build it from the event
+    CreatedOrder out;
+    CreateCompletion done;                  ///< asynchronous creates only
+};
+
 Result<CreatedOrder> OrderService::create(const CreateOrder& c) {
-    if (c.idempotencyKey.empty()) return createClaimed(c);
+    if (auto answered = claimOrAnswer(c)) return std::move(*answered);
+    auto pending = prepareCreate(c);
+    if (!pending) return pending.status();
+    PendingCreate& p = **pending;
+    return finishCreate(p, _log.append(p.request));
+}
+
+void OrderService::createAsync(const CreateOrder& c, CreateCompletion done) {
+    if (auto answered = claimOrAnswer(c)) return done(std::move(*answered));
+    auto prepared = prepareCreate(c);
+    if (!prepared) return done(prepared.status());
+    std::shared_ptr<PendingCreate> p = std::move(*prepared);
+    p->done = std::move(done);
+    {
+        std::lock_guard<std::mutex> lock(_pendingMutex);
+        ++_pendingCreates;
+    }
+    _log.appendAsync(p->request, [this, p](sdk::AppendResult&& appended) { finishCreateAsync(*p, appended); });
+}
+
+void OrderService::finishCreateAsync(PendingCreate& p, const sdk::AppendResult& appended) noexcept {
+    CreateCompletion done = std::move(p.done);
+    Result<CreatedOrder> result(StatusCode::Internal, "finishing the create failed");
+    try {
+        result = finishCreate(p, appended);
+    } catch (const std::exception& e) {
+        result = Result<CreatedOrder>(StatusCode::Internal, std::string("finishing the create: ") + e.what());
+    } catch (...) {
+    }
+    try {
+        done(std::move(result));
+    } catch (...) {
+        _logger.error("answering an asynchronous create failed");
+    }
+    std::lock_guard<std::mutex> lock(_pendingMutex);
+    if (--_pendingCreates == 0) _pendingDone.notify_all();
+}
+
+bool OrderService::waitForPendingCreates(int64_t timeoutMs) noexcept {
+    std::unique_lock<std::mutex> lock(_pendingMutex);
+    return _pendingDone.wait_for(lock, std::chrono::milliseconds(timeoutMs), [this] { return _pendingCreates == 0; });
+}
+
+std::optional<Result<CreatedOrder>> OrderService::claimOrAnswer(const CreateOrder& c) {
+    if (c.idempotencyKey.empty()) return std::nullopt;
     auto claim = _log.idempotency().claim(c.idempotencyKey, c.fingerprint, _settings.idempotencyLeaseMs);
-    if (!claim) return claim.status();
+    if (!claim) return Result<CreatedOrder>(claim.status());
     switch (claim->state) {
     case sdk::IdempotencyClaim::State::InFlight:
-        return Status(StatusCode::Conflict, "A request with this Idempotency-Key is still in progress");
+        return Result<CreatedOrder>(StatusCode::Conflict, "A request with this Idempotency-Key is still in progress");
     case sdk::IdempotencyClaim::State::Completed: {
         if (claim->fingerprint != c.fingerprint)
-            return Status(StatusCode::Unprocessable, "This Idempotency-Key was already used with a different request body");
+            return Result<CreatedOrder>(StatusCode::Unprocessable,
+                                        "This Idempotency-Key was already used with a different request body");
         auto doc = sdk::parseJson(claim->response);
         const sdk::JsonValue* id = doc ? doc->find("orderId") : nullptr;
         CreatedOrder replay;
         if (!id || !id->asInt64(&replay.orderId))
-            return Status(StatusCode::Internal, "stored idempotent response is unreadable");
+            return Result<CreatedOrder>(StatusCode::Internal, "stored idempotent response is unreadable");
         replay.body = std::move(claim->response);
         replay.replayed = true;
-        return replay;
+        return Result<CreatedOrder>(std::move(replay));
     }
     case sdk::IdempotencyClaim::State::Claimed: break;
     }
-    auto created = createClaimed(c);
-    if (!created) {
-        // Nothing was stored (or the append's outcome is unknown and the key completes with it).
-        if (Status s = _log.idempotency().release(c.idempotencyKey); !s)
-            _logger.warn("releasing Idempotency-Key failed: " + s.message);
-    }
-    return created;
+    return std::nullopt;
 }
 
-Result<CreatedOrder> OrderService::createClaimed(const CreateOrder& c) {
+Result<std::shared_ptr<OrderService::PendingCreate>> OrderService::prepareCreate(const CreateOrder& c) {
     auto id = _log.allocateOrderId();
-    if (!id) return id.status();
+    if (!id) return releaseKey(c.idempotencyKey, id.status());
     const domain::EventContext ctx = context();
-    CreatedOrder out;
-    out.orderId = *id;
-    std::string number = domain::makeOrderNumber(ctx.nowMs, out.orderId);
-    sdk::JsonWriter w(out.body);
-    w.beginObject().key("orderId").value(out.orderId).key("orderNumber").value(number).endObject();
-
-    sdk::AppendRequest request;
-    request.orderId = out.orderId;
-    request.expectedVersion = 0;
-    request.events.push_back(domain::makeCreated(c.order, out.orderId, number, ctx));
-    sdk::IdempotencyCompletion completion;
-    if (!c.idempotencyKey.empty()) {
-        completion = sdk::IdempotencyCompletion{c.idempotencyKey, c.fingerprint, out.body};
-        request.idempotency = &completion;
-    }
-    sdk::AppendResult appended = _log.append(request);
-    if (!appended.status.isOk()) {
-        if (appended.status.code == StatusCode::VersionConflict)
-            return Status(StatusCode::Internal, "order id " + std::to_string(out.orderId) + " was already in use");
-        return appended.status;
-    }
-    // The order as the projection will build it from the event, without parsing the event back.
-    domain::Order order;
-    order.id = out.orderId;
-    order.orderNumber = std::move(number);
+    auto p = std::make_shared<PendingCreate>();
+    p->out.orderId = *id;
+    domain::Order& order = p->order;
+    order.id = *id;
+    order.orderNumber = domain::makeOrderNumber(ctx.nowMs, order.id);
     order.customerName = c.order.customerName;
     order.totalCents = c.order.totalCents();
     order.status = domain::OrderStatus::Pending;
     order.version = 1;
     order.items = c.order.items;
     order.createdAtMs = ctx.nowMs;
-    _readModel.acknowledge(order, appended.lastPosition);
-    return out;
+    sdk::JsonWriter w(p->out.body);
+    w.beginObject().key("orderId").value(order.id).key("orderNumber").value(order.orderNumber).endObject();
+
+    p->request.orderId = order.id;
+    p->request.expectedVersion = 0;
+    p->request.events.push_back(domain::makeCreated(c.order, order.id, order.orderNumber, ctx));
+    if (!c.idempotencyKey.empty()) {
+        p->completion = sdk::IdempotencyCompletion{c.idempotencyKey, c.fingerprint, p->out.body};
+        p->request.idempotency = &p->completion;
+    }
+    return p;
+}
+
+Result<CreatedOrder> OrderService::finishCreate(PendingCreate& p, const sdk::AppendResult& appended) {
+    if (!appended.status.isOk()) {
+        // Nothing was stored (or the append's outcome is unknown and the key completes with it).
+        Status failure = appended.status;
+        if (failure.code == StatusCode::VersionConflict)
+            failure = Status(StatusCode::Internal, "order id " + std::to_string(p.order.id) + " was already in use");
+        return releaseKey(p.request.idempotency ? p.completion.key : std::string(), std::move(failure));
+    }
+    _readModel.acknowledge(p.order, appended.lastPosition);
+    return std::move(p.out);
+}
+
+Status OrderService::releaseKey(const std::string& key, Status failure) {
+    if (key.empty()) return failure;
+    if (Status s = _log.idempotency().release(key); !s) _logger.warn("releasing Idempotency-Key failed: " + s.message);
+    return failure;
 }
 
 Result<std::string> OrderService::list(const ListOrders& q) {

@@ -73,21 +73,50 @@ bool idempotencyKey(const HttpRequest& req, std::string* key) {
     return true;
 }
 
-void createOrder(const sdk::Mediator& mediator, const HttpRequest& req, HttpResponse& res) {
+/// Parses and validates a create; false when *res already holds the 400.
+bool parseCreate(const HttpRequest& req, app::CreateOrder* command, HttpResponse* res) {
     auto doc = sdk::parseJson(req.body);
-    if (!doc) return writeValidation(res, {{"body", "Malformed JSON: " + doc.status().message}});
-    app::CreateOrder command;
+    if (!doc) {
+        writeValidation(*res, {{"body", "Malformed JSON: " + doc.status().message}});
+        return false;
+    }
     std::vector<sdk::FieldError> errors;
-    if (!domain::validateNewOrder(*doc, &command.order, &errors)) return writeValidation(res, errors);
-    if (!idempotencyKey(req, &command.idempotencyKey))
-        return writeValidation(res, {{"Idempotency-Key", "Idempotency-Key must be 1-255 visible ASCII characters"}});
-    if (!command.idempotencyKey.empty()) command.fingerprint = sdk::fingerprint(req.body);
-    auto result = mediator.send(command);
+    if (!domain::validateNewOrder(*doc, &command->order, &errors)) {
+        writeValidation(*res, errors);
+        return false;
+    }
+    if (!idempotencyKey(req, &command->idempotencyKey)) {
+        writeValidation(*res, {{"Idempotency-Key", "Idempotency-Key must be 1-255 visible ASCII characters"}});
+        return false;
+    }
+    if (!command->idempotencyKey.empty()) command->fingerprint = sdk::fingerprint(req.body);
+    return true;
+}
+
+/// 201 with Location (and Idempotent-Replayed on a replay), or the error.
+void writeCreated(HttpResponse& res, sdk::Result<app::CreatedOrder>&& result) {
     if (!result) return writeError(res, result.status());
     res.status = 201;
     res.setHeader("Location", "/api/orders/" + std::to_string(result->orderId));
     if (result->replayed) res.setHeader("Idempotent-Replayed", "true");
     res.body = std::move(result->body);
+}
+
+void createOrder(const sdk::Mediator& mediator, const HttpRequest& req, HttpResponse& res) {
+    app::CreateOrder command;
+    if (parseCreate(req, &command, &res)) writeCreated(res, mediator.send(command));
+}
+
+/// The same on an event-loop thread: the reply is sent when the append has completed.
+void createOrderAsync(const sdk::Mediator& mediator, const HttpRequest& req, sdk::HttpReply reply) {
+    app::CreateOrder command;
+    HttpResponse invalid;
+    if (!parseCreate(req, &command, &invalid)) return reply(std::move(invalid));
+    mediator.sendAsync(command, [reply = std::move(reply)](sdk::Result<app::CreatedOrder>&& result) {
+        HttpResponse res;
+        writeCreated(res, std::move(result));
+        reply(std::move(res));
+    });
 }
 
 /// limit=1..1000 (default 100); false when present and not an integer in range.
@@ -176,21 +205,36 @@ sdk::RouteOptions op(const char* name, bool jsonBody = false) {
     return o;
 }
 
+/// A read of the hot cache or the local SQLite read model. It never touches the network, but a
+/// read that goes to SQLite may wait for the projection to apply this node's last write: quick
+/// when the log is local, as long as the broker takes otherwise. So it may run on the host's
+/// event loop only when the log is local (the same logs that append asynchronously).
+sdk::RouteOptions localRead(const char* name, bool localLog) {
+    sdk::RouteOptions o = op(name);
+    o.nonBlocking = localLog;
+    return o;
+}
+
 }  // namespace
 
-void registerRoutes(sdk::Router& router, const sdk::Mediator& mediator) {
+void registerRoutes(sdk::Router& router, const sdk::Mediator& mediator, bool asyncCreate) {
     const sdk::Mediator* m = &mediator;
-    router.add("POST", "/api/orders", [m](const HttpRequest& q, HttpResponse& r) { createOrder(*m, q, r); },
-               op("createOrder", true));
+    if (asyncCreate)
+        router.addAsync("POST", "/api/orders",
+                        [m](const HttpRequest& q, sdk::HttpReply r) { createOrderAsync(*m, q, std::move(r)); },
+                        op("createOrder", true));
+    else
+        router.add("POST", "/api/orders", [m](const HttpRequest& q, HttpResponse& r) { createOrder(*m, q, r); },
+                   op("createOrder", true));
     router.add("GET", "/api/orders", [m](const HttpRequest& q, HttpResponse& r) { listOrders(*m, q, r); },
-               op("listOrders"));
+               localRead("listOrders", asyncCreate));
     router.add("GET", "/api/orders/pending",
                [m](const HttpRequest& q, HttpResponse& r) {
                    app::ListOrders query;
                    query.filter.status = domain::OrderStatus::Pending;
                    fixedList(*m, q, r, std::move(query));
                },
-               op("listPendingOrders"));
+               localRead("listPendingOrders", asyncCreate));
     router.add("GET", "/api/orders/customer/{customerName}",
                [m](const HttpRequest& q, HttpResponse& r) {
                    app::ListOrders query;
@@ -199,8 +243,8 @@ void registerRoutes(sdk::Router& router, const sdk::Mediator& mediator) {
                    query.filter.newestFirst = true;
                    fixedList(*m, q, r, std::move(query));
                },
-               op("listCustomerOrders"));
-    router.add("GET", "/api/orders/{id}", byId<app::GetOrder>(mediator), op("getOrder"));
+               localRead("listCustomerOrders", asyncCreate));
+    router.add("GET", "/api/orders/{id}", byId<app::GetOrder>(mediator), localRead("getOrder", asyncCreate));
     router.add("GET", "/api/orders/{id}/events", byId<app::GetOrderEvents>(mediator), op("getOrderEvents"));
     router.add("POST", "/api/orders/{id}/process", byId<app::ProcessOrder>(mediator), op("processOrder"));
     router.add("POST", "/api/orders/{id}/complete", byId<app::CompleteOrder>(mediator), op("completeOrder"));

@@ -3,6 +3,12 @@
 // host's HTTP threads, parse and validate (400), send one mediator message and write the answer
 // (errors as RFC 9457 problem documents). Ids in paths that are not integers in 1..2^53-1 are
 // answered 404 "Order not found", like an id that does not exist.
+// With asyncCreate, POST /api/orders is an asynchronous route (Router::addAsync): it validates on
+// the event-loop thread (a 400 is replied at once) and replies from the mediator's completion,
+// i.e. once the append is durable or failed. Routes that read only the hot cache or the local
+// SQLite read model (GET by id, the lists) are marked RouteOptions::nonBlocking (their only waits
+// are bounded local ones: the projection catching up, a free reader session); the event history
+// reads the log (a network call for Redis/NATS) and the transitions append, so they are not.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +29,8 @@ inline constexpr int64_t kMaxLimit = 1000;
 int64_t parseOrderId(std::string_view text) noexcept;
 
 /// The mediator must outlive the routes (the plugin stops before the host drops routes).
-void registerRoutes(sdk::Router& router, const sdk::Mediator& mediator);
+/// asyncCreate: CreateOrder has an asynchronous handler (OrderService::createsAsynchronously()),
+/// which is the case for local logs only; the local reads then run on the event loop too.
+void registerRoutes(sdk::Router& router, const sdk::Mediator& mediator, bool asyncCreate = false);
 
 }  // namespace ordersystem::plugins::orders::http

@@ -2,10 +2,16 @@
 // version check, one delivery thread per subscribed projection, an idempotency map, and knobs to
 // inject a version conflict (optionally after a competing write) or an outage.
 // Thread-safe like the real contract: every method may be called from any thread.
+// setAsynchronous(true) makes it an asynchronous log: appendAsync() returns at once and its
+// own completion thread appends and calls done; holdAppends(true) keeps submitted appends
+// queued (not written, done not called) until holdAppends(false). Appends still held when the
+// log is destroyed are dropped without calling done.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -22,6 +28,12 @@ using namespace ordersystem::sdk;
 class FakeEventLog final : public EventLog, public IdempotencyStore, public Membership {
 public:
     ~FakeEventLog() override {
+        {
+            std::lock_guard<std::mutex> lock(_asyncMutex);
+            _asyncStop = true;
+            _asyncCv.notify_all();
+        }
+        if (_completer.joinable()) _completer.join();
         std::vector<SubscriptionId> ids;
         {
             std::lock_guard<std::mutex> lock(_mutex);
@@ -43,7 +55,8 @@ public:
         {
             std::lock_guard<std::mutex> lock(_mutex);
             ++_appendCalls;
-            if (_unavailable) return AppendResult{Status(StatusCode::Unavailable, "fake log is down"), 0, -1};
+            if (_unavailable || _appendsUnavailable)
+                return AppendResult{Status(StatusCode::Unavailable, "fake log is down"), 0, -1};
             if (_refuseAppends > 0) {
                 --_refuseAppends;
                 return AppendResult{Status(StatusCode::VersionConflict, "injected conflict"), 0, versionLocked(request.orderId)};
@@ -69,6 +82,16 @@ public:
         }
         _cv.notify_all();
         return AppendResult{Status::ok(), _events.back().position, -1};
+    }
+
+    bool appendsAsynchronously() const noexcept override { return _asynchronous.load(); }
+    void appendAsync(AppendRequest& request, AppendCallback done) noexcept override {
+        if (!_asynchronous.load()) return done(append(request));
+        std::lock_guard<std::mutex> lock(_asyncMutex);
+        ++_asyncAppendCalls;
+        _submitted.emplace_back(&request, std::move(done));
+        if (!_completer.joinable()) _completer = std::thread([this] { completeAppends(); });
+        _asyncCv.notify_all();
     }
 
     Result<std::vector<EventRecord>> readOrder(int64_t orderId) noexcept override {
@@ -155,6 +178,19 @@ public:
         _beforeNextAppend = std::move(hook);
     }
     void setUnavailable(bool down) { std::lock_guard<std::mutex> l(_mutex); _unavailable = down; }
+    /// Appends fail with Unavailable; ids are still handed out.
+    void setAppendsUnavailable(bool down) { std::lock_guard<std::mutex> l(_mutex); _appendsUnavailable = down; }
+    /// Set before the plugin starts: appendsAsynchronously() and appendAsync() on another thread.
+    void setAsynchronous(bool on) { _asynchronous.store(on); }
+    /// Holds submitted asynchronous appends (not written, done not called) until released.
+    void holdAppends(bool hold) {
+        std::lock_guard<std::mutex> l(_asyncMutex);
+        _holding = hold;
+        _asyncCv.notify_all();
+    }
+    /// Asynchronous appends submitted and not yet completed.
+    size_t appendsWaiting() { std::lock_guard<std::mutex> l(_asyncMutex); return _submitted.size() + _completing; }
+    int asyncAppendCalls() { std::lock_guard<std::mutex> l(_asyncMutex); return _asyncAppendCalls; }
     /// Holds back delivery to projections (appends still succeed).
     void pauseDelivery(bool paused) {
         std::lock_guard<std::mutex> l(_mutex);
@@ -191,6 +227,22 @@ private:
         return it == _versions.end() ? 0 : it->second;
     }
 
+    /// The completion thread of an asynchronous log: appends in submission order, then calls done.
+    void completeAppends() {
+        std::unique_lock<std::mutex> lock(_asyncMutex);
+        while (true) {
+            _asyncCv.wait(lock, [this] { return _asyncStop || (!_holding && !_submitted.empty()); });
+            if (_asyncStop) return;
+            auto next = std::move(_submitted.front());
+            _submitted.pop_front();
+            ++_completing;
+            lock.unlock();
+            next.second(append(*next.first));
+            lock.lock();
+            --_completing;
+        }
+    }
+
     void deliver(Sub& sub, uint64_t delivered) {
         std::unique_lock<std::mutex> lock(_mutex);
         while (!sub.stop) {
@@ -225,7 +277,18 @@ private:
     int _readOrderCalls = 0;
     bool _unavailable = false;
     bool _paused = false;
+    bool _appendsUnavailable = false;
     std::function<void(FakeEventLog&)> _beforeNextAppend;
+
+    std::atomic<bool> _asynchronous{false};
+    std::mutex _asyncMutex;  ///< guards the members below
+    std::condition_variable _asyncCv;
+    std::deque<std::pair<AppendRequest*, AppendCallback>> _submitted;
+    size_t _completing = 0;
+    int _asyncAppendCalls = 0;
+    bool _holding = false;
+    bool _asyncStop = false;
+    std::thread _completer;
 };
 
 }  // namespace ordersystem::plugins::orders::testing

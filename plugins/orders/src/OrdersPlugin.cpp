@@ -52,7 +52,11 @@ Status OrdersPlugin::start(sdk::Host& host) noexcept {
         _subscription = *sub;
         _subscribed = true;
 
-        http::registerRoutes(host.router(), _service->mediator(), _service->createsAsynchronously());
+        http::RouteModes modes;
+        modes.asyncCreate = _service->createsAsynchronously();
+        // The projection of a local log catches up without the network (see Routes.h).
+        modes.localReadsOnEventLoop = _log->mode() == "standalone";
+        http::registerRoutes(host.router(), _service->mediator(), modes);
         store::ReadModel* model = _readModel.get();
         host.addHealthCheck(std::string(store::ReadModel::kName), [model] { return model->health(); });
         host.logger().info("read model " + path + " (schema v" + std::to_string(store::kSchemaVersion) +

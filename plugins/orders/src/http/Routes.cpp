@@ -205,10 +205,7 @@ sdk::RouteOptions op(const char* name, bool jsonBody = false) {
     return o;
 }
 
-/// A read of the hot cache or the local SQLite read model. It never touches the network, but a
-/// read that goes to SQLite may wait for the projection to apply this node's last write: quick
-/// when the log is local, as long as the broker takes otherwise. So it may run on the host's
-/// event loop only when the log is local (the same logs that append asynchronously).
+/// A read of the hot cache or the local SQLite read model (see RouteModes).
 sdk::RouteOptions localRead(const char* name, bool localLog) {
     sdk::RouteOptions o = op(name);
     o.nonBlocking = localLog;
@@ -217,9 +214,9 @@ sdk::RouteOptions localRead(const char* name, bool localLog) {
 
 }  // namespace
 
-void registerRoutes(sdk::Router& router, const sdk::Mediator& mediator, bool asyncCreate) {
+void registerRoutes(sdk::Router& router, const sdk::Mediator& mediator, RouteModes modes) {
     const sdk::Mediator* m = &mediator;
-    if (asyncCreate)
+    if (modes.asyncCreate)
         router.addAsync("POST", "/api/orders",
                         [m](const HttpRequest& q, sdk::HttpReply r) { createOrderAsync(*m, q, std::move(r)); },
                         op("createOrder", true));
@@ -227,14 +224,14 @@ void registerRoutes(sdk::Router& router, const sdk::Mediator& mediator, bool asy
         router.add("POST", "/api/orders", [m](const HttpRequest& q, HttpResponse& r) { createOrder(*m, q, r); },
                    op("createOrder", true));
     router.add("GET", "/api/orders", [m](const HttpRequest& q, HttpResponse& r) { listOrders(*m, q, r); },
-               localRead("listOrders", asyncCreate));
+               localRead("listOrders", modes.localReadsOnEventLoop));
     router.add("GET", "/api/orders/pending",
                [m](const HttpRequest& q, HttpResponse& r) {
                    app::ListOrders query;
                    query.filter.status = domain::OrderStatus::Pending;
                    fixedList(*m, q, r, std::move(query));
                },
-               localRead("listPendingOrders", asyncCreate));
+               localRead("listPendingOrders", modes.localReadsOnEventLoop));
     router.add("GET", "/api/orders/customer/{customerName}",
                [m](const HttpRequest& q, HttpResponse& r) {
                    app::ListOrders query;
@@ -243,8 +240,8 @@ void registerRoutes(sdk::Router& router, const sdk::Mediator& mediator, bool asy
                    query.filter.newestFirst = true;
                    fixedList(*m, q, r, std::move(query));
                },
-               localRead("listCustomerOrders", asyncCreate));
-    router.add("GET", "/api/orders/{id}", byId<app::GetOrder>(mediator), localRead("getOrder", asyncCreate));
+               localRead("listCustomerOrders", modes.localReadsOnEventLoop));
+    router.add("GET", "/api/orders/{id}", byId<app::GetOrder>(mediator), localRead("getOrder", modes.localReadsOnEventLoop));
     router.add("GET", "/api/orders/{id}/events", byId<app::GetOrderEvents>(mediator), op("getOrderEvents"));
     router.add("POST", "/api/orders/{id}/process", byId<app::ProcessOrder>(mediator), op("processOrder"));
     router.add("POST", "/api/orders/{id}/complete", byId<app::CompleteOrder>(mediator), op("completeOrder"));

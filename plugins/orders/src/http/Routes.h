@@ -28,9 +28,16 @@ inline constexpr int64_t kMaxLimit = 1000;
 /// Parses a decimal id in 1..2^53-1 (digits only); 0 when it is anything else.
 int64_t parseOrderId(std::string_view text) noexcept;
 
+struct RouteModes {
+    /// CreateOrder has an asynchronous handler (OrderService::createsAsynchronously()).
+    bool asyncCreate = false;
+    /// Reads of the cache and local read model may run on the host's event loop: only when the
+    /// log is local, because such a read may wait for the projection to apply this node's last
+    /// write, which with a broker takes as long as the broker does.
+    bool localReadsOnEventLoop = false;
+};
+
 /// The mediator must outlive the routes (the plugin stops before the host drops routes).
-/// asyncCreate: CreateOrder has an asynchronous handler (OrderService::createsAsynchronously()),
-/// which is the case for local logs only; the local reads then run on the event loop too.
-void registerRoutes(sdk::Router& router, const sdk::Mediator& mediator, bool asyncCreate = false);
+void registerRoutes(sdk::Router& router, const sdk::Mediator& mediator, RouteModes modes = {});
 
 }  // namespace ordersystem::plugins::orders::http

@@ -115,8 +115,11 @@ void EventLoopServer::Loop::dispatch(Connection& conn) {
     const Route* route = _dispatcher.route(conn.trace, conn.request, response);
     if (!route) return respond(conn, std::move(response));
     if (!route->asyncHandler && route->options.nonBlocking) {
+        conn.request.onEventLoop = true;
         _dispatcher.runPlain(*route, conn.trace, conn.request, response);
-        return respond(conn, std::move(response));
+        conn.request.onEventLoop = false;
+        if (!response.runOnWorker) return respond(conn, std::move(response));
+        response = sdk::HttpResponse{};  // it would have waited: a worker runs it again
     }
     std::shared_ptr<Connection> self = _connections.at(conn.fd);
     conn.phase.store(Phase::Busy, std::memory_order_release);

@@ -54,8 +54,7 @@ Status OrdersPlugin::start(sdk::Host& host) noexcept {
 
         http::RouteModes modes;
         modes.asyncCreate = _service->createsAsynchronously();
-        // The projection of a local log catches up without the network (see Routes.h).
-        modes.localReadsOnEventLoop = _log->mode() == "standalone";
+        modes.reads = _readModel.get();
         http::registerRoutes(host.router(), _service->mediator(), modes);
         store::ReadModel* model = _readModel.get();
         host.addHealthCheck(std::string(store::ReadModel::kName), [model] { return model->health(); });

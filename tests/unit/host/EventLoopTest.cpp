@@ -142,6 +142,15 @@ TEST_F(EventLoopTest, ABlockingHandlerDoesNotHoldUpOtherConnections) {
     EXPECT_EQ(slow.get().status, 200);
 }
 
+TEST_F(EventLoopTest, NonBlockingRoutesRunOnTheLoopAndOneThatWouldWaitIsRunAgainOnAWorker) {
+    const HttpResult inl = httpGet(_port, "/fixture/inline");
+    EXPECT_NE(inl.body.find("\"onEventLoop\":true"), std::string::npos) << inl.body;
+    const HttpResult deferred = httpGet(_port, "/fixture/defer");
+    EXPECT_EQ(deferred.status, 200);
+    EXPECT_NE(deferred.body.find("\"onEventLoop\":false"), std::string::npos) << deferred.body;
+    EXPECT_EQ(deferred.body.find("partial"), std::string::npos) << deferred.body;
+}
+
 TEST_F(EventLoopTest, ManyConnectionsWithAsyncAnswersAllGetTheirOwnAnswer) {
     std::vector<std::future<HttpResult>> results;
     for (int i = 0; i < 40; ++i)

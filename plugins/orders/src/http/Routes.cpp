@@ -205,11 +205,26 @@ sdk::RouteOptions op(const char* name, bool jsonBody = false) {
     return o;
 }
 
-/// A read of the hot cache or the local SQLite read model (see RouteModes).
-sdk::RouteOptions localRead(const char* name, bool localLog) {
+/// A read of the hot cache or the local SQLite read model (see RouteModes): offered to the event
+/// loop when there is a read model to ask whether it would wait.
+sdk::RouteOptions localRead(const char* name, const RouteModes& modes) {
     sdk::RouteOptions o = op(name);
-    o.nonBlocking = localLog;
+    o.nonBlocking = modes.reads != nullptr;
     return o;
+}
+
+/// Runs handler unless it is on the event loop and the read would wait (then: a worker, please).
+/// wouldWait(request) says whether this request's read would wait.
+template <class WouldWait>
+sdk::RouteHandler onLoopUnlessWaiting(const RouteModes& modes, WouldWait wouldWait, sdk::RouteHandler handler) {
+    const store::ReadModel* reads = modes.reads;
+    return [reads, wouldWait, handler = std::move(handler)](const HttpRequest& req, HttpResponse& res) {
+        if (req.onEventLoop && reads && wouldWait(*reads, req)) {
+            res.runOnWorker = true;
+            return;
+        }
+        handler(req, res);
+    };
 }
 
 }  // namespace
@@ -223,25 +238,33 @@ void registerRoutes(sdk::Router& router, const sdk::Mediator& mediator, RouteMod
     else
         router.add("POST", "/api/orders", [m](const HttpRequest& q, HttpResponse& r) { createOrder(*m, q, r); },
                    op("createOrder", true));
-    router.add("GET", "/api/orders", [m](const HttpRequest& q, HttpResponse& r) { listOrders(*m, q, r); },
-               localRead("listOrders", modes.localReadsOnEventLoop));
+    const auto anyRead = [](const store::ReadModel& reads, const HttpRequest&) { return reads.readsWouldWait(); };
+    const auto readById = [](const store::ReadModel& reads, const HttpRequest& req) {
+        return reads.readWouldWait(idParam(req));
+    };
+    router.add("GET", "/api/orders",
+               onLoopUnlessWaiting(modes, anyRead, [m](const HttpRequest& q, HttpResponse& r) { listOrders(*m, q, r); }),
+               localRead("listOrders", modes));
     router.add("GET", "/api/orders/pending",
-               [m](const HttpRequest& q, HttpResponse& r) {
-                   app::ListOrders query;
-                   query.filter.status = domain::OrderStatus::Pending;
-                   fixedList(*m, q, r, std::move(query));
-               },
-               localRead("listPendingOrders", modes.localReadsOnEventLoop));
+               onLoopUnlessWaiting(modes, anyRead,
+                                   [m](const HttpRequest& q, HttpResponse& r) {
+                                       app::ListOrders query;
+                                       query.filter.status = domain::OrderStatus::Pending;
+                                       fixedList(*m, q, r, std::move(query));
+                                   }),
+               localRead("listPendingOrders", modes));
     router.add("GET", "/api/orders/customer/{customerName}",
-               [m](const HttpRequest& q, HttpResponse& r) {
-                   app::ListOrders query;
-                   const std::string* name = q.param("customerName");
-                   query.filter.customer = name ? *name : std::string();
-                   query.filter.newestFirst = true;
-                   fixedList(*m, q, r, std::move(query));
-               },
-               localRead("listCustomerOrders", modes.localReadsOnEventLoop));
-    router.add("GET", "/api/orders/{id}", byId<app::GetOrder>(mediator), localRead("getOrder", modes.localReadsOnEventLoop));
+               onLoopUnlessWaiting(modes, anyRead,
+                                   [m](const HttpRequest& q, HttpResponse& r) {
+                                       app::ListOrders query;
+                                       const std::string* name = q.param("customerName");
+                                       query.filter.customer = name ? *name : std::string();
+                                       query.filter.newestFirst = true;
+                                       fixedList(*m, q, r, std::move(query));
+                                   }),
+               localRead("listCustomerOrders", modes));
+    router.add("GET", "/api/orders/{id}", onLoopUnlessWaiting(modes, readById, byId<app::GetOrder>(mediator)),
+               localRead("getOrder", modes));
     router.add("GET", "/api/orders/{id}/events", byId<app::GetOrderEvents>(mediator), op("getOrderEvents"));
     router.add("POST", "/api/orders/{id}/process", byId<app::ProcessOrder>(mediator), op("processOrder"));
     router.add("POST", "/api/orders/{id}/complete", byId<app::CompleteOrder>(mediator), op("completeOrder"));

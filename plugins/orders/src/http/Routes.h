@@ -16,6 +16,7 @@
 
 #include "ordersystem/sdk/http.h"
 #include "ordersystem/sdk/mediator.h"
+#include "store/ReadModel.h"
 
 namespace ordersystem::plugins::orders::http {
 
@@ -31,10 +32,11 @@ int64_t parseOrderId(std::string_view text) noexcept;
 struct RouteModes {
     /// CreateOrder has an asynchronous handler (OrderService::createsAsynchronously()).
     bool asyncCreate = false;
-    /// Reads of the cache and local read model may run on the host's event loop: only when the
-    /// log is local, because such a read may wait for the projection to apply this node's last
-    /// write, which with a broker takes as long as the broker does.
-    bool localReadsOnEventLoop = false;
+    /// The read model behind the local reads. With it the reads are offered to the host's event
+    /// loop; one that would have to wait for the projection (this node's last write is not
+    /// applied yet, which with a broker takes as long as the broker does) asks for a worker
+    /// thread instead. Null: the reads always run on workers.
+    const store::ReadModel* reads = nullptr;
 };
 
 /// The mediator must outlive the routes (the plugin stops before the host drops routes).

@@ -53,6 +53,12 @@ public:
     void setStartHead(uint64_t head) noexcept;
     sdk::HealthCheckResult health() const;
 
+    /// True when a SQLite read would first have to wait for the projection (it is behind what
+    /// this node acknowledged). A read on a thread that must not wait asks for another thread.
+    bool readsWouldWait() const noexcept { return appliedPosition() < acknowledgedPosition(); }
+    /// True when reading order `id` would wait: not cached and readsWouldWait().
+    bool readWouldWait(int64_t id) const { return readsWouldWait() && !_cache.find(id); }
+
     /// Appends the order document to *out. NotFound when there is no such order.
     sdk::Status appendDocument(int64_t id, std::string* out) noexcept;
     /// The current order (cache, else database). NotFound when there is no such order.

@@ -5,7 +5,9 @@
 // - Handlers are called concurrently on the host's HTTP threads; they must be thread-safe,
 //   must not throw (the host still catches and answers 500) and fill in the response.
 //   A plain handler may block (it runs on a worker thread) unless its route says nonBlocking,
-//   which lets the host run it on an event-loop thread without a thread switch.
+//   which lets the host run it on an event-loop thread without a thread switch. Such a handler
+//   sees request.onEventLoop; when it finds it would have to wait after all, it sets
+//   response.runOnWorker and returns, and the host calls it again on a worker thread.
 // - Asynchronous handlers (addAsync) run on an event-loop thread, must not block, and finish by
 //   calling the HttpReply exactly once, from any thread (a transport's commit thread, say): the
 //   reply is written to the connection on that thread. The request lives until then.
@@ -42,6 +44,8 @@ struct HttpRequest {
     HeaderList queryParams;   ///< percent-decoded, in order of appearance
     HeaderList pathParams;    ///< from "{name}" segments of the route pattern, percent-decoded
     std::string remoteAddress;
+    /// The handler runs on an event-loop thread: it must not wait (see HttpResponse::runOnWorker).
+    bool onEventLoop = false;
 
     const std::string* header(std::string_view name) const noexcept { return find(headers, name, true); }
     const std::string* query(std::string_view name) const noexcept { return find(queryParams, name, false); }
@@ -60,6 +64,9 @@ struct HttpResponse {
     std::string contentType = "application/json";
     HeaderList headers;   ///< extra headers (Location, Allow, ...)
     std::string body;
+    /// Set by a nonBlocking handler called with onEventLoop that would have to wait: the host
+    /// discards this response and calls the handler again on a worker thread.
+    bool runOnWorker = false;
 
     void setHeader(std::string name, std::string value) {
         for (auto& kv : headers)

@@ -149,7 +149,7 @@ const std::vector<HostSchema>& hostSchemas() {
          {{"host", T::String, "0.0.0.0", "listen address"},
           {"port", T::Int, "5000", "listen port (0 = any free port)"},
           {"max_body_bytes", T::Int, "1048576", "larger request bodies get 413"},
-          {"threads", T::Int, "128", "HTTP worker threads (one per keep-alive connection)"},
+          {"threads", T::Int, "128", "HTTP worker threads for handlers that may block (with TLS: one per busy connection)"},
           {"max_queued", T::Int, "1024", "accepted connections waiting for a worker"},
           {"keep_alive_timeout_ms", T::Int, "5000", "idle keep-alive connections close after this"},
           {"docs_dir", T::Path, "", "OpenAPI and Swagger UI files (default: <exe dir>/../share/ordersystem)"},

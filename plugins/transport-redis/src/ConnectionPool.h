@@ -1,6 +1,7 @@
-// Contract: the command path shared by HTTP worker threads (append, ids, idempotency, reads,
-// membership, health). Thread-safe. Holds up to poolSize connections behind a mutex; a caller
-// borrows one for a single command or script and gives it back. Failures never hang:
+// Contract: the command path shared by HTTP threads and the append pipeline's threads (append,
+// ids, idempotency, reads, membership, health). Thread-safe. Holds up to poolSize connections
+// behind a mutex; a caller borrows one for a single command or script and gives it back. Failures
+// never hang:
 // - a broken connection is dropped and the next call opens a fresh one (counted as a reconnect
 //   when Redis had been unreachable);
 // - after a failed connect, calls fail at once with Unavailable for a short pause instead of each

@@ -42,6 +42,7 @@ RedisEventLog::~RedisEventLog() { shutdown(); }
 Status RedisEventLog::startMembership() { return _membership.start(); }
 
 void RedisEventLog::shutdown() noexcept {
+    _pipeline.close();  // accepted asynchronous appends complete while the pool is still open
     std::map<sdk::SubscriptionId, std::unique_ptr<Subscription>> remaining;
     {
         std::lock_guard<std::mutex> lock(_mutex);
@@ -158,15 +159,16 @@ Status RedisEventLog::encodeAppend(const AppendRequest& request, std::vector<std
 }
 
 AppendResult RedisEventLog::appendChecked(AppendRequest& request) {
-    AppendResult out;
     std::vector<std::string> keys, args;
-    if (Status st = encodeAppend(request, keys, args); !st) {
-        out.status = st;
-        return out;
-    }
+    if (Status st = encodeAppend(request, keys, args); !st) return AppendResult{st, 0, -1};
     const auto started = std::chrono::steady_clock::now();
-    auto reply = _pipeline.run(keys, args);
+    return decodeAppend(request, _pipeline.run(keys, args), started);
+}
+
+AppendResult RedisEventLog::decodeAppend(AppendRequest& request, Result<ReplyPtr>&& reply,
+                                         std::chrono::steady_clock::time_point started) {
     _appendSeconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    AppendResult out;
     if (!reply) {
         out.status = reply.status();
         return out;
@@ -193,6 +195,53 @@ AppendResult RedisEventLog::appendChecked(AppendRequest& request) {
     out.lastPosition = last;
     if (code == 1) _appended.inc(static_cast<double>(n));
     return out;
+}
+
+/// An appendAsync() in the pipeline: owns the script's keys and arguments and the caller's callback.
+struct RedisEventLog::AsyncAppend final : AsyncCall {
+    AsyncAppend(RedisEventLog& l, AppendRequest& r, AppendCallback d)
+        : log(l), request(r), done(std::move(d)), started(std::chrono::steady_clock::now()) {}
+    void complete(Result<ReplyPtr>&& reply) noexcept override {
+        AppendResult out;
+        try {
+            out = log.decodeAppend(request, std::move(reply), started);
+        } catch (const std::exception& e) {
+            out = AppendResult{Status(StatusCode::Internal, std::string("append: ") + e.what()), 0, -1};
+        }
+        log.deliver(done, std::move(out));
+    }
+    RedisEventLog& log;
+    AppendRequest& request;
+    AppendCallback done;
+    std::chrono::steady_clock::time_point started;
+};
+
+void RedisEventLog::appendAsync(AppendRequest& request, AppendCallback done) noexcept {
+    std::unique_ptr<AsyncAppend> call;
+    AppendResult refused;
+    try {
+        call = std::make_unique<AsyncAppend>(*this, request, std::move(done));
+        refused.status = encodeAppend(request, call->keys, call->args);
+        if (refused.status && _pipeline.runAsync(call.get())) {
+            call.release();  // the pipeline owns it now and may already have completed it
+            return;
+        }
+        if (refused.status) refused.status = Status(StatusCode::Unavailable, "the Redis transport is stopping");
+    } catch (const std::exception& e) {
+        refused.status = Status(StatusCode::Internal, std::string("append: ") + e.what());
+    }
+    // Refused at once: on the caller's thread (done was moved into call only when call exists).
+    deliver(call ? call->done : done, std::move(refused));
+}
+
+void RedisEventLog::deliver(AppendCallback& done, AppendResult&& result) noexcept {
+    try {
+        done(std::move(result));
+    } catch (const std::exception& e) {
+        _core.logger->error(std::string("transport-redis: an append callback threw: ") + e.what());
+    } catch (...) {
+        _core.logger->error("transport-redis: an append callback threw");
+    }
 }
 
 Result<std::vector<EventRecord>> RedisEventLog::readOrder(int64_t orderId) noexcept {

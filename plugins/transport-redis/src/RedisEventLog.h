@@ -1,15 +1,23 @@
 // Contract: the SDK EventLog on Redis (see sdk/eventlog.h for the promises). Created by the plugin
 // in start() after Redis answered and the scripts were loaded; handed to the host with
-// provideEventLog(); shut down by the plugin's stop() (shutdown() stops every subscription that
-// is still running). Every method is thread-safe; append/ids/reads/idempotency/membership go
-// through the shared ConnectionPool and fail within the command timeout when Redis is down.
-// Appends of concurrent callers share pipelined writes (AppendPipeline); order ids come from a
-// block reserved with one INCRBY and are handed out from memory (unused ids of a block are lost
-// when the node stops: gaps, never reuse).
+// provideEventLog(); shut down by the plugin's stop() (shutdown() first completes every
+// asynchronous append already accepted, then stops every subscription that is still running).
+// Every method is thread-safe; append/ids/reads/idempotency/membership go through the shared
+// ConnectionPool and fail within the command timeout when Redis is down.
+// Appends of concurrent callers share pipelined writes (AppendPipeline), whether they block
+// (append()) or not (appendAsync(): returns at once, its callback runs on the thread that ran the
+// batch, usually a pipeline thread; appendsAsynchronously() is true). Both decode the script's
+// answer the same way. A callback may call the blocking idempotency methods (release() after a
+// failed create): they borrow their own pooled connection, not the pipeline. After shutdown()
+// appends fail with Unavailable (appendAsync() on the caller's thread).
+// Order ids come from a block reserved with one INCRBY and are handed out from memory (unused ids
+// of a block are lost when the node stops: gaps, never reuse); the caller that crosses half a
+// block pays the next INCRBY round trip.
 // unsubscribe() joins the subscription's threads, so it must not be called from inside that
-// subscription's own apply()/handle().
+// subscription's own apply()/handle(); shutdown() must not be called from an append callback.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -38,6 +46,8 @@ public:
     std::string_view mode() const noexcept override { return "distributed"; }
     sdk::Result<int64_t> allocateOrderId() noexcept override;
     sdk::AppendResult append(sdk::AppendRequest& request) noexcept override;
+    void appendAsync(sdk::AppendRequest& request, AppendCallback done) noexcept override;
+    bool appendsAsynchronously() const noexcept override { return true; }
     sdk::Result<std::vector<sdk::EventRecord>> readOrder(int64_t orderId) noexcept override;
     sdk::Result<uint64_t> headPosition() noexcept override;
     sdk::Result<sdk::SubscriptionId> subscribe(sdk::Projection& projection) noexcept override;
@@ -48,11 +58,19 @@ public:
 
     /// Starts the heartbeat (first beat synchronously so this node is listed at once).
     sdk::Status startMembership();
-    /// Stops every subscription still running and the heartbeat; leaves the membership.
+    /// Completes the accepted asynchronous appends, refuses new appends, stops every subscription
+    /// still running and the heartbeat; leaves the membership.
     void shutdown() noexcept;
 
 private:
+    struct AsyncAppend;
     sdk::AppendResult appendChecked(sdk::AppendRequest& request);
+    /// The outcome of an append from the script's reply: positions filled, conflicts decoded,
+    /// append and conflict counters and the append time (since started) recorded.
+    sdk::AppendResult decodeAppend(sdk::AppendRequest& request, sdk::Result<ReplyPtr>&& reply,
+                                   std::chrono::steady_clock::time_point started);
+    /// Hands result to an asynchronous caller's callback; logs what it throws.
+    void deliver(AppendCallback& done, sdk::AppendResult&& result) noexcept;
     /// The append script's keys and arguments; InvalidArgument when the events do not fit the request.
     sdk::Status encodeAppend(const sdk::AppendRequest& request, std::vector<std::string>& keys,
                              std::vector<std::string>& args) const;

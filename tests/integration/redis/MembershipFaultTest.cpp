@@ -242,23 +242,13 @@ TEST(RedisDurability, ANodeWarnsWhenRedisKeepsLessThanItsDurabilityPromises) {
 
 TEST(RedisFaults, ARedisThatStopsAnsweringMakesWritesFailWithinTheCommandTimeoutNotHang) {
     TempDir dir;
-    const int port = ordersystem::testing::freePort();
-    ordersystem::testing::ChildProcess server("redis-server",
-                                              {"--port", std::to_string(port), "--bind", "127.0.0.1", "--dir", dir.path(),
-                                               "--appendonly", "yes", "--save", ""},
-                                              dir.file("redis.log"));
-    const std::string url = "redis://127.0.0.1:" + std::to_string(port);
-    ASSERT_TRUE(waitUntil([&] { auto raw = rawConnection(url); return raw && rawCommand(*raw, {"PING"}) == "PONG"; },
-                          std::chrono::seconds(10)));
-    auto a = startNode(url, "hung", "node-a", dir.path(),
+    FreezableRedis server(dir.path());
+    ASSERT_TRUE(server.ready());
+    auto a = startNode(server.url(), "hung", "node-a", dir.path(),
                        {{"command_timeout_ms", "300"}, {"heartbeat_interval_ms", "600000"}, {"node_ttl_ms", "3600000"}});
     ASSERT_TRUE(a);
     appendNew(a->log(), 1);
-    ASSERT_EQ(::kill(server.pid(), SIGSTOP), 0);  // accepts connections, answers nothing
-    struct Resume {
-        int pid;
-        ~Resume() { ::kill(pid, SIGCONT); }
-    } resume{server.pid()};
+    ASSERT_TRUE(server.freeze());  // accepts connections, answers nothing
     for (int i = 0; i < 3; ++i) {
         AppendRequest req;
         req.orderId = 10 + i;
@@ -270,7 +260,7 @@ TEST(RedisFaults, ARedisThatStopsAnsweringMakesWritesFailWithinTheCommandTimeout
         EXPECT_LT(took, std::chrono::seconds(3)) << "bounded by the 300 ms command timeout (plus one connect)";
     }
     EXPECT_TRUE(waitUntil([&] { return !a->host->healthChecks().at("redis")().healthy; }, std::chrono::seconds(5)));
-    ::kill(server.pid(), SIGCONT);
+    server.thaw();
     EXPECT_TRUE(waitUntil([&] {
         AppendRequest req;
         req.orderId = 20;

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/types.h>
 
 #include <atomic>
 #include <chrono>
@@ -236,6 +238,36 @@ private:
     DeliveryLog& _log;
     int _failFirst;
     int _delayMs;
+};
+
+/// A redis-server of a test's own (appendonly, free loopback port) that the test can freeze with
+/// SIGSTOP: it then accepts connections and answers nothing. Thawed again when it goes.
+class FreezableRedis {
+public:
+    explicit FreezableRedis(const std::string& dir)
+        : _port(ordersystem::testing::freePort()),
+          _url("redis://127.0.0.1:" + std::to_string(_port)),
+          _server("redis-server",
+                  {"--port", std::to_string(_port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes", "--save", ""},
+                  dir + "/redis.log") {}
+    ~FreezableRedis() { thaw(); }
+    /// Waits until it answers PING.
+    bool ready() {
+        return ordersystem::testing::waitUntil(
+            [&] {
+                auto raw = rawConnection(_url);
+                return raw && rawCommand(*raw, {"PING"}) == "PONG";
+            },
+            std::chrono::seconds(10));
+    }
+    bool freeze() { return ::kill(_server.pid(), SIGSTOP) == 0; }
+    void thaw() { ::kill(_server.pid(), SIGCONT); }
+    const std::string& url() const { return _url; }
+
+private:
+    int _port;
+    std::string _url;
+    ordersystem::testing::ChildProcess _server;
 };
 
 /// One redis-server for a whole test suite (or the shared one from ORDERSYSTEM_TEST_REDIS_URL).

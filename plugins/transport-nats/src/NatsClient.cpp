@@ -19,7 +19,11 @@ std::string natsErrorText(natsStatus status) {
 }
 
 sdk::Status toStatus(natsStatus status, jsErrCode jsError, const std::string& what) {
-    const std::string text = what + ": " + natsErrorText(status) +
+    return toStatus(status, jsError, what, natsErrorText(status));
+}
+
+sdk::Status toStatus(natsStatus status, jsErrCode jsError, const std::string& what, const std::string& detail) {
+    const std::string text = what + ": " + detail +
                              (jsError != 0 ? " (JetStream error " + std::to_string(static_cast<int>(jsError)) + ")" : "");
     switch (status) {
     case NATS_OK: return sdk::Status::ok();

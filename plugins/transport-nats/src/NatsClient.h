@@ -28,6 +28,9 @@ std::string natsErrorText(natsStatus status);
 /// Maps a failed cnats call to our codes: timeouts -> Timeout, connection trouble and JetStream
 /// refusals -> Unavailable (retryable, 503). `what` names the operation for the message.
 sdk::Status toStatus(natsStatus status, jsErrCode jsError, const std::string& what);
+/// The same with the library's text given (an asynchronous acknowledgement carries its own; the
+/// thread's last error belongs to somebody else there).
+sdk::Status toStatus(natsStatus status, jsErrCode jsError, const std::string& what, const std::string& detail);
 
 class NatsClient {
 public:

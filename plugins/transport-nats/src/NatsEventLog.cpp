@@ -4,10 +4,9 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "EventMessage.h"
 #include "KvIdempotencyStore.h"
 #include "KvMembership.h"
-#include "ProjectionWorker.h"
-#include "ReactionWorker.h"
 #include "ordersystem/sdk/json.h"
 
 namespace ordersystem::plugins::nats {
@@ -19,9 +18,10 @@ constexpr int64_t kDuplicateWindowNs = 2 * 60 * 1000 * kNanosPerMs;  // JetStrea
 constexpr int64_t kMaxSafeId = (int64_t{1} << 53) - 1;
 constexpr size_t kMaxCachedTips = 100000;
 constexpr size_t kMaxEventsPerOrder = 100000;
-constexpr const char* kVersionHeader = "Os-Version";
-constexpr const char* kTypeHeader = "Os-Type";
-constexpr const char* kMsgIdHeader = "Nats-Msg-Id";  // set by cnats from jsPubOptions.MsgId
+/// Threads and queue of appendAsync()'s slow path: it is the exception (several events, an
+/// Idempotency-Key, a tip to read), the fast path takes the common create without them.
+constexpr size_t kExecutorThreads = 2;
+constexpr size_t kExecutorQueue = 4096;
 
 struct StreamInfoGuard {
     jsStreamInfo* info = nullptr;
@@ -63,9 +63,14 @@ NatsEventLog::NatsEventLog(const Settings& settings, NatsClient& client, sdk::Ho
       _appendsOk(host.metrics().counter("ordersystem_eventlog_appends_total", "event log appends by outcome", {{"result", "ok"}})),
       _appendsConflict(host.metrics().counter("ordersystem_eventlog_appends_total", "event log appends by outcome", {{"result", "conflict"}})),
       _appendsFailed(host.metrics().counter("ordersystem_eventlog_appends_total", "event log appends by outcome", {{"result", "error"}})),
-      _appendSeconds(host.metrics().histogram("ordersystem_eventlog_append_seconds", "time to append to JetStream")) {}
+      _appendSeconds(host.metrics().histogram("ordersystem_eventlog_append_seconds", "time to append to JetStream")),
+      _publisher(settings, client, _logger),
+      _executor(kExecutorThreads, kExecutorQueue, _logger) {}
 
-NatsEventLog::~NatsEventLog() { stopSubscriptions(); }
+NatsEventLog::~NatsEventLog() {
+    stopAppends();
+    stopSubscriptions();
+}
 
 sdk::Status NatsEventLog::ensureStream(const std::string& name, const std::string& subject, int64_t maxMsgs,
                                        bool allowDirect, int64_t maxAgeNs) {
@@ -237,37 +242,21 @@ void NatsEventLog::rememberTip(int64_t orderId, const Tip& tip) {
 }
 
 sdk::Status NatsEventLog::publishEvent(const sdk::EventRecord& event, uint64_t expectedSubjectSeq, uint64_t* seq) {
-    const std::string subject = _settings.orderSubject(event.orderId);
-    const std::string body = sdk::toJson(event);
-    MsgGuard m;
-    natsStatus s = natsMsg_Create(&m.msg, subject.c_str(), nullptr, body.data(), static_cast<int>(body.size()));
-    if (s == NATS_OK) s = natsMsgHeader_Set(m.msg, kVersionHeader, std::to_string(event.version).c_str());
-    if (s == NATS_OK) s = natsMsgHeader_Set(m.msg, kTypeHeader, event.type.c_str());
-    if (s != NATS_OK) return toStatus(s, static_cast<jsErrCode>(0), "cannot build the event message");
-
-    jsPubOptions po;
-    jsPubOptions_Init(&po);
-    po.MaxWait = _settings.requestTimeoutMs;
-    po.MsgId = event.eventId.c_str();  // Nats-Msg-Id: a retried publish is dropped as a duplicate
-    // Expected last subject sequence 0 = "no message on this subject yet" (a new order).
-    if (expectedSubjectSeq == 0) po.ExpectNoMessage = true;
-    else po.ExpectLastSubjectSeq = expectedSubjectSeq;
-
+    EventMessage m;
+    if (auto st = buildEventMessage(_settings, event, expectedSubjectSeq, _settings.requestTimeoutMs, &m); !st) return st;
     for (int attempt = 0; attempt < 2; ++attempt) {
         if (!_client.connected()) return _client.unavailable("cannot append to order " + std::to_string(event.orderId));
         PubAckGuard ack;
         jsErrCode jerr = static_cast<jsErrCode>(0);
-        s = js_PublishMsg(&ack.ack, _client.js(), m.msg, &po, &jerr);
+        const natsStatus s = js_PublishMsg(&ack.ack, _client.js(), m.msg, &m.options, &jerr);
         if (s == NATS_OK) {
             *seq = ack.ack->Sequence;
             if (ack.ack->Duplicate) _logger.debug("event " + event.eventId + " was already stored (duplicate publish)");
             return sdk::Status::ok();
         }
-        if (jerr == JSStreamWrongLastSequenceErr)
-            return sdk::Status(sdk::StatusCode::VersionConflict, "order " + std::to_string(event.orderId) + " changed concurrently");
         // Outcome unknown: publishing again with the same Nats-Msg-Id cannot store it twice.
         if (s == NATS_TIMEOUT && attempt == 0) continue;
-        return toStatus(s, jerr, "cannot append to order " + std::to_string(event.orderId));
+        return appendFailure(event.orderId, s, jerr, natsErrorText(s));
     }
     return sdk::Status(sdk::StatusCode::Timeout, "cannot append to order " + std::to_string(event.orderId) + ": NATS did not answer");
 }
@@ -287,14 +276,18 @@ sdk::AppendResult NatsEventLog::append(sdk::AppendRequest& request) noexcept {
     } catch (const std::exception& e) {
         result.status = sdk::Status(sdk::StatusCode::Internal, std::string("append: ") + e.what());
     }
+    recordOutcome(request.orderId, result, start);
+    return result;
+}
+
+void NatsEventLog::recordOutcome(int64_t orderId, const sdk::AppendResult& result, std::chrono::steady_clock::time_point start) {
     _appendSeconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     if (result.status.isOk()) _appendsOk.inc();
     else if (result.status.code == sdk::StatusCode::VersionConflict) _appendsConflict.inc();
     else {
         _appendsFailed.inc();
-        _logger.warn("append to order " + std::to_string(request.orderId) + " failed: " + result.status.message);
+        _logger.warn("append to order " + std::to_string(orderId) + " failed: " + result.status.message);
     }
-    return result;
 }
 
 int64_t NatsEventLog::landedPrefix(sdk::AppendRequest& request, const Tip& tip) {
@@ -312,15 +305,20 @@ int64_t NatsEventLog::landedPrefix(sdk::AppendRequest& request, const Tip& tip) 
     return landed;
 }
 
-sdk::AppendResult NatsEventLog::appendUnchecked(sdk::AppendRequest& request) {
-    auto& events = request.events;
+sdk::Status NatsEventLog::checkRequest(const sdk::AppendRequest& request) {
+    const auto& events = request.events;
     const int64_t n = static_cast<int64_t>(events.size());
     if (n == 0 || request.orderId <= 0 || request.expectedVersion < 0)
-        return {sdk::Status(sdk::StatusCode::InvalidArgument, "append needs an order id and at least one event"), 0, -1};
+        return sdk::Status(sdk::StatusCode::InvalidArgument, "append needs an order id and at least one event");
     for (int64_t i = 0; i < n; ++i) {
         if (events[i].orderId != request.orderId || events[i].version != request.expectedVersion + 1 + i || events[i].eventId.empty())
-            return {sdk::Status(sdk::StatusCode::InvalidArgument, "events must belong to the order, carry ids and follow its version"), 0, -1};
+            return sdk::Status(sdk::StatusCode::InvalidArgument, "events must belong to the order, carry ids and follow its version");
     }
+    return sdk::Status::ok();
+}
+
+sdk::AppendResult NatsEventLog::appendUnchecked(sdk::AppendRequest& request) {
+    if (auto st = checkRequest(request); !st) return {st, 0, -1};
     if (!_client.connected()) return {_client.unavailable("cannot append to order " + std::to_string(request.orderId)), 0, -1};
 
     Tip tip;
@@ -340,23 +338,18 @@ sdk::AppendResult NatsEventLog::appendUnchecked(sdk::AppendRequest& request) {
             return conflict(tip.version, "order " + std::to_string(request.orderId) + " is at version " +
                                              std::to_string(tip.version) + ", not " + std::to_string(request.expectedVersion));
     }
-    while (next < n) {
+    return publishFrom(request, tip, next);
+}
+
+sdk::AppendResult NatsEventLog::publishFrom(sdk::AppendRequest& request, Tip tip, int64_t next) {
+    auto& events = request.events;
+    while (next < static_cast<int64_t>(events.size())) {
         uint64_t seq = 0;
         sdk::Status st = publishEvent(events[next], tip.seq, &seq);
         if (st.code == sdk::StatusCode::VersionConflict) {
-            rememberTip(request.orderId, Tip{});
-            auto fresh = readTip(request.orderId);
-            if (!fresh) return conflict(-1, st.message);
-            const int64_t landed = landedPrefix(request, *fresh);
-            if (landed > next) {  // our own earlier attempt, stored after all
-                tip = *fresh;
-                next = landed;
-                continue;
-            }
-            if (next > 0)
-                _logger.error("append to order " + std::to_string(request.orderId) + " stored only " + std::to_string(next) +
-                              " of " + std::to_string(n) + " events before a concurrent write");
-            return conflict(fresh->version, st.message);
+            sdk::AppendResult refused;
+            if (!resumeAfterConflict(request, st, &tip, &next, &refused)) return refused;
+            continue;
         }
         if (!st) {
             rememberTip(request.orderId, Tip{});
@@ -366,10 +359,35 @@ sdk::AppendResult NatsEventLog::appendUnchecked(sdk::AppendRequest& request) {
         tip = Tip{events[next].version, seq, events[next].eventId};
         ++next;
     }
+    return stored(request, tip);
+}
+
+bool NatsEventLog::resumeAfterConflict(sdk::AppendRequest& request, const sdk::Status& why, Tip* tip, int64_t* next,
+                                       sdk::AppendResult* refused) {
+    rememberTip(request.orderId, Tip{});
+    auto fresh = readTip(request.orderId);
+    if (!fresh) {
+        *refused = conflict(-1, why.message);
+        return false;
+    }
+    const int64_t landed = landedPrefix(request, *fresh);
+    if (landed > *next) {  // our own earlier attempt, stored after all
+        *tip = *fresh;
+        *next = landed;
+        return true;
+    }
+    if (*next > 0)
+        _logger.error("append to order " + std::to_string(request.orderId) + " stored only " + std::to_string(*next) + " of " +
+                      std::to_string(request.events.size()) + " events before a concurrent write");
+    *refused = conflict(fresh->version, why.message);
+    return false;
+}
+
+sdk::AppendResult NatsEventLog::stored(sdk::AppendRequest& request, const Tip& tip) {
     rememberTip(request.orderId, tip);
     completeIdempotency(request);
     sdk::AppendResult ok;
-    ok.lastPosition = events.back().position;
+    ok.lastPosition = request.events.back().position;
     return ok;
 }
 
@@ -420,54 +438,6 @@ sdk::Result<uint64_t> NatsEventLog::headPosition() noexcept {
     const natsStatus s = js_GetStreamInfo(&info.info, _client.js(), _settings.stream.c_str(), &jo, &jerr);
     if (s != NATS_OK) return toStatus(s, jerr, "cannot read the log head");
     return static_cast<uint64_t>(info.info->State.LastSeq);
-}
-
-sdk::SubscriptionId NatsEventLog::addWorker(std::unique_ptr<SubscriptionWorker> worker) {
-    const sdk::SubscriptionId id = _nextSubscription.fetch_add(1);
-    std::lock_guard<std::mutex> lock(_subMutex);
-    _workers.emplace(id, std::move(worker));
-    return id;
-}
-
-sdk::Result<sdk::SubscriptionId> NatsEventLog::subscribe(sdk::Projection& projection) noexcept {
-    try {
-        auto worker = std::make_unique<ProjectionWorker>(_settings, _client, projection, _host);
-        if (auto st = worker->start(); !st) return st;
-        return addWorker(std::move(worker));
-    } catch (const std::exception& e) {
-        return sdk::Status(sdk::StatusCode::Internal, std::string("subscribe: ") + e.what());
-    }
-}
-
-sdk::Result<sdk::SubscriptionId> NatsEventLog::subscribe(sdk::Reaction& reaction) noexcept {
-    try {
-        auto worker = std::make_unique<ReactionWorker>(_settings, _client, reaction, _host);
-        if (auto st = worker->start(); !st) return st;
-        return addWorker(std::move(worker));
-    } catch (const std::exception& e) {
-        return sdk::Status(sdk::StatusCode::Internal, std::string("subscribe: ") + e.what());
-    }
-}
-
-void NatsEventLog::unsubscribe(sdk::SubscriptionId id) noexcept {
-    std::unique_ptr<SubscriptionWorker> worker;
-    {
-        std::lock_guard<std::mutex> lock(_subMutex);
-        auto it = _workers.find(id);
-        if (it == _workers.end()) return;
-        worker = std::move(it->second);
-        _workers.erase(it);
-    }
-    worker->stop();
-}
-
-void NatsEventLog::stopSubscriptions() noexcept {
-    std::map<sdk::SubscriptionId, std::unique_ptr<SubscriptionWorker>> workers;
-    {
-        std::lock_guard<std::mutex> lock(_subMutex);
-        workers.swap(_workers);
-    }
-    for (auto& w : workers) w.second->stop();
 }
 
 sdk::IdempotencyStore& NatsEventLog::idempotency() noexcept { return _idempotency; }

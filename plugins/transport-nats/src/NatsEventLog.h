@@ -7,14 +7,25 @@
 //   racing on one order exactly one wins; the loser gets VersionConflict. Nats-Msg-Id makes a
 //   retried publish a no-op inside the stream's duplicate window (2 min); a retry of an append
 //   that already landed is also recognised later by the order's last event id.
+// - appendAsync() (appendsAsynchronously() is true) never blocks its caller. Fast path: one event
+//   whose expected subject sequence is known without a read (a new order, or this node's cached
+//   tip at expectedVersion) is published with js_PublishMsgAsync (AsyncPublisher) and answered
+//   from its acknowledgement as append() would answer it, except that a publish not acknowledged
+//   within request_timeout_ms is not sent again: Timeout (outcome unknown). Everything else
+//   (several events, a tip to read, a refused version check to look into, an Idempotency-Key to
+//   complete after the publish) runs on a TaskExecutor thread, never on the caller's or a cnats
+//   thread, within append()'s bounds.
 // - Threads: every public method may be called concurrently from HTTP threads; none blocks
 //   longer than request_timeout_ms per NATS round trip, and writes fail at once (Unavailable)
 //   while the connection is down. Subscriptions run on their own threads (see the workers).
-// - Lifetime: created and ensureStreams()'d in the plugin's start(); stopSubscriptions() in stop()
-//   ends any subscription its owner forgot; the NatsClient outlives this object.
+// - Lifetime: created, ensureStreams()'d and startAppends()'d in the plugin's start();
+//   stopAppends() in stop() answers every pending appendAsync (later ones: Unavailable at once)
+//   and stopSubscriptions() ends any subscription its owner forgot; the NatsClient outlives
+//   this object.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -23,8 +34,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "AsyncPublisher.h"
 #include "NatsClient.h"
 #include "NatsSettings.h"
+#include "TaskExecutor.h"
 #include "ordersystem/sdk/eventlog.h"
 #include "ordersystem/sdk/host.h"
 
@@ -52,11 +65,17 @@ public:
 
     /// Creates (idempotently) the events stream, the id stream and the dead-letter stream.
     sdk::Status ensureStreams();
+    /// Opens the asynchronous publishes of appendAsync().
+    sdk::Status startAppends();
+    /// Answers every pending appendAsync() (Ok, or Unavailable/Timeout); later ones are refused.
+    void stopAppends() noexcept;
     void stopSubscriptions() noexcept;
 
     std::string_view mode() const noexcept override { return "cluster"; }
     sdk::Result<int64_t> allocateOrderId() noexcept override;
     sdk::AppendResult append(sdk::AppendRequest& request) noexcept override;
+    void appendAsync(sdk::AppendRequest& request, AppendCallback done) noexcept override;
+    bool appendsAsynchronously() const noexcept override { return true; }
     sdk::Result<std::vector<sdk::EventRecord>> readOrder(int64_t orderId) noexcept override;
     sdk::Result<uint64_t> headPosition() noexcept override;
     sdk::Result<sdk::SubscriptionId> subscribe(sdk::Projection& projection) noexcept override;
@@ -73,7 +92,23 @@ private:
         std::string lastEventId;
     };
 
+    /// One appendAsync() call: what it was given, since when, and its answer to come.
+    struct AsyncAppend;
+    using AsyncAppendPtr = std::shared_ptr<AsyncAppend>;
+
     sdk::AppendResult appendUnchecked(sdk::AppendRequest& request);
+    /// InvalidArgument unless the request names an order and carries its next events with ids.
+    static sdk::Status checkRequest(const sdk::AppendRequest& request);
+    /// Publishes events[next..] one by one from tip; the blocking append's loop.
+    sdk::AppendResult publishFrom(sdk::AppendRequest& request, Tip tip, int64_t next);
+    /// After the version check refused events[*next]: re-reads the tip. true when an earlier
+    /// attempt of this very append had stored more (*tip, *next moved on); else *refused is set.
+    bool resumeAfterConflict(sdk::AppendRequest& request, const sdk::Status& why, Tip* tip, int64_t* next,
+                             sdk::AppendResult* refused);
+    /// Every event is stored: remembers the tip, completes the Idempotency-Key, answers Ok.
+    sdk::AppendResult stored(sdk::AppendRequest& request, const Tip& tip);
+    /// Metrics (and a warning on failure) for one append that took since start.
+    void recordOutcome(int64_t orderId, const sdk::AppendResult& result, std::chrono::steady_clock::time_point start);
     /// How many leading events of request are already stored (tip shows our own event ids), or -1.
     int64_t landedPrefix(sdk::AppendRequest& request, const Tip& tip);
     sdk::Result<Tip> readTip(int64_t orderId);
@@ -81,6 +116,17 @@ private:
     void rememberTip(int64_t orderId, const Tip& tip);
     /// One publish with the version check; Ok fills *seq. VersionConflict when the order moved on.
     sdk::Status publishEvent(const sdk::EventRecord& event, uint64_t expectedSubjectSeq, uint64_t* seq);
+    /// The subject sequence a fast-path append expects, or false when it must take the slow path.
+    bool fastPathSequence(const sdk::AppendRequest& request, uint64_t* expectedSubjectSeq);
+    void publishAsync(const AsyncAppendPtr& op, uint64_t expectedSubjectSeq);
+    /// The fast path's acknowledgement: answers Ok here (no blocking), the rest on the executor.
+    void published(const AsyncAppendPtr& op, PublishOutcome&& outcome);
+    /// A refused fast-path publish, on the executor: a version conflict is looked into as append()
+    /// does (re-read, maybe our own earlier attempt), any other failure is the answer.
+    sdk::AppendResult afterRefusal(sdk::AppendRequest& request, const sdk::Status& failure);
+    /// Slow path: append() on an executor thread. false when the executor refused it.
+    bool appendOnExecutor(const AsyncAppendPtr& op);
+    void finishAsync(AsyncAppend& op, sdk::AppendResult&& result, bool record) noexcept;
     sdk::Status ensureStream(const std::string& name, const std::string& subject, int64_t maxMsgs, bool allowDirect,
                              int64_t maxAgeNs);
     sdk::AppendResult conflict(int64_t currentVersion, const std::string& why);
@@ -102,6 +148,12 @@ private:
     sdk::Counter& _appendsConflict;
     sdk::Counter& _appendsFailed;
     sdk::Histogram& _appendSeconds;
+
+    /// appendAsync()'s machinery; both stopped by stopAppends(), the publisher first (its
+    /// answers may still be handed to the executor).
+    AsyncPublisher _publisher;
+    TaskExecutor _executor;
+    std::atomic<bool> _appendsStopped{false};
 
     /// Last known tip per order (this node's own appends): saves a read before most appends;
     /// a stale entry is harmless because the server still checks the expected sequence.

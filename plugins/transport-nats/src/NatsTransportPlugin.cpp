@@ -17,6 +17,7 @@ sdk::Status NatsTransportPlugin::start(sdk::Host& host) noexcept {
     try {
         sdk::Status st = startUnchecked(host);
         if (!st) {
+            if (_log) _log->stopAppends();
             if (_log) _log->stopSubscriptions();
             if (_membership) _membership->stop();
             if (_idempotency) _idempotency->close();
@@ -37,6 +38,7 @@ sdk::Status NatsTransportPlugin::startUnchecked(sdk::Host& host) {
     _membership = std::make_unique<KvMembership>(_settings, *_client, host);
     _log = std::make_unique<NatsEventLog>(_settings, *_client, host, *_idempotency, *_membership);
     if (auto st = _log->ensureStreams(); !st) return st;
+    if (auto st = _log->startAppends(); !st) return st;
     if (auto st = _idempotency->open(); !st) return st;
     if (auto st = _membership->start(); !st) return st;
     auto head = _log->headPosition();
@@ -52,6 +54,7 @@ sdk::Status NatsTransportPlugin::startUnchecked(sdk::Host& host) {
 
 void NatsTransportPlugin::stop() noexcept {
     try {
+        if (_log) _log->stopAppends();  // needs the client and the idempotency store still open
         if (_log) _log->stopSubscriptions();
         if (_membership) _membership->stop();
         if (_idempotency) _idempotency->close();

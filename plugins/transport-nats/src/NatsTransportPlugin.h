@@ -2,9 +2,10 @@
 // start(host) on the host's main thread connects (unreachable NATS -> Unavailable "cannot reach
 // NATS at <url>: <reason>", so the host exits 1), creates the stream, the id and dead-letter
 // streams and the KV buckets idempotently, starts membership heartbeats, provides the event log
-// and registers the "nats" health check. stop() (only after a successful start) stops any
-// leftover subscription threads, leaves the membership, and closes the connection; durable
-// consumers are never deleted.
+// and registers the "nats" health check. stop() (only after a successful start) answers every
+// pending asynchronous append (while the connection and the idempotency store are still open),
+// stops any leftover subscription threads, leaves the membership, and closes the connection;
+// durable consumers are never deleted.
 #pragma once
 
 #include <atomic>

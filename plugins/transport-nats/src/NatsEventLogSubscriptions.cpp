@@ -1,0 +1,58 @@
+// The cluster-mode event log's subscriptions: one worker per projection or reaction, each on its
+// own thread (see ProjectionWorker.h, ReactionWorker.h and NatsEventLog.h).
+#include "NatsEventLog.h"
+
+#include "ProjectionWorker.h"
+#include "ReactionWorker.h"
+
+namespace ordersystem::plugins::nats {
+
+sdk::SubscriptionId NatsEventLog::addWorker(std::unique_ptr<SubscriptionWorker> worker) {
+    const sdk::SubscriptionId id = _nextSubscription.fetch_add(1);
+    std::lock_guard<std::mutex> lock(_subMutex);
+    _workers.emplace(id, std::move(worker));
+    return id;
+}
+
+sdk::Result<sdk::SubscriptionId> NatsEventLog::subscribe(sdk::Projection& projection) noexcept {
+    try {
+        auto worker = std::make_unique<ProjectionWorker>(_settings, _client, projection, _host);
+        if (auto st = worker->start(); !st) return st;
+        return addWorker(std::move(worker));
+    } catch (const std::exception& e) {
+        return sdk::Status(sdk::StatusCode::Internal, std::string("subscribe: ") + e.what());
+    }
+}
+
+sdk::Result<sdk::SubscriptionId> NatsEventLog::subscribe(sdk::Reaction& reaction) noexcept {
+    try {
+        auto worker = std::make_unique<ReactionWorker>(_settings, _client, reaction, _host);
+        if (auto st = worker->start(); !st) return st;
+        return addWorker(std::move(worker));
+    } catch (const std::exception& e) {
+        return sdk::Status(sdk::StatusCode::Internal, std::string("subscribe: ") + e.what());
+    }
+}
+
+void NatsEventLog::unsubscribe(sdk::SubscriptionId id) noexcept {
+    std::unique_ptr<SubscriptionWorker> worker;
+    {
+        std::lock_guard<std::mutex> lock(_subMutex);
+        auto it = _workers.find(id);
+        if (it == _workers.end()) return;
+        worker = std::move(it->second);
+        _workers.erase(it);
+    }
+    worker->stop();
+}
+
+void NatsEventLog::stopSubscriptions() noexcept {
+    std::map<sdk::SubscriptionId, std::unique_ptr<SubscriptionWorker>> workers;
+    {
+        std::lock_guard<std::mutex> lock(_subMutex);
+        workers.swap(_workers);
+    }
+    for (auto& w : workers) w.second->stop();
+}
+
+}  // namespace ordersystem::plugins::nats

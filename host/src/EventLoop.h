@@ -56,7 +56,8 @@ struct EventLoopServer::Connection {
 
 class EventLoopServer::Loop {
 public:
-    Loop(RequestDispatcher& dispatcher, WorkerPool& workers, int listenFd);
+    Loop(RequestDispatcher& dispatcher, WorkerPool& workers, int listenFd, const std::vector<std::unique_ptr<Loop>>& all,
+         std::atomic<unsigned>& nextLoop);
     ~Loop();
 
     void start();
@@ -74,6 +75,10 @@ private:
     void run();
     void runTasks();
     void accept();
+    /// Gives this loop a socket another loop accepted (thread-safe).
+    void handOver(int fd, std::string remote);
+    /// Takes over an accepted socket (on this loop's thread).
+    void adopt(int fd, std::string remote);
     void onEvent(Connection& conn, uint32_t events);
     void readInput(Connection& conn, bool& peerClosed);
     void drain(Connection& conn);
@@ -96,12 +101,17 @@ private:
     RequestDispatcher& _dispatcher;
     WorkerPool& _workers;
     int _listenFd;
+    /// Every loop, for handing accepted connections round robin (the kernel wakes whichever loop
+    /// is idle for a new connection, which would pile most connections onto one loop).
+    const std::vector<std::unique_ptr<Loop>>& _all;
+    std::atomic<unsigned>& _nextLoop;
     int _epoll = -1;
     int _eventFd = -1;
     std::thread _thread;
     std::atomic<bool> _stopping{false};
     std::mutex _tasksMutex;
     std::vector<std::function<void()>> _tasks;
+    std::vector<std::pair<int, std::string>> _handedOver;  ///< accepted sockets to adopt; _tasksMutex
     std::unordered_map<int, std::shared_ptr<Connection>> _connections;  ///< loop thread only
     std::vector<std::shared_ptr<Connection>> _graveyard;                 ///< loop thread only
     int64_t _lastTickMs = 0;

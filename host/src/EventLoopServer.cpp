@@ -48,7 +48,7 @@ EventLoopServer::EventLoopServer(RequestDispatcher& dispatcher, int listenFd, in
       _workers(std::make_unique<WorkerPool>(dispatcher.settings().threads)) {
     fcntl(_listenFd, F_SETFL, fcntl(_listenFd, F_GETFL) | O_NONBLOCK);
     for (int i = 0; i < std::max(1, loops); ++i)
-        _loops.push_back(std::make_unique<Loop>(_dispatcher, *_workers, _listenFd));
+        _loops.push_back(std::make_unique<Loop>(_dispatcher, *_workers, _listenFd, _loops, _nextLoop));
 }
 
 EventLoopServer::~EventLoopServer() { stop(); }
@@ -73,8 +73,9 @@ void EventLoopServer::stop() noexcept {
 
 // ---- Loop
 
-EventLoopServer::Loop::Loop(RequestDispatcher& dispatcher, WorkerPool& workers, int listenFd)
-    : _dispatcher(dispatcher), _workers(workers), _listenFd(listenFd) {
+EventLoopServer::Loop::Loop(RequestDispatcher& dispatcher, WorkerPool& workers, int listenFd,
+                            const std::vector<std::unique_ptr<Loop>>& all, std::atomic<unsigned>& nextLoop)
+    : _dispatcher(dispatcher), _workers(workers), _listenFd(listenFd), _all(all), _nextLoop(nextLoop) {
     _epoll = epoll_create1(EPOLL_CLOEXEC);
     _eventFd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     epoll_event ev{};
@@ -101,6 +102,11 @@ void EventLoopServer::Loop::stop() noexcept {
     _stopping.store(true);
     wake();
     if (_thread.joinable()) _thread.join();
+    {
+        std::lock_guard<std::mutex> lock(_tasksMutex);
+        for (auto& handed : _handedOver) close(handed.first);  // accepted by another loop, never served
+        _handedOver.clear();
+    }
     auto open = std::move(_connections);
     _connections.clear();
     for (auto& [fd, conn] : open) closeConnection(*conn);
@@ -143,10 +149,13 @@ void EventLoopServer::Loop::run() {
 
 void EventLoopServer::Loop::runTasks() {
     std::vector<std::function<void()>> tasks;
+    std::vector<std::pair<int, std::string>> handedOver;
     {
         std::lock_guard<std::mutex> lock(_tasksMutex);
         tasks.swap(_tasks);
+        handedOver.swap(_handedOver);
     }
+    for (auto& [fd, remote] : handedOver) adopt(fd, std::move(remote));
     for (auto& task : tasks) task();
 }
 
@@ -162,20 +171,37 @@ void EventLoopServer::Loop::accept() {
         }
         const int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        auto conn = std::make_shared<Connection>();
-        conn->fd = fd;
-        conn->loop = this;
-        conn->remote = peerName(addr);
-        conn->deadlineMs.store(steadyNowMs() + _dispatcher.settings().keepAliveTimeoutMs);
-        epoll_event ev{};
-        ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
-        ev.data.ptr = conn.get();
-        if (epoll_ctl(_epoll, EPOLL_CTL_ADD, fd, &ev) != 0) {
-            close(fd);
-            continue;
+        Loop* owner = _all[_nextLoop.fetch_add(1, std::memory_order_relaxed) % _all.size()].get();
+        if (owner == this) {
+            adopt(fd, peerName(addr));
+        } else {
+            owner->handOver(fd, peerName(addr));
         }
-        _connections.emplace(fd, std::move(conn));
     }
+}
+
+void EventLoopServer::Loop::handOver(int fd, std::string remote) {
+    {
+        std::lock_guard<std::mutex> lock(_tasksMutex);
+        _handedOver.emplace_back(fd, std::move(remote));
+    }
+    wake();
+}
+
+void EventLoopServer::Loop::adopt(int fd, std::string remote) {
+    auto conn = std::make_shared<Connection>();
+    conn->fd = fd;
+    conn->loop = this;
+    conn->remote = std::move(remote);
+    conn->deadlineMs.store(steadyNowMs() + _dispatcher.settings().keepAliveTimeoutMs);
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+    ev.data.ptr = conn.get();
+    if (epoll_ctl(_epoll, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        close(fd);
+        return;
+    }
+    _connections.emplace(fd, std::move(conn));
 }
 
 void EventLoopServer::Loop::arm(Connection& conn, uint32_t what) noexcept {

@@ -1,7 +1,9 @@
 // Contract: the plain-HTTP listener: a few epoll event loops (one per core) instead of a thread
 // per connection, so a request costs no thread switch unless its handler may block.
 // - Every loop waits on the shared listening socket (EPOLLEXCLUSIVE: the kernel wakes one loop per
-//   new connection) and owns the connections it accepted; only that loop reads, parses, closes.
+//   new connection); accepted connections are dealt round robin to the loops (the kernel would
+//   favour whichever loop is idle and pile the connections onto one), and only the loop that owns
+//   a connection reads, parses and closes it.
 // - A request's bytes are parsed by wire::parseHead and the body rules of HttpServer.h (413, 408,
 //   400); then, per route: an asynchronous handler starts on the loop and its reply is written
 //   by whichever thread completes it (e.g. the transport's commit thread, for a whole batch of
@@ -51,6 +53,7 @@ private:
     int _listenFd;
     std::unique_ptr<WorkerPool> _workers;
     std::vector<std::unique_ptr<Loop>> _loops;
+    std::atomic<unsigned> _nextLoop{0};
     bool _started = false;
 };
 

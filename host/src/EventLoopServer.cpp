@@ -15,11 +15,11 @@
 #include <cstring>
 
 #include "EventLoop.h"
+#include "HttpWire.h"
 
 namespace ordersystem::host {
 
 namespace {
-constexpr int64_t kDiscardLimit = 8 * 1024 * 1024;  ///< read and dropped before a lingering close
 constexpr int kTickMs = 100;
 constexpr int kMaxEvents = 128;
 
@@ -278,7 +278,7 @@ void EventLoopServer::Loop::drain(Connection& conn) {
         const ssize_t n = recv(conn.fd, buffer, sizeof buffer, 0);
         if (n > 0) {
             conn.discarded += n;
-            if (conn.discarded > kDiscardLimit) return closeConnection(conn);
+            if (conn.discarded > wire::kDiscardAfterRefusalBytes) return closeConnection(conn);
             continue;
         }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return arm(conn, EPOLLIN);

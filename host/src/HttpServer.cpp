@@ -22,6 +22,7 @@
 #include <Poco/ThreadPool.h>
 
 #include "EventLoopServer.h"
+#include "HttpWire.h"
 #include "RequestDispatcher.h"
 #include "ordersystem/sdk/util.h"
 
@@ -34,14 +35,10 @@ namespace {
 
 enum class BodyOutcome { Ok, TooLarge, Incomplete, TooSlow };
 
-/// After a 413, at most this much of the refused body is read and thrown away, so a client that
-/// writes its whole body before reading sees the 413 instead of a reset connection.
-constexpr int64_t kDiscardLimit = 8 * 1024 * 1024;
-
 void discardBody(std::istream& in) {
     char buffer[16384];
     int64_t discarded = 0;
-    while (in && discarded < kDiscardLimit) {
+    while (in && discarded < wire::kDiscardAfterRefusalBytes) {
         in.read(buffer, sizeof buffer);
         if (in.gcount() <= 0) break;
         discarded += in.gcount();

@@ -16,6 +16,11 @@
 
 namespace ordersystem::host::wire {
 
+/// After a refusal that leaves the body unread (413, 401, ...), at most this much of what the
+/// client still sends is read and dropped before the connection closes, so a client that writes
+/// its whole body before reading sees the answer instead of a reset. Both listeners apply it.
+inline constexpr int64_t kDiscardAfterRefusalBytes = 8 * 1024 * 1024;
+
 struct Limits {
     int64_t maxUriBytes = 8192;
     int64_t maxHeaderBytes = 16384;  ///< names + values

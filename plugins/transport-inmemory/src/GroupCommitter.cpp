@@ -1,14 +1,14 @@
 #include "GroupCommitter.h"
 
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <algorithm>
 
+#include "ordersystem/sdk/futex.h"
 #include "ordersystem/sdk/util.h"
 
 namespace ordersystem::plugins::inmemory {
+
+using sdk::futexWait;
+using sdk::futexWake;
 
 namespace {
 /// Set while this thread runs async callbacks (see GroupCommitter::inCallback()).
@@ -17,31 +17,12 @@ thread_local bool tlsInCallback = false;
 
 bool GroupCommitter::inCallback() noexcept { return tlsInCallback; }
 
-
 namespace {
 
 constexpr int64_t kPurgeIntervalMs = 60 * 1000;
 constexpr int kQueued = 0;
 constexpr int kDone = 1;
 constexpr int kLead = 2;
-
-int* futexWord(std::atomic<int>& state) {
-    static_assert(sizeof(std::atomic<int>) == sizeof(int), "std::atomic<int> must be a plain int to be a futex");
-    return reinterpret_cast<int*>(&state);
-}
-
-/// Sleeps while state == expected (returns on change, signal or spurious wake-up).
-void futexWait(std::atomic<int>& state, int expected) {
-    syscall(SYS_futex, futexWord(state), FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
-}
-
-/// Wakes the waiter of state. The Op may already have returned (it re-checks its word before
-/// sleeping): a wake on a dead address is a spurious wake-up for whoever reuses it, which every
-/// futex user tolerates.
-void futexWake(std::atomic<int>& state) {
-    syscall(SYS_futex, futexWord(state), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
-}
-
 }  // namespace
 
 GroupCommitter::GroupCommitter(LogWriter& writer, size_t maxBatch, Publisher publisher, Instruments instruments)

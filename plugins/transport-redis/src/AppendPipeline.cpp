@@ -2,15 +2,15 @@
 // asynchronous ones.
 #include "AppendPipeline.h"
 
-#include <linux/futex.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <memory>
 
+#include "ordersystem/sdk/futex.h"
+
 namespace ordersystem::plugins::redis {
 
+using sdk::futexWait;
+using sdk::futexWake;
 using sdk::Result;
 using sdk::Status;
 using sdk::StatusCode;
@@ -19,22 +19,6 @@ namespace {
 constexpr int kQueued = 0;
 constexpr int kLead = 1;
 constexpr int kDone = 2;
-
-int* futexWord(std::atomic<int>& state) {
-    static_assert(sizeof(std::atomic<int>) == sizeof(int), "std::atomic<int> must be a plain int to be a futex");
-    return reinterpret_cast<int*>(&state);
-}
-
-/// Sleeps while state still holds expected (returns at once otherwise, or spuriously).
-void futexWait(std::atomic<int>& state, int expected) {
-    syscall(SYS_futex, futexWord(state), FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
-}
-
-/// Wakes the waiter of state. Its Call may already be gone (it re-checks its word before it
-/// returns, and the word lies in a live thread's stack): at worst a spurious wake-up elsewhere.
-void futexWake(std::atomic<int>& state) {
-    syscall(SYS_futex, futexWord(state), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
-}
 }  // namespace
 
 AppendPipeline::AppendPipeline(ConnectionPool& pool, const LuaScript& script, int maxInFlight, size_t maxBatch,

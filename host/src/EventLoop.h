@@ -61,19 +61,28 @@ public:
     ~Loop();
 
     void start();
+    bool onLoopThread() const noexcept;
     void stopAccepting() noexcept;
     /// Ends the loop thread and closes every connection.
     void stop() noexcept;
     /// Runs task on the loop thread (thread-safe).
     void post(std::function<void()> task);
-    /// Completes a request handled off the loop (worker or transport thread).
+    /// Completes a request handled by a worker: written on the worker's thread.
     void answerFromElsewhere(const std::shared_ptr<Connection>& conn, sdk::HttpResponse&& response);
+    /// Completes an asynchronous request: the answer is queued to this loop, which writes it.
+    /// A transport completes a whole batch of requests on one thread; writing each answer there
+    /// (a send() runs the client's TCP receive path too) would keep that thread from its next
+    /// batch, so it only queues, and wakes the loop once per burst. On the loop thread itself
+    /// (a handler that answered at once) the answer is written right away.
+    void answerAsync(const std::shared_ptr<Connection>& conn, sdk::HttpResponse&& response);
 
 private:
     // EventLoopServer.cpp
     void wake() noexcept;
     void run();
     void runTasks();
+    /// Writes an answer on the loop thread and goes on with the connection.
+    void deliver(const std::shared_ptr<Connection>& conn, sdk::HttpResponse&& response);
     void accept();
     /// Gives this loop a socket another loop accepted (thread-safe).
     void handOver(int fd, std::string remote);
@@ -112,6 +121,8 @@ private:
     std::mutex _tasksMutex;
     std::vector<std::function<void()>> _tasks;
     std::vector<std::pair<int, std::string>> _handedOver;  ///< accepted sockets to adopt; _tasksMutex
+    /// Asynchronous answers to write; _tasksMutex. Whoever finds it empty wakes the loop.
+    std::vector<std::pair<std::shared_ptr<Connection>, sdk::HttpResponse>> _answers;
     std::unordered_map<int, std::shared_ptr<Connection>> _connections;  ///< loop thread only
     std::vector<std::shared_ptr<Connection>> _graveyard;                 ///< loop thread only
     int64_t _lastTickMs = 0;

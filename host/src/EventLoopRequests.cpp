@@ -125,7 +125,7 @@ void EventLoopServer::Loop::dispatch(Connection& conn) {
     conn.phase.store(Phase::Busy, std::memory_order_release);
     if (route->asyncHandler) {
         _dispatcher.runAsync(*route, conn.trace, conn.request, [self](sdk::HttpResponse&& answer) {
-            self->loop->answerFromElsewhere(self, std::move(answer));
+            self->loop->answerAsync(self, std::move(answer));
         });
         return;
     }
@@ -227,6 +227,32 @@ void EventLoopServer::Loop::answerFromElsewhere(const std::shared_ptr<Connection
         afterWrite(*conn);
         if (conn->fd >= 0) process(*conn);
     });
+}
+
+void EventLoopServer::Loop::answerAsync(const std::shared_ptr<Connection>& conn, sdk::HttpResponse&& response) {
+    if (onLoopThread()) return deliver(conn, std::move(response));
+    bool first;
+    {
+        std::lock_guard<std::mutex> lock(_tasksMutex);
+        first = _answers.empty() && _tasks.empty() && _handedOver.empty();
+        _answers.emplace_back(conn, std::move(response));
+    }
+    if (first) wake();
+}
+
+void EventLoopServer::Loop::deliver(const std::shared_ptr<Connection>& conn, sdk::HttpResponse&& response) {
+    {
+        std::lock_guard<std::mutex> lock(conn->writeMutex);
+        serialize(*conn, std::move(response));
+        if (conn->fd < 0) return;  // closed while the handler ran (shutdown)
+        if (!flush(*conn)) {
+            conn->deadlineMs.store(steadyNowMs() + _dispatcher.settings().requestTimeoutMs);
+            conn->phase.store(Phase::Writing, std::memory_order_release);
+            return arm(*conn, EPOLLOUT);
+        }
+    }
+    afterWrite(*conn);
+    if (conn->fd >= 0) process(*conn);  // the next pipelined request, or wait for one
 }
 
 }  // namespace ordersystem::host

@@ -22,6 +22,8 @@ namespace ordersystem::host {
 namespace {
 constexpr int kTickMs = 100;
 constexpr int kMaxEvents = 128;
+/// The loop running on this thread (null elsewhere).
+thread_local const EventLoopServer::Loop* tlsLoop = nullptr;
 
 std::string peerName(const sockaddr_storage& addr) {
     char host[INET6_ADDRSTRLEN] = {0};
@@ -94,7 +96,14 @@ EventLoopServer::Loop::~Loop() {
     close(_epoll);
 }
 
-void EventLoopServer::Loop::start() { _thread = std::thread([this] { run(); }); }
+void EventLoopServer::Loop::start() {
+    _thread = std::thread([this] {
+        tlsLoop = this;
+        run();
+    });
+}
+
+bool EventLoopServer::Loop::onLoopThread() const noexcept { return tlsLoop == this; }
 
 void EventLoopServer::Loop::stopAccepting() noexcept { epoll_ctl(_epoll, EPOLL_CTL_DEL, _listenFd, nullptr); }
 
@@ -150,12 +159,15 @@ void EventLoopServer::Loop::run() {
 void EventLoopServer::Loop::runTasks() {
     std::vector<std::function<void()>> tasks;
     std::vector<std::pair<int, std::string>> handedOver;
+    std::vector<std::pair<std::shared_ptr<Connection>, sdk::HttpResponse>> answers;
     {
         std::lock_guard<std::mutex> lock(_tasksMutex);
         tasks.swap(_tasks);
         handedOver.swap(_handedOver);
+        answers.swap(_answers);
     }
     for (auto& [fd, remote] : handedOver) adopt(fd, std::move(remote));
+    for (auto& [conn, response] : answers) deliver(conn, std::move(response));
     for (auto& task : tasks) task();
 }
 

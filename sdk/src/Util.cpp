@@ -1,6 +1,12 @@
-// Clocks, timestamps, UUIDs and problem documents (see ordersystem/sdk/util.h).
+// Clocks, timestamps, UUIDs, thread priority and problem documents (see ordersystem/sdk/util.h).
 #include "ordersystem/sdk/util.h"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -54,6 +60,15 @@ std::string formatCompactUtc(int64_t epochMs) {
     std::snprintf(buf, sizeof buf, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
                   tm.tm_hour, tm.tm_min, tm.tm_sec);
     return buf;
+}
+
+void runAsBackgroundThread() noexcept {
+    // Linux: PRIO_PROCESS with a thread id sets that thread's nice value only.
+    const auto tid = static_cast<id_t>(syscall(SYS_gettid));
+    errno = 0;
+    const int current = getpriority(PRIO_PROCESS, tid);
+    if (current == -1 && errno != 0) return;
+    (void)setpriority(PRIO_PROCESS, tid, std::min(19, current + kBackgroundNice));
 }
 
 std::string newUuid() {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "Schema.h"
+#include "ordersystem/sdk/util.h"
 
 namespace ordersystem::plugins::inmemory {
 
@@ -155,6 +156,7 @@ Result<sdk::SubscriptionId> SubscriptionHub::start(std::unique_ptr<Worker> worke
     }
     try {
         w->thread = std::thread([this, w] {
+            sdk::runAsBackgroundThread();
             try {
                 if (w->projection) runProjection(*w);
                 else runReaction(*w);

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "ordersystem/sdk/util.h"
+
 namespace ordersystem::plugins::nats {
 
 namespace {
@@ -191,6 +193,7 @@ bool ProjectionWorker::applyWithRetry(std::vector<sdk::EventRecord>& batch) {
 }
 
 void ProjectionWorker::run() {
+    sdk::runAsBackgroundThread();
     int64_t errorBackoff = 100;
     while (!_stop) {
         if (_sub == nullptr || _needReset) {

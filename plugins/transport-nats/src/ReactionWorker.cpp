@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "KvBuckets.h"
+#include "ordersystem/sdk/util.h"
 
 namespace ordersystem::plugins::nats {
 
@@ -127,6 +128,7 @@ int64_t ReactionWorker::retryDelayMs(uint64_t deliveries) const {
 }
 
 void ReactionWorker::run(size_t worker) {
+    sdk::runAsBackgroundThread();
     natsSubscription* sub = _subs[worker];
     while (!_stop) {
         if (!_client.connected()) {

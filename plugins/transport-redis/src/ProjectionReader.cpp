@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "ordersystem/sdk/util.h"
+
 namespace ordersystem::plugins::redis {
 
 using sdk::Status;
@@ -31,6 +33,7 @@ void ProjectionReader::stop() noexcept {
 }
 
 void ProjectionReader::run() {
+    sdk::runAsBackgroundThread();
     _core.logger->debug("projection " + _name + " reads the log after position " + std::to_string(_cursor));
     while (!_stop.raised()) {
         bool fresh = false;

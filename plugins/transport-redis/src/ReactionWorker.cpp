@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "ordersystem/sdk/util.h"
+
 namespace ordersystem::plugins::redis {
 
 using sdk::Status;
@@ -42,6 +44,7 @@ long long ReactionWorker::backoffMs(long long deliveries) const {
 }
 
 void ReactionWorker::run() {
+    sdk::runAsBackgroundThread();
     const auto retryEvery = std::chrono::milliseconds(std::clamp(_core.settings.reactionRetryMs / 2, 20, 1000));
     const auto claimEvery = std::chrono::milliseconds(std::clamp(_core.settings.reactionClaimIdleMs / 3, 50, 5000));
     while (!_stop.raised()) {

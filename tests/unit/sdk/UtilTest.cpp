@@ -1,6 +1,12 @@
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <set>
+#include <thread>
 
 #include "ordersystem/sdk/util.h"
 
@@ -24,6 +30,26 @@ TEST(Util, UuidsAreVersion4AndDistinct) {
         seen.insert(u);
     }
     EXPECT_EQ(seen.size(), 1000u);
+}
+
+namespace {
+int niceOfThisThread() { return getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid))); }
+}  // namespace
+
+TEST(Util, ABackgroundThreadYieldsToItsCreatorButNeverGoesBeyondNice19) {
+    const int creator = niceOfThisThread();
+    int background = -100;
+    int twice = -100;
+    std::thread([&] {
+        runAsBackgroundThread();
+        background = niceOfThisThread();
+        runAsBackgroundThread();
+        runAsBackgroundThread();
+        twice = niceOfThisThread();
+    }).join();
+    EXPECT_EQ(background, std::min(19, creator + kBackgroundNice));
+    EXPECT_EQ(twice, 19);
+    EXPECT_EQ(niceOfThisThread(), creator) << "only the calling thread changes";
 }
 
 TEST(Util, ProblemDocumentsCarryStatusTitleDetailAndFieldErrors) {

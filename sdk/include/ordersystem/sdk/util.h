@@ -1,5 +1,5 @@
-// Contract: small stateless helpers every plugin needs: clocks, timestamps, UUIDs, problem
-// documents. All thread-safe.
+// Contract: small stateless helpers every plugin needs: clocks, timestamps, UUIDs, thread
+// priority, problem documents. All thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +25,13 @@ std::string formatCompactUtc(int64_t epochMs);
 std::string newUuid();
 /// FNV-1a 64-bit hash as 16 hex digits (fingerprints, not security).
 std::string fingerprint(std::string_view data);
+
+/// Marks the calling thread as background work (projections, reactions): its nice value goes up
+/// by kBackgroundNice (at most 19), so when the CPUs are busy the kernel runs the threads a
+/// caller is waiting for (HTTP loops, the log's committer) first. Background threads still get
+/// their share; they only yield on contention. Best effort: never fails, never raises priority.
+void runAsBackgroundThread() noexcept;
+inline constexpr int kBackgroundNice = 10;
 
 struct FieldError {
     std::string field;

@@ -1,10 +1,15 @@
 // Delivery to projections and reactions: catch-up, live order, retries, dead letters, unsubscribe.
 #include <sqlite3.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
 #include "LogFixture.h"
+#include "ordersystem/sdk/util.h"
 
 namespace ordersystem::plugins::inmemory::test {
 namespace {
@@ -17,6 +22,24 @@ std::vector<uint64_t> range(uint64_t from, uint64_t to) {
 
 void appendOrders(LogFixture& f, int count) {
     for (int i = 0; i < count; ++i) f.appendOrder(1);
+}
+
+int niceOfThisThread() { return getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid))); }
+
+TEST(InMemoryProjection, ProjectionsRunAtBackgroundPriorityWhileAppendersKeepTheirOwn) {
+    LogFixture f;
+    f.start();
+    const int appender = niceOfThisThread();
+    std::atomic<int> applying{-100};
+    RecordingProjection projection;
+    projection.onApply = [&] { applying = niceOfThisThread(); };
+    auto sub = f.log().subscribe(projection);
+    ASSERT_TRUE(sub.isOk());
+    appendOrders(f, 3);
+    ASSERT_TRUE(projection.waitFor(3));
+    f.log().unsubscribe(sub.value());
+    EXPECT_EQ(applying.load(), std::min(19, appender + sdk::kBackgroundNice));
+    EXPECT_EQ(niceOfThisThread(), appender);
 }
 
 TEST(InMemoryProjection, CatchesUpAfterARestartFromItsCheckpointWithoutGapsOrDuplicates) {

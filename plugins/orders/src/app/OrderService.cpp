@@ -112,7 +112,8 @@ Result<std::string> OrderService::transition(int64_t orderId, const Decide& deci
 struct OrderService::PendingCreate {
     sdk::AppendRequest request;
     sdk::IdempotencyCompletion completion;  ///< request.idempotency points here when there is a key
-    domain::Order order;                    ///< as the projection will build it from the event
+    /// The order as the projection will build it from the event, ready for the cache.
+    std::shared_ptr<const store::CachedOrder> entry;
     CreatedOrder out;
     CreateCompletion done;                  ///< asynchronous creates only
 };
@@ -192,7 +193,7 @@ Result<std::shared_ptr<OrderService::PendingCreate>> OrderService::prepareCreate
     const domain::EventContext ctx = context();
     auto p = std::make_shared<PendingCreate>();
     p->out.orderId = *id;
-    domain::Order& order = p->order;
+    domain::Order order;
     order.id = *id;
     order.orderNumber = domain::makeOrderNumber(ctx.nowMs, order.id);
     order.customerName = c.order.customerName;
@@ -211,6 +212,7 @@ Result<std::shared_ptr<OrderService::PendingCreate>> OrderService::prepareCreate
         p->completion = sdk::IdempotencyCompletion{c.idempotencyKey, c.fingerprint, p->out.body};
         p->request.idempotency = &p->completion;
     }
+    p->entry = store::ReadModel::entryFor(std::move(order));
     return p;
 }
 
@@ -219,10 +221,10 @@ Result<CreatedOrder> OrderService::finishCreate(PendingCreate& p, const sdk::App
         // Nothing was stored (or the append's outcome is unknown and the key completes with it).
         Status failure = appended.status;
         if (failure.code == StatusCode::VersionConflict)
-            failure = Status(StatusCode::Internal, "order id " + std::to_string(p.order.id) + " was already in use");
+            failure = Status(StatusCode::Internal, "order id " + std::to_string(p.request.orderId) + " was already in use");
         return releaseKey(p.request.idempotency ? p.completion.key : std::string(), std::move(failure));
     }
-    _readModel.acknowledge(p.order, appended.lastPosition);
+    _readModel.acknowledge(std::move(p.entry), appended.lastPosition);
     return std::move(p.out);
 }
 

@@ -156,15 +156,27 @@ sdk::HealthCheckResult ReadModel::health() const {
 }
 
 void ReadModel::acknowledge(const domain::Order& order, uint64_t position) noexcept {
-    uint64_t seen = _acknowledged.load(std::memory_order_relaxed);
-    while (seen < position && !_acknowledged.compare_exchange_weak(seen, position, std::memory_order_acq_rel)) {
-    }
+    std::shared_ptr<const CachedOrder> entry;
     try {
-        _cache.publish(makeEntry(order));
+        entry = makeEntry(order);
     } catch (...) {
         // Out of memory for the cache entry: readers miss and wait for the projection instead.
     }
+    acknowledge(std::move(entry), position);
 }
+
+void ReadModel::acknowledge(std::shared_ptr<const CachedOrder> entry, uint64_t position) noexcept {
+    uint64_t seen = _acknowledged.load(std::memory_order_relaxed);
+    while (seen < position && !_acknowledged.compare_exchange_weak(seen, position, std::memory_order_acq_rel)) {
+    }
+    if (!entry) return;
+    try {
+        _cache.publish(std::move(entry));
+    } catch (...) {
+    }
+}
+
+std::shared_ptr<const CachedOrder> ReadModel::entryFor(domain::Order order) { return makeEntry(std::move(order)); }
 
 void ReadModel::setStartHead(uint64_t head) noexcept {
     _startHead.store(head);

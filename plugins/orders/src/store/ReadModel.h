@@ -43,6 +43,12 @@ public:
     /// A command's append at `position` succeeded and `order` is its new state: publish it to the
     /// cache (never over a newer version) and make later SQLite reads wait for `position`.
     void acknowledge(const domain::Order& order, uint64_t position) noexcept;
+    /// The same with the entry built beforehand by entryFor(): a create renders its document on
+    /// the HTTP thread before the append, so the thread completing a batch of appends only
+    /// publishes it.
+    void acknowledge(std::shared_ptr<const CachedOrder> entry, uint64_t position) noexcept;
+    /// The cache entry of `order`, its document rendered. Throws only std::bad_alloc.
+    static std::shared_ptr<const CachedOrder> entryFor(domain::Order order);
     uint64_t acknowledgedPosition() const noexcept { return _acknowledged.load(std::memory_order_acquire); }
     /// How long a SQLite read waits for the projection to reach the acknowledged position
     /// ([orders] command_timeout_ms); after that it reads anyway and logs a (rate-limited) warning.

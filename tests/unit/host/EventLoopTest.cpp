@@ -164,5 +164,19 @@ TEST_F(EventLoopTest, ManyConnectionsWithAsyncAnswersAllGetTheirOwnAnswer) {
     }
 }
 
+TEST_F(EventLoopTest, ABurstOfAsyncAnswersGivenByOneThreadReachesEveryConnection) {
+    constexpr int kConnections = 24;
+    std::vector<std::future<HttpResult>> results;
+    for (int i = 0; i < kConnections; ++i)
+        results.push_back(std::async(std::launch::async, [this, i] {
+            return httpGet(_port, "/fixture/burst?n=" + std::to_string(kConnections) + "&k=" + std::to_string(i));
+        }));
+    for (int i = 0; i < kConnections; ++i) {
+        const HttpResult r = results[static_cast<size_t>(i)].get();
+        EXPECT_EQ(r.status, 200);
+        EXPECT_NE(r.body.find("\"k\":\"" + std::to_string(i) + "\""), std::string::npos) << r.body;
+    }
+}
+
 }  // namespace
 }  // namespace ordersystem::host

@@ -33,8 +33,16 @@ void writeError(HttpResponse& res, const Status& s) {
         sdk::writeProblem(res, 500, "An unexpected error occurred; it has been logged");
         return;
     case StatusCode::Unavailable:
-    case StatusCode::Timeout:
         sdk::writeProblem(res, 503, "The order store is unavailable; nothing was changed, please retry");
+        res.setHeader("Retry-After", "1");
+        return;
+    case StatusCode::Timeout:
+        // The log did not answer in time: the write may still have been stored (an
+        // acknowledgement lost on the way back), so the client must not be told nothing changed.
+        sdk::writeProblem(res, 503,
+                          "The order store did not confirm the change in time; it may have been made. A create "
+                          "retried with the same Idempotency-Key returns the first order; read the order before "
+                          "repeating a command");
         res.setHeader("Retry-After", "1");
         return;
     default: sdk::writeProblem(res, s);

@@ -81,6 +81,8 @@ public:
             k.response = request.idempotency->response;
         }
         _cv.notify_all();
+        if (_confirmationsLost)  // written, but the answer never came back
+            return AppendResult{Status(StatusCode::Timeout, "fake log did not answer"), 0, -1};
         return AppendResult{Status::ok(), _events.back().position, -1};
     }
 
@@ -180,6 +182,8 @@ public:
     void setUnavailable(bool down) { std::lock_guard<std::mutex> l(_mutex); _unavailable = down; }
     /// Appends fail with Unavailable; ids are still handed out.
     void setAppendsUnavailable(bool down) { std::lock_guard<std::mutex> l(_mutex); _appendsUnavailable = down; }
+    /// Appends are written but answer Timeout, as when an acknowledgement is lost on the way back.
+    void setConfirmationsLost(bool lost) { std::lock_guard<std::mutex> l(_mutex); _confirmationsLost = lost; }
     /// Set before the plugin starts: appendsAsynchronously() and appendAsync() on another thread.
     void setAsynchronous(bool on) { _asynchronous.store(on); }
     /// Holds submitted asynchronous appends (not written, done not called) until released.
@@ -278,6 +282,7 @@ private:
     bool _unavailable = false;
     bool _paused = false;
     bool _appendsUnavailable = false;
+    bool _confirmationsLost = false;
     std::function<void(FakeEventLog&)> _beforeNextAppend;
 
     std::atomic<bool> _asynchronous{false};

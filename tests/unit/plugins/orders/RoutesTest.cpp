@@ -337,6 +337,23 @@ TEST_F(CreateOrderIdempotency, FailedCreateReleasesTheKeySoARetryWorks) {
     EXPECT_EQ(log.eventCount(), 1u);
 }
 
+TEST_F(CreateOrderIdempotency, UnconfirmedCreateIs503ThatDoesNotClaimNothingChangedAndTheKeyReturnsTheOrder) {
+    log.setConfirmationsLost(true);  // stored, but the log's answer never came
+    const auto lost = create(kBody, {{"Idempotency-Key", "key-5"}});
+    EXPECT_EQ(lost.status, 503) << lost.body;
+    EXPECT_EQ(header(lost, "Retry-After"), "1");
+    EXPECT_EQ(lost.body.find("nothing was changed"), std::string::npos) << lost.body;
+    EXPECT_NE(lost.body.find("may have been made"), std::string::npos) << lost.body;
+    EXPECT_NE(lost.body.find("Idempotency-Key"), std::string::npos) << lost.body;
+    EXPECT_EQ(log.eventCount(), 1u);
+
+    log.setConfirmationsLost(false);
+    const auto retried = create(kBody, {{"Idempotency-Key", "key-5"}});
+    EXPECT_EQ(retried.status, 201) << retried.body;
+    EXPECT_EQ(header(retried, "Idempotent-Replayed"), "true");
+    EXPECT_EQ(log.eventCount(), 1u) << "the retry found the stored order instead of creating another";
+}
+
 TEST_F(CreateOrderIdempotency, MalformedKeyIs400) {
     EXPECT_EQ(create(kBody, {{"Idempotency-Key", std::string(256, 'k')}}).status, 400);
     EXPECT_EQ(create(kBody, {{"Idempotency-Key", "has space"}}).status, 400);

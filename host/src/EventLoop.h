@@ -100,6 +100,8 @@ private:
     bool parseHead(Connection& conn);
     bool readBody(Connection& conn);
     void dispatch(Connection& conn);
+    /// Calls an asynchronous route again on a worker (it replied runOnWorker on the loop).
+    void runAsyncOnWorker(const std::shared_ptr<Connection>& self, const Route& route);
     void refuse(Connection& conn, int status, const std::string& detail);
     void respond(Connection& conn, sdk::HttpResponse&& response);
     void serialize(Connection& conn, sdk::HttpResponse&& response);

@@ -124,7 +124,10 @@ void EventLoopServer::Loop::dispatch(Connection& conn) {
     std::shared_ptr<Connection> self = _connections.at(conn.fd);
     conn.phase.store(Phase::Busy, std::memory_order_release);
     if (route->asyncHandler) {
-        _dispatcher.runAsync(*route, conn.trace, conn.request, [self](sdk::HttpResponse&& answer) {
+        conn.request.onEventLoop = true;
+        _dispatcher.runAsync(*route, conn.trace, conn.request, [this, self, route](sdk::HttpResponse&& answer) {
+            // Asked at once, on this loop, to be called again where it may wait.
+            if (answer.runOnWorker && onLoopThread()) return runAsyncOnWorker(self, *route);
             self->loop->answerAsync(self, std::move(answer));
         });
         return;
@@ -226,6 +229,16 @@ void EventLoopServer::Loop::answerFromElsewhere(const std::shared_ptr<Connection
         if (conn->fd < 0) return;
         afterWrite(*conn);
         if (conn->fd >= 0) process(*conn);
+    });
+}
+
+void EventLoopServer::Loop::runAsyncOnWorker(const std::shared_ptr<Connection>& self, const Route& route) {
+    _workers.post([this, self, &route] {
+        self->request.onEventLoop = false;
+        _dispatcher.runAsync(route, self->trace, self->request, [self](sdk::HttpResponse&& answer) {
+            answer.runOnWorker = false;  // asked again off the loop: this is the answer
+            self->loop->answerAsync(self, std::move(answer));
+        });
     });
 }
 

@@ -164,6 +164,22 @@ TEST_F(EventLoopTest, ManyConnectionsWithAsyncAnswersAllGetTheirOwnAnswer) {
     }
 }
 
+TEST_F(EventLoopTest, AnAsyncRouteThatWouldWaitOnTheLoopIsCalledAgainOnAWorkerAndOnlyThatAnswerIsSent) {
+    for (int i = 0; i < 3; ++i) {  // a keep-alive connection goes on serving after each of them
+        const HttpResult r = httpGet(_port, "/fixture/async-defer?i=" + std::to_string(i));
+        EXPECT_EQ(r.status, 200);
+        EXPECT_NE(r.body.find("from a worker"), std::string::npos) << r.body;
+        EXPECT_NE(r.body.find("\"onEventLoop\":false"), std::string::npos) << r.body;
+        EXPECT_EQ(r.body.find("partial"), std::string::npos) << r.body;
+    }
+    const std::string pipelined = exchange(
+        "GET /fixture/async-defer?n=1 HTTP/1.1\r\nHost: x\r\n\r\nGET /fixture/inline?n=2 HTTP/1.1\r\nHost: x\r\n\r\n",
+        "HTTP/1.1 200", 2);
+    ASSERT_EQ(count(pipelined, "HTTP/1.1 200"), 2u) << pipelined;
+    EXPECT_LT(pipelined.find("from a worker"), pipelined.find("\"n\":\"2\"")) << "answers stay in request order";
+    EXPECT_EQ(pipelined.find("partial"), std::string::npos) << pipelined;
+}
+
 TEST_F(EventLoopTest, ABurstOfAsyncAnswersGivenByOneThreadReachesEveryConnection) {
     constexpr int kConnections = 24;
     std::vector<std::future<HttpResult>> results;

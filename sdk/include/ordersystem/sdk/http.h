@@ -8,9 +8,12 @@
 //   which lets the host run it on an event-loop thread without a thread switch. Such a handler
 //   sees request.onEventLoop; when it finds it would have to wait after all, it sets
 //   response.runOnWorker and returns, and the host calls it again on a worker thread.
-// - Asynchronous handlers (addAsync) run on an event-loop thread, must not block, and finish by
-//   calling the HttpReply exactly once, from any thread (a transport's commit thread, say): the
-//   reply is written to the connection on that thread. The request lives until then.
+// - Asynchronous handlers (addAsync) are called on an event-loop thread (request.onEventLoop)
+//   and must not block. One that would have to wait first (a blocking call to a broker, say)
+//   replies at once with response.runOnWorker set, and the host calls it again on a worker
+//   thread. A handler finishes by calling the HttpReply exactly once, from any thread (a
+//   transport's commit thread, say); the host writes the reply on the connection's event loop.
+//   The request lives until then.
 // - The request and response are owned by the host and live for the duration of the call.
 // - Unknown path: 404; known path, other method: 405 with Allow. Both as problem documents.
 #pragma once
@@ -64,8 +67,9 @@ struct HttpResponse {
     std::string contentType = "application/json";
     HeaderList headers;   ///< extra headers (Location, Allow, ...)
     std::string body;
-    /// Set by a nonBlocking handler called with onEventLoop that would have to wait: the host
-    /// discards this response and calls the handler again on a worker thread.
+    /// Set by a handler called with onEventLoop that would have to wait (a nonBlocking plain
+    /// route, or an asynchronous route replying with it at once): the host discards this response
+    /// and calls the handler again on a worker thread.
     bool runOnWorker = false;
 
     void setHeader(std::string name, std::string value) {

@@ -1,7 +1,9 @@
 // Test doubles for the SDK's Host: lets a plugin be started and driven in a unit test without
 // the ordersystem executable. Header-only; thread-safe where the SDK promises thread safety.
-// FakeRouter runs plain and asynchronous routes on the caller's thread; call() waits (bounded) for
-// an asynchronous reply, start() returns a RouteCall to watch a reply that has not come yet.
+// FakeRouter runs plain and asynchronous routes on the caller's thread (an asynchronous one sees
+// onEventLoop, and one that replies runOnWorker is called again on a thread of its own); call()
+// waits (bounded) for an asynchronous reply, start() returns a RouteCall to watch a reply that has
+// not come yet.
 #pragma once
 
 #include <atomic>
@@ -13,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -151,6 +154,8 @@ private:
         _cv.notify_all();
     }
     HttpRequest _request;
+    /// An asynchronous handler asked for a worker and was called again.
+    std::atomic<bool> _calledAgain{false};
     mutable std::mutex _mutex;
     mutable std::condition_variable _cv;
     int _replies = 0;
@@ -213,7 +218,17 @@ public:
             res.status = 404;
             pending->finish(std::move(res));
         } else if (best->isAsync()) {
-            best->asyncHandler(req, [pending](HttpResponse&& r) { pending->finish(std::move(r)); });
+            // As the host does: called as on an event loop; a handler that replies runOnWorker at
+            // once is called again on another thread (the "worker") with onEventLoop false.
+            req.onEventLoop = true;
+            AsyncRouteHandler handler = best->asyncHandler;
+            handler(req, [pending, handler](HttpResponse&& r) {
+                if (!r.runOnWorker || pending->_calledAgain.exchange(true)) return pending->finish(std::move(r));
+                pending->_request.onEventLoop = false;
+                std::thread([pending, handler] {
+                    handler(pending->_request, [pending](HttpResponse&& answer) { pending->finish(std::move(answer)); });
+                }).detach();
+            });
         } else {
             best->handler(req, res);
             pending->finish(std::move(res));

@@ -120,6 +120,14 @@ void createOrderAsync(const sdk::Mediator& mediator, const HttpRequest& req, sdk
     app::CreateOrder command;
     HttpResponse invalid;
     if (!parseCreate(req, &command, &invalid)) return reply(std::move(invalid));
+    if (req.onEventLoop && !command.idempotencyKey.empty()) {
+        // Claiming the key is a blocking round trip to the log (a group commit with its fsync
+        // standalone, Redis or NATS otherwise): it must not hold up the event loop's other
+        // connections, so this create runs on a worker thread.
+        HttpResponse later;
+        later.runOnWorker = true;
+        return reply(std::move(later));
+    }
     mediator.sendAsync(command, [reply = std::move(reply)](sdk::Result<app::CreatedOrder>&& result) {
         HttpResponse res;
         writeCreated(res, std::move(result));

@@ -37,6 +37,22 @@ TEST_F(AsyncCreate, AnswersCreatedWithLocationOnlyAfterTheAppendCompleted) {
     EXPECT_EQ(pending->replyCount(), 1);
 }
 
+TEST_F(AsyncCreate, AKeyedCreateClaimsItsKeyOffTheEventLoopAndAnUnkeyedOneStaysOnIt) {
+    const auto keyed = create(kOrder, {{"Idempotency-Key", "off-the-loop"}});
+    EXPECT_EQ(keyed.status, 201) << keyed.body;
+    const auto claims = log.claimThreads();
+    ASSERT_EQ(claims.size(), 1u);
+    EXPECT_NE(claims[0], std::this_thread::get_id()) << "the claim, a blocking round trip, ran on the event loop";
+    const auto replay = create(kOrder, {{"Idempotency-Key", "off-the-loop"}});
+    EXPECT_EQ(replay.status, 201) << replay.body;
+    EXPECT_EQ(header(replay, "Idempotent-Replayed"), "true");
+    EXPECT_EQ(log.eventCount(), 1u);
+
+    EXPECT_EQ(create(kOrder).status, 201);
+    EXPECT_EQ(log.claimThreads().size(), 2u) << "no key, no claim";
+    EXPECT_EQ(create("{").status, 400) << "invalid bodies are answered on the loop before any deferral";
+}
+
 TEST_F(AsyncCreate, NewOrderIsReadableByGetRightAfterThe201) {
     const auto r = create(kOrder);
     ASSERT_EQ(r.status, 201) << r.body;

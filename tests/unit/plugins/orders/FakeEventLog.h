@@ -144,6 +144,7 @@ public:
 
     Result<IdempotencyClaim> claim(const std::string& key, const std::string& fingerprint, int64_t) noexcept override {
         std::lock_guard<std::mutex> lock(_mutex);
+        _claimThreads.push_back(std::this_thread::get_id());
         IdempotencyClaim c;
         auto it = _keys.find(key);
         if (it == _keys.end()) {
@@ -204,6 +205,8 @@ public:
     size_t eventCount() { std::lock_guard<std::mutex> l(_mutex); return _events.size(); }
     std::vector<EventRecord> events() { std::lock_guard<std::mutex> l(_mutex); return _events; }
     int appendCalls() { std::lock_guard<std::mutex> l(_mutex); return _appendCalls; }
+    /// The threads claim() was called on, in order.
+    std::vector<std::thread::id> claimThreads() { std::lock_guard<std::mutex> l(_mutex); return _claimThreads; }
     int readOrderCalls() { std::lock_guard<std::mutex> l(_mutex); return _readOrderCalls; }
     /// Appends an event as another node would (version checked against the log).
     Status appendForeign(EventRecord event) {
@@ -283,6 +286,7 @@ private:
     bool _paused = false;
     bool _appendsUnavailable = false;
     bool _confirmationsLost = false;
+    std::vector<std::thread::id> _claimThreads;
     std::function<void(FakeEventLog&)> _beforeNextAppend;
 
     std::atomic<bool> _asynchronous{false};

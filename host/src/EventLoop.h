@@ -24,7 +24,8 @@
 namespace ordersystem::host {
 
 /// Who may touch a connection: the loop while Reading, Writing (EPOLLOUT) or Draining; while Busy
-/// only the thread that answers the request (a worker or the thread completing an async reply).
+/// the handler reads its request (on a worker or wherever an async reply comes from) and the
+/// loop writes the answer it is handed (answerAsync).
 enum class Phase : int { Reading, Busy, Writing, Draining };
 
 struct EventLoopServer::Connection {
@@ -67,13 +68,12 @@ public:
     void stop() noexcept;
     /// Runs task on the loop thread (thread-safe).
     void post(std::function<void()> task);
-    /// Completes a request handled by a worker: written on the worker's thread.
-    void answerFromElsewhere(const std::shared_ptr<Connection>& conn, sdk::HttpResponse&& response);
-    /// Completes an asynchronous request: the answer is queued to this loop, which writes it.
-    /// A transport completes a whole batch of requests on one thread; writing each answer there
-    /// (a send() runs the client's TCP receive path too) would keep that thread from its next
-    /// batch, so it only queues, and wakes the loop once per burst. On the loop thread itself
-    /// (a handler that answered at once) the answer is written right away.
+    /// Completes a request handled off the loop (a worker, or an asynchronous handler's reply):
+    /// the answer is queued to this loop, which writes it, so only the loop ever writes to its
+    /// sockets. A transport completes a whole batch of requests on one thread; writing each
+    /// answer there (a send() runs the client's TCP receive path too) would keep that thread from
+    /// its next batch, so it only queues, and wakes the loop once per burst. On the loop thread
+    /// itself (a handler that answered at once) the answer is written right away.
     void answerAsync(const std::shared_ptr<Connection>& conn, sdk::HttpResponse&& response);
 
 private:

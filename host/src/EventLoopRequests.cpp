@@ -135,7 +135,7 @@ void EventLoopServer::Loop::dispatch(Connection& conn) {
     _workers.post([this, self, route] {
         sdk::HttpResponse answer;
         _dispatcher.runPlain(*route, self->trace, self->request, answer);
-        answerFromElsewhere(self, std::move(answer));
+        answerAsync(self, std::move(answer));
     });
 }
 
@@ -201,35 +201,6 @@ void EventLoopServer::Loop::becomeIdle(Connection& conn) {
     conn.requestStartMs = 0;
     conn.deadlineMs.store(steadyNowMs() + _dispatcher.settings().keepAliveTimeoutMs);
     arm(conn, EPOLLIN);
-}
-
-void EventLoopServer::Loop::answerFromElsewhere(const std::shared_ptr<Connection>& conn, sdk::HttpResponse&& response) {
-    std::unique_lock<std::mutex> lock(conn->writeMutex);
-    serialize(*conn, std::move(response));
-    if (conn->fd < 0) return;  // closed while the handler ran (shutdown)
-    const bool written = flush(*conn);
-    const bool simple = written && !conn->broken && conn->keepAlive && conn->inPos >= conn->in.size();
-    if (simple) {
-        // The common case, done on this thread: wait for the next request on this connection.
-        conn->requestStartMs = 0;
-        conn->deadlineMs.store(steadyNowMs() + _dispatcher.settings().keepAliveTimeoutMs);
-        conn->phase.store(Phase::Reading, std::memory_order_release);
-        arm(*conn, EPOLLIN);
-        return;
-    }
-    if (!written) {
-        conn->deadlineMs.store(steadyNowMs() + _dispatcher.settings().requestTimeoutMs);
-        conn->phase.store(Phase::Writing, std::memory_order_release);
-        arm(*conn, EPOLLOUT);
-        return;
-    }
-    lock.unlock();
-    // Closing, or a pipelined request already buffered: the loop takes it from here.
-    post([this, conn] {
-        if (conn->fd < 0) return;
-        afterWrite(*conn);
-        if (conn->fd >= 0) process(*conn);
-    });
 }
 
 void EventLoopServer::Loop::runAsyncOnWorker(const std::shared_ptr<Connection>& self, const Route& route) {

@@ -123,7 +123,8 @@ private:
     std::mutex _tasksMutex;
     std::vector<std::function<void()>> _tasks;
     std::vector<std::pair<int, std::string>> _handedOver;  ///< accepted sockets to adopt; _tasksMutex
-    /// Asynchronous answers to write; _tasksMutex. Whoever finds it empty wakes the loop.
+    /// Answers handed over by workers and asynchronous replies; _tasksMutex. Whoever finds it
+    /// empty wakes the loop.
     std::vector<std::pair<std::shared_ptr<Connection>, sdk::HttpResponse>> _answers;
     std::unordered_map<int, std::shared_ptr<Connection>> _connections;  ///< loop thread only
     std::vector<std::shared_ptr<Connection>> _graveyard;                 ///< loop thread only

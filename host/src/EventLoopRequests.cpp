@@ -128,7 +128,7 @@ void EventLoopServer::Loop::dispatch(Connection& conn) {
         _dispatcher.runAsync(*route, conn.trace, conn.request, [this, self, route](sdk::HttpResponse&& answer) {
             // Asked at once, on this loop, to be called again where it may wait.
             if (answer.runOnWorker && onLoopThread()) return runAsyncOnWorker(self, *route);
-            self->loop->answerAsync(self, std::move(answer));
+            answerAsync(self, std::move(answer));
         });
         return;
     }

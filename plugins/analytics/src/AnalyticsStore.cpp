@@ -14,6 +14,8 @@
 
 #include <vector>
 
+#include "ordersystem/sqlite/wal_gathering_vfs.h"
+
 namespace ordersystem::plugins::analytics {
 
 using namespace Poco::Data::Keywords;
@@ -24,6 +26,7 @@ namespace {
 constexpr int kSchemaVersion = 1;
 /// Seconds SQLite waits for a lock: short, so a stuck file fails an apply instead of hanging it.
 constexpr std::size_t kBusyTimeoutSeconds = 2;
+constexpr const char* kVfsName = "ordersystem-analytics";
 }  // namespace
 
 /// The projection's statements; used by the apply thread alone. Errors throw
@@ -93,7 +96,10 @@ Status AnalyticsStore::open(const std::string& path) {
     try {
         const std::string parent = Poco::Path(path).parent().toString();
         if (!parent.empty()) Poco::File(parent).createDirectories();
-        _session = std::make_unique<Poco::Data::Session>(new Poco::Data::SQLite::SessionImpl(path, kBusyTimeoutSeconds));
+        // Each commit's WAL frames in one write (see wal_gathering_vfs.h); the plain VFS otherwise.
+        const std::string name =
+            sqlite::registerWalGatheringVfs(kVfsName) ? sqlite::uriWithVfs(path, kVfsName) : path;
+        _session = std::make_unique<Poco::Data::Session>(new Poco::Data::SQLite::SessionImpl(name, kBusyTimeoutSeconds));
         Poco::Data::Session& s = *_session;
         s << "PRAGMA journal_mode=WAL", now;
         s << "PRAGMA synchronous=NORMAL", now;

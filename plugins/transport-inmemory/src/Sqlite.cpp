@@ -1,5 +1,7 @@
 #include "Sqlite.h"
 
+#include "ordersystem/sqlite/wal_gathering_vfs.h"
+
 namespace ordersystem::plugins::inmemory {
 
 using sdk::Status;
@@ -57,11 +59,20 @@ std::string Stmt::text(int column) const {
     return std::string(p, static_cast<size_t>(sqlite3_column_bytes(_stmt, column)));
 }
 
+namespace {
+constexpr const char* kVfsName = "ordersystem-transport-inmemory";
+}  // namespace
+
 Status Db::open(const std::string& path, bool readOnly, int busyTimeoutMs) {
     close();
-    const int flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) |
-                      SQLITE_OPEN_NOMUTEX;
-    if (sqlite3_open_v2(path.c_str(), &_db, flags, nullptr) != SQLITE_OK) {
+    int flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) | SQLITE_OPEN_NOMUTEX;
+    // Each commit's WAL frames in one write (see wal_gathering_vfs.h); the plain VFS otherwise.
+    std::string name = path;
+    if (sqlite::registerWalGatheringVfs(kVfsName)) {
+        name = sqlite::uriWithVfs(path, kVfsName);
+        flags |= SQLITE_OPEN_URI;
+    }
+    if (sqlite3_open_v2(name.c_str(), &_db, flags, nullptr) != SQLITE_OK) {
         std::string msg = _db ? sqlite3_errmsg(_db) : "out of memory";
         close();
         return Status(StatusCode::Unavailable, "cannot open event log '" + path + "': " + msg);

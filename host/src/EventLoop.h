@@ -50,6 +50,10 @@ struct EventLoopServer::Connection {
     bool keepAlive = true;
     bool headOnly = false;  ///< HEAD: no body on the wire
     bool broken = false;    ///< a write failed: close
+    /// Loop thread only. Sockets are edge-triggered: input (or a hang-up) that arrives while the
+    /// connection is not Reading, or that one read left in the socket, gets no second event, so
+    /// it is remembered here and read when the connection is Reading again.
+    bool readPending = false;
     std::string out;
     size_t outPos = 0;
     int64_t discarded = 0;
@@ -91,11 +95,13 @@ private:
     void onEvent(Connection& conn, uint32_t events);
     void readInput(Connection& conn, bool& peerClosed);
     void drain(Connection& conn);
-    void arm(Connection& conn, uint32_t what) noexcept;
     void closeConnection(Connection& conn) noexcept;
     void checkTimeouts();
 
     // EventLoopRequests.cpp
+    /// Reads what is pending (readPending) and handles every complete request, until the
+    /// connection is busy, waits for more input or is closed.
+    void serve(Connection& conn);
     void process(Connection& conn);
     bool parseHead(Connection& conn);
     bool readBody(Connection& conn);

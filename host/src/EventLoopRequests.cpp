@@ -15,6 +15,21 @@ constexpr int64_t kLingerMs = 2000;  ///< longest a lingering close waits for th
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 }  // namespace
 
+void EventLoopServer::Loop::serve(Connection& conn) {
+    while (conn.fd >= 0 && conn.phase.load(std::memory_order_acquire) == Phase::Reading) {
+        bool peerClosed = false;
+        if (conn.readPending) {
+            conn.readPending = false;
+            readInput(conn, peerClosed);
+            if (peerClosed && !conn.haveHead && conn.inPos >= conn.in.size()) return closeConnection(conn);
+        }
+        process(conn);
+        // A half-closed client whose request is incomplete will never complete it.
+        if (peerClosed && conn.fd >= 0 && conn.phase.load() == Phase::Reading) return closeConnection(conn);
+        if (!conn.readPending) return;
+    }
+}
+
 void EventLoopServer::Loop::process(Connection& conn) {
     while (conn.fd >= 0 && conn.phase.load(std::memory_order_acquire) == Phase::Reading) {
         if (!conn.haveHead && !parseHead(conn)) return;
@@ -32,10 +47,7 @@ bool EventLoopServer::Loop::parseHead(Connection& conn) {
     if (conn.requestStartMs == 0) conn.requestStartMs = steadyNowMs();
     const HttpSettings& s = _dispatcher.settings();
     const wire::HeadOutcome outcome = wire::parseHead(pending, wire::Limits{s.maxUriBytes, s.maxHeaderBytes}, conn.head);
-    if (outcome.status == wire::HeadStatus::Incomplete) {
-        arm(conn, EPOLLIN);
-        return false;
-    }
+    if (outcome.status == wire::HeadStatus::Incomplete) return false;
     conn.trace = RequestTrace{};
     conn.trace.remote = conn.remote;
     if (outcome.status == wire::HeadStatus::Bad) {
@@ -91,16 +103,12 @@ bool EventLoopServer::Loop::readBody(Connection& conn) {
             refuse(conn, 400, "Malformed chunked request body");
             return false;
         }
-        if (result == wire::ChunkedDecoder::Result::NeedMore) {
-            arm(conn, EPOLLIN);
-            return false;
-        }
+        if (result == wire::ChunkedDecoder::Result::NeedMore) return false;
         return true;
     }
     const size_t need = static_cast<size_t>(conn.head.contentLength);
     if (pending.size() < need) {
         if (conn.in.capacity() < conn.inPos + need) conn.in.reserve(conn.inPos + need);
-        arm(conn, EPOLLIN);
         return false;
     }
     conn.request.body.assign(pending.data(), need);
@@ -164,8 +172,7 @@ void EventLoopServer::Loop::respond(Connection& conn, sdk::HttpResponse&& respon
     serialize(conn, std::move(response));
     if (flush(conn)) return afterWrite(conn);
     conn.deadlineMs.store(steadyNowMs() + _dispatcher.settings().requestTimeoutMs);
-    conn.phase.store(Phase::Writing, std::memory_order_release);
-    arm(conn, EPOLLOUT);
+    conn.phase.store(Phase::Writing, std::memory_order_release);  // the next EPOLLOUT edge goes on
 }
 
 bool EventLoopServer::Loop::flush(Connection& conn) noexcept {
@@ -191,7 +198,8 @@ void EventLoopServer::Loop::afterWrite(Connection& conn) {
         conn.discarded = 0;
         conn.deadlineMs.store(steadyNowMs() + std::min<int64_t>(kLingerMs, _dispatcher.settings().requestTimeoutMs));
         conn.phase.store(Phase::Draining, std::memory_order_release);
-        return arm(conn, EPOLLIN);
+        if (conn.readPending) drain(conn);  // arrived already: no edge will come for it
+        return;
     }
     conn.phase.store(Phase::Reading, std::memory_order_release);
     // The caller (process() or onEvent()) goes on with any pipelined request.
@@ -200,7 +208,6 @@ void EventLoopServer::Loop::afterWrite(Connection& conn) {
 void EventLoopServer::Loop::becomeIdle(Connection& conn) {
     conn.requestStartMs = 0;
     conn.deadlineMs.store(steadyNowMs() + _dispatcher.settings().keepAliveTimeoutMs);
-    arm(conn, EPOLLIN);
 }
 
 void EventLoopServer::Loop::runAsyncOnWorker(const std::shared_ptr<Connection>& self, const Route& route) {
@@ -232,11 +239,11 @@ void EventLoopServer::Loop::deliver(const std::shared_ptr<Connection>& conn, sdk
         if (!flush(*conn)) {
             conn->deadlineMs.store(steadyNowMs() + _dispatcher.settings().requestTimeoutMs);
             conn->phase.store(Phase::Writing, std::memory_order_release);
-            return arm(*conn, EPOLLOUT);
+            return;
         }
     }
     afterWrite(*conn);
-    if (conn->fd >= 0) process(*conn);  // the next pipelined request, or wait for one
+    serve(*conn);  // the next pipelined request, what arrived meanwhile, or wait for one
 }
 
 }  // namespace ordersystem::host

@@ -206,21 +206,17 @@ void EventLoopServer::Loop::adopt(int fd, std::string remote) {
     conn->loop = this;
     conn->remote = std::move(remote);
     conn->deadlineMs.store(steadyNowMs() + _dispatcher.settings().keepAliveTimeoutMs);
+    // Registered once, edge-triggered for both directions: no epoll_ctl per request (a syscall
+    // each, which EPOLLONESHOT re-arming cost on every answer). A loop only acts on an edge in
+    // the phase that expects it and remembers input that arrives in any other (readPending).
     epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
+    ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.ptr = conn.get();
     if (epoll_ctl(_epoll, EPOLL_CTL_ADD, fd, &ev) != 0) {
         close(fd);
         return;
     }
     _connections.emplace(fd, std::move(conn));
-}
-
-void EventLoopServer::Loop::arm(Connection& conn, uint32_t what) noexcept {
-    epoll_event ev{};
-    ev.events = what | EPOLLRDHUP | EPOLLONESHOT;
-    ev.data.ptr = &conn;
-    epoll_ctl(_epoll, EPOLL_CTL_MOD, conn.fd, &ev);
 }
 
 void EventLoopServer::Loop::closeConnection(Connection& conn) noexcept {
@@ -242,27 +238,21 @@ void EventLoopServer::Loop::closeConnection(Connection& conn) noexcept {
 
 void EventLoopServer::Loop::onEvent(Connection& conn, uint32_t events) {
     if (conn.fd < 0) return;
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) conn.readPending = true;
     switch (conn.phase.load(std::memory_order_acquire)) {
     case Phase::Writing:
         if (events & EPOLLERR) conn.broken = true;
+        // Not all out yet: the next EPOLLOUT edge comes when the socket drained.
         if (conn.broken || flush(conn)) {
             afterWrite(conn);
-            if (conn.fd >= 0 && conn.phase.load() == Phase::Reading) process(conn);
-        } else {
-            arm(conn, EPOLLOUT);
+            serve(conn);
         }
         return;
-    case Phase::Draining: drain(conn); return;
-    case Phase::Reading: {
-        bool peerClosed = false;
-        readInput(conn, peerClosed);
-        if (peerClosed && !conn.haveHead && conn.inPos >= conn.in.size()) return closeConnection(conn);
-        process(conn);
-        // A half-closed client whose request is incomplete will never complete it.
-        if (peerClosed && conn.fd >= 0 && conn.phase.load() == Phase::Reading) closeConnection(conn);
+    case Phase::Draining:
+        if (conn.readPending) drain(conn);
         return;
-    }
-    case Phase::Busy: return;  // not armed while busy; a stale event
+    case Phase::Reading: serve(conn); return;
+    case Phase::Busy: return;  // readPending is served after the answer
     }
 }
 
@@ -276,15 +266,18 @@ void EventLoopServer::Loop::readInput(Connection& conn, bool& peerClosed) {
         const ssize_t n = recv(conn.fd, buffer, sizeof buffer, 0);
         if (n > 0) {
             conn.in.append(buffer, static_cast<size_t>(n));
-            if (static_cast<size_t>(n) < sizeof buffer) return;
+            if (static_cast<size_t>(n) < sizeof buffer) return;  // drained: the next edge tells
             continue;
         }
-        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) peerClosed = true;
+        if (n < 0 && errno == EINTR) continue;
+        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) peerClosed = true;
         return;
     }
+    conn.readPending = true;  // 256 KiB in one go: the rest after these requests, no edge for it
 }
 
 void EventLoopServer::Loop::drain(Connection& conn) {
+    conn.readPending = false;
     char buffer[16384];
     for (;;) {
         const ssize_t n = recv(conn.fd, buffer, sizeof buffer, 0);
@@ -293,7 +286,8 @@ void EventLoopServer::Loop::drain(Connection& conn) {
             if (conn.discarded > wire::kDiscardAfterRefusalBytes) return closeConnection(conn);
             continue;
         }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return arm(conn, EPOLLIN);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;  // until the next edge
         return closeConnection(conn);  // the client closed (or failed): done
     }
 }

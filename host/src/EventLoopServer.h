@@ -5,13 +5,13 @@
 //   favour whichever loop is idle and pile the connections onto one), and only the loop that owns
 //   a connection reads, parses and closes it.
 // - A request's bytes are parsed by wire::parseHead and the body rules of HttpServer.h (413, 408,
-//   400); then, per route: an asynchronous handler starts on the loop and its reply is written
-//   by whichever thread completes it (e.g. the transport's commit thread, for a whole batch of
-//   creates without waking anyone); a nonBlocking plain handler runs on the loop; any other plain
-//   handler runs on a worker thread (WorkerPool, up to [http] threads) and that worker writes the
-//   answer. While a request is being handled its connection is not polled (EPOLLONESHOT), so a
-//   connection is only ever touched by one thread at a time; writing and re-arming is serialized
-//   by the connection's own mutex against closing.
+//   400); then, per route: an asynchronous handler starts on the loop and whichever thread
+//   completes it (e.g. the transport's commit thread, for a whole batch of creates) queues the
+//   reply to the loop; a nonBlocking plain handler runs on the loop; any other plain handler runs
+//   on a worker thread (WorkerPool, up to [http] threads), which queues its answer the same way.
+//   Only the loop reads, writes and closes its sockets. Sockets are registered once,
+//   edge-triggered (no epoll_ctl per request); while a request is being handled the loop does
+//   not read its connection, it only notes that input arrived and reads it after the answer.
 // - Timeouts are checked by each loop every 100 ms: an idle keep-alive connection closes after
 //   keep_alive_timeout_ms, a request whose head or body is not complete after request_timeout_ms
 //   is answered 408 (head started but incomplete: closed) and closed.

@@ -88,6 +88,52 @@ TEST_F(EventLoopTest, PipelinedRequestsAreAnsweredInOrderOnOneConnection) {
     EXPECT_NE(out.find("hello later"), std::string::npos) << "the async route's own answer is missing: " << out;
 }
 
+TEST_F(EventLoopTest, ARequestSentWhileThePreviousOneIsStillBeingHandledIsAnsweredAfterIt) {
+    Poco::Net::StreamSocket s(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(_port)));
+    s.setReceiveTimeout(Poco::Timespan(10, 0));
+    const std::string first = "GET /fixture/slow?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n";
+    s.sendBytes(first.data(), static_cast<int>(first.size()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the first is on a worker now
+    const std::string second = "GET /fixture/items/2 HTTP/1.1\r\nHost: x\r\n\r\n";
+    s.sendBytes(second.data(), static_cast<int>(second.size()));
+    const std::string out = readFrom(s, "HTTP/1.1 200", 2, nullptr);
+    ASSERT_EQ(count(out, "HTTP/1.1 200"), 2u) << out;
+    EXPECT_LT(out.find("/fixture/slow"), out.find("/fixture/items/2")) << out;
+}
+
+TEST_F(EventLoopTest, ThreeThousandPipelinedRequestsSentAtOnceAreAllAnswered) {
+    // ~300 KB of requests: more than the loop reads in one round, and more answers than the
+    // socket buffers hold while the client is still sending.
+    std::string requests;
+    for (int i = 0; i < 3000; ++i) requests += "GET /fixture/items/" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    Poco::Net::StreamSocket s(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(_port)));
+    s.setReceiveTimeout(Poco::Timespan(10, 0));
+    std::thread sender([&] { s.sendBytes(requests.data(), static_cast<int>(requests.size())); });
+    const std::string out = readFrom(s, "HTTP/1.1 200", 3000, nullptr);
+    sender.join();
+    EXPECT_EQ(count(out, "HTTP/1.1 200"), 3000u);
+    EXPECT_NE(out.find("\"id\":\"2999\""), std::string::npos);
+}
+
+TEST_F(EventLoopTest, AnAnswerLargerThanTheSocketBuffersReachesASlowReaderWhole) {
+    Poco::Net::StreamSocket s(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(_port)));
+    s.setReceiveTimeout(Poco::Timespan(10, 0));
+    const std::string req = "GET /fixture/big?kb=8192 HTTP/1.1\r\nHost: x\r\n\r\n"
+                            "GET /fixture/items/7 HTTP/1.1\r\nHost: x\r\n\r\n";
+    s.sendBytes(req.data(), static_cast<int>(req.size()));
+    std::string out;
+    char buf[65536];
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (out.find("/fixture/items/7") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+        const int n = s.receiveBytes(buf, sizeof buf);
+        if (n <= 0) break;
+        out.append(buf, static_cast<size_t>(n));
+        if (out.size() < 1024 * 1024) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    EXPECT_EQ(count(out, std::string(1024, 'x')), 8192u);
+    EXPECT_NE(out.find("/fixture/items/7"), std::string::npos) << "the pipelined request after it was not answered";
+}
+
 TEST_F(EventLoopTest, ChunkedBodyReachesTheHandlerWhole) {
     const std::string req = "POST /fixture/raw HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
                             "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";

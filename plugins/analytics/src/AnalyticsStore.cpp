@@ -97,9 +97,8 @@ Status AnalyticsStore::open(const std::string& path) {
         const std::string parent = Poco::Path(path).parent().toString();
         if (!parent.empty()) Poco::File(parent).createDirectories();
         // Each commit's WAL frames in one write (see wal_gathering_vfs.h); the plain VFS otherwise.
-        const std::string name =
-            sqlite::registerWalGatheringVfs(kVfsName) ? sqlite::uriWithVfs(path, kVfsName) : path;
-        _session = std::make_unique<Poco::Data::Session>(new Poco::Data::SQLite::SessionImpl(name, kBusyTimeoutSeconds));
+        _session = std::make_unique<Poco::Data::Session>(
+            new Poco::Data::SQLite::SessionImpl(sqlite::openNameThroughWalGathering(path, kVfsName), kBusyTimeoutSeconds));
         Poco::Data::Session& s = *_session;
         s << "PRAGMA journal_mode=WAL", now;
         s << "PRAGMA synchronous=NORMAL", now;

@@ -65,13 +65,10 @@ constexpr const char* kVfsName = "ordersystem-transport-inmemory";
 
 Status Db::open(const std::string& path, bool readOnly, int busyTimeoutMs) {
     close();
-    int flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) | SQLITE_OPEN_NOMUTEX;
+    const int flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) |
+                      SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
     // Each commit's WAL frames in one write (see wal_gathering_vfs.h); the plain VFS otherwise.
-    std::string name = path;
-    if (sqlite::registerWalGatheringVfs(kVfsName)) {
-        name = sqlite::uriWithVfs(path, kVfsName);
-        flags |= SQLITE_OPEN_URI;
-    }
+    const std::string name = sqlite::openNameThroughWalGathering(path, kVfsName);
     if (sqlite3_open_v2(name.c_str(), &_db, flags, nullptr) != SQLITE_OK) {
         std::string msg = _db ? sqlite3_errmsg(_db) : "out of memory";
         close();

@@ -202,11 +202,7 @@ sqlite3_vfs gVfs;
 std::string gName;
 bool gRegistered = false;
 
-}  // namespace
 
-void unregisterWalGatheringVfs();
-
-namespace {
 /// A plugin's copy is unregistered when its shared object is unloaded (or at exit).
 struct UnregisterAtUnload {
     ~UnregisterAtUnload() { unregisterWalGatheringVfs(); }
@@ -250,6 +246,10 @@ void unregisterWalGatheringVfs() {
     if (!gRegistered) return;
     sqlite3_vfs_unregister(&gVfs);
     gRegistered = false;
+}
+
+std::string openNameThroughWalGathering(const std::string& path, const char* vfs) {
+    return registerWalGatheringVfs(vfs) ? uriWithVfs(path, vfs) : path;
 }
 
 std::string uriWithVfs(const std::string& path, const char* vfs) {

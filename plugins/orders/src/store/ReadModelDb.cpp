@@ -180,8 +180,8 @@ ReadModelDb::~ReadModelDb() { close(); }
 
 std::unique_ptr<Session> ReadModelDb::newSession() {
     // Each commit's WAL frames in one write (see wal_gathering_vfs.h); the plain VFS otherwise.
-    const std::string name = sqlite::registerWalGatheringVfs(kVfsName) ? sqlite::uriWithVfs(_path, kVfsName) : _path;
-    auto session = std::make_unique<Session>("SQLite", name, kBusyTimeoutSeconds);
+    auto session =
+        std::make_unique<Session>("SQLite", sqlite::openNameThroughWalGathering(_path, kVfsName), kBusyTimeoutSeconds);
     // Rebuildable from the log, so NORMAL is enough: WAL keeps it consistent across a crash.
     *session << "PRAGMA synchronous=NORMAL", now;
     // Bounded page cache per session (KiB), so RSS does not grow with the number of orders.

@@ -31,4 +31,8 @@ void unregisterWalGatheringVfs();
 /// Needs SQLITE_OPEN_URI (Poco::Data's SQLite sessions set it).
 std::string uriWithVfs(const std::string& path, const char* vfs);
 
+/// What a plugin opens `path` as: through its gathering VFS `vfs` (registered on first use), or
+/// `path` itself when that cannot be registered (the plain VFS then). Needs SQLITE_OPEN_URI.
+std::string openNameThroughWalGathering(const std::string& path, const char* vfs);
+
 }  // namespace ordersystem::sqlite

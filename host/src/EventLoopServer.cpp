@@ -16,6 +16,7 @@
 
 #include "EventLoop.h"
 #include "HttpWire.h"
+#include "ordersystem/sdk/util.h"
 
 namespace ordersystem::host {
 
@@ -99,6 +100,7 @@ EventLoopServer::Loop::~Loop() {
 void EventLoopServer::Loop::start() {
     _thread = std::thread([this] {
         tlsLoop = this;
+        sdk::nameThisThread("http-loop");
         run();
     });
 }

@@ -10,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "ordersystem/sdk/util.h"
+
 namespace ordersystem::host {
 
 class WorkerPool {
@@ -45,6 +47,7 @@ public:
 
 private:
     void run() {
+        sdk::nameThisThread("http-worker");
         std::unique_lock<std::mutex> lock(_mutex);
         for (;;) {
             if (_tasks.empty()) {

@@ -1,6 +1,7 @@
 // Clocks, timestamps, UUIDs, thread priority and problem documents (see ordersystem/sdk/util.h).
 #include "ordersystem/sdk/util.h"
 
+#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <random>
 
@@ -69,6 +71,14 @@ void runAsBackgroundThread() noexcept {
     const int current = getpriority(PRIO_PROCESS, tid);
     if (current == -1 && errno != 0) return;
     (void)setpriority(PRIO_PROCESS, tid, std::min(19, current + kBackgroundNice));
+}
+
+void nameThisThread(std::string_view name) noexcept {
+    char buf[16];
+    const size_t n = std::min(name.size(), sizeof buf - 1);
+    std::memcpy(buf, name.data(), n);
+    buf[n] = '\0';
+    (void)pthread_setname_np(pthread_self(), buf);
 }
 
 std::string newUuid() {

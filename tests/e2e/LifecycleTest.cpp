@@ -27,6 +27,22 @@ TEST_F(Lifecycle, SigtermStopsTheServerWithExitCodeZero) {
     EXPECT_NE(httpGet(port(), "/health/live").status, 200);
 }
 
+TEST_F(Lifecycle, AnOperatorSeesWhatEachThreadDoesByItsName) {
+    create();  // the log's commit thread starts with the first write
+    std::multiset<std::string> names;
+    const std::string tasks = "/proc/" + std::to_string(node->process()->pid()) + "/task";
+    for (const auto& task : std::filesystem::directory_iterator(tasks)) {
+        std::string name = readFile((task.path() / "comm").string());
+        while (!name.empty() && name.back() == '\n') name.pop_back();
+        names.insert(name);
+    }
+    EXPECT_GE(names.count("http-loop"), 1u);
+    EXPECT_EQ(names.count("log-commit"), 1u);
+    EXPECT_EQ(names.count("proj:orders-rea"), 1u);  // "orders-read-model", cut to 15 bytes
+    EXPECT_EQ(names.count("proj:analytics"), 1u);
+    EXPECT_EQ(names.count("react:notificat"), 1u);
+}
+
 TEST_F(Lifecycle, ARestartKeepsEveryOrderAndIdsContinueWithoutReuse) {
     const int64_t a = create("Keep");
     const int64_t b = create("Keep");

@@ -91,6 +91,7 @@ bool GroupCommitter::submitAsync(std::unique_ptr<AsyncOp>& op) {
 }
 
 void GroupCommitter::runCommitterThread() {
+    sdk::nameThisThread("log-commit");
     std::unique_lock<std::mutex> lock(_mutex);
     while (true) {
         _committerWake.wait(lock, [this] { return _committerTurn || _stopCommitter; });

@@ -157,6 +157,7 @@ Result<sdk::SubscriptionId> SubscriptionHub::start(std::unique_ptr<Worker> worke
     try {
         w->thread = std::thread([this, w] {
             sdk::runAsBackgroundThread();
+            sdk::nameThisThread((w->projection ? "proj:" : "react:") + w->name);
             try {
                 if (w->projection) runProjection(*w);
                 else runReaction(*w);

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "TaskExecutor.h"
+#include "ordersystem/sdk/util.h"
 
 namespace ordersystem::plugins::nats {
 
@@ -152,6 +153,7 @@ void AsyncPublisher::acknowledged(natsMsg* msg, jsPubAck* ack, jsPubAckErr* err)
 }
 
 void AsyncPublisher::sweep() {
+    sdk::nameThisThread("nats-sweeper");
     const auto tick = std::chrono::milliseconds(std::clamp<int64_t>(_settings.requestTimeoutMs / 20, 5, 50));
     std::unique_lock<std::mutex> lock(_mutex);
     while (!_stopping) {

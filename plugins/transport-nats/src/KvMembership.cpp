@@ -57,6 +57,7 @@ sdk::Status KvMembership::beat() {
 }
 
 void KvMembership::run() {
+    sdk::nameThisThread("membership");
     std::unique_lock<std::mutex> lock(_mutex);
     while (!_stop) {
         _wake.wait_for(lock, std::chrono::milliseconds(_settings.heartbeatIntervalMs), [this] { return _stop; });

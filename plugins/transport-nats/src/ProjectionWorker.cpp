@@ -194,6 +194,7 @@ bool ProjectionWorker::applyWithRetry(std::vector<sdk::EventRecord>& batch) {
 
 void ProjectionWorker::run() {
     sdk::runAsBackgroundThread();
+    sdk::nameThisThread("proj:" + _name);
     int64_t errorBackoff = 100;
     while (!_stop) {
         if (_sub == nullptr || _needReset) {

@@ -129,6 +129,7 @@ int64_t ReactionWorker::retryDelayMs(uint64_t deliveries) const {
 
 void ReactionWorker::run(size_t worker) {
     sdk::runAsBackgroundThread();
+    sdk::nameThisThread("react:" + _name);
     natsSubscription* sub = _subs[worker];
     while (!_stop) {
         if (!_client.connected()) {

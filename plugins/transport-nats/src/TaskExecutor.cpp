@@ -1,6 +1,7 @@
 // The event log's threads for work that may block; see TaskExecutor.h.
 #include "TaskExecutor.h"
 
+#include "ordersystem/sdk/util.h"
 
 namespace ordersystem::plugins::nats {
 
@@ -49,6 +50,7 @@ void TaskExecutor::close() noexcept {
 }
 
 void TaskExecutor::run() noexcept {
+    sdk::nameThisThread("nats-task");
     std::unique_lock<std::mutex> lock(_mutex);
     for (;;) {
         _wake.wait(lock, [this] { return _closing || !_queue.empty(); });

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "ordersystem/sdk/futex.h"
+#include "ordersystem/sdk/util.h"
 
 namespace ordersystem::plugins::redis {
 
@@ -66,6 +67,7 @@ bool AppendPipeline::runAsync(AsyncCall* call) {
 }
 
 void AppendPipeline::pipelineThread() {
+    sdk::nameThisThread("redis-append");
     std::vector<Call*> batch;
     std::unique_lock<std::mutex> lock(_mutex);
     for (;;) {

@@ -34,6 +34,7 @@ void ProjectionReader::stop() noexcept {
 
 void ProjectionReader::run() {
     sdk::runAsBackgroundThread();
+    sdk::nameThisThread("proj:" + _name);
     _core.logger->debug("projection " + _name + " reads the log after position " + std::to_string(_cursor));
     while (!_stop.raised()) {
         bool fresh = false;

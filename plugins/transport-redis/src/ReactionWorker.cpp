@@ -45,6 +45,7 @@ long long ReactionWorker::backoffMs(long long deliveries) const {
 
 void ReactionWorker::run() {
     sdk::runAsBackgroundThread();
+    sdk::nameThisThread("react:" + _name);
     const auto retryEvery = std::chrono::milliseconds(std::clamp(_core.settings.reactionRetryMs / 2, 20, 1000));
     const auto claimEvery = std::chrono::milliseconds(std::clamp(_core.settings.reactionClaimIdleMs / 3, 50, 5000));
     while (!_stop.raised()) {

@@ -3,6 +3,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "ordersystem/sdk/util.h"
+
 namespace ordersystem::plugins::redis {
 
 using sdk::Result;
@@ -26,6 +28,7 @@ Status RedisMembership::start() {
 }
 
 void RedisMembership::run() {
+    sdk::nameThisThread("membership");
     bool failing = false;
     while (_stop.sleepFor(std::chrono::milliseconds(_core.settings.heartbeatIntervalMs))) {
         Status st = beat();

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -35,6 +36,19 @@ TEST(Util, UuidsAreVersion4AndDistinct) {
 namespace {
 int niceOfThisThread() { return getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid))); }
 }  // namespace
+
+TEST(Util, AThreadIsNamedAsAskedAndALongNameIsCutTo15Bytes) {
+    char shortName[16] = {0};
+    char longName[16] = {0};
+    std::thread([&] {
+        nameThisThread("log-commit");
+        pthread_getname_np(pthread_self(), shortName, sizeof shortName);
+        nameThisThread("proj:orders-read-model");
+        pthread_getname_np(pthread_self(), longName, sizeof longName);
+    }).join();
+    EXPECT_STREQ(shortName, "log-commit");
+    EXPECT_STREQ(longName, "proj:orders-rea");
+}
 
 TEST(Util, ABackgroundThreadYieldsToItsCreatorButNeverGoesBeyondNice19) {
     const int creator = niceOfThisThread();

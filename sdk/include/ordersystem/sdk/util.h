@@ -33,6 +33,11 @@ std::string fingerprint(std::string_view data);
 void runAsBackgroundThread() noexcept;
 inline constexpr int kBackgroundNice = 10;
 
+/// Names the calling thread for operators (top -H, ps -L, /proc/<pid>/task/*/comm, perf):
+/// "http-loop", "log-commit", "proj:<projection>"... Linux keeps 15 bytes; longer names are cut.
+/// Best effort: never fails.
+void nameThisThread(std::string_view name) noexcept;
+
 struct FieldError {
     std::string field;
     std::string message;

@@ -21,7 +21,7 @@ constexpr size_t kMaxWriteBytes = 0x1ffff & ~size_t(4095);
 
 /// A WAL file: the wrapped file follows this struct in the same allocation (szOsFile).
 struct GatherFile {
-    sqlite3_file base;  // pMethods = &kMethods
+    sqlite3_file base;  // pMethods: one of the kMethodsV* tables, by the wrapped file's version
     sqlite3_file* real;
     char* buf;
     size_t len;
@@ -201,7 +201,6 @@ std::mutex gMutex;
 sqlite3_vfs gVfs;
 std::string gName;
 bool gRegistered = false;
-
 
 /// A plugin's copy is unregistered when its shared object is unloaded (or at exit).
 struct UnregisterAtUnload {

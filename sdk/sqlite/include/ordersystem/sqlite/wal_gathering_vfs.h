@@ -11,7 +11,8 @@
 //     in a large transaction) and a write that is not contiguous; and when the buffer holds 4 MiB.
 // Database and journal files pass straight through. Everything else is the wrapped VFS.
 // Registration is process-wide in SQLite; each plugin registers its own name (its own copy of
-// this code) and unregisters it after closing its connections.
+// this code, linked statically with hidden visibility); that copy unregisters itself when the
+// plugin's shared object is unloaded (or at exit), after the plugin closed its connections.
 #pragma once
 
 #include <string>

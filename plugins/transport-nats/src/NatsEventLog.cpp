@@ -161,7 +161,7 @@ void NatsEventLog::checkIdCounter() {
                       ": the id counter was reset, new orders will collide with old ones until it passes them");
 }
 
-sdk::Status NatsEventLog::reserveIdBlock() {
+sdk::Result<int64_t> NatsEventLog::reserveIdBlock() {
     for (int attempt = 0; attempt < 2; ++attempt) {
         if (!_client.connected()) return _client.unavailable("cannot allocate an order id");
         jsPubOptions po;
@@ -176,12 +176,25 @@ sdk::Status NatsEventLog::reserveIdBlock() {
         const uint64_t block = ack.ack->Sequence;
         if (block == 0 || block > static_cast<uint64_t>((kMaxSafeId - kIdBlock + 1) / kIdBlock))
             return sdk::Status(sdk::StatusCode::Internal, "order id space exhausted (id block " + std::to_string(block) + ")");
-        _nextId = static_cast<int64_t>(block) * kIdBlock;
-        _blockEnd = _nextId + kIdBlock;
-        _logger.debug("reserved order ids " + std::to_string(_nextId) + "-" + std::to_string(_blockEnd - 1));
-        return sdk::Status::ok();
+        const int64_t first = static_cast<int64_t>(block) * kIdBlock;
+        _logger.debug("reserved order ids " + std::to_string(first) + "-" + std::to_string(first + kIdBlock - 1));
+        return first;
     }
     return sdk::Status(sdk::StatusCode::Timeout, "cannot allocate an order id: NATS did not answer");
+}
+
+void NatsEventLog::reserveSpareBlockSoon() {
+    if (_spareBlock != 0 || _spareWanted || _blockEnd - _nextId > kIdBlock / 2) return;
+    _spareWanted = _executor.tryPost([this](bool cancelled) {
+        auto first = cancelled ? sdk::Result<int64_t>(sdk::Status(sdk::StatusCode::Unavailable, "stopping")) : reserveIdBlock();
+        std::lock_guard<std::mutex> lock(_idMutex);
+        _spareWanted = false;
+        if (!first) {
+            if (!cancelled) _logger.debug("reserving the next order id block ahead failed: " + first.status().message);
+            return;  // the allocation that runs out reserves one itself
+        }
+        if (*first >= _blockEnd) _spareBlock = *first;  // else a gap: ids on a node only increase
+    });
 }
 
 sdk::Result<int64_t> NatsEventLog::allocateOrderId() noexcept {
@@ -190,9 +203,19 @@ sdk::Result<int64_t> NatsEventLog::allocateOrderId() noexcept {
         // While NATS is away no id is handed out, as before blocks: a create answers 503 at once.
         if (!_client.connected()) return _client.unavailable("cannot allocate an order id");
         if (_nextId >= _blockEnd) {
-            if (auto st = reserveIdBlock(); !st) return st;
+            int64_t first = _spareBlock;
+            _spareBlock = 0;
+            if (first == 0) {
+                auto reserved = reserveIdBlock();  // nothing ahead: the caller waits one round trip
+                if (!reserved) return reserved.status();
+                first = *reserved;
+            }
+            _nextId = first;
+            _blockEnd = first + kIdBlock;
         }
-        return _nextId++;
+        const int64_t id = _nextId++;
+        reserveSpareBlockSoon();
+        return id;
     } catch (const std::exception& e) {
         return sdk::Status(sdk::StatusCode::Internal, std::string("allocateOrderId: ") + e.what());
     }

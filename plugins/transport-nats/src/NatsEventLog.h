@@ -134,8 +134,10 @@ private:
     sdk::AppendResult conflict(int64_t currentVersion, const std::string& why);
     /// Logs an error when the id counter is behind the orders stored (its stream was deleted).
     void checkIdCounter();
-    /// Reserves the next block of kIdBlock ids with one publish to the id stream (lock held).
-    sdk::Status reserveIdBlock();
+    /// Reserves a block of kIdBlock ids with one publish to the id stream; its first id.
+    sdk::Result<int64_t> reserveIdBlock();
+    /// Past half the current block: reserves the next one on the executor (_idMutex held).
+    void reserveSpareBlockSoon();
     void completeIdempotency(const sdk::AppendRequest& request);
     sdk::SubscriptionId addWorker(std::unique_ptr<SubscriptionWorker> worker);
 
@@ -162,11 +164,16 @@ private:
     std::mutex _tipMutex;
     std::unordered_map<int64_t, Tip> _tips;
 
-    /// Ids of the block this node reserved last, handed out in order: [_nextId, _blockEnd).
+    /// Ids of the current block, handed out in order: [_nextId, _blockEnd).
     /// Why blocks: one id-stream round trip per kIdBlock creates instead of one per create.
+    /// Why a spare block reserved ahead (on the executor, once half the current one is used): the
+    /// round trip would otherwise stall the event loop that runs out, every kIdBlock creates.
+    /// A spare below the current block is dropped, so a node's ids only ever increase.
     std::mutex _idMutex;
     int64_t _nextId = 0;
     int64_t _blockEnd = 0;
+    int64_t _spareBlock = 0;  ///< first id of the block reserved ahead, 0: none
+    bool _spareWanted = false;  ///< a reservation ahead is under way
 
     std::mutex _subMutex;
     std::map<sdk::SubscriptionId, std::unique_ptr<SubscriptionWorker>> _workers;  ///< reactions

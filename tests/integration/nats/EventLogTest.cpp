@@ -205,7 +205,8 @@ TEST_F(NatsLog, OrderIdsAreNeverReusedAfterNodesRestart) {
     EXPECT_GT(*a->log().allocateOrderId(), before);
 }
 
-TEST_F(NatsLog, ANodeTakesOneIdBlockPerHundredOrdersAndHandsItOutInOrder) {
+TEST_F(NatsLog, ANodeTakesOneIdBlockPerHundredOrdersAndReservesTheNextAheadOnceHalfIsUsed) {
+    using ordersystem::plugins::nats::kIdBlock;
     RawNats raw(env.url);
     const std::string idStream = env.names.at("stream") + "_IDS";
     auto idSequence = [&] {
@@ -218,13 +219,42 @@ TEST_F(NatsLog, ANodeTakesOneIdBlockPerHundredOrdersAndHandsItOutInOrder) {
     const int64_t first = *a->log().allocateOrderId();
     const uint64_t blocksBefore = idSequence();
     std::vector<int64_t> ids{first};
-    for (int64_t k = 1; k < ordersystem::plugins::nats::kIdBlock; ++k) ids.push_back(*a->log().allocateOrderId());
-    EXPECT_EQ(idSequence(), blocksBefore);  // the rest of the block cost no round trip
+    while (static_cast<int64_t>(ids.size()) < kIdBlock / 2) ids.push_back(*a->log().allocateOrderId());
+    EXPECT_EQ(idSequence(), blocksBefore);  // the first half cost no round trip
+    while (static_cast<int64_t>(ids.size()) < kIdBlock) ids.push_back(*a->log().allocateOrderId());
+    // The next block is reserved in the background, before this one runs out ...
+    ASSERT_TRUE(waitUntil([&] { return idSequence() == blocksBefore + 1; }, std::chrono::seconds(5)));
     for (size_t k = 1; k < ids.size(); ++k) EXPECT_EQ(ids[k], ids[k - 1] + 1);
-    EXPECT_EQ(first % ordersystem::plugins::nats::kIdBlock, 0);
-    const int64_t next = *a->log().allocateOrderId();  // block used up: a new one
+    EXPECT_EQ(first % kIdBlock, 0);
+    // ... so the create crossing the boundary takes it without another round trip.
+    const int64_t next = *a->log().allocateOrderId();
     EXPECT_EQ(idSequence(), blocksBefore + 1);
     EXPECT_GT(next, ids.back());
+    EXPECT_EQ(next % kIdBlock, 0);
+}
+
+TEST_F(NatsLog, IdsOfANodeOnlyIncreaseAcrossManyBlocksWhileOtherNodesReserveToo) {
+    std::mutex mutex;
+    std::set<int64_t> all;
+    std::atomic<int> decreases{0}, failures{0};
+    TestNode* nodes[] = {a.get(), a.get(), a.get(), b.get()};
+    race(4, [&](int i) {
+        int64_t previous = 0;
+        for (int k = 0; k < 400; ++k) {
+            auto id = nodes[i]->log().allocateOrderId();
+            if (!id.isOk()) {
+                ++failures;
+                continue;
+            }
+            if (*id <= previous) ++decreases;  // per caller on one node: strictly increasing
+            previous = *id;
+            std::lock_guard<std::mutex> lock(mutex);
+            all.insert(*id);
+        }
+    });
+    EXPECT_EQ(failures.load(), 0);
+    EXPECT_EQ(decreases.load(), 0);
+    EXPECT_EQ(all.size(), 1600u);
 }
 
 TEST_F(NatsLog, ConcurrentAppendsOnOneNodeEachGetTheirOwnPosition) {

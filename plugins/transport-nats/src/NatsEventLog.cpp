@@ -188,6 +188,7 @@ void NatsEventLog::reserveSpareBlockSoon() {
         auto first = cancelled ? sdk::Result<int64_t>(sdk::Status(sdk::StatusCode::Unavailable, "stopping")) : reserveIdBlock();
         std::lock_guard<std::mutex> lock(_idMutex);
         _spareWanted = false;
+        _spareSettled.notify_all();
         if (!first) {
             if (!cancelled) _logger.debug("reserving the next order id block ahead failed: " + first.status().message);
             return;  // the allocation that runs out reserves one itself
@@ -198,10 +199,13 @@ void NatsEventLog::reserveSpareBlockSoon() {
 
 sdk::Result<int64_t> NatsEventLog::allocateOrderId() noexcept {
     try {
-        std::lock_guard<std::mutex> lock(_idMutex);
+        std::unique_lock<std::mutex> lock(_idMutex);
         // While NATS is away no id is handed out, as before blocks: a create answers 503 at once.
         if (!_client.connected()) return _client.unavailable("cannot allocate an order id");
         if (_nextId >= _blockEnd) {
+            // The reservation ahead is late (a busy server): wait for it, at most its deadline.
+            _spareSettled.wait_for(lock, std::chrono::milliseconds(2 * _settings.requestTimeoutMs + 100),
+                                   [this] { return !_spareWanted; });
             int64_t first = _spareBlock;
             _spareBlock = 0;
             if (first == 0) {

@@ -26,6 +26,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -166,12 +167,16 @@ private:
     /// Why blocks: one id-stream round trip per kIdBlock creates instead of one per create.
     /// Why a spare block reserved ahead (on the executor, once half the current one is used): the
     /// round trip would otherwise stall the event loop that runs out, every kIdBlock creates.
-    /// A spare below the current block is dropped, so a node's ids only ever increase.
+    /// A spare below the current block (rare: see _spareSettled) is dropped, so a node's ids only
+    /// ever increase.
     std::mutex _idMutex;
     int64_t _nextId = 0;
     int64_t _blockEnd = 0;
     int64_t _spareBlock = 0;  ///< first id of the block reserved ahead, 0: none
     bool _spareWanted = false;  ///< a reservation ahead is under way
+    /// A create that ran out while the reservation ahead is under way waits for it rather than
+    /// reserving another block (which would leave a gap of a whole block when the spare comes).
+    std::condition_variable _spareSettled;
 
     std::mutex _subMutex;
     std::map<sdk::SubscriptionId, std::unique_ptr<SubscriptionWorker>> _workers;

@@ -204,8 +204,12 @@ sdk::Result<int64_t> NatsEventLog::allocateOrderId() noexcept {
         if (!_client.connected()) return _client.unavailable("cannot allocate an order id");
         if (_nextId >= _blockEnd) {
             // The reservation ahead is late (a busy server): wait for it, at most its deadline.
+            // The wait lets go of the lock, so another create may have taken the spare meanwhile:
+            // then its block is the current one, and reserving again would abandon the rest of it.
             _spareSettled.wait_for(lock, std::chrono::milliseconds(2 * _settings.requestTimeoutMs + 100),
-                                   [this] { return !_spareWanted; });
+                                   [this] { return !_spareWanted || _nextId < _blockEnd; });
+        }
+        if (_nextId >= _blockEnd) {
             int64_t first = _spareBlock;
             _spareBlock = 0;
             if (first == 0) {

@@ -257,6 +257,29 @@ TEST_F(NatsLog, IdsOfANodeOnlyIncreaseAcrossManyBlocksWhileOtherNodesReserveToo)
     EXPECT_EQ(all.size(), 1600u);
 }
 
+TEST_F(NatsLog, ConcurrentCreatesOnANodeUseUpEveryIdBlockTheyStartNoneIsLeftHalfUsed) {
+    // Many callers running out of a block together, while the next one is still being reserved
+    // ahead: only one of them may move on to a new block.
+    using ordersystem::plugins::nats::kIdBlock;
+    std::mutex mutex;
+    std::map<int64_t, int> perBlock;
+    std::atomic<int> failures{0};
+    race(6, [&](int) {
+        for (int k = 0; k < 500; ++k) {
+            auto id = a->log().allocateOrderId();
+            if (!id.isOk()) {
+                ++failures;
+                continue;
+            }
+            std::lock_guard<std::mutex> lock(mutex);
+            ++perBlock[*id / kIdBlock];
+        }
+    });
+    EXPECT_EQ(failures.load(), 0);
+    ASSERT_EQ(perBlock.size(), 30u);  // 3000 ids: exactly 30 blocks, each used up
+    for (const auto& [block, used] : perBlock) EXPECT_EQ(used, kIdBlock) << "block " << block;
+}
+
 TEST_F(NatsLog, ConcurrentAppendsOnOneNodeEachGetTheirOwnPosition) {
     // Publishes from many threads share one connection: every caller must get its own ack back.
     std::mutex mutex;

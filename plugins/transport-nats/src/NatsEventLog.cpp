@@ -7,6 +7,7 @@
 #include "EventMessage.h"
 #include "KvIdempotencyStore.h"
 #include "KvMembership.h"
+#include "ProjectionFeed.h"
 #include "ordersystem/sdk/json.h"
 
 namespace ordersystem::plugins::nats {

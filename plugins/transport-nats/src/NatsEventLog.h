@@ -17,7 +17,8 @@
 //   thread, within append()'s bounds.
 // - Threads: every public method may be called concurrently from HTTP threads; none blocks
 //   longer than request_timeout_ms per NATS round trip, and writes fail at once (Unavailable)
-//   while the connection is down. Subscriptions run on their own threads (see the workers).
+//   while the connection is down. Subscriptions run on their own threads: the projections on one
+//   shared cursor (ProjectionFeed.h), each reaction on its workers (ReactionWorker.h).
 // - Lifetime: created, ensureStreams()'d and startAppends()'d in the plugin's start();
 //   stopAppends() in stop() answers every pending appendAsync (later ones: Unavailable at once)
 //   and stopSubscriptions() ends any subscription its owner forgot; the NatsClient outlives
@@ -50,6 +51,7 @@ inline constexpr int64_t kIdBlock = 100;
 
 class KvIdempotencyStore;
 class KvMembership;
+class ProjectionFeed;
 
 /// A running subscription; stop() returns once no callback runs or will run.
 class SubscriptionWorker {
@@ -179,7 +181,10 @@ private:
     std::condition_variable _spareSettled;
 
     std::mutex _subMutex;
-    std::map<sdk::SubscriptionId, std::unique_ptr<SubscriptionWorker>> _workers;
+    std::map<sdk::SubscriptionId, std::unique_ptr<SubscriptionWorker>> _workers;  ///< reactions
+    /// Every projection of this node on one cursor (see ProjectionFeed.h); created with the first.
+    std::unique_ptr<ProjectionFeed> _feed;
+    std::map<sdk::SubscriptionId, sdk::Projection*> _projections;
     std::atomic<sdk::SubscriptionId> _nextSubscription{1};
 };
 

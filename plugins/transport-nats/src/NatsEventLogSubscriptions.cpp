@@ -1,8 +1,8 @@
-// The cluster-mode event log's subscriptions: one worker per projection or reaction, each on its
-// own thread (see ProjectionWorker.h, ReactionWorker.h and NatsEventLog.h).
+// The cluster-mode event log's subscriptions: the node's projections share one cursor and thread
+// (ProjectionFeed.h), each reaction has workers of its own (ReactionWorker.h).
 #include "NatsEventLog.h"
 
-#include "ProjectionWorker.h"
+#include "ProjectionFeed.h"
 #include "ReactionWorker.h"
 
 namespace ordersystem::plugins::nats {
@@ -16,9 +16,12 @@ sdk::SubscriptionId NatsEventLog::addWorker(std::unique_ptr<SubscriptionWorker> 
 
 sdk::Result<sdk::SubscriptionId> NatsEventLog::subscribe(sdk::Projection& projection) noexcept {
     try {
-        auto worker = std::make_unique<ProjectionWorker>(_settings, _client, projection, _host);
-        if (auto st = worker->start(); !st) return st;
-        return addWorker(std::move(worker));
+        std::lock_guard<std::mutex> lock(_subMutex);
+        if (!_feed) _feed = std::make_unique<ProjectionFeed>(_settings, _client, _host, "read-models", true);
+        if (auto st = _feed->add(projection); !st) return st;
+        const sdk::SubscriptionId id = _nextSubscription.fetch_add(1);
+        _projections.emplace(id, &projection);
+        return id;
     } catch (const std::exception& e) {
         return sdk::Status(sdk::StatusCode::Internal, std::string("subscribe: ") + e.what());
     }
@@ -38,6 +41,11 @@ void NatsEventLog::unsubscribe(sdk::SubscriptionId id) noexcept {
     std::unique_ptr<SubscriptionWorker> worker;
     {
         std::lock_guard<std::mutex> lock(_subMutex);
+        if (auto p = _projections.find(id); p != _projections.end()) {
+            _feed->remove(*p->second);  // returns once no apply() of it runs
+            _projections.erase(p);
+            return;
+        }
         auto it = _workers.find(id);
         if (it == _workers.end()) return;
         worker = std::move(it->second);
@@ -51,6 +59,8 @@ void NatsEventLog::stopSubscriptions() noexcept {
     {
         std::lock_guard<std::mutex> lock(_subMutex);
         workers.swap(_workers);
+        if (_feed) _feed->stop();
+        _projections.clear();
     }
     for (auto& w : workers) w.second->stop();
 }

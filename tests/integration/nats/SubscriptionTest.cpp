@@ -131,6 +131,76 @@ TEST_F(NatsSubscriptions, FailedApplyIsRetriedWithTheSameEvents) {
     EXPECT_TRUE(a->host->fakeLogger().contains("failed to apply"));
 }
 
+TEST_F(NatsSubscriptions, ReadModelsOfANodeShareOneCursorAndEachGetsEveryEventOnceInOrder) {
+    auto a = node("node-a");
+    ASSERT_TRUE(a);
+    RecordingProjection orders("read-model"), analytics("analytics");
+    auto so = a->log().subscribe(orders), sa = a->log().subscribe(analytics);
+    ASSERT_TRUE(so.isOk() && sa.isOk());
+    for (int64_t id = 1; id <= 25; ++id) appendNew(a->log(), id);
+    for (RecordingProjection* p : {&orders, &analytics}) {
+        ASSERT_TRUE(waitUntil([&] { return p->count() >= 25; }, kWait)) << "got " << p->count();
+        expectGapFreeAscending(p->events(), 1);
+    }
+    RawNats raw(env.url);
+    EXPECT_TRUE(raw.consumerExists(env.names.at("stream"), "node-a_read-models"));
+    EXPECT_FALSE(raw.consumerExists(env.names.at("stream"), "node-a_read-model"));
+    EXPECT_FALSE(raw.consumerExists(env.names.at("stream"), "node-a_analytics"));
+    a->log().unsubscribe(*so);
+    a->log().unsubscribe(*sa);
+    EXPECT_EQ(orders.count(), 25u);
+    EXPECT_EQ(analytics.count(), 25u);
+}
+
+TEST_F(NatsSubscriptions, ReadModelJoiningBehindTheOthersGetsEverythingAfterItsCheckpointAndNobodyGetsRepeats) {
+    auto a = node("node-a");
+    ASSERT_TRUE(a);
+    RecordingProjection ahead("read-model");
+    auto s1 = a->log().subscribe(ahead);
+    ASSERT_TRUE(s1.isOk());
+    for (int64_t id = 1; id <= 10; ++id) appendNew(a->log(), id);
+    ASSERT_TRUE(waitUntil([&] { return ahead.count() >= 10; }, kWait));
+    RecordingProjection behind("analytics", 3);  // e.g. restored from an older backup
+    auto s2 = a->log().subscribe(behind);
+    ASSERT_TRUE(s2.isOk());
+    for (int64_t id = 11; id <= 15; ++id) appendNew(a->log(), id);
+    ASSERT_TRUE(waitUntil([&] { return ahead.count() >= 15 && behind.count() >= 12; }, kWait)) << behind.count();
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    a->log().unsubscribe(*s1);
+    a->log().unsubscribe(*s2);
+    expectGapFreeAscending(ahead.events(), 1);
+    EXPECT_EQ(ahead.count(), 15u);
+    expectGapFreeAscending(behind.events(), 4);
+    EXPECT_EQ(behind.count(), 12u);
+}
+
+TEST_F(NatsSubscriptions, ReadModelThatKeepsFailingMovesToACursorOfItsOwnAndNoLongerHoldsUpTheOthers) {
+    auto a = node("node-a");
+    ASSERT_TRUE(a);
+    RecordingProjection healthy("read-model"), broken("analytics");
+    broken.failNext(1000000);
+    auto s1 = a->log().subscribe(healthy), s2 = a->log().subscribe(broken);
+    ASSERT_TRUE(s1.isOk() && s2.isOk());
+    for (int64_t id = 1; id <= 5; ++id) appendNew(a->log(), id);
+    ASSERT_TRUE(waitUntil([&] { return healthy.count() >= 5; }, kWait));
+    ASSERT_TRUE(waitUntil([&] { return a->host->fakeLogger().contains("it now follows the stream on its own cursor node-a_analytics"); },
+                          kWait));
+    // Once moved, the others no longer wait for it at all.
+    for (int64_t id = 6; id <= 10; ++id) appendNew(a->log(), id);
+    ASSERT_TRUE(waitUntil([&] { return healthy.count() >= 10; }, std::chrono::seconds(3)));
+    EXPECT_EQ(broken.count(), 0u);
+    // Repaired, it catches up on its own cursor from its checkpoint: nothing lost, nothing twice.
+    broken.failNext(0);
+    ASSERT_TRUE(waitUntil([&] { return broken.count() >= 10; }, kWait)) << broken.count();
+    a->log().unsubscribe(*s1);
+    a->log().unsubscribe(*s2);
+    expectGapFreeAscending(healthy.events(), 1);
+    expectGapFreeAscending(broken.events(), 1);
+    EXPECT_EQ(broken.count(), 10u);
+    RawNats raw(env.url);
+    EXPECT_TRUE(raw.consumerExists(env.names.at("stream"), "node-a_analytics"));
+}
+
 TEST_F(NatsSubscriptions, ReactionHandlesEachEventOnceAcrossTheCluster) {
     auto a = node("node-a"), b = node("node-b"), c = node("node-c");
     ASSERT_TRUE(a && b && c);
@@ -252,7 +322,7 @@ TEST_F(NatsSubscriptions, StoppingANodeKeepsItsDurableConsumers) {
     a->log().unsubscribe(*sr);
     a->stop();
     RawNats raw(env.url);
-    EXPECT_TRUE(raw.consumerExists(env.names.at("stream"), "node-a_read-model"));
+    EXPECT_TRUE(raw.consumerExists(env.names.at("stream"), "node-a_read-models"));
     EXPECT_TRUE(raw.consumerExists(env.names.at("stream"), "notifications"));
     // ... and the next start continues from them: nothing is delivered twice.
     appendNew(startNode(env, "node-b", dir.path())->log(), 2);

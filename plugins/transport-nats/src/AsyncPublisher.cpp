@@ -53,6 +53,7 @@ sdk::Status AsyncPublisher::open() {
     std::lock_guard<std::mutex> lock(_mutex);
     _open = true;
     _sweeper = std::thread([this] { sweep(); });
+    _flusher = std::thread([this] { flushLoop(); });
     return sdk::Status::ok();
 }
 
@@ -88,6 +89,7 @@ void AsyncPublisher::publish(EventMessage& message, Done done) noexcept {
     --_inPublish;
     if (s == NATS_OK) {
         message.release();  // cnats owns it now; the handler destroys it
+        wakeFlusher();
         return;
     }
     refused(msg, ticket, s);  // still ours: message destroys it
@@ -152,6 +154,35 @@ void AsyncPublisher::acknowledged(natsMsg* msg, jsPubAck* ack, jsPubAckErr* err)
     answer(done, std::move(outcome));
 }
 
+void AsyncPublisher::wakeFlusher() {
+    bool wake = false;
+    {
+        std::lock_guard<std::mutex> lock(_flushMutex);
+        if (!_flushWanted) {
+            _flushWanted = true;
+            wake = _flusherWaiting;  // else it is writing and looks again before sleeping
+        }
+    }
+    if (wake) _flushWake.notify_one();
+}
+
+void AsyncPublisher::flushLoop() {
+    sdk::nameThisThread("nats-flusher");
+    std::unique_lock<std::mutex> lock(_flushMutex);
+    while (!_flushStop) {
+        _flusherWaiting = true;
+        _flushWake.wait(lock, [this] { return _flushWanted || _flushStop; });
+        _flusherWaiting = false;
+        if (_flushStop) break;
+        _flushWanted = false;
+        lock.unlock();
+        // Errors (no connection, no PONG in time) need nothing here: the library keeps what it
+        // could not write for after the reconnect, and the sweeper answers unacknowledged publishes.
+        (void)natsConnection_FlushTimeout(_client.connection(), kFlushWaitMs);
+        lock.lock();
+    }
+}
+
 void AsyncPublisher::sweep() {
     sdk::nameThisThread("nats-sweeper");
     const auto tick = std::chrono::milliseconds(std::clamp<int64_t>(_settings.requestTimeoutMs / 20, 5, 50));
@@ -211,6 +242,12 @@ void AsyncPublisher::close() noexcept {
     }
     _changed.notify_all();
     if (_sweeper.joinable()) _sweeper.join();
+    {
+        std::lock_guard<std::mutex> lock(_flushMutex);
+        _flushStop = true;
+    }
+    _flushWake.notify_all();
+    if (_flusher.joinable()) _flusher.join();
     std::vector<Done> left;
     {
         std::lock_guard<std::mutex> lock(_mutex);

@@ -16,7 +16,15 @@
 // - Messages cnats still holds for publishes answered by the sweeper are dropped with
 //   js_PublishAsyncGetPendingList whenever nothing else is outstanding, so lost acknowledgements
 //   (a NATS restart) do not fill kMaxPending.
-// - close(): refuses new publishes, waits up to request_timeout_ms for the outstanding ones,
+// - Writes: the connection buffers publishes (NatsClient: SendAsap off) and a flusher thread of
+//   ours writes the buffer whenever a publish woke it, with natsConnection_FlushTimeout (the
+//   buffer and a PING in one write; it then waits for the PONG, up to kFlushWaitMs, while new
+//   publishes gather for the next write). So creates arriving together share one write instead
+//   of one each, and nats-server handles them in one read; measured at 16 connections: +3 to
+//   +9 % creates, nats-server CPU per create -8 to -17 %. Without our flusher the library's own
+//   would write them after up to 1 ms; it still runs as a backstop (a PONG that does not come).
+// - close(): refuses new publishes, waits up to request_timeout_ms for the outstanding ones (the
+//   flusher still writing), stops the flusher,
 //   answers the rest with Timeout and destroys the context. cnats may call the handler after
 //   that, so the handler reaches this object through a gate that close() shuts (waiting for a
 //   handler in progress); the gate itself is never freed (a few bytes per event log).
@@ -46,6 +54,8 @@ namespace ordersystem::plugins::nats {
 inline constexpr int64_t kMaxPending = 16384;
 /// Longest wait inside publish() when kMaxPending are outstanding: the caller is an event loop.
 inline constexpr int64_t kStallWaitMs = 20;
+/// Longest the flusher waits for the PONG of one write (the library's flusher covers it then).
+inline constexpr int64_t kFlushWaitMs = 200;
 
 /// What became of one asynchronous publish, in cnats' terms (appendFailure() turns it into ours).
 struct PublishOutcome {
@@ -117,6 +127,17 @@ private:
     /// publish() calls between registering a message and js_PublishMsgAsync returning: cnats may
     /// still read such a message, so nothing is dropped while one runs.
     std::atomic<int> _inPublish{0};
+
+    /// The flusher: writes what publish() left in the connection's buffer, all of it at once,
+    /// as soon as it can (see the header comment).
+    void flushLoop();
+    void wakeFlusher();
+    std::thread _flusher;
+    std::mutex _flushMutex;
+    std::condition_variable _flushWake;
+    bool _flushWanted = false;    ///< a publish since the flusher last started writing
+    bool _flusherWaiting = false;  ///< asleep on _flushWake: only then does publish() notify
+    bool _flushStop = false;
 };
 
 }  // namespace ordersystem::plugins::nats

@@ -64,9 +64,12 @@ sdk::Status NatsClient::connect(const std::string& clientName) {
     if (s == NATS_OK) s = natsOptions_SetReconnectJitter(_options, 100, 1000);
     // Requests in flight when the connection drops fail at once instead of waiting for timeout.
     if (s == NATS_OK) s = natsOptions_SetFailRequestsOnDisconnect(_options, true);
-    // Write each message at once instead of letting the library's flusher wait up to 1 ms to
-    // batch: pull requests and KV writes are on the path of every create (read-your-writes).
-    if (s == NATS_OK) s = natsOptions_SetSendAsap(_options, true);
+    // Buffer what is published (SendAsap off): a create's publish is written together with the
+    // others of the moment by AsyncPublisher's flusher, one write for several (nats-server reads
+    // and handles them as one). Requests (KV, JetStream API, blocking publishes) are written at
+    // once by the library anyway; other publishes (pull requests, reaction acks) wait at most
+    // the library's 1 ms flush delay, which is off every create's path.
+    if (s == NATS_OK) s = natsOptions_SetSendAsap(_options, false);
     if (s == NATS_OK) s = natsOptions_SetPingInterval(_options, 2000);
     if (s == NATS_OK) s = natsOptions_SetMaxPingsOut(_options, 2);
     if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(_options, &NatsClient::onDisconnected, _state);

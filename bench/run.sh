@@ -37,7 +37,8 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-wait_http() { for _ in $(seq 1 200); do curl -fs "http://127.0.0.1:$1$2" >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
+# wait_http PORT PATH [SECONDS (default 10)]
+wait_http() { for _ in $(seq 1 $((${3:-10} * 20))); do curl -fs "http://127.0.0.1:$1$2" >/dev/null 2>&1 && return 0; sleep 0.05; done; return 1; }
 peak_rss_mib() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 rss_mib() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 
@@ -92,7 +93,9 @@ level = warn
 $section
 INI
   "$exe" --config="$dir/ordersystem.ini" >"$dir/node.log" 2>&1 & pids+=($!); npid=$!
-  wait_http "$nport" /health/ready || { echo "node $1 did not start:"; cat "$dir/node.log"; exit 1; }
+  # A node joining a stream that earlier cases filled is not ready until its read models caught
+  # up with it (~30k events/s here): hundreds of thousands of events take more than 10 s.
+  wait_http "$nport" /health/ready 180 || { echo "node $1 did not get ready within 180 s:"; tail -20 "$dir/node.log"; exit 1; }
 }
 
 create_one() { curl -fs -X POST -H 'Content-Type: application/json' -d @- "http://127.0.0.1:$1/api/orders" <<<'{"customerName":"Probe","items":[{"productName":"P","quantity":1,"price":1}]}' | sed -E 's/.*"orderId":([0-9]+).*/\1/'; }

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdlib>
 
+#include "CnatsGuards.h"
 #include "EventMessage.h"
 #include "KvIdempotencyStore.h"
 #include "KvMembership.h"
@@ -23,19 +24,6 @@ constexpr size_t kMaxEventsPerOrder = 100000;
 /// Idempotency-Key, a tip to read), the fast path takes the common create without them.
 constexpr size_t kExecutorThreads = 2;
 constexpr size_t kExecutorQueue = 4096;
-
-struct StreamInfoGuard {
-    jsStreamInfo* info = nullptr;
-    ~StreamInfoGuard() { jsStreamInfo_Destroy(info); }
-};
-struct MsgGuard {
-    natsMsg* msg = nullptr;
-    ~MsgGuard() { natsMsg_Destroy(msg); }
-};
-struct PubAckGuard {
-    jsPubAck* ack = nullptr;
-    ~PubAckGuard() { jsPubAck_Destroy(ack); }
-};
 
 std::string header(natsMsg* msg, const char* name) {
     const char* value = nullptr;

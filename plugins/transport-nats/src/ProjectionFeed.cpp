@@ -5,6 +5,7 @@
 #include <chrono>
 #include <limits>
 
+#include "CnatsGuards.h"
 #include "ordersystem/sdk/util.h"
 
 namespace ordersystem::plugins::nats {
@@ -16,15 +17,6 @@ constexpr int64_t kPollMs = 250;  // longest a stop() waits for the fetch in pro
 constexpr int64_t kInactiveNs = int64_t{7} * 24 * 3600 * 1000 * kNanosPerMs;
 constexpr int64_t kFirstBackoffMs = 100;
 constexpr int64_t kLongestBackoffMs = 5000;
-
-struct ConsumerInfoGuard {
-    jsConsumerInfo* info = nullptr;
-    ~ConsumerInfoGuard() { jsConsumerInfo_Destroy(info); }
-};
-struct MetaGuard {
-    jsMsgMetaData* meta = nullptr;
-    ~MetaGuard() { jsMsgMetaData_Destroy(meta); }
-};
 
 }  // namespace
 
@@ -114,14 +106,13 @@ void ProjectionFeed::stopThread() noexcept {
 
 void ProjectionFeed::warnIfBeyondHead(const Member& member) {
     jsOptions jo = _client.requestOptions();
-    jsStreamInfo* info = nullptr;
-    if (js_GetStreamInfo(&info, _client.js(), _settings.stream.c_str(), &jo, nullptr) == NATS_OK &&
-        info->State.LastSeq < member.applied)
+    StreamInfoGuard si;
+    if (js_GetStreamInfo(&si.info, _client.js(), _settings.stream.c_str(), &jo, nullptr) == NATS_OK &&
+        si.info->State.LastSeq < member.applied)
         _logger.warn("projection " + member.name + " is at position " + std::to_string(member.applied) + " but stream " +
-                     _settings.stream + " ends at " + std::to_string(info->State.LastSeq) +
+                     _settings.stream + " ends at " + std::to_string(si.info->State.LastSeq) +
                      ": the stream was recreated or this node's data belongs to another cluster; delete the node's read "
                      "model files to rebuild them from the stream");
-    jsStreamInfo_Destroy(info);
 }
 
 sdk::Status ProjectionFeed::openCursor(uint64_t from, bool forceRecreate) {

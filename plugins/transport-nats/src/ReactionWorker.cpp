@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 
+#include "CnatsGuards.h"
 #include "KvBuckets.h"
 #include "ordersystem/sdk/util.h"
 
@@ -16,15 +17,6 @@ constexpr int64_t kPollMs = 250;  // longest a stop() waits for the fetch in pro
 constexpr int64_t kDoneTtlNs = int64_t{24} * 3600 * 1000 * kNanosPerMs;
 /// Extra server-side deliveries beyond ours, so a failed dead-letter publish is retried.
 constexpr int64_t kMaxDeliverSlack = 3;
-
-struct ConsumerInfoGuard {
-    jsConsumerInfo* info = nullptr;
-    ~ConsumerInfoGuard() { jsConsumerInfo_Destroy(info); }
-};
-struct MetaGuard {
-    jsMsgMetaData* meta = nullptr;
-    ~MetaGuard() { jsMsgMetaData_Destroy(meta); }
-};
 
 }  // namespace
 

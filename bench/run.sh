@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Throughput and latency of ordersystem against the bare-Poco ceiling, measured in the same run.
-#   bench/run.sh [BUILD_DIR] [--duration SECONDS] [--warmup SECONDS] [--modes standalone,redis,nats] [--soak N]
+#   bench/run.sh [BUILD_DIR] [--duration SECONDS] [--warmup SECONDS] [--rounds N]
+#                [--modes standalone,redis,nats] [--soak N]
 # Prints, per case: requests/s, p99, non-2xx count, the server's peak RSS and the ratio to the
-# ceiling at the same connection count. Every case (the ceiling too) is first run unmeasured for
-# --warmup seconds (default 3): a fresh nats-server, for one, needs a few seconds of load
-# before it reaches its steady rate (10.4k -> 12.5k creates/s over three 10 s runs here).
+# ceiling at the same connection count. Every case is measured in --rounds rounds (default 3),
+# each right after a ceiling run at the same connection count; the ratio is the median of the
+# rounds' ratios (listed in the last column), requests/s and p99 are medians too. The machine's
+# speed drifts by ±30 % within minutes here, so a ceiling measured once at the start and a case
+# measured minutes later gave ratios that moved more than any change we wanted to see.
+# Every run (the ceiling's too) is preceded by an unmeasured one of --warmup seconds (default 3):
+# a fresh nats-server, for one, needs a few seconds of load before it reaches its steady rate.
 # --soak N also creates N orders in total (default 200000) and reports RSS after 100k/200k and
 # start-up time to ready with them stored.
 set -euo pipefail
@@ -13,15 +18,17 @@ here=$(cd "$(dirname "$0")" && pwd)
 build="$here/../build"
 duration=10
 warmup=3
+rounds=3
 modes="standalone"
 soak=0
 while (($#)); do
   case "$1" in
     --duration) duration=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
     --modes) modes=$2; shift 2 ;;
     --soak) soak=$2; shift 2 ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) build=$1; shift ;;
   esac
 done
@@ -53,23 +60,47 @@ run_wrk() {
   errors=$(awk '/Socket errors/ {print $0}' <<<"$out")
 }
 
-declare -A ceiling_rps
-printf '%-34s %10s %9s %8s %9s %7s\n' "case" "req/s" "p99" "non-2xx" "peakRSS" "ratio"
-report() { # name conns
-  local ratio; ratio=$(awk -v a="$rps" -v b="${ceiling_rps[$2]}" 'BEGIN{ if (b>0) printf "%.2f", a/b; else print "-"}')
-  printf '%-34s %10s %9s %8s %8sM %7s %s\n' "$1" "$rps" "$p99" "$non2xx" "${rss:--}" "$ratio" "${errors:-}"
-}
+# median N... (numbers)
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}'; }
+# to_ms WRK_DURATION ("850.00us", "4.45ms", "1.02s") -> milliseconds
+to_ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) v=v/1000; else if (v ~ /ms$/) v=v+0; else if (v ~ /s$/) v=v*1000; printf "%.2f", v}'; }
 
-# ---- ceiling
+declare -A ceiling_runs  # connections -> every ceiling requests/s of this run
+printf '%-34s %10s %9s %8s %9s %7s  %s\n' "case" "req/s" "p99" "non-2xx" "peakRSS" "ratio" "ratio per round"
+
+# ---- ceiling: a bare Poco server, measured again before every round of every case
 cport=$(free_port)
 "$ceiling" "$cport" 128 >"$work/ceiling.log" 2>&1 & pids+=($!); cpid=$!
 wait_http "$cport" /
-for c in 16 64; do
-  run_wrk "$cport" "$c" "$here/get.lua"; rss=$(peak_rss_mib "$cpid")
-  ceiling_rps[$c]=$rps
-  report "ceiling (bare Poco) c=$c" "$c"
-done
-kill "$cpid"; wait "$cpid" 2>/dev/null || true
+
+# measure NAME CONNECTIONS COMMAND... : --rounds times, a ceiling run at CONNECTIONS, then
+# COMMAND (which sets rps p99 non2xx errors, like run_wrk); reports the medians and sets rss
+# from $npid (the node under test, when set).
+measure() {
+  local name=$1 c=$2; shift 2
+  local ratios=() rpss=() p99s=() bad=0 errs="" r crps
+  for ((r = 1; r <= rounds; r++)); do
+    run_wrk "$cport" "$c" "$here/get.lua"; crps=$rps
+    ceiling_runs[$c]+=" $crps"
+    "$@"
+    rpss+=("$rps"); p99s+=("$(to_ms "$p99")"); bad=$((bad + ${non2xx:-0})); [[ -n $errors ]] && errs=$errors
+    ratios+=("$(awk -v a="$rps" -v b="$crps" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print 0}')")
+  done
+  rss=$( [[ -n ${npid:-} ]] && peak_rss_mib "$npid" || echo -)
+  printf '%-34s %10s %8sms %8s %8sM %7s  %s %s\n' "$name" "$(median "${rpss[@]}")" "$(median "${p99s[@]}")" "$bad" \
+    "$rss" "$(median "${ratios[@]}")" "$(IFS=/; echo "${ratios[*]}")" "$errs"
+}
+
+report_ceiling() {
+  local c runs
+  for c in 16 64; do
+    [[ -n ${ceiling_runs[$c]:-} ]] || continue
+    read -ra runs <<<"${ceiling_runs[$c]}"
+    printf '%-34s %10s   (%d runs: %s to %s req/s)\n' "ceiling (bare Poco) c=$c" "$(median "${runs[@]}")" "${#runs[@]}" \
+      "$(printf '%s\n' "${runs[@]}" | sort -g | head -1)" "$(printf '%s\n' "${runs[@]}" | sort -g | tail -1)"
+  done
+  echo "ceiling peak RSS: $(peak_rss_mib "$cpid") MiB"
+}
 
 # start_node NAME TRANSPORT URL -> sets nport npid
 start_node() {
@@ -102,17 +133,19 @@ create_one() { curl -fs -X POST -H 'Content-Type: application/json' -d @- "http:
 
 bench_mode() { # mode transport url
   start_node "$1-node" "$2" "$3"
-  local first last
   first=$(create_one "$nport")
   for c in 16 64; do
-    run_wrk "$nport" "$c" "$here/create.lua" /api/orders; rss=$(peak_rss_mib "$npid"); report "$1 create c=$c" "$c"
+    measure "$1 create c=$c" "$c" run_wrk "$nport" "$c" "$here/create.lua" /api/orders
   done
   last=$(create_one "$nport")
+  export BENCH_MIN_ID=$first BENCH_MAX_ID=$last
   for c in 16 64; do
-    BENCH_MIN_ID=$first BENCH_MAX_ID=$last run_wrk "$nport" "$c" "$here/get.lua"; rss=$(peak_rss_mib "$npid"); report "$1 get c=$c" "$c"
+    measure "$1 get c=$c" "$c" run_wrk "$nport" "$c" "$here/get.lua"
   done
+  unset BENCH_MIN_ID BENCH_MAX_ID
   if ((soak > 0)) && [[ $1 == standalone ]]; then soak_test; fi
   kill "$npid"; wait "$npid" 2>/dev/null || true
+  npid=""
 }
 
 soak_test() {
@@ -139,37 +172,59 @@ soak_test() {
   echo "soak: start-up to ready with $have orders: $(( (t1 - t0) / 1000000 )) ms"
 }
 
-# bench_multi MODE TRANSPORT URL NODES: creates spread over NODES nodes (one wrk per node,
-# connections split evenly), reported as the sum of their requests/s and the worst p99.
-bench_multi() {
-  local ports=() npids=() i
-  for ((i = 1; i <= $4; i++)); do start_node "$1-$4n-node$i" "$2" "$3"; ports+=("$nport"); npids+=("$npid"); done
-  for c in 16 64; do
-    local per=$((c / $4)) outs=() total=0 worst=0
-    if ((warmup > 0)); then
-      for p in "${ports[@]}"; do
-        wrk -t1 -c"$per" -d"${warmup}s" -s "$here/create.lua" "http://127.0.0.1:$p/api/orders" >/dev/null 2>&1 &
-        outs+=($!)
-      done
-      wait "${outs[@]}"
-      outs=()
-    fi
-    for p in "${ports[@]}"; do
-      wrk -t1 -c"$per" -d"${duration}s" --latency -s "$here/create.lua" "http://127.0.0.1:$p/api/orders" >"$work/wrk-$p.out" 2>&1 &
+# run_multi_wrk CONNECTIONS PORT... : creates spread over the nodes at PORTs (one wrk each,
+# connections split evenly); sets rps (their sum), p99 (the worst), non2xx, errors.
+run_multi_wrk() {
+  local c=$1; shift
+  local per=$((c / $#)) outs=() total=0 worst=0 p n
+  if ((warmup > 0)); then
+    for p in "$@"; do
+      wrk -t1 -c"$per" -d"${warmup}s" -s "$here/create.lua" "http://127.0.0.1:$p/api/orders" >/dev/null 2>&1 &
       outs+=($!)
     done
     wait "${outs[@]}"
-    non2xx=0
-    for p in "${ports[@]}"; do
-      total=$(awk -v t="$total" '/Requests\/sec/ {printf "%.2f", t + $2}' "$work/wrk-$p.out")
-      worst=$(awk -v w="$worst" '$1=="99%" {v=$2; if (v ~ /ms$/) v=v+0; else if (v ~ /us$/) v=v/1000; else if (v ~ /s$/) v=v*1000; if (v > w) w=v} END {print w}' "$work/wrk-$p.out")
-      n=$(awk '/Non-2xx/ {print $5}' "$work/wrk-$p.out"); non2xx=$((non2xx + ${n:-0}))
-    done
-    rps=$total; p99="${worst}ms"; errors=""
-    rss=$(peak_rss_mib "${npids[0]}")
-    report "$1 create $4 nodes c=$c" "$c"
+    outs=()
+  fi
+  for p in "$@"; do
+    wrk -t1 -c"$per" -d"${duration}s" --latency -s "$here/create.lua" "http://127.0.0.1:$p/api/orders" >"$work/wrk-$p.out" 2>&1 &
+    outs+=($!)
+  done
+  wait "${outs[@]}"
+  non2xx=0
+  for p in "$@"; do
+    total=$(awk -v t="$total" '/Requests\/sec/ {printf "%.2f", t + $2}' "$work/wrk-$p.out")
+    worst=$(awk -v w="$worst" -v v="$(to_ms "$(awk '$1=="99%" {print $2}' "$work/wrk-$p.out")")" 'BEGIN{print (v > w) ? v : w}')
+    n=$(awk '/Non-2xx/ {print $5}' "$work/wrk-$p.out"); non2xx=$((non2xx + ${n:-0}))
+  done
+  rps=$total; p99="${worst}ms"; errors=""
+}
+
+# bench_multi MODE TRANSPORT URL NODES: creates spread over NODES fresh nodes, reported as the
+# sum of their requests/s and the worst p99 (the URL should be a fresh server: a node joining a
+# stream that earlier cases filled has to catch up first).
+bench_multi() {
+  local ports=() npids=() i
+  for ((i = 1; i <= $4; i++)); do start_node "$1-$4n-node$i" "$2" "$3"; ports+=("$nport"); npids+=("$npid"); done
+  npid=${npids[0]}
+  for c in 16 64; do
+    measure "$1 create $4 nodes c=$c" "$c" run_multi_wrk "$c" "${ports[@]}"
   done
   for p in "${npids[@]}"; do kill "$p"; wait "$p" 2>/dev/null || true; done
+  npid=""
+}
+
+# start_redis / start_nats -> sets url (a fresh server in its own folder)
+start_redis() {
+  local port dir; port=$(free_port); dir="$work/redis-$port"; mkdir -p "$dir"
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --appendonly yes --save "" --auto-aof-rewrite-percentage 0 >"$dir/log" 2>&1 & pids+=($!)
+  url="redis://127.0.0.1:$port"
+  for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && return 0; sleep 0.05; done
+}
+start_nats() {
+  local port; port=$(free_port)
+  nats-server -js -a 127.0.0.1 -p "$port" -sd "$work/nats-$port" >"$work/nats-$port.log" 2>&1 & pids+=($!)
+  url="nats://127.0.0.1:$port"
+  sleep 0.5
 }
 
 IFS=, read -ra mode_list <<<"$modes"
@@ -177,17 +232,12 @@ for m in "${mode_list[@]}"; do
   case "$m" in
     standalone) bench_mode standalone transport-inmemory "" ;;
     redis)
-      rport=$(free_port); mkdir -p "$work/redis"
-      redis-server --port "$rport" --bind 127.0.0.1 --dir "$work/redis" --appendonly yes --save "" --auto-aof-rewrite-percentage 0 >"$work/redis.log" 2>&1 & pids+=($!)
-      sleep 0.5
-      bench_mode redis transport-redis "redis://127.0.0.1:$rport"
-      bench_multi redis transport-redis "redis://127.0.0.1:$rport" 2 ;;
+      start_redis; bench_mode redis transport-redis "$url"
+      start_redis; bench_multi redis transport-redis "$url" 2 ;;
     nats)
-      nport_srv=$(free_port)
-      nats-server -js -a 127.0.0.1 -p "$nport_srv" -sd "$work/nats" >"$work/nats.log" 2>&1 & pids+=($!)
-      sleep 0.5
-      bench_mode nats transport-nats "nats://127.0.0.1:$nport_srv"
-      bench_multi nats transport-nats "nats://127.0.0.1:$nport_srv" 3 ;;
+      start_nats; bench_mode nats transport-nats "$url"
+      start_nats; bench_multi nats transport-nats "$url" 3 ;;
     *) echo "unknown mode $m" >&2; exit 1 ;;
   esac
 done
+report_ceiling

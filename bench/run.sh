@@ -66,29 +66,43 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {if (NR % 2) print
 to_ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) v=v/1000; else if (v ~ /ms$/) v=v+0; else if (v ~ /s$/) v=v*1000; printf "%.2f", v}'; }
 
 declare -A ceiling_runs  # connections -> every ceiling requests/s of this run
-printf '%-34s %10s %9s %8s %9s %7s  %s\n' "case" "req/s" "p99" "non-2xx" "peakRSS" "ratio" "ratio per round"
+printf '%-34s %10s %9s %8s %9s %7s  %s\n' "case" "req/s" "p99" "non-2xx" "peakRSS" "ratio" "ratio per round, read-model lag"
 
 # ---- ceiling: a bare Poco server, measured again before every round of every case
 cport=$(free_port)
 "$ceiling" "$cport" 128 >"$work/ceiling.log" 2>&1 & pids+=($!); cpid=$!
 wait_http "$cport" /
 
+# read_model_lag PORT... -> the most events any read model of those nodes has not applied yet
+read_model_lag() {
+  local p worst=0
+  for p in "$@"; do
+    worst=$(curl -fs "http://127.0.0.1:$p/metrics" | awk -v w="$worst" '/^ordersystem_projection_lag_events/ {if ($2 > w) w = $2} END {print w + 0}')
+  done
+  echo "$worst"
+}
+
 # measure NAME CONNECTIONS COMMAND... : --rounds times, a ceiling run at CONNECTIONS, then
 # COMMAND (which sets rps p99 non2xx errors, like run_wrk); reports the medians and sets rss
-# from $npid (the node under test, when set).
+# from $npid (the node under test, when set). With lag_ports set (the nodes taking writes) it
+# also shows how far their read models were behind right after each round: creates/s that
+# leave the read models further behind every second are not a rate a node can keep up.
 measure() {
   local name=$1 c=$2; shift 2
-  local ratios=() rpss=() p99s=() bad=0 errs="" r crps
+  local ratios=() rpss=() p99s=() lags=() bad=0 errs="" r crps
   for ((r = 1; r <= rounds; r++)); do
     run_wrk "$cport" "$c" "$here/get.lua"; crps=$rps
     ceiling_runs[$c]+=" $crps"
     "$@"
+    [[ -n ${lag_ports:-} ]] && lags+=("$(read_model_lag $lag_ports)")
     rpss+=("$rps"); p99s+=("$(to_ms "$p99")"); bad=$((bad + ${non2xx:-0})); [[ -n $errors ]] && errs=$errors
     ratios+=("$(awk -v a="$rps" -v b="$crps" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print 0}')")
   done
   rss=$( [[ -n ${npid:-} ]] && peak_rss_mib "$npid" || echo -)
-  printf '%-34s %10s %8sms %8s %8sM %7s  %s %s\n' "$name" "$(median "${rpss[@]}")" "$(median "${p99s[@]}")" "$bad" \
-    "$rss" "$(median "${ratios[@]}")" "$(IFS=/; echo "${ratios[*]}")" "$errs"
+  local lag=""
+  ((${#lags[@]})) && lag=", lag $(IFS=/; echo "${lags[*]}") events"
+  printf '%-34s %10s %8sms %8s %8sM %7s  %s%s %s\n' "$name" "$(median "${rpss[@]}")" "$(median "${p99s[@]}")" "$bad" \
+    "$rss" "$(median "${ratios[@]}")" "$(IFS=/; echo "${ratios[*]}")" "$lag" "$errs"
 }
 
 report_ceiling() {
@@ -134,9 +148,11 @@ create_one() { curl -fs -X POST -H 'Content-Type: application/json' -d @- "http:
 bench_mode() { # mode transport url
   start_node "$1-node" "$2" "$3"
   first=$(create_one "$nport")
+  lag_ports=$nport
   for c in 16 64; do
     measure "$1 create c=$c" "$c" run_wrk "$nport" "$c" "$here/create.lua" /api/orders
   done
+  lag_ports=""
   last=$(create_one "$nport")
   export BENCH_MIN_ID=$first BENCH_MAX_ID=$last
   for c in 16 64; do
@@ -206,9 +222,11 @@ bench_multi() {
   local ports=() npids=() i
   for ((i = 1; i <= $4; i++)); do start_node "$1-$4n-node$i" "$2" "$3"; ports+=("$nport"); npids+=("$npid"); done
   npid=${npids[0]}
+  lag_ports="${ports[*]}"
   for c in 16 64; do
     measure "$1 create $4 nodes c=$c" "$c" run_multi_wrk "$c" "${ports[@]}"
   done
+  lag_ports=""
   for p in "${npids[@]}"; do kill "$p"; wait "$p" 2>/dev/null || true; done
   npid=""
 }

@@ -159,19 +159,34 @@ bench_mode() { # mode transport url
     measure "$1 get c=$c" "$c" run_wrk "$nport" "$c" "$here/get.lua"
   done
   unset BENCH_MIN_ID BENCH_MAX_ID
-  if ((soak > 0)) && [[ $1 == standalone ]]; then soak_test; fi
   kill "$npid"; wait "$npid" 2>/dev/null || true
   npid=""
+  if ((soak > 0)) && [[ $1 == standalone ]]; then
+    timed_start "$1-node" "$(( last - first + 2 )) orders (what the cases above stored)"
+    kill "$npid"; wait "$npid" 2>/dev/null || true
+    npid=""
+    soak_test
+  fi
 }
 
+# timed_start NAME WHAT: starts the stopped node NAME again (same folder, same port) and
+# prints the time to /health/ready; sets npid.
+timed_start() {
+  local t0 t1; t0=$(date +%s%N)
+  "$exe" --config="$work/$1/ordersystem.ini" >>"$work/$1/node.log" 2>&1 & pids+=($!); npid=$!
+  wait_http "$nport" /health/ready 60 || { echo "node $1 did not get ready again"; tail -20 "$work/$1/node.log"; exit 1; }
+  t1=$(date +%s%N)
+  echo "start-up to ready with $2: $(( (t1 - t0) / 1000000 )) ms"
+}
+
+# soak_test: a fresh standalone node creates --soak orders (64 connections, 5 s at a time);
+# RSS at half and at the end, then the start-up time with them stored.
 soak_test() {
-  local have target
+  start_node standalone-soak transport-inmemory ""
+  local have rss_half="" saved=$duration saved_warmup=$warmup
   have=$(create_one "$nport")
-  echo "soak: creating up to $soak orders (have ~$have)"
-  local saved=$duration saved_warmup=$warmup; duration=5; warmup=0
-  local rss_half=""
-  # The create cases may already have stored more than half (or all) of the target.
-  if ((have >= soak / 2)); then rss_half=$(rss_mib "$npid"); echo "soak: $have orders, RSS ${rss_half} MiB"; fi
+  echo "soak: a fresh node creates $soak orders"
+  duration=5; warmup=0
   while ((have < soak)); do
     run_wrk "$nport" 64 "$here/create.lua" /api/orders
     have=$(create_one "$nport")
@@ -181,11 +196,9 @@ soak_test() {
   duration=$saved; warmup=$saved_warmup
   echo "soak: $have orders, RSS $(rss_mib "$npid") MiB, peak $(peak_rss_mib "$npid") MiB"
   kill "$npid"; wait "$npid" 2>/dev/null || true
-  local t0 t1; t0=$(date +%s%N)
-  "$exe" --config="$work/standalone-node/ordersystem.ini" >>"$work/standalone-node/node.log" 2>&1 & pids+=($!); npid=$!
-  wait_http "$nport" /health/ready
-  t1=$(date +%s%N)
-  echo "soak: start-up to ready with $have orders: $(( (t1 - t0) / 1000000 )) ms"
+  timed_start standalone-soak "$have orders"
+  kill "$npid"; wait "$npid" 2>/dev/null || true
+  npid=""
 }
 
 # run_multi_wrk CONNECTIONS PORT... : creates spread over the nodes at PORTs (one wrk each,

@@ -33,7 +33,9 @@ void ProjectionReader::stop() noexcept {
 }
 
 void ProjectionReader::run() {
-    sdk::runAsBackgroundThread();
+    // Normal priority, unlike reactions (nice +10): creates do not wait for the read models, and
+    // with two nodes and Redis sharing the cores a niced reader starved under load (after 10 s
+    // of creates at 64 connections on two nodes, 100-143k events behind; README, transport-redis).
     sdk::nameThisThread("proj:" + _name);
     _core.logger->debug("projection " + _name + " reads the log after position " + std::to_string(_cursor));
     while (!_stop.raised()) {

@@ -73,6 +73,39 @@ void runAsBackgroundThread() noexcept {
     (void)setpriority(PRIO_PROCESS, tid, std::min(19, current + kBackgroundNice));
 }
 
+CatchUpPriority::CatchUpPriority(uint64_t behindHigh, uint64_t behindLow) noexcept
+    : _high(behindHigh), _low(std::min(behindLow, behindHigh)) {
+    const auto tid = static_cast<id_t>(syscall(SYS_gettid));
+    errno = 0;
+    const int current = getpriority(PRIO_PROCESS, tid);
+    if (current == -1 && errno != 0) return;
+    _normal = current;
+    // Lowering a nice value again is allowed to root / CAP_SYS_NICE (geteuid() stands in for
+    // both) or down to 20 - RLIMIT_NICE.
+    rlimit limit{};
+    const bool mayLower = geteuid() == 0 || (getrlimit(RLIMIT_NICE, &limit) == 0 &&
+                                             (limit.rlim_cur == RLIM_INFINITY || 20 - static_cast<int>(limit.rlim_cur) <= current));
+    if (!mayLower) return;
+    _adaptive = true;
+    setNice(std::min(19, current + kBackgroundNice));
+    _background = true;
+}
+
+void CatchUpPriority::update(uint64_t behind) noexcept {
+    if (!_adaptive) return;
+    if (_background && behind >= _high) {
+        setNice(_normal);
+        _background = false;
+    } else if (!_background && behind <= _low) {
+        setNice(std::min(19, _normal + kBackgroundNice));
+        _background = true;
+    }
+}
+
+void CatchUpPriority::setNice(int value) noexcept {
+    (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), value);
+}
+
 void nameThisThread(std::string_view name) noexcept {
     char buf[16];
     const size_t n = std::min(name.size(), sizeof buf - 1);

@@ -156,7 +156,8 @@ Result<sdk::SubscriptionId> SubscriptionHub::start(std::unique_ptr<Worker> worke
     }
     try {
         w->thread = std::thread([this, w] {
-            sdk::runAsBackgroundThread();
+            // Read models: niced only while they keep up (runProjection); reactions: niced.
+            if (!w->projection) sdk::runAsBackgroundThread();
             sdk::nameThisThread((w->projection ? "proj:" : "react:") + w->name);
             try {
                 if (w->projection) runProjection(*w);
@@ -207,9 +208,14 @@ void SubscriptionHub::stopAll() {
 }
 
 void SubscriptionHub::runProjection(Worker& w) {
+    // Nobody waits for a read model while it keeps up, so it yields then; once it falls behind
+    // (a saturated machine) it runs at normal priority until it has caught up.
+    sdk::CatchUpPriority priority;
     uint64_t next = w.projection->checkpoint() + 1;
     int64_t backoff = kProjectionRetryInitialMs;
     while (true) {
+        const uint64_t head = _head.load(std::memory_order_acquire);
+        priority.update(head >= next ? head - next + 1 : 0);
         auto fetched = fetch(w, next);
         if (!fetched) {
             _logger.warn("projection '" + w.name + "': " + fetched.status().message + "; retrying in " +

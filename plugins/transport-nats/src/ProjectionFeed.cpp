@@ -214,6 +214,7 @@ std::vector<natsMsg*> ProjectionFeed::fetchBatch() {
             list.Msgs[i] = nullptr;
         }
         natsMsgList_Destroy(&list);
+        _behind = pending;
         if (_needReset || pending == 0) break;
         want = static_cast<int>(std::min<uint64_t>(pending, static_cast<uint64_t>(_settings.projectionBatch) - out.size()));
         if (want <= 0) break;
@@ -312,11 +313,10 @@ bool ProjectionFeed::applyHeld() {
 }
 
 void ProjectionFeed::run() {
-    // Normal priority, unlike the other transports' projection threads (nice +10): here creates
-    // do not wait for the read models, and with nats-server sharing the cores a niced feed
-    // starved under load: after 10 s of creates at 64 connections the read models were 50-72k
-    // events behind (several seconds before another node's write became visible), at normal
-    // priority 0 (README, transport-nats).
+    // Niced only while it keeps up: creates do not wait for the read models, and with nats-server
+    // sharing the cores a feed niced for good starved under load (after 10 s of creates at 64
+    // connections 50-72k events behind, seconds before another node's write became visible).
+    sdk::CatchUpPriority priority;
     sdk::nameThisThread(_threadName);
     int64_t errorBackoff = kFirstBackoffMs;
     while (!_stop) {
@@ -353,6 +353,7 @@ void ProjectionFeed::run() {
         }
         if (!holding) {
             std::vector<natsMsg*> msgs = fetchBatch();
+            priority.update(_behind);
             uint64_t last = 0;
             std::vector<sdk::EventRecord> batch = parse(msgs, &last);
             std::lock_guard<std::mutex> lock(_mutex);

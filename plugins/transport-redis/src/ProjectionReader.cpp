@@ -33,9 +33,11 @@ void ProjectionReader::stop() noexcept {
 }
 
 void ProjectionReader::run() {
-    // Normal priority, unlike reactions (nice +10): creates do not wait for the read models, and
-    // with two nodes and Redis sharing the cores a niced reader starved under load (after 10 s
-    // of creates at 64 connections on two nodes, 100-143k events behind; README, transport-redis).
+    // Niced only while it keeps up: creates do not wait for the read models, and with two nodes
+    // and Redis sharing the cores a reader niced for good starved under load (after 10 s of
+    // creates at 64 connections on two nodes, 100-143k events behind; README, transport-redis).
+    // A full batch says more is waiting: then it runs at normal priority until it reads a short one.
+    sdk::CatchUpPriority priority(1, 0);
     sdk::nameThisThread("proj:" + _name);
     _core.logger->debug("projection " + _name + " reads the log after position " + std::to_string(_cursor));
     while (!_stop.raised()) {
@@ -45,6 +47,7 @@ void ProjectionReader::run() {
         if (fresh) checkNotAhead(*c);
         if (c->broken()) continue;
         step(*c);
+        priority.update(_lastBatchFull ? 1 : 0);
     }
 }
 
@@ -79,8 +82,12 @@ bool ProjectionReader::step(RedisConnection& c) {
         _stop.sleepFor(std::chrono::milliseconds(250));
         return true;
     }
-    if (replyIsNil(r)) return true;  // BLOCK timed out: nothing new
+    if (replyIsNil(r)) {
+        _lastBatchFull = false;
+        return true;  // BLOCK timed out: nothing new
+    }
     const auto entries = parseEntries(replyAt(replyAt(r, 0), 1));
+    _lastBatchFull = static_cast<int64_t>(entries.size()) >= _core.settings.readBatch;
     if (entries.empty()) return true;
     std::vector<sdk::EventRecord> batch;
     batch.reserve(entries.size());

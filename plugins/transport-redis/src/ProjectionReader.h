@@ -34,6 +34,7 @@ private:
     std::thread _thread;
     uint64_t _cursor = 0;
     int _failures = 0;
+    bool _lastBatchFull = false;  ///< the last XREAD returned read_batch entries: more wait
     sdk::Gauge& _positionGauge;
     sdk::Counter& _applyFailures;
 };

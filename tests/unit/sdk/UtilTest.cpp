@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "ordersystem/sdk/util.h"
 
@@ -64,6 +65,33 @@ TEST(Util, ABackgroundThreadYieldsToItsCreatorButNeverGoesBeyondNice19) {
     EXPECT_EQ(background, std::min(19, creator + kBackgroundNice));
     EXPECT_EQ(twice, 19);
     EXPECT_EQ(niceOfThisThread(), creator) << "only the calling thread changes";
+}
+
+TEST(CatchUpPriority, AReadModelThreadYieldsWhileItKeepsUpAndRunsAtNormalPriorityWhileBehind) {
+    const int creator = niceOfThisThread();
+    bool adaptive = false;
+    std::vector<int> seen;
+    std::thread([&] {
+        CatchUpPriority priority(100, 10);
+        adaptive = priority.adaptive();
+        seen.push_back(niceOfThisThread());  // keeping up (nothing known yet): background
+        priority.update(150);                // behind: normal
+        seen.push_back(niceOfThisThread());
+        priority.update(50);                 // catching up, still above the low mark: normal
+        seen.push_back(niceOfThisThread());
+        priority.update(5);                  // caught up: background again
+        seen.push_back(niceOfThisThread());
+    }).join();
+    const int background = std::min(19, creator + kBackgroundNice);
+    if (adaptive) {
+        EXPECT_EQ(seen, std::vector<int>({background, creator, creator, background}));
+    } else {
+        // Without the right to raise a priority again, the thread is never niced at all.
+        EXPECT_EQ(seen, std::vector<int>({creator, creator, creator, creator}));
+    }
+    if (geteuid() == 0) {
+        EXPECT_TRUE(adaptive) << "root may always return to normal priority";
+    }
 }
 
 TEST(Util, ProblemDocumentsCarryStatusTitleDetailAndFieldErrors) {

@@ -33,6 +33,32 @@ std::string fingerprint(std::string_view data);
 void runAsBackgroundThread() noexcept;
 inline constexpr int kBackgroundNice = 10;
 
+/// For a read model's thread, which nobody waits for while it keeps up but whose lag becomes
+/// stale reads when it does not: it runs as background work (as above) while few events wait,
+/// at its creator's priority once `behindHigh` or more wait, and as background work again once at
+/// most `behindLow` wait. Niced for good, such threads starved on a saturated machine (100k
+/// events behind after 10 s); at normal priority for good they cost the event loops up to a
+/// fifth of their creates/s while keeping up anyway. Returning to normal priority needs root,
+/// CAP_SYS_NICE or RLIMIT_NICE (systemd: LimitNICE=); without that the thread is never niced.
+/// Construct and call update() on the thread itself. Best effort: never fails.
+class CatchUpPriority {
+public:
+    explicit CatchUpPriority(uint64_t behindHigh = 5000, uint64_t behindLow = 500) noexcept;
+    /// After each batch: how many events wait now (an estimate is enough).
+    void update(uint64_t behind) noexcept;
+    /// False when this thread may not return to normal priority (then it stays there).
+    bool adaptive() const noexcept { return _adaptive; }
+    bool background() const noexcept { return _background; }
+
+private:
+    void setNice(int value) noexcept;
+    uint64_t _high;
+    uint64_t _low;
+    int _normal = 0;
+    bool _adaptive = false;
+    bool _background = false;
+};
+
 /// Names the calling thread for operators (top -H, ps -L, /proc/<pid>/task/*/comm, perf):
 /// "http-loop", "log-commit", "proj:<projection>"... Linux keeps 15 bytes; longer names are cut.
 /// Best effort: never fails.

@@ -49,17 +49,20 @@ struct LogState {
     int64_t idHighWater = 0;
 };
 
-/// Order id -> current version. Standalone ids are consecutive from 1, so a flat array indexed
-/// by id costs 4 bytes per order (an unordered_map node costs ~60); outliers go to a map.
+/// Order id -> current version for the ids above `base`. Standalone ids are consecutive, so a
+/// flat array indexed by id - base costs 4 bytes per order (an unordered_map node costs ~60);
+/// outliers go to a map.
 class VersionTable {
 public:
     void set(int64_t orderId, int64_t version);
     int64_t get(int64_t orderId) const;  ///< 0 when unknown
-    void clear();
+    /// Empties the table; from now on it holds ids above base.
+    void reset(int64_t base);
     size_t denseSize() const noexcept { return _dense.size(); }
 
 private:
     static constexpr size_t kDenseSlack = size_t{1} << 20;
+    int64_t _base = 0;
     std::vector<int32_t> _dense;
     std::unordered_map<int64_t, int64_t> _sparse;
 };
@@ -70,7 +73,8 @@ public:
     LogWriter(const LogWriter&) = delete;
     LogWriter& operator=(const LogWriter&) = delete;
 
-    /// Opens/creates the file, applies WAL + synchronous, creates tables, loads versions.
+    /// Opens/creates the file, applies WAL + synchronous, creates tables. Reads a handful of rows
+    /// whatever the size of the log (start-up does not grow with the number of orders).
     sdk::Status open(const std::string& path, sdk::Durability durability, LogState& state);
     void close() noexcept;
 
@@ -92,15 +96,28 @@ private:
     sdk::Status runClaim(Op& op, int64_t nowMs);
     sdk::Status storeCompletion(const sdk::IdempotencyCompletion& c, int64_t nowMs);
     sdk::Status runDeadLetter(Op& op, int64_t nowMs);
-    int64_t versionOf(int64_t orderId) const;
+    /// The order's current version (0: no events), as of the open transaction.
+    sdk::Status versionOf(int64_t orderId, int64_t& version);
+    /// Version of an order stored before open(): cached, else one lookup in the (order_id,
+    /// version) index.
+    sdk::Status storedVersion(int64_t orderId, int64_t& version);
+    void remember(int64_t orderId, int64_t version);
     sdk::Status tryBatch(Op* const* ops, size_t count, int64_t nowMs, std::vector<sdk::EventRecord>& committed);
     static bool isDatabaseFailure(const sdk::Status& status) noexcept;
 
     Db _db;
     Stmt _begin, _commit, _rollback;
     Stmt _insertEvent, _selectIdem, _upsertIdem, _deleteIdem, _setHighWater;
-    Stmt _setReactionCheckpoint, _insertDeadLetter, _purgeIdem;
-    /// Order id -> current version, so the version check costs no query.
+    Stmt _setReactionCheckpoint, _insertDeadLetter, _purgeIdem, _selectVersion;
+    /// Ids at or below this (the id high water at open) may have events stored before open():
+    /// their versions are looked up when first appended to, not all loaded at start.
+    int64_t _storedUpTo = 0;
+    /// Versions of such orders looked up or appended since open (cleared when it grows past
+    /// kStoredCacheMax: it only saves lookups).
+    std::unordered_map<int64_t, int64_t> _storedVersions;
+    static constexpr size_t kStoredCacheMax = size_t{1} << 16;
+    /// Every order above _storedUpTo: created since open, or an id beyond the allocator's
+    /// (loaded at open), so the version check of a new order costs no query.
     VersionTable _versions;
     /// Versions written by the open transaction (merged into _versions on commit).
     std::unordered_map<int64_t, int64_t> _pending;

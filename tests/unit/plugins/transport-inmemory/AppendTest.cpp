@@ -2,6 +2,7 @@
 #include <atomic>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "LogFixture.h"
 
@@ -111,6 +112,38 @@ TEST(InMemoryAppend, AnOrderIdFarBeyondTheAllocatedOnesIsVersionCheckedAndSurviv
     EXPECT_TRUE(f.log().append(next).status.isOk());
     auto staleNear = makeAppend(near, 1);
     EXPECT_EQ(f.log().append(staleNear).currentVersion, 3);
+}
+
+TEST(InMemoryAppend, OrdersStoredBeforeARestartKeepTheirVersionsForEveryLaterAppend) {
+    LogFixture f;
+    f.start();
+    std::vector<int64_t> ids;
+    for (int i = 0; i < 50; ++i) ids.push_back(f.appendOrder(1 + i % 3));
+    f.restart();
+    // Each order refuses every version but its own, once per order and again after an append
+    // (the versions are looked up when first needed, then kept).
+    for (size_t i = 0; i < ids.size(); ++i) {
+        const int64_t stored = 1 + static_cast<int64_t>(i % 3);
+        for (int64_t wrong : {int64_t{0}, stored - 1, stored + 1}) {
+            if (wrong == stored) continue;
+            auto req = makeAppend(ids[i], wrong);
+            auto res = f.log().append(req);
+            EXPECT_EQ(res.status.code, StatusCode::VersionConflict) << "order " << ids[i] << " expected " << wrong;
+            EXPECT_EQ(res.currentVersion, stored);
+        }
+        auto next = makeAppend(ids[i], stored);
+        EXPECT_TRUE(f.log().append(next).status.isOk()) << "order " << ids[i];
+        auto stale = makeAppend(ids[i], stored);
+        EXPECT_EQ(f.log().append(stale).currentVersion, stored + 1);
+    }
+    // A new order after the restart starts at version 1 and cannot be created twice.
+    const int64_t fresh = f.appendOrder(1);
+    EXPECT_GT(fresh, ids.back());
+    auto again = makeAppend(fresh, 0);
+    EXPECT_EQ(f.log().append(again).status.code, StatusCode::VersionConflict);
+    f.restart();
+    auto afterSecondRestart = makeAppend(ids.front(), 2);
+    EXPECT_TRUE(f.log().append(afterSecondRestart).status.isOk());
 }
 
 TEST(InMemoryAppend, TwoThreadsRacingOnOneOrderExactlyOneWins) {

@@ -87,7 +87,10 @@ Status AnalyticsPlugin::start(sdk::Host& host) noexcept {
         const Totals t = totals();
         host.logger().info("analytics: " + std::to_string(t.totalOrders()) + " orders at checkpoint " +
                            std::to_string(_checkpoint.load()) + " in " + _path +
-                           (_store.createdFresh() ? " (new file: rebuilding from the start of the event log)" : ""));
+                           (_store.createdFresh() ? " (new file: rebuilding from the start of the event log)" : "") +
+                           (_store.upgradedFrom() > 0
+                                ? " (file upgraded from schema " + std::to_string(_store.upgradedFrom()) + ")"
+                                : std::string()));
         return Status::ok();
     } catch (const Poco::Exception& e) {
         _store.close();
@@ -118,7 +121,9 @@ Status AnalyticsPlugin::apply(const std::vector<sdk::EventRecord>& batch) noexce
         _store.begin();
         try {
             last = applyInTransaction(batch, delta);
-            _store.setCheckpoint(last);
+            Totals after = totals();  // only this thread changes them
+            after.merge(delta);
+            _store.setCheckpoint(last, after);
             _store.commit();
         } catch (...) {
             _store.rollback();

@@ -12,6 +12,7 @@
 
 #include <sqlite3.h>
 
+#include <array>
 #include <vector>
 
 #include "ordersystem/sqlite/wal_gathering_vfs.h"
@@ -23,7 +24,9 @@ using sdk::Status;
 using sdk::StatusCode;
 
 namespace {
-constexpr int kSchemaVersion = 1;
+/// 1: per-order rows and the checkpoint. 2: the totals beside the checkpoint (start-up reads one
+/// row instead of aggregating every order: ~0.7 s per million orders before).
+constexpr int kSchemaVersion = 2;
 /// Seconds SQLite waits for a lock: short, so a stuck file fails an apply instead of hanging it.
 constexpr std::size_t kBusyTimeoutSeconds = 2;
 constexpr const char* kVfsName = "ordersystem-analytics";
@@ -50,7 +53,10 @@ struct AnalyticsStore::Statements {
                 "INSERT INTO orders(order_id, status, total_cents, version) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(order_id) DO UPDATE SET status = excluded.status, "
                 "total_cents = excluded.total_cents, version = excluded.version");
-            checkpoint = prepare("UPDATE checkpoint SET position = ? WHERE id = 1");
+            checkpoint = prepare(
+                "UPDATE checkpoint SET position = ?1, pending_orders = ?2, pending_cents = ?3, "
+                "processing_orders = ?4, processing_cents = ?5, completed_orders = ?6, completed_cents = ?7, "
+                "cancelled_orders = ?8, cancelled_cents = ?9 WHERE id = 1");
         } catch (...) {
             finalizeAll();
             throw;
@@ -93,6 +99,7 @@ AnalyticsStore::~AnalyticsStore() { close(); }
 Status AnalyticsStore::open(const std::string& path) {
     _path = path;
     _createdFresh = false;
+    _upgradedFrom = 0;
     try {
         const std::string parent = Poco::Path(path).parent().toString();
         if (!parent.empty()) Poco::File(parent).createDirectories();
@@ -110,25 +117,17 @@ Status AnalyticsStore::open(const std::string& path) {
                                                     ", newer than this build knows (" + std::to_string(kSchemaVersion) +
                                                     "); delete it to rebuild analytics from the log");
         }
-        if (version < 1) {
+        if (version < kSchemaVersion) {
             begin();
             try {
-                s << "CREATE TABLE IF NOT EXISTS orders ("
-                     " order_id INTEGER PRIMARY KEY NOT NULL,"
-                     " status TEXT NOT NULL,"
-                     " total_cents INTEGER NOT NULL,"
-                     " version INTEGER NOT NULL)", now;
-                s << "CREATE TABLE IF NOT EXISTS checkpoint ("
-                     " id INTEGER PRIMARY KEY CHECK (id = 1),"
-                     " position INTEGER NOT NULL)", now;
-                s << "INSERT OR IGNORE INTO checkpoint(id, position) VALUES(1, 0)", now;
-                s << "PRAGMA user_version = 1", now;
+                migrate(version);
                 commit();
             } catch (...) {
                 rollback();
                 throw;
             }
-            _createdFresh = true;
+            _createdFresh = version == 0;
+            _upgradedFrom = version;
         }
         _statements = std::make_unique<Statements>(Poco::Data::SQLite::Utility::dbHandle(s));
         return Status::ok();
@@ -143,6 +142,45 @@ Status AnalyticsStore::open(const std::string& path) {
     }
 }
 
+namespace {
+/// The totals columns of the checkpoint row, in Totals order (status index, count then cents).
+constexpr const char* kTotalsColumns[kStatusCount][2] = {
+    {"pending_orders", "pending_cents"},
+    {"processing_orders", "processing_cents"},
+    {"completed_orders", "completed_cents"},
+    {"cancelled_orders", "cancelled_cents"},
+};
+}  // namespace
+
+void AnalyticsStore::migrate(int from) {
+    Poco::Data::Session& s = *_session;
+    if (from < 1) {
+        s << "CREATE TABLE IF NOT EXISTS orders ("
+             " order_id INTEGER PRIMARY KEY NOT NULL,"
+             " status TEXT NOT NULL,"
+             " total_cents INTEGER NOT NULL,"
+             " version INTEGER NOT NULL)", now;
+        s << "CREATE TABLE IF NOT EXISTS checkpoint ("
+             " id INTEGER PRIMARY KEY CHECK (id = 1),"
+             " position INTEGER NOT NULL)", now;
+        s << "INSERT OR IGNORE INTO checkpoint(id, position) VALUES(1, 0)", now;
+    }
+    if (from < 2) {
+        for (const auto& pair : kTotalsColumns)
+            for (const char* column : pair)
+                s << std::string("ALTER TABLE checkpoint ADD COLUMN ") + column + " INTEGER NOT NULL DEFAULT 0", now;
+        // A file of version 1 has per-order rows: add them up once.
+        const Totals t = totalsFromOrders();
+        for (size_t i = 0; i < kStatusCount; ++i) {
+            Poco::Int64 count = t.countByStatus[i], cents = t.centsByStatus[i];
+            s << std::string("UPDATE checkpoint SET ") + kTotalsColumns[i][0] + " = ?, " + kTotalsColumns[i][1] +
+                     " = ? WHERE id = 1",
+                use(count), use(cents), now;
+        }
+    }
+    s << "PRAGMA user_version = " + std::to_string(kSchemaVersion), now;
+}
+
 void AnalyticsStore::close() noexcept {
     _statements.reset();  // finalize before the connection closes
     try {
@@ -153,6 +191,24 @@ void AnalyticsStore::close() noexcept {
 }
 
 Totals AnalyticsStore::loadTotals() {
+    std::string columns;
+    for (const auto& pair : kTotalsColumns) {
+        if (!columns.empty()) columns += ", ";
+        columns += std::string(pair[0]) + ", " + pair[1];
+    }
+    static_assert(kStatusCount == 4, "one into() per column below");
+    std::array<Poco::Int64, 2 * kStatusCount> v{};
+    *_session << "SELECT " + columns + " FROM checkpoint WHERE id = 1", into(v[0]), into(v[1]), into(v[2]),
+        into(v[3]), into(v[4]), into(v[5]), into(v[6]), into(v[7]), now;
+    Totals t;
+    for (size_t i = 0; i < kStatusCount; ++i) {
+        t.countByStatus[i] = v[2 * i];
+        t.centsByStatus[i] = v[2 * i + 1];
+    }
+    return t;
+}
+
+Totals AnalyticsStore::totalsFromOrders() {
     std::vector<std::string> statuses;
     std::vector<Poco::Int64> counts, sums;
     *_session << "SELECT status, COUNT(*), SUM(total_cents) FROM orders GROUP BY status", into(statuses),
@@ -224,9 +280,14 @@ void AnalyticsStore::upsertMany(const std::map<int64_t, OrderState>& orders) {
     }
 }
 
-void AnalyticsStore::setCheckpoint(uint64_t position) {
-    sqlite3_bind_int64(_statements->checkpoint, 1, static_cast<sqlite3_int64>(position));
-    _statements->run(_statements->checkpoint);
+void AnalyticsStore::setCheckpoint(uint64_t position, const Totals& totals) {
+    sqlite3_stmt* st = _statements->checkpoint;
+    sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(position));
+    for (size_t i = 0; i < kStatusCount; ++i) {
+        sqlite3_bind_int64(st, static_cast<int>(2 + 2 * i), totals.countByStatus[i]);
+        sqlite3_bind_int64(st, static_cast<int>(3 + 2 * i), totals.centsByStatus[i]);
+    }
+    _statements->run(st);
 }
 
 }  // namespace ordersystem::plugins::analytics

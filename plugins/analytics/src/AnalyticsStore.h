@@ -33,8 +33,10 @@ public:
     bool isOpen() const noexcept { return _session != nullptr; }
     /// True when open() created the schema, i.e. analytics starts from an empty file.
     bool createdFresh() const noexcept { return _createdFresh; }
+    /// The schema version open() found and upgraded, when it was an older one (0 otherwise).
+    int upgradedFrom() const noexcept { return _upgradedFrom; }
 
-    /// Aggregates recomputed from the per-order rows, and the stored checkpoint.
+    /// The totals stored with the checkpoint (one row, whatever the number of orders).
     Totals loadTotals();
     uint64_t loadCheckpoint();
 
@@ -45,9 +47,15 @@ public:
     std::map<int64_t, OrderState> findMany(const std::vector<int64_t>& ids);
     /// Writes every order of the map (one prepared upsert each).
     void upsertMany(const std::map<int64_t, OrderState>& orders);
-    void setCheckpoint(uint64_t position);
+    /// The position applied and the totals after it, in the batch's transaction.
+    void setCheckpoint(uint64_t position, const Totals& totals);
 
 private:
+    /// Brings the schema from version `from` to the current one (inside a transaction).
+    void migrate(int from);
+    /// Aggregates recomputed from the per-order rows (migrating a version 1 file).
+    Totals totalsFromOrders();
+
     struct Statements;
     std::unique_ptr<Poco::Data::Session> _session;
     /// Prepared once on the session's own sqlite3 handle: Poco 1.11 re-prepares a Statement on
@@ -56,6 +64,7 @@ private:
     std::unique_ptr<Statements> _statements;
     std::string _path;
     bool _createdFresh = false;
+    int _upgradedFrom = 0;
 };
 
 }  // namespace ordersystem::plugins::analytics

@@ -4,6 +4,8 @@
 
 #include <Poco/File.h>
 
+#include <sqlite3.h>
+
 #include <cstdlib>
 #include <memory>
 #include <stdexcept>
@@ -217,6 +219,53 @@ TEST(Analytics, ARestartResumesFromTheCheckpointWithoutCountingTwice) {
     EXPECT_EQ(again.lastBody, before) << "and changes nothing";
     EXPECT_EQ(again.count("Completed"), 1);
     EXPECT_EQ(again.money("completedRevenue"), "15.99");
+}
+
+TEST(Analytics, AFileOfThePreviousSchemaKeepsItsFiguresAndGoesOnCounting) {
+    TempDir dir;
+    {
+        // What schema version 1 wrote: per-order rows and the checkpoint, no stored totals.
+        sqlite3* db = nullptr;
+        ASSERT_EQ(sqlite3_open((dir.path() + "/analytics.db").c_str(), &db), SQLITE_OK);
+        const char* sql =
+            "CREATE TABLE orders (order_id INTEGER PRIMARY KEY NOT NULL, status TEXT NOT NULL,"
+            " total_cents INTEGER NOT NULL, version INTEGER NOT NULL);"
+            "CREATE TABLE checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL);"
+            "INSERT INTO checkpoint VALUES (1, 7);"
+            "INSERT INTO orders VALUES (1, 'Completed', 1599, 3), (2, 'Cancelled', 500, 2), (3, 'Pending', 300, 1),"
+            " (4, 'Pending', 101, 1);"
+            "PRAGMA user_version = 1;";
+        ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+        sqlite3_close(db);
+    }
+    std::string before;
+    {
+        Node node(dir.path());
+        EXPECT_EQ(node.plugin->checkpoint(), 7u);
+        EXPECT_EQ(node.count("Pending"), 2);
+        EXPECT_EQ(node.count("Completed"), 1);
+        EXPECT_EQ(node.count("Cancelled"), 1);
+        EXPECT_EQ(node.money("completedRevenue"), "15.99");
+        EXPECT_TRUE(node.host.fakeLogger().contains("upgraded from schema 1"));
+        EventRecord processing;
+        processing.position = 8;
+        processing.eventId = "evt-8";
+        processing.type = "OrderProcessing";
+        processing.orderId = 3;
+        processing.orderNumber = "ORD-20251011192145-1003";
+        processing.version = 2;
+        processing.occurredAtMs = 1760210505131;
+        processing.nodeId = "node-1";
+        processing.dataJson = "{}";
+        ASSERT_TRUE(node.apply({processing}).isOk());
+        EXPECT_EQ(node.count("Pending"), 1);
+        EXPECT_EQ(node.count("Processing"), 1);
+        node.get();
+        before = node.lastBody;
+    }
+    Node again(dir.path());
+    again.get();
+    EXPECT_EQ(again.lastBody, before) << "the figures after the upgrade come back from the file";
 }
 
 TEST(Analytics, ABatchOverlappingTheCheckpointCountsOnlyTheNewEvents) {

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <optional>
 #include <random>
 
 #include "ordersystem/sdk/json.h"
@@ -64,30 +65,37 @@ std::string formatCompactUtc(int64_t epochMs) {
     return buf;
 }
 
-void runAsBackgroundThread() noexcept {
-    // Linux: PRIO_PROCESS with a thread id sets that thread's nice value only.
-    const auto tid = static_cast<id_t>(syscall(SYS_gettid));
+namespace {
+/// Linux: PRIO_PROCESS with a thread id reads and sets that thread's nice value only.
+id_t thisThreadId() noexcept { return static_cast<id_t>(syscall(SYS_gettid)); }
+
+/// This thread's nice value, or none when the OS does not say.
+std::optional<int> thisThreadNice() noexcept {
     errno = 0;
-    const int current = getpriority(PRIO_PROCESS, tid);
-    if (current == -1 && errno != 0) return;
-    (void)setpriority(PRIO_PROCESS, tid, std::min(19, current + kBackgroundNice));
+    const int current = getpriority(PRIO_PROCESS, thisThreadId());
+    if (current == -1 && errno != 0) return std::nullopt;
+    return current;
+}
+}  // namespace
+
+void runAsBackgroundThread() noexcept {
+    if (const auto current = thisThreadNice())
+        (void)setpriority(PRIO_PROCESS, thisThreadId(), std::min(19, *current + kBackgroundNice));
 }
 
 CatchUpPriority::CatchUpPriority(uint64_t behindHigh, uint64_t behindLow) noexcept
     : _high(behindHigh), _low(std::min(behindLow, behindHigh)) {
-    const auto tid = static_cast<id_t>(syscall(SYS_gettid));
-    errno = 0;
-    const int current = getpriority(PRIO_PROCESS, tid);
-    if (current == -1 && errno != 0) return;
-    _normal = current;
+    const auto current = thisThreadNice();
+    if (!current) return;
+    _normal = *current;
     // Lowering a nice value again is allowed to root / CAP_SYS_NICE (geteuid() stands in for
     // both) or down to 20 - RLIMIT_NICE.
     rlimit limit{};
     const bool mayLower = geteuid() == 0 || (getrlimit(RLIMIT_NICE, &limit) == 0 &&
-                                             (limit.rlim_cur == RLIM_INFINITY || 20 - static_cast<int>(limit.rlim_cur) <= current));
+                                             (limit.rlim_cur == RLIM_INFINITY || 20 - static_cast<int>(limit.rlim_cur) <= _normal));
     if (!mayLower) return;
     _adaptive = true;
-    setNice(std::min(19, current + kBackgroundNice));
+    setNice(std::min(19, _normal + kBackgroundNice));
     _background = true;
 }
 
@@ -103,7 +111,7 @@ void CatchUpPriority::update(uint64_t behind) noexcept {
 }
 
 void CatchUpPriority::setNice(int value) noexcept {
-    (void)setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), value);
+    (void)setpriority(PRIO_PROCESS, thisThreadId(), value);
 }
 
 void nameThisThread(std::string_view name) noexcept {

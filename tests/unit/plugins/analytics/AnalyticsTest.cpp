@@ -51,6 +51,8 @@ public:
 /// Builds the event log of a test: positions count up from 1 in the order events are made.
 class LogBuilder {
 public:
+    /// Positions continue after `after` (a log that already holds that many events).
+    explicit LogBuilder(uint64_t after = 0) : _position(after) {}
     EventRecord created(int64_t orderId, const std::string& totalAmount, const std::string& itemsJson = "[]") {
         return make(orderId, "OrderCreated", 1,
                     R"({"customerName":"Jane","items":)" + itemsJson + R"(,"totalAmount":)" + totalAmount + "}");
@@ -77,7 +79,7 @@ private:
         e.dataJson = std::move(data);
         return e;
     }
-    uint64_t _position = 0;
+    uint64_t _position;
 };
 
 /// One started analytics plugin over a data folder (kept when the node restarts).
@@ -247,17 +249,8 @@ TEST(Analytics, AFileOfThePreviousSchemaKeepsItsFiguresAndGoesOnCounting) {
         EXPECT_EQ(node.count("Cancelled"), 1);
         EXPECT_EQ(node.money("completedRevenue"), "15.99");
         EXPECT_TRUE(node.host.fakeLogger().contains("upgraded from schema 1"));
-        EventRecord processing;
-        processing.position = 8;
-        processing.eventId = "evt-8";
-        processing.type = "OrderProcessing";
-        processing.orderId = 3;
-        processing.orderNumber = "ORD-20251011192145-1003";
-        processing.version = 2;
-        processing.occurredAtMs = 1760210505131;
-        processing.nodeId = "node-1";
-        processing.dataJson = "{}";
-        ASSERT_TRUE(node.apply({processing}).isOk());
+        LogBuilder b(7);  // the file's checkpoint
+        ASSERT_TRUE(node.apply({b.processing(3)}).isOk());
         EXPECT_EQ(node.count("Pending"), 1);
         EXPECT_EQ(node.count("Processing"), 1);
         node.get();

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include <array>
+#include <string>
 #include <vector>
 
 #include "ordersystem/sqlite/wal_gathering_vfs.h"
@@ -30,6 +31,22 @@ constexpr int kSchemaVersion = 2;
 /// Seconds SQLite waits for a lock: short, so a stuck file fails an apply instead of hanging it.
 constexpr std::size_t kBusyTimeoutSeconds = 2;
 constexpr const char* kVfsName = "ordersystem-analytics";
+/// The totals columns of the checkpoint row, in Totals order (status index, count then cents).
+constexpr const char* kTotalsColumns[kStatusCount][2] = {
+    {"pending_orders", "pending_cents"},
+    {"processing_orders", "processing_cents"},
+    {"completed_orders", "completed_cents"},
+    {"cancelled_orders", "cancelled_cents"},
+};
+
+/// "position = ?1, pending_orders = ?2, pending_cents = ?3, ..." for the checkpoint's UPDATE.
+std::string checkpointAssignments() {
+    std::string sql = "position = ?1";
+    int parameter = 2;
+    for (const auto& pair : kTotalsColumns)
+        for (const char* column : pair) sql += std::string(", ") + column + " = ?" + std::to_string(parameter++);
+    return sql;
+}
 }  // namespace
 
 /// The projection's statements; used by the apply thread alone. Errors throw
@@ -53,10 +70,7 @@ struct AnalyticsStore::Statements {
                 "INSERT INTO orders(order_id, status, total_cents, version) VALUES (?, ?, ?, ?) "
                 "ON CONFLICT(order_id) DO UPDATE SET status = excluded.status, "
                 "total_cents = excluded.total_cents, version = excluded.version");
-            checkpoint = prepare(
-                "UPDATE checkpoint SET position = ?1, pending_orders = ?2, pending_cents = ?3, "
-                "processing_orders = ?4, processing_cents = ?5, completed_orders = ?6, completed_cents = ?7, "
-                "cancelled_orders = ?8, cancelled_cents = ?9 WHERE id = 1");
+            checkpoint = prepare(("UPDATE checkpoint SET " + checkpointAssignments() + " WHERE id = 1").c_str());
         } catch (...) {
             finalizeAll();
             throw;
@@ -141,16 +155,6 @@ Status AnalyticsStore::open(const std::string& path) {
         return Status(StatusCode::Unavailable, "cannot open " + path + ": " + e.what());
     }
 }
-
-namespace {
-/// The totals columns of the checkpoint row, in Totals order (status index, count then cents).
-constexpr const char* kTotalsColumns[kStatusCount][2] = {
-    {"pending_orders", "pending_cents"},
-    {"processing_orders", "processing_cents"},
-    {"completed_orders", "completed_cents"},
-    {"cancelled_orders", "cancelled_cents"},
-};
-}  // namespace
 
 void AnalyticsStore::migrate(int from) {
     Poco::Data::Session& s = *_session;

@@ -50,11 +50,28 @@ sdk::Status AsyncPublisher::open() {
     jo.PublishAsync.AckHandlerClosure = _gate;
     const natsStatus s = natsConnection_JetStream(&_js, _client.connection(), &jo);
     if (s != NATS_OK) return toStatus(s, static_cast<jsErrCode>(0), "cannot set up asynchronous JetStream publishes");
+    startAcknowledgementThread();
     std::lock_guard<std::mutex> lock(_mutex);
     _open = true;
     _sweeper = std::thread([this] { sweep(); });
     _flusher = std::thread([this] { flushLoop(); });
     return sdk::Status::ok();
+}
+
+void AsyncPublisher::startAcknowledgementThread() {
+    // cnats subscribes to the acknowledgements, starting the thread that runs onAck, on the first
+    // asynchronous publish, from the publishing thread, whose name the new thread inherits (else
+    // an event loop's: a third "http-loop" in `top -H`). So the first publish comes from a thread
+    // named for it, to a fresh inbox nobody listens on; the server answers "no responders", which
+    // onAck ignores (no entry of ours), or, if it never does, close() destroys it with the context.
+    std::thread([this] {
+        sdk::nameThisThread("nats-acks");
+        natsInbox* inbox = nullptr;
+        if (natsInbox_Create(&inbox) != NATS_OK) return;
+        if (js_PublishAsync(_js, inbox, "", 0, nullptr) != NATS_OK)
+            _logger.debug("NATS: could not start the acknowledgement thread at once; the first event starts it");
+        natsInbox_Destroy(inbox);
+    }).join();
 }
 
 void AsyncPublisher::publish(EventMessage& message, Done done) noexcept {

@@ -96,6 +96,8 @@ private:
         uint64_t ticket = 0;
     };
 
+    /// Makes cnats start the thread that runs onAck now, named "nats-acks" (see the .cpp).
+    void startAcknowledgementThread();
     static void onAck(jsCtx* js, natsMsg* msg, jsPubAck* ack, jsPubAckErr* err, void* closure);
     void acknowledged(natsMsg* msg, jsPubAck* ack, jsPubAckErr* err);
     /// Removes msg's entry when it is still ticket's; its done if not answered yet (lock held).

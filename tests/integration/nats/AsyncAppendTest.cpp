@@ -1,6 +1,8 @@
 // appendAsync() against a real nats-server: every call is answered exactly once, never on the
 // caller's thread once accepted, with the same outcomes as append(); a silent or lost server and
 // a stopping log answer within a bounded time; late acknowledgements change nothing.
+#include <pthread.h>
+
 #include <csignal>
 
 #include "NatsTestNodes.h"
@@ -178,6 +180,22 @@ TEST_F(NatsAsync, ManyConcurrentCallsAreAnsweredOnceEachOffTheCallersThreadWithT
         EXPECT_EQ(stored->front().position, c->result.lastPosition);
         EXPECT_EQ(stored->front().eventId, c->request.events[0].eventId);
     }
+}
+
+TEST_F(NatsAsync, AcknowledgementsAreAnsweredOnAThreadNamedForThem) {
+    // An operator reading `top -H` sees "nats-acks", not the name of whichever thread published first.
+    auto calls = newOrders(allocate(a->log(), 1));
+    std::string threadName;
+    std::atomic<bool> answered{false};
+    a->log().appendAsync(calls[0]->request, [&](AppendResult&& r) {
+        EXPECT_TRUE(r.status.isOk()) << r.status.message;
+        char name[16] = {};
+        pthread_getname_np(pthread_self(), name, sizeof name);
+        threadName = name;
+        answered.store(true, std::memory_order_release);
+    });
+    ASSERT_TRUE(waitUntil([&] { return answered.load(std::memory_order_acquire); }, kWait));
+    EXPECT_EQ(threadName, "nats-acks");
 }
 
 TEST_F(NatsAsync, NextVersionThroughTheCachedTipWorksAndAStaleTipIsAConflictThatWritesNothing) {

@@ -76,11 +76,14 @@ std::optional<int> thisThreadNice() noexcept {
     if (current == -1 && errno != 0) return std::nullopt;
     return current;
 }
+
+/// The nice value of background work for a thread whose own is `nice` (19 at most).
+int backgroundNiceFrom(int nice) noexcept { return std::min(19, nice + kBackgroundNice); }
 }  // namespace
 
 void runAsBackgroundThread() noexcept {
     if (const auto current = thisThreadNice())
-        (void)setpriority(PRIO_PROCESS, thisThreadId(), std::min(19, *current + kBackgroundNice));
+        (void)setpriority(PRIO_PROCESS, thisThreadId(), backgroundNiceFrom(*current));
 }
 
 CatchUpPriority::CatchUpPriority(uint64_t behindHigh, uint64_t behindLow) noexcept
@@ -95,7 +98,7 @@ CatchUpPriority::CatchUpPriority(uint64_t behindHigh, uint64_t behindLow) noexce
                                              (limit.rlim_cur == RLIM_INFINITY || 20 - static_cast<int>(limit.rlim_cur) <= _normal));
     if (!mayLower) return;
     _adaptive = true;
-    setNice(std::min(19, _normal + kBackgroundNice));
+    setNice(backgroundNiceFrom(_normal));
     _background = true;
 }
 
@@ -105,7 +108,7 @@ void CatchUpPriority::update(uint64_t behind) noexcept {
         setNice(_normal);
         _background = false;
     } else if (!_background && behind <= _low) {
-        setNice(std::min(19, _normal + kBackgroundNice));
+        setNice(backgroundNiceFrom(_normal));
         _background = true;
     }
 }

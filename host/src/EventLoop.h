@@ -76,13 +76,17 @@ public:
     /// the answer is queued to this loop, which writes it, so only the loop ever writes to its
     /// sockets. A transport completes a whole batch of requests on one thread; writing each
     /// answer there (a send() runs the client's TCP receive path too) would keep that thread from
-    /// its next batch, so it only queues, and wakes the loop once per burst. On the loop thread
+    /// its next batch, so it only queues, and wakes the loop only if it sleeps. On the loop thread
     /// itself (a handler that answered at once) the answer is written right away.
     void answerAsync(const std::shared_ptr<Connection>& conn, sdk::HttpResponse&& response);
 
 private:
     // EventLoopServer.cpp
     void wake() noexcept;
+    /// After queueing work: wakes the loop if it sleeps (or is about to), at most once per sleep.
+    void notify() noexcept;
+    /// Whether tasks, answers or handed-over sockets wait for the loop.
+    bool hasQueued();
     void run();
     void runTasks();
     /// Writes an answer on the loop thread and goes on with the connection.
@@ -126,11 +130,17 @@ private:
     int _eventFd = -1;
     std::thread _thread;
     std::atomic<bool> _stopping{false};
+    /// True from just before the loop looks at its queues for the last time before epoll_wait
+    /// until it wakes. Whoever queues work and swaps it from true to false writes the eventfd:
+    /// one wake-up per sleep. A loop that is awake takes what was queued before it sleeps again,
+    /// so a batch of answers handed over one by one (a group commit's) costs one eventfd write,
+    /// not one per answer (the queue was usually empty again by the next answer: the loop had
+    /// woken and taken the first).
+    std::atomic<bool> _sleeping{false};
     std::mutex _tasksMutex;
     std::vector<std::function<void()>> _tasks;
     std::vector<std::pair<int, std::string>> _handedOver;  ///< accepted sockets to adopt; _tasksMutex
-    /// Answers handed over by workers and asynchronous replies; _tasksMutex. Whoever finds it
-    /// empty wakes the loop.
+    /// Answers handed over by workers and asynchronous replies; _tasksMutex.
     std::vector<std::pair<std::shared_ptr<Connection>, sdk::HttpResponse>> _answers;
     std::unordered_map<int, std::shared_ptr<Connection>> _connections;  ///< loop thread only
     std::vector<std::shared_ptr<Connection>> _graveyard;                 ///< loop thread only

@@ -222,13 +222,11 @@ void EventLoopServer::Loop::runAsyncOnWorker(const std::shared_ptr<Connection>& 
 
 void EventLoopServer::Loop::answerAsync(const std::shared_ptr<Connection>& conn, sdk::HttpResponse&& response) {
     if (onLoopThread()) return deliver(conn, std::move(response));
-    bool first;
     {
         std::lock_guard<std::mutex> lock(_tasksMutex);
-        first = _answers.empty() && _tasks.empty() && _handedOver.empty();
         _answers.emplace_back(conn, std::move(response));
     }
-    if (first) wake();
+    notify();
 }
 
 void EventLoopServer::Loop::deliver(const std::shared_ptr<Connection>& conn, sdk::HttpResponse&& response) {

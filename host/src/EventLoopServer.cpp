@@ -129,19 +129,36 @@ void EventLoopServer::Loop::wake() noexcept {
     [[maybe_unused]] const ssize_t n = write(_eventFd, &one, sizeof one);
 }
 
+void EventLoopServer::Loop::notify() noexcept {
+    // Pairs with run(): its store of true comes before its last look at the queues (under
+    // _tasksMutex); the work queued here, under the same mutex, before this exchange. So either
+    // that look finds the work or this exchange finds true.
+    if (_sleeping.exchange(false)) wake();
+}
+
+bool EventLoopServer::Loop::hasQueued() {
+    std::lock_guard<std::mutex> lock(_tasksMutex);
+    return !_answers.empty() || !_tasks.empty() || !_handedOver.empty();
+}
+
 void EventLoopServer::Loop::post(std::function<void()> task) {
     {
         std::lock_guard<std::mutex> lock(_tasksMutex);
         _tasks.push_back(std::move(task));
     }
-    wake();
+    notify();
 }
 
 void EventLoopServer::Loop::run() {
     epoll_event events[kMaxEvents];
     while (!_stopping.load(std::memory_order_relaxed)) {
         _graveyard.clear();
-        const int n = epoll_wait(_epoll, events, kMaxEvents, kTickMs);
+        _sleeping.store(true);
+        const bool queued = hasQueued();
+        if (queued) _sleeping.store(false);  // no sleep: take the sockets' events, then the work
+        const int n = epoll_wait(_epoll, events, kMaxEvents, queued ? 0 : kTickMs);
+        _sleeping.store(false, std::memory_order_relaxed);
+        if (queued) runTasks();
         for (int i = 0; i < n; ++i) {
             void* tag = events[i].data.ptr;
             if (tag == nullptr) {
@@ -199,7 +216,7 @@ void EventLoopServer::Loop::handOver(int fd, std::string remote) {
         std::lock_guard<std::mutex> lock(_tasksMutex);
         _handedOver.emplace_back(fd, std::move(remote));
     }
-    wake();
+    notify();
 }
 
 void EventLoopServer::Loop::adopt(int fd, std::string remote) {

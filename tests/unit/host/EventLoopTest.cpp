@@ -226,6 +226,17 @@ TEST_F(EventLoopTest, AnAsyncRouteThatWouldWaitOnTheLoopIsCalledAgainOnAWorkerAn
     EXPECT_EQ(pipelined.find("partial"), std::string::npos) << pipelined;
 }
 
+TEST_F(EventLoopTest, AnswersGivenOnOtherThreadsReachTheClientWithoutWaitingForTheLoopsIdleTick) {
+    // One connection, 300 pipelined requests, each answered from a thread of its own: the loop
+    // sleeps between them. An answer whose wake-up got lost would wait for the loop's 100 ms
+    // tick, 30 s for all; exchange() gives up after 10.
+    constexpr size_t kRequests = 300;
+    std::string bytes;
+    for (size_t i = 0; i < kRequests; ++i) bytes += "GET /fixture/async?ms=0 HTTP/1.1\r\nHost: x\r\n\r\n";
+    const std::string out = exchange(bytes, "hello later", kRequests);
+    EXPECT_EQ(count(out, "hello later"), kRequests);
+}
+
 TEST_F(EventLoopTest, ABurstOfAsyncAnswersGivenByOneThreadReachesEveryConnection) {
     constexpr int kConnections = 24;
     std::vector<std::future<HttpResult>> results;

@@ -1,7 +1,8 @@
 // Contract: one NATS connection and its JetStream context, shared by every part of the plugin.
-// - connect() runs on the host's main thread in start(): the first attempt must succeed (an
-//   unreachable server or one without JetStream is Unavailable "cannot reach NATS at <url>: ..."),
-//   after that the library reconnects forever in the background and restores subscriptions.
+// - connect() runs in start(): the first attempt must succeed (an unreachable server or one
+//   without JetStream is Unavailable "cannot reach NATS at <url>: ..."), after that the library
+//   reconnects forever in the background and restores subscriptions. The library's own threads
+//   (socket reader, timers, reconnects) are named "nats-io" (see connect()).
 // - connection()/js() are valid from connect() to close(); cnats objects are thread-safe, so any
 //   thread may use them. close() runs after every user of them has stopped.
 // - connected() is a cheap, lock-free check used to fail writes fast while NATS is away.
@@ -53,6 +54,9 @@ public:
     sdk::Status unavailable(const std::string& what) const;
 
 private:
+    /// connect() itself, on the calling thread.
+    sdk::Status connectOnThisThread(const std::string& clientName);
+
     /// What the library's connection callbacks touch. cnats may run a callback after
     /// natsConnection_Destroy returned, so this block is deliberately never freed (a few bytes per
     /// connection) and callbacks check `closing` before touching the logger or metrics.

@@ -1,11 +1,13 @@
 // Cluster mode as users see it over HTTP: three ordersystem processes on one nats-server -js.
 // Load spread round-robin, cross-node visibility, racing commands, idempotency across nodes,
-// membership, kill -9 of a node under load, a fresh node catching up, a NATS restart under load
-// and webhooks delivered once per event.
+// membership, kill -9 of a node under load, a fresh node catching up, a NATS restart under load,
+// webhooks delivered once per event, and the node's threads named for what they do.
 #include <algorithm>
 #include <atomic>
 #include <set>
 #include <thread>
+
+#include <Poco/DirectoryIterator.h>
 
 #include "NatsClusterHttp.h"
 
@@ -37,6 +39,18 @@ int64_t logPosition(int port) {
         return at == std::string::npos ? -1 : std::stoll(detail.substr(at + 9));
     }
     return -1;
+}
+
+/// The name (comm) of every thread of process pid but its main thread.
+std::vector<std::string> threadNames(int pid) {
+    std::vector<std::string> names;
+    for (Poco::DirectoryIterator it("/proc/" + std::to_string(pid) + "/task"), end; it != end; ++it) {
+        if (it.name() == std::to_string(pid)) continue;
+        std::string name = readFile(it.path().toString() + "/comm");
+        while (!name.empty() && name.back() == '\n') name.pop_back();
+        names.push_back(name);
+    }
+    return names;
 }
 
 /// Every node reports the same order total, and it covers at least `acknowledged` orders.
@@ -107,6 +121,17 @@ TEST_F(NatsCluster, RoundRobinCreatesOnThreeNodesAllSucceedAndEveryNodeShowsEver
         const auto list = httpGet(port, "/api/orders/customer/" + urlEncode("Customer 3")).json();
         EXPECT_EQ(list.items().size(), 9u) << "port " << port;
     }
+}
+
+TEST_F(NatsCluster, EveryThreadOfANodeButTheMainOneIsNamedForWhatItDoes) {
+    // In `top -H` an operator sees the NATS library's threads as "nats-io", not as the process's
+    // main thread ("ordersystem"), whose name they would otherwise inherit.
+    OrderNode* node = addNode("node-1");
+    ASSERT_TRUE(node);
+    ASSERT_GT(createOrder(node->port(), "Thread Names"), 0);
+    const std::vector<std::string> names = threadNames(node->process()->pid());
+    EXPECT_NE(std::find(names.begin(), names.end(), "nats-io"), names.end());
+    for (const std::string& name : names) EXPECT_NE(name, "ordersystem") << "a thread kept the process's name";
 }
 
 TEST_F(NatsCluster, WritesAreReadableAtOnceOnTheAcceptingNodeAndSoonOnTheOthers) {

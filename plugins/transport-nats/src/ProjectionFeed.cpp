@@ -191,7 +191,10 @@ std::vector<natsMsg*> ProjectionFeed::fetchBatch() {
         natsMsgList list;
         jsErrCode jerr = static_cast<jsErrCode>(0);
         const natsStatus s = natsSubscription_Fetch(&list, _sub, want, wait, &jerr);
-        if (s == NATS_TIMEOUT) break;
+        if (s == NATS_TIMEOUT) {
+            if (out.empty()) _behind = 0;  // nothing arrived in kPollMs: nothing waits either
+            break;
+        }
         if (s != NATS_OK) {
             if (_client.connected()) {
                 _logger.warn("fetch from " + _consumer + " failed: " + natsErrorText(s) + "; re-creating the cursor");

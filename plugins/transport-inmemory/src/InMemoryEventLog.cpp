@@ -70,7 +70,8 @@ Status InMemoryEventLog::open() {
         _writer, _settings.maxBatch,
         [this](std::vector<sdk::EventRecord>& committed) { _hub->publish(committed); }, instruments);
     _hub = std::make_unique<SubscriptionHub>(_settings.databasePath, state.headPosition, _settings.maxBatch,
-                                             _settings.reaction, _logger, _metrics, *_committer);
+                                             _settings.projectionLingerMs, _settings.reaction, _logger, _metrics,
+                                             *_committer);
     {
         std::lock_guard<std::mutex> lock(_idMutex);
         _reservedHigh = state.idHighWater;

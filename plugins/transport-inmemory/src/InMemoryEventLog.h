@@ -29,6 +29,8 @@ struct LogSettings {
     sdk::Durability durability = sdk::Durability::Full;
     size_t maxBatch = 512;
     ReactionSettings reaction;
+    /// How long a read model that keeps up gathers commits before its next batch (SubscriptionHub).
+    int64_t projectionLingerMs = 2;
     std::string nodeId;
     std::string httpAddress;
     /// Order ids reserved durably per write; handed out from memory in between.

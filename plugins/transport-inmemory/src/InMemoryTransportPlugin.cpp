@@ -9,6 +9,8 @@ using sdk::StatusCode;
 const sdk::ConfigKeySpec kConfigKeys[] = {
     {"database", sdk::ConfigType::Path, "events.db", "SQLite file of the event log (relative: under [node] data_dir)"},
     {"max_batch", sdk::ConfigType::Int, "512", "most appends grouped into one commit (one fsync)"},
+    {"projection_linger_ms", sdk::ConfigType::Int, "2",
+     "a read model that keeps up gathers this long after a batch before taking the next (0: every commit at once)"},
     {"reaction_max_deliveries", sdk::ConfigType::Int, "25", "deliveries of one event before it is dead-lettered"},
     {"reaction_retry_initial_ms", sdk::ConfigType::Int, "200", "first back-off after a failed reaction delivery"},
     {"reaction_retry_max_ms", sdk::ConfigType::Int, "30000", "longest back-off between reaction deliveries"},
@@ -20,12 +22,15 @@ Result<std::unique_ptr<InMemoryTransportPlugin>> InMemoryTransportPlugin::create
     plugin->_database = config.getString("database");
     if (plugin->_database.empty()) plugin->_database = "events.db";
     plugin->_maxBatch = config.getInt("max_batch");
+    plugin->_projectionLingerMs = config.getInt("projection_linger_ms");
     plugin->_reaction.maxDeliveries = config.getInt("reaction_max_deliveries");
     plugin->_reaction.retryInitialMs = config.getInt("reaction_retry_initial_ms");
     plugin->_reaction.retryMaxMs = config.getInt("reaction_retry_max_ms");
     const std::string section(config.name());
     if (plugin->_maxBatch < 1 || plugin->_maxBatch > 100000)
         return Status(StatusCode::InvalidConfig, "[" + section + "] max_batch must be 1..100000");
+    if (plugin->_projectionLingerMs < 0 || plugin->_projectionLingerMs > 1000)
+        return Status(StatusCode::InvalidConfig, "[" + section + "] projection_linger_ms must be 0..1000");
     if (plugin->_reaction.maxDeliveries < 1)
         return Status(StatusCode::InvalidConfig, "[" + section + "] reaction_max_deliveries must be at least 1");
     if (plugin->_reaction.retryInitialMs < 1 || plugin->_reaction.retryMaxMs < plugin->_reaction.retryInitialMs)
@@ -41,6 +46,7 @@ Status InMemoryTransportPlugin::start(sdk::Host& host) noexcept {
         settings.durability = host.node().durability;
         settings.maxBatch = static_cast<size_t>(_maxBatch);
         settings.reaction = _reaction;
+        settings.projectionLingerMs = _projectionLingerMs;
         settings.nodeId = host.node().nodeId;
         settings.httpAddress = host.node().httpAddress;
         auto log = std::make_unique<InMemoryEventLog>(settings, host.logger(), host.metrics());

@@ -28,6 +28,7 @@ public:
 private:
     std::string _database;
     int64_t _maxBatch = 512;
+    int64_t _projectionLingerMs = 2;
     ReactionSettings _reaction;
     std::unique_ptr<InMemoryEventLog> _log;
 };

@@ -36,8 +36,9 @@ using EventBatch = std::shared_ptr<const std::vector<sdk::EventRecord>>;
 
 class SubscriptionHub {
 public:
-    SubscriptionHub(std::string dbPath, uint64_t head, size_t fetchLimit, ReactionSettings reaction,
-                    sdk::Logger& logger, sdk::Metrics& metrics, GroupCommitter& committer);
+    /// projectionLingerMs: see runProjection().
+    SubscriptionHub(std::string dbPath, uint64_t head, size_t fetchLimit, int64_t projectionLingerMs,
+                    ReactionSettings reaction, sdk::Logger& logger, sdk::Metrics& metrics, GroupCommitter& committer);
     ~SubscriptionHub();
 
     /// Leader only: the events just committed (consecutive positions after head()).
@@ -64,6 +65,8 @@ private:
     sdk::Result<EventBatch> readFromDb(Worker& worker, uint64_t from, uint64_t to);
     /// Sleeps up to ms; false when the worker was asked to stop.
     bool pause(Worker& worker, int64_t ms);
+    /// The same, but not woken by commits (only by a stop); false when asked to stop.
+    bool linger(Worker& worker, int64_t ms);
     void runProjection(Worker& worker);
     void runReaction(Worker& worker);
     /// Delivers one event until Ok or dead-lettered; false when stopped first.
@@ -73,13 +76,15 @@ private:
 
     const std::string _dbPath;
     const size_t _fetchLimit;
+    const int64_t _projectionLingerMs;
     const ReactionSettings _reaction;
     sdk::Logger& _logger;
     sdk::Metrics& _metrics;
     GroupCommitter& _committer;
 
     std::mutex _mutex;
-    std::condition_variable _cv;
+    std::condition_variable _cv;       ///< commits and stops
+    std::condition_variable _stopCv;   ///< stops only (linger)
     std::atomic<uint64_t> _head;
     std::deque<Window> _recent;
     size_t _recentEvents = 0;

@@ -283,14 +283,18 @@ TEST(InMemoryLifecycle, ReportsStandaloneModeItselfAsTheOnlyNodeAndAHealthyLog) 
     EXPECT_TRUE(f.host().fakeLogger().contains("head position"));
 }
 
-TEST(InMemoryLifecycle, OutOfRangeSettingsAreRefusedAtCreate) {
-    ordersystem::testing::FakeConfig config("transport.inmemory");
-    for (uint32_t i = 0; i < kConfigKeyCount; ++i) config.set(kConfigKeys[i].name, kConfigKeys[i].defaultValue);
-    config.set("max_batch", "0");
-    auto created = InMemoryTransportPlugin::create(config);
-    ASSERT_FALSE(created.isOk());
-    EXPECT_EQ(created.status().code, StatusCode::InvalidConfig);
-    EXPECT_NE(created.status().message.find("max_batch"), std::string::npos);
+TEST(InMemoryLifecycle, OutOfRangeSettingsAreRefusedAtCreateNamingTheKey) {
+    const std::pair<const char*, const char*> bad[] = {
+        {"max_batch", "0"}, {"projection_linger_ms", "-1"}, {"projection_linger_ms", "1001"}};
+    for (const auto& [key, value] : bad) {
+        ordersystem::testing::FakeConfig config("transport.inmemory");
+        for (uint32_t i = 0; i < kConfigKeyCount; ++i) config.set(kConfigKeys[i].name, kConfigKeys[i].defaultValue);
+        config.set(key, value);
+        auto created = InMemoryTransportPlugin::create(config);
+        ASSERT_FALSE(created.isOk()) << key << "=" << value;
+        EXPECT_EQ(created.status().code, StatusCode::InvalidConfig);
+        EXPECT_NE(created.status().message.find(key), std::string::npos) << created.status().message;
+    }
 }
 
 }  // namespace

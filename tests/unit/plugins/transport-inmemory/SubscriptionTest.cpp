@@ -239,5 +239,38 @@ TEST(InMemoryProjection, ASlowProjectionGetsItsBacklogInFewerLargerBatchesWithou
     EXPECT_LT(applies.load(), 10) << "the 40 single-event commits were merged into larger batches";
 }
 
+TEST(InMemoryProjection, AReadModelThatKeepsUpTakesTheCommitsOfItsLingerInOneBatch) {
+    LogFixture f;
+    f.start({{"projection_linger_ms", "1000"}});
+    RecordingProjection projection;
+    auto sub = f.log().subscribe(projection);
+    ASSERT_TRUE(sub.isOk());
+    f.appendOrder(1);
+    ASSERT_TRUE(projection.waitFor(1));  // applied alone; now it gathers for a second
+    for (int i = 0; i < 10; ++i) {
+        f.appendOrder(1);  // ten commits of one event each, 20 ms apart
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ASSERT_TRUE(projection.waitFor(11));
+    f.log().unsubscribe(sub.value());
+    EXPECT_EQ(projection.appliedCopy(), range(1, 11));
+    // Woken by each commit, it would apply each in a batch of its own (its apply is instant).
+    EXPECT_LE(projection.attempts.size(), 3u) << "the ten commits were not gathered";
+}
+
+TEST(InMemoryProjection, UnsubscribingDoesNotWaitForALingeringReadModel) {
+    LogFixture f;
+    f.start({{"projection_linger_ms", "1000"}});
+    RecordingProjection projection;
+    auto sub = f.log().subscribe(projection);
+    ASSERT_TRUE(sub.isOk());
+    f.appendOrder(1);
+    ASSERT_TRUE(projection.waitFor(1));  // lingering now
+    const auto before = std::chrono::steady_clock::now();
+    f.log().unsubscribe(sub.value());
+    EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::milliseconds(900))
+        << "unsubscribe waited for the linger to run out";
+}
+
 }  // namespace
 }  // namespace ordersystem::plugins::inmemory::test

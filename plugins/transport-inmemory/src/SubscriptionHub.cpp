@@ -243,9 +243,9 @@ void SubscriptionHub::runProjection(Worker& w) {
             // milliseconds instead of waking for each: every wake-up costs the committer a futex
             // call that wakes a thread on the other core, and each batch a transaction of its
             // own. Standalone at 16 connections a group commit holds ~7 creates, so the two read
-            // models woke ~2,000 times a second each. With 2 ms, both nodes of a simultaneous A/B
-            // pair under the same load: +7 to +16 % creates (16 and 64 connections, 10 pairs),
-            // the read models' CPU per create down ~30 %. Reads that wait for their own write wait
+            // models woke ~2,000 times a second each. With 2 ms, two nodes side by side under the
+            // same load: +4 to +16 % creates (16 and 64 connections, 15 pairs), the read models'
+            // CPU per create down ~30 %. Reads that wait for their own write wait
             // up to this much longer; a read model that falls behind takes full batches, no pause.
             if (_projectionLingerMs > 0 && batch->size() < _fetchLimit && !linger(w, _projectionLingerMs)) return;
             continue;

@@ -239,35 +239,39 @@ TEST(InMemoryProjection, ASlowProjectionGetsItsBacklogInFewerLargerBatchesWithou
     EXPECT_LT(applies.load(), 10) << "the 40 single-event commits were merged into larger batches";
 }
 
-TEST(InMemoryProjection, AReadModelThatKeepsUpTakesTheCommitsOfItsLingerInOneBatch) {
+/// Read models that gather for a second after each batch, and one that has just applied the
+/// first event alone: it is lingering now.
+class InMemoryLinger : public ::testing::Test {
+protected:
+    void SetUp() override {
+        f.start({{"projection_linger_ms", "1000"}});
+        auto subscribed = f.log().subscribe(projection);
+        ASSERT_TRUE(subscribed.isOk());
+        sub = subscribed.value();
+        f.appendOrder(1);
+        ASSERT_TRUE(projection.waitFor(1));
+    }
+
+    RecordingProjection projection;  // declared first: the log (and its threads) go first
     LogFixture f;
-    f.start({{"projection_linger_ms", "1000"}});
-    RecordingProjection projection;
-    auto sub = f.log().subscribe(projection);
-    ASSERT_TRUE(sub.isOk());
-    f.appendOrder(1);
-    ASSERT_TRUE(projection.waitFor(1));  // applied alone; now it gathers for a second
+    sdk::SubscriptionId sub = 0;
+};
+
+TEST_F(InMemoryLinger, AReadModelThatKeepsUpTakesTheCommitsOfItsLingerInOneBatch) {
     for (int i = 0; i < 10; ++i) {
         f.appendOrder(1);  // ten commits of one event each, 20 ms apart
         std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
     ASSERT_TRUE(projection.waitFor(11));
-    f.log().unsubscribe(sub.value());
+    f.log().unsubscribe(sub);
     EXPECT_EQ(projection.appliedCopy(), range(1, 11));
     // Woken by each commit, it would apply each in a batch of its own (its apply is instant).
     EXPECT_LE(projection.attempts.size(), 3u) << "the ten commits were not gathered";
 }
 
-TEST(InMemoryProjection, UnsubscribingDoesNotWaitForALingeringReadModel) {
-    LogFixture f;
-    f.start({{"projection_linger_ms", "1000"}});
-    RecordingProjection projection;
-    auto sub = f.log().subscribe(projection);
-    ASSERT_TRUE(sub.isOk());
-    f.appendOrder(1);
-    ASSERT_TRUE(projection.waitFor(1));  // lingering now
+TEST_F(InMemoryLinger, UnsubscribingDoesNotWaitForALingeringReadModel) {
     const auto before = std::chrono::steady_clock::now();
-    f.log().unsubscribe(sub.value());
+    f.log().unsubscribe(sub);
     EXPECT_LT(std::chrono::steady_clock::now() - before, std::chrono::milliseconds(900))
         << "unsubscribe waited for the linger to run out";
 }

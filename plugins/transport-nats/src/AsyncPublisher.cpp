@@ -60,18 +60,17 @@ sdk::Status AsyncPublisher::open() {
 
 void AsyncPublisher::startAcknowledgementThread() {
     // cnats subscribes to the acknowledgements, starting the thread that runs onAck, on the first
-    // asynchronous publish, from the publishing thread, whose name the new thread inherits (else
-    // an event loop's: a third "http-loop" in `top -H`). So the first publish comes from a thread
-    // named for it, to a fresh inbox nobody listens on; the server answers "no responders", which
-    // onAck ignores (no entry of ours), or, if it never does, close() destroys it with the context.
-    std::thread([this] {
-        sdk::nameThisThread("nats-acks");
+    // asynchronous publish (else from an event loop: a third "http-loop" in `top -H`). So the
+    // first publish goes to a fresh inbox nobody listens on; the server answers "no responders",
+    // which onAck ignores (no entry of ours), or, if it never does, close() destroys it with the
+    // context.
+    onThreadNamed("nats-acks", [this] {
         natsInbox* inbox = nullptr;
         if (natsInbox_Create(&inbox) != NATS_OK) return;
         if (js_PublishAsync(_js, inbox, "", 0, nullptr) != NATS_OK)
             _logger.debug("NATS: could not start the acknowledgement thread at once; the first event starts it");
         natsInbox_Destroy(inbox);
-    }).join();
+    });
 }
 
 void AsyncPublisher::publish(EventMessage& message, Done done) noexcept {

@@ -1,10 +1,6 @@
 // The plugin's NATS connection; see NatsClient.h.
 #include "NatsClient.h"
 
-#include <thread>
-
-#include "ordersystem/sdk/util.h"
-
 namespace ordersystem::plugins::nats {
 
 namespace {
@@ -51,16 +47,11 @@ NatsClient::NatsClient(const Settings& settings, sdk::Logger& logger, sdk::Metri
 NatsClient::~NatsClient() { close(); }
 
 sdk::Status NatsClient::connect(const std::string& clientName) {
-    // cnats starts its threads (the socket reader, its timers and callbacks, later the reconnect
-    // thread, which starts the next reader) from the thread that opens the library and connects,
-    // and they inherit its name: the host's main thread's, "ordersystem". The reader alone is
-    // ~20 % of a NATS node's CPU under load; in `top -H` it read as the process's main thread.
-    // Connecting from a thread named for them names them all.
+    // The threads cnats starts here (the socket reader, its timers and callbacks, later the
+    // reconnect thread, which starts the next reader) took the host's main thread's name,
+    // "ordersystem"; the reader alone is ~20 % of a NATS node's CPU under load.
     sdk::Status result;
-    std::thread([&] {
-        sdk::nameThisThread("nats-io");
-        result = connectOnThisThread(clientName);
-    }).join();
+    onThreadNamed("nats-io", [&] { result = connectOnThisThread(clientName); });
     return result;
 }
 

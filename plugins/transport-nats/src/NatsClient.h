@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <thread>
 
 #include <nats/nats.h>
 
@@ -20,6 +21,7 @@
 #include "ordersystem/sdk/logger.h"
 #include "ordersystem/sdk/metrics.h"
 #include "ordersystem/sdk/status.h"
+#include "ordersystem/sdk/util.h"
 
 namespace ordersystem::plugins::nats {
 
@@ -32,6 +34,17 @@ sdk::Status toStatus(natsStatus status, jsErrCode jsError, const std::string& wh
 /// The same with the library's text given (an asynchronous acknowledgement carries its own; the
 /// thread's last error belongs to somebody else there).
 sdk::Status toStatus(natsStatus status, jsErrCode jsError, const std::string& what, const std::string& detail);
+
+/// Runs fn on a new thread named `name` and waits for it. cnats starts its own threads from the
+/// thread that calls it first (connecting, the first asynchronous publish) and they inherit that
+/// thread's name; calls that start one go through here, so `top -H` names them for their work.
+template <class Fn>
+void onThreadNamed(const char* name, Fn&& fn) {
+    std::thread([&] {
+        sdk::nameThisThread(name);
+        fn();
+    }).join();
+}
 
 class NatsClient {
 public:

@@ -12,6 +12,9 @@
 # a fresh nats-server, for one, needs a few seconds of load before it reaches its steady rate.
 # --soak N also creates N orders in total (default 200000) and reports RSS after 100k/200k and
 # start-up time to ready with them stored.
+# Each case's line ends with the share of CPU time the hypervisor took ("steal", from /proc/stat)
+# during each round's ceiling run and case run (ceiling|case): on a shared VM a round whose steal
+# differs between the two compares two different machines.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,7 +31,7 @@ while (($#)); do
     --rounds) rounds=$2; shift 2 ;;
     --modes) modes=$2; shift 2 ;;
     --soak) soak=$2; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) build=$1; shift ;;
   esac
 done
@@ -60,13 +63,21 @@ run_wrk() {
   errors=$(awk '/Socket errors/ {print $0}' <<<"$out")
 }
 
+# cpu_ticks -> "STEAL TOTAL": jiffies of all CPUs so far (/proc/stat: user..steal)
+cpu_ticks() { awk '/^cpu / {t = 0; for (i = 2; i <= 9; i++) t += $i; print $9, t}' /proc/stat; }
+# steal_pct "STEAL TOTAL" -> the percentage of CPU time stolen by the hypervisor since then
+steal_pct() {
+  awk -v a="$1" -v b="$(cpu_ticks)" 'BEGIN{ split(a, x, " "); split(b, y, " "); d = y[2] - x[2]; printf "%d", (d > 0 ? 100 * (y[1] - x[1]) / d : 0) }'
+}
+
 # median N... (numbers)
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {if (NR % 2) print a[(NR+1)/2]; else printf "%.2f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 # to_ms WRK_DURATION ("850.00us", "4.45ms", "1.02s") -> milliseconds
 to_ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) v=v/1000; else if (v ~ /ms$/) v=v+0; else if (v ~ /s$/) v=v*1000; printf "%.2f", v}'; }
 
 declare -A ceiling_runs  # connections -> every ceiling requests/s of this run
-printf '%-34s %10s %9s %8s %9s %7s  %s\n' "case" "req/s" "p99" "non-2xx" "peakRSS" "ratio" "ratio per round, read-model lag"
+printf '%-34s %10s %9s %8s %9s %7s  %s\n' "case" "req/s" "p99" "non-2xx" "peakRSS" "ratio" \
+  "ratio per round, read-model lag, steal % per round (ceiling|case)"
 
 # ---- ceiling: a bare Poco server, measured again before every round of every case
 cport=$(free_port)
@@ -89,11 +100,15 @@ read_model_lag() {
 # leave the read models further behind every second are not a rate a node can keep up.
 measure() {
   local name=$1 c=$2; shift 2
-  local ratios=() rpss=() p99s=() lags=() bad=0 errs="" r crps
+  local ratios=() rpss=() p99s=() lags=() steals=() bad=0 errs="" r crps t0 csteal
   for ((r = 1; r <= rounds; r++)); do
+    t0=$(cpu_ticks)
     run_wrk "$cport" "$c" "$here/get.lua"; crps=$rps
+    csteal=$(steal_pct "$t0")
     ceiling_runs[$c]+=" $crps"
+    t0=$(cpu_ticks)
     "$@"
+    steals+=("$csteal|$(steal_pct "$t0")")
     [[ -n ${lag_ports:-} ]] && lags+=("$(read_model_lag $lag_ports)")
     rpss+=("$rps"); p99s+=("$(to_ms "$p99")"); bad=$((bad + ${non2xx:-0})); [[ -n $errors ]] && errs=$errors
     ratios+=("$(awk -v a="$rps" -v b="$crps" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print 0}')")
@@ -101,8 +116,8 @@ measure() {
   rss=$( [[ -n ${npid:-} ]] && peak_rss_mib "$npid" || echo -)
   local lag=""
   ((${#lags[@]})) && lag=", lag $(IFS=/; echo "${lags[*]}") events"
-  printf '%-34s %10s %8sms %8s %8sM %7s  %s%s %s\n' "$name" "$(median "${rpss[@]}")" "$(median "${p99s[@]}")" "$bad" \
-    "$rss" "$(median "${ratios[@]}")" "$(IFS=/; echo "${ratios[*]}")" "$lag" "$errs"
+  printf '%-34s %10s %8sms %8s %8sM %7s  %s%s, steal %% %s %s\n' "$name" "$(median "${rpss[@]}")" "$(median "${p99s[@]}")" \
+    "$bad" "$rss" "$(median "${ratios[@]}")" "$(IFS=/; echo "${ratios[*]}")" "$lag" "$(IFS=/; echo "${steals[*]}")" "$errs"
 }
 
 report_ceiling() {

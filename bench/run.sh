@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Throughput and latency of ordersystem against the bare-Poco ceiling, measured in the same run.
 #   bench/run.sh [BUILD_DIR] [--duration SECONDS] [--warmup SECONDS] [--rounds N]
-#                [--modes standalone,redis,nats] [--soak N]
+#                [--modes standalone,redis,nats] [--soak N] [--steal-gap PCT] [--steal-retries N]
 # Prints, per case: requests/s, p99, non-2xx count, the server's peak RSS and the ratio to the
 # ceiling at the same connection count. Every case is measured in --rounds rounds (default 3),
 # each right after a ceiling run at the same connection count; the ratio is the median of the
@@ -13,8 +13,10 @@
 # --soak N also creates N orders in total (default 200000) and reports RSS after 100k/200k and
 # start-up time to ready with them stored.
 # Each case's line ends with the share of CPU time the hypervisor took ("steal", from /proc/stat)
-# during each round's ceiling run and case run (ceiling|case): on a shared VM a round whose steal
-# differs between the two compares two different machines.
+# during each round's ceiling run and case run (ceiling|case). On a shared VM a round whose two
+# runs lost shares more than --steal-gap points apart (default 5) compared two different
+# machines, so it is measured again, up to --steal-retries times (default 2); the last attempt
+# stands, marked with * when still unequal, and the line says how many were repeated.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,6 +26,8 @@ warmup=3
 rounds=3
 modes="standalone"
 soak=0
+steal_gap=5
+steal_retries=2
 while (($#)); do
   case "$1" in
     --duration) duration=$2; shift 2 ;;
@@ -31,7 +35,9 @@ while (($#)); do
     --rounds) rounds=$2; shift 2 ;;
     --modes) modes=$2; shift 2 ;;
     --soak) soak=$2; shift 2 ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    --steal-gap) steal_gap=$2; shift 2 ;;
+    --steal-retries) steal_retries=$2; shift 2 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) build=$1; shift ;;
   esac
 done
@@ -100,24 +106,33 @@ read_model_lag() {
 # leave the read models further behind every second are not a rate a node can keep up.
 measure() {
   local name=$1 c=$2; shift 2
-  local ratios=() rpss=() p99s=() lags=() steals=() bad=0 errs="" r crps t0 csteal
+  local ratios=() rpss=() p99s=() lags=() steals=() bad=0 errs="" r attempt crps t0 csteal xsteal repeated=0
   for ((r = 1; r <= rounds; r++)); do
-    t0=$(cpu_ticks)
-    run_wrk "$cport" "$c" "$here/get.lua"; crps=$rps
-    csteal=$(steal_pct "$t0")
+    for ((attempt = 1; attempt <= steal_retries + 1; attempt++)); do
+      t0=$(cpu_ticks)
+      run_wrk "$cport" "$c" "$here/get.lua"; crps=$rps
+      csteal=$(steal_pct "$t0")
+      t0=$(cpu_ticks)
+      "$@"
+      xsteal=$(steal_pct "$t0")
+      # A round whose two runs lost very different shares to the hypervisor compared two
+      # machines: measure it again (the last attempt stands, marked with *).
+      (( xsteal - csteal <= steal_gap && csteal - xsteal <= steal_gap )) && break
+      ((attempt <= steal_retries)) && repeated=$((repeated + 1))
+    done
     ceiling_runs[$c]+=" $crps"
-    t0=$(cpu_ticks)
-    "$@"
-    steals+=("$csteal|$(steal_pct "$t0")")
+    (( xsteal - csteal > steal_gap || csteal - xsteal > steal_gap )) && xsteal="$xsteal*"
+    steals+=("$csteal|$xsteal")
     [[ -n ${lag_ports:-} ]] && lags+=("$(read_model_lag $lag_ports)")
     rpss+=("$rps"); p99s+=("$(to_ms "$p99")"); bad=$((bad + ${non2xx:-0})); [[ -n $errors ]] && errs=$errors
     ratios+=("$(awk -v a="$rps" -v b="$crps" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print 0}')")
   done
   rss=$( [[ -n ${npid:-} ]] && peak_rss_mib "$npid" || echo -)
-  local lag=""
+  local lag="" again=""
   ((${#lags[@]})) && lag=", lag $(IFS=/; echo "${lags[*]}") events"
-  printf '%-34s %10s %8sms %8s %8sM %7s  %s%s, steal %% %s %s\n' "$name" "$(median "${rpss[@]}")" "$(median "${p99s[@]}")" \
-    "$bad" "$rss" "$(median "${ratios[@]}")" "$(IFS=/; echo "${ratios[*]}")" "$lag" "$(IFS=/; echo "${steals[*]}")" "$errs"
+  ((repeated)) && again=" ($repeated repeated)"
+  printf '%-34s %10s %8sms %8s %8sM %7s  %s%s, steal %% %s%s %s\n' "$name" "$(median "${rpss[@]}")" "$(median "${p99s[@]}")" \
+    "$bad" "$rss" "$(median "${ratios[@]}")" "$(IFS=/; echo "${ratios[*]}")" "$lag" "$(IFS=/; echo "${steals[*]}")" "$again" "$errs"
 }
 
 report_ceiling() {

@@ -115,6 +115,8 @@ measure() {
       t0=$(cpu_ticks)
       "$@"
       xsteal=$(steal_pct "$t0")
+      # Every attempt's failures count, also those of a round measured again.
+      bad=$((bad + ${non2xx:-0})); [[ -n $errors ]] && errs=$errors
       # A round whose two runs lost very different shares to the hypervisor compared two
       # machines: measure it again (the last attempt stands, marked with *).
       (( xsteal - csteal <= steal_gap && csteal - xsteal <= steal_gap )) && break
@@ -124,7 +126,7 @@ measure() {
     (( xsteal - csteal > steal_gap || csteal - xsteal > steal_gap )) && xsteal="$xsteal*"
     steals+=("$csteal|$xsteal")
     [[ -n ${lag_ports:-} ]] && lags+=("$(read_model_lag $lag_ports)")
-    rpss+=("$rps"); p99s+=("$(to_ms "$p99")"); bad=$((bad + ${non2xx:-0})); [[ -n $errors ]] && errs=$errors
+    rpss+=("$rps"); p99s+=("$(to_ms "$p99")")
     ratios+=("$(awk -v a="$rps" -v b="$crps" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print 0}')")
   done
   rss=$( [[ -n ${npid:-} ]] && peak_rss_mib "$npid" || echo -)

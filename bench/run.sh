@@ -106,7 +106,7 @@ read_model_lag() {
 # leave the read models further behind every second are not a rate a node can keep up.
 measure() {
   local name=$1 c=$2; shift 2
-  local ratios=() rpss=() p99s=() lags=() steals=() bad=0 errs="" r attempt crps t0 csteal xsteal repeated=0
+  local ratios=() rpss=() p99s=() lags=() steals=() bad=0 errs="" r attempt crps t0 csteal xsteal unequal repeated=0
   for ((r = 1; r <= rounds; r++)); do
     for ((attempt = 1; attempt <= steal_retries + 1; attempt++)); do
       t0=$(cpu_ticks)
@@ -119,11 +119,12 @@ measure() {
       bad=$((bad + ${non2xx:-0})); [[ -n $errors ]] && errs=$errors
       # A round whose two runs lost very different shares to the hypervisor compared two
       # machines: measure it again (the last attempt stands, marked with *).
-      (( xsteal - csteal <= steal_gap && csteal - xsteal <= steal_gap )) && break
+      unequal=$(( xsteal - csteal > steal_gap || csteal - xsteal > steal_gap ))
+      ((unequal)) || break
       ((attempt <= steal_retries)) && repeated=$((repeated + 1))
     done
     ceiling_runs[$c]+=" $crps"
-    (( xsteal - csteal > steal_gap || csteal - xsteal > steal_gap )) && xsteal="$xsteal*"
+    ((unequal)) && xsteal="$xsteal*"
     steals+=("$csteal|$xsteal")
     [[ -n ${lag_ports:-} ]] && lags+=("$(read_model_lag $lag_ports)")
     rpss+=("$rps"); p99s+=("$(to_ms "$p99")")

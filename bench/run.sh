@@ -16,7 +16,7 @@
 # during each round's ceiling run and case run (ceiling|case). On a shared VM a round whose two
 # runs lost shares more than --steal-gap points apart (default 5) compared two different
 # machines, so it is measured again, up to --steal-retries times (default 2); the last attempt
-# stands, marked with * when still unequal, and the line says how many were repeated.
+# stands, marked with * when still unequal, and the line counts the repeats.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -133,7 +133,7 @@ measure() {
   rss=$( [[ -n ${npid:-} ]] && peak_rss_mib "$npid" || echo -)
   local lag="" again=""
   ((${#lags[@]})) && lag=", lag $(IFS=/; echo "${lags[*]}") events"
-  ((repeated)) && again=" ($repeated repeated)"
+  ((repeated)) && again=" ($repeated repeats)"
   printf '%-34s %10s %8sms %8s %8sM %7s  %s%s, steal %% %s%s %s\n' "$name" "$(median "${rpss[@]}")" "$(median "${p99s[@]}")" \
     "$bad" "$rss" "$(median "${ratios[@]}")" "$(IFS=/; echo "${ratios[*]}")" "$lag" "$(IFS=/; echo "${steals[*]}")" "$again" "$errs"
 }

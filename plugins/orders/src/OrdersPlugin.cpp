@@ -55,6 +55,10 @@ Status OrdersPlugin::start(sdk::Host& host) noexcept {
         http::RouteModes modes;
         modes.asyncCreate = _service->createsAsynchronously();
         modes.reads = _readModel.get();
+        modes.readsSentToWorkers =
+            &host.metrics().counter("ordersystem_reads_sent_to_workers_total",
+                                    "Reads an event loop handed to a worker because they would wait for the disk",
+                                    {{"reason", "disk"}});
         http::registerRoutes(host.router(), _service->mediator(), modes);
         store::ReadModel* model = _readModel.get();
         host.addHealthCheck(std::string(store::ReadModel::kName), [model] { return model->health(); });

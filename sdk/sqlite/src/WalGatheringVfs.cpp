@@ -1,6 +1,7 @@
 #include "ordersystem/sqlite/wal_gathering_vfs.h"
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
@@ -9,6 +10,8 @@
 #include <cstring>
 #include <mutex>
 #include <string>
+
+#include "NonBlockingReads.h"
 
 namespace ordersystem::sqlite {
 namespace {
@@ -19,7 +22,8 @@ constexpr size_t kMaxBufferedBytes = 4u << 20;  // flush early beyond this (huge
 // larger buffers go down in chunks of whole 4 KiB pages below that.
 constexpr size_t kMaxWriteBytes = 0x1ffff & ~size_t(4095);
 
-/// A WAL file: the wrapped file follows this struct in the same allocation (szOsFile).
+/// A WAL or main database file: the wrapped file follows this struct in the same allocation
+/// (szOsFile). Only WAL files gather their writes; both may read without waiting.
 struct GatherFile {
     sqlite3_file base;  // pMethods: one of the kMethodsV* tables, by the wrapped file's version
     sqlite3_file* real;
@@ -27,6 +31,8 @@ struct GatherFile {
     size_t len;
     size_t cap;
     sqlite3_int64 start;  // file offset of buf[0]
+    int fd;               // the wrapped file's descriptor for reads that must not wait; -1: none
+    bool gather;          // a WAL: contiguous appends are buffered
     bool flushAfterNextWrite;
 };
 static_assert(sizeof(GatherFile) % 8 == 0, "the wrapped file follows GatherFile and must stay aligned");
@@ -78,11 +84,19 @@ int xRead(sqlite3_file* f, void* out, int amount, sqlite3_int64 offset) {
     if (g->len > 0 && offset < g->start + static_cast<sqlite3_int64>(g->len) && offset + amount > g->start) {
         if (const int rc = flush(g); rc != SQLITE_OK) return rc;
     }
+    if (g->fd >= 0 && g->len == 0 && detail::nonBlockingReadsWanted()) {
+        switch (detail::readFromPageCache(g->fd, out, amount, offset)) {
+        case detail::CachedRead::Done: return SQLITE_OK;
+        case detail::CachedRead::WouldWait: return SQLITE_IOERR_READ;
+        case detail::CachedRead::NotServed: break;
+        }
+    }
     return g->real->pMethods->xRead(g->real, out, amount, offset);
 }
 
 int xWrite(sqlite3_file* f, const void* data, int amount, sqlite3_int64 offset) {
     GatherFile* g = gf(f);
+    if (!g->gather) return g->real->pMethods->xWrite(g->real, data, amount, offset);
     const size_t n = static_cast<size_t>(amount);
     if (g->len > 0 && (offset != g->start + static_cast<sqlite3_int64>(g->len) || g->len + n > kMaxBufferedBytes)) {
         if (const int rc = flush(g); rc != SQLITE_OK) return rc;
@@ -163,14 +177,39 @@ const sqlite3_io_methods kMethodsV1 = {1,        xClose,      xRead,          xW
 
 sqlite3_vfs* baseOf(sqlite3_vfs* vfs) { return static_cast<sqlite3_vfs*>(vfs->pAppData); }
 
+/// The file descriptor of a file opened by SQLite's unix VFS, or -1. SQLite has no interface for
+/// it; its unixFile has begun with these four members since 2008 (os_unix.c). Trusted only when
+/// the descriptor is open on the very file of that name (same device and inode): a layout
+/// change, or another base VFS, then turns non-blocking reads off for the file, nothing else.
+/// The descriptor stays SQLite's: never closed here (closing any descriptor of a file drops
+/// the process's POSIX locks on it).
+int unixDescriptor(const sqlite3_vfs* base, const sqlite3_file* file, const char* name) {
+    struct UnixFileHead {
+        const sqlite3_io_methods* methods;
+        sqlite3_vfs* vfs;
+        void* inode;
+        int h;
+    };
+    if (name == nullptr || base->zName == nullptr || std::strncmp(base->zName, "unix", 4) != 0) return -1;
+    const int fd = reinterpret_cast<const UnixFileHead*>(file)->h;
+    struct stat byFd {}, byName {};
+    if (fd < 0 || fstat(fd, &byFd) != 0 || stat(name, &byName) != 0) return -1;
+    const bool same = S_ISREG(byFd.st_mode) && byFd.st_dev == byName.st_dev && byFd.st_ino == byName.st_ino;
+    return same ? fd : -1;
+}
+
 int vfsOpen(sqlite3_vfs* vfs, sqlite3_filename name, sqlite3_file* file, int flags, int* outFlags) {
     sqlite3_vfs* base = baseOf(vfs);
-    // Not a WAL: the wrapped file lives at the start of our (larger) allocation, its own methods.
-    if ((flags & SQLITE_OPEN_WAL) == 0) return base->xOpen(base, name, file, flags, outFlags);
+    // Neither a WAL nor a main database (journals, temporary files): the wrapped file lives at
+    // the start of our (larger) allocation, with its own methods.
+    if ((flags & (SQLITE_OPEN_WAL | SQLITE_OPEN_MAIN_DB)) == 0) return base->xOpen(base, name, file, flags, outFlags);
     GatherFile* g = gf(file);
     std::memset(g, 0, sizeof(GatherFile));
     g->real = reinterpret_cast<sqlite3_file*>(g + 1);
+    g->gather = (flags & SQLITE_OPEN_WAL) != 0;
+    g->fd = -1;
     const int rc = base->xOpen(base, name, g->real, flags, outFlags);
+    if (rc == SQLITE_OK && g->real->pMethods != nullptr) g->fd = unixDescriptor(base, g->real, name);
     const sqlite3_io_methods* inner = g->real->pMethods;
     if (inner == nullptr) {
         g->base.pMethods = nullptr;

@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "ordersystem/sqlite/nonblocking_reads.h"
+
 namespace ordersystem::plugins::orders::app {
 
 using sdk::StatusCode;
@@ -49,12 +51,15 @@ void MetricsBehavior::registerType(size_t index, const char* name, bool isComman
 }
 
 void MetricsBehavior::after(const sdk::MessageInfo& info, const sdk::Status& outcome, int64_t) noexcept {
-    if (info.index >= _counters.size()) return;
+    // A read an event loop tried from the page cache only and handed to a worker is counted once,
+    // when the worker has answered it (see nonblocking_reads.h).
+    if (info.index >= _counters.size() || sqlite::nonBlockingReadRefused()) return;
     sdk::Counter* c = _counters[info.index][outcomeIndex(outcome.code)];
     if (c) c->inc();
 }
 
 void ErrorBehavior::after(const sdk::MessageInfo& info, const sdk::Status& outcome, int64_t) noexcept {
+    if (sqlite::nonBlockingReadRefused()) return;  // not a failure: it runs again on a worker
     try {
         switch (outcome.code) {
         case StatusCode::Unavailable:

@@ -5,6 +5,7 @@
 #include "domain/Validation.h"
 #include "ordersystem/sdk/json.h"
 #include "ordersystem/sdk/util.h"
+#include "ordersystem/sqlite/nonblocking_reads.h"
 
 namespace ordersystem::plugins::orders::http {
 
@@ -230,16 +231,27 @@ sdk::RouteOptions localRead(const char* name, const RouteModes& modes) {
 }
 
 /// Runs handler unless it is on the event loop and the read would wait (then: a worker, please).
-/// wouldWait(request) says whether this request's read would wait.
+/// wouldWait(request) says whether this request's read would wait for the projection; on the
+/// loop, the handler's SQLite reads come only from the page cache, and one that would wait for
+/// the disk sends the request to a worker too (counted in modes.readsSentToWorkers): one cold
+/// page must not stall every connection of the loop.
 template <class WouldWait>
 sdk::RouteHandler onLoopUnlessWaiting(const RouteModes& modes, WouldWait wouldWait, sdk::RouteHandler handler) {
     const store::ReadModel* reads = modes.reads;
-    return [reads, wouldWait, handler = std::move(handler)](const HttpRequest& req, HttpResponse& res) {
-        if (req.onEventLoop && reads && wouldWait(*reads, req)) {
+    sdk::Counter* sentForDisk = modes.readsSentToWorkers;
+    return [reads, sentForDisk, wouldWait, handler = std::move(handler)](const HttpRequest& req, HttpResponse& res) {
+        if (!req.onEventLoop || !reads) return handler(req, res);
+        if (wouldWait(*reads, req)) {
             res.runOnWorker = true;
             return;
         }
+        sqlite::NonBlockingReads fromPageCacheOnly;
         handler(req, res);
+        if (fromPageCacheOnly.refused()) {
+            res = HttpResponse{};
+            res.runOnWorker = true;
+            if (sentForDisk) sentForDisk->inc();
+        }
     };
 }
 

@@ -16,6 +16,7 @@
 
 #include "ordersystem/sdk/http.h"
 #include "ordersystem/sdk/mediator.h"
+#include "ordersystem/sdk/metrics.h"
 #include "store/ReadModel.h"
 
 namespace ordersystem::plugins::orders::http {
@@ -37,6 +38,9 @@ struct RouteModes {
     /// applied yet, which with a broker takes as long as the broker does) asks for a worker
     /// thread instead. Null: the reads always run on workers.
     const store::ReadModel* reads = nullptr;
+    /// Counts the reads the loop sent to a worker because SQLite would have waited for the disk
+    /// (data outside the page cache); may be null.
+    sdk::Counter* readsSentToWorkers = nullptr;
 };
 
 /// The mediator must outlive the routes (the plugin stops before the host drops routes).

@@ -16,6 +16,7 @@
 
 #include "ordersystem/sdk/json.h"
 #include "ordersystem/sqlite/wal_gathering_vfs.h"
+#include "ordersystem/sqlite/nonblocking_reads.h"
 #include "store/ReadModelWriter.h"
 
 namespace ordersystem::plugins::orders::store {
@@ -159,8 +160,10 @@ public:
     ReaderLease& operator=(const ReaderLease&) = delete;
     Reader& operator*() { return *_db._slots[_slot].reader; }
     Reader* operator->() { return _db._slots[_slot].reader.get(); }
-    /// After a failure the statements are unusable: close the reader instead of reusing it.
-    void discard() { _discard = true; }
+    /// After a failure the statements are unusable: close the reader instead of reusing it. A
+    /// read refused because it would wait for the disk (nonblocking_reads.h) is not a failure:
+    /// the statement was reset and the reader stays.
+    void discard() { _discard = !sqlite::nonBlockingReadRefused(); }
 
 private:
     ReadModelDb& _db;

@@ -9,7 +9,9 @@
 //     the process after a commit loses nothing that the plain VFS would have kept;
 //   - before sync, truncate, size queries, close, a read that overlaps the buffer (a page spilled
 //     in a large transaction) and a write that is not contiguous; and when the buffer holds 4 MiB.
-// Database and journal files pass straight through. Everything else is the wrapped VFS.
+// Writes to database and journal files pass straight through. Reads of WAL and database files
+// on a thread inside a NonBlockingReads scope come only from the page cache (nonblocking_reads.h).
+// Everything else is the wrapped VFS.
 // Registration is process-wide in SQLite; each plugin registers its own name (its own copy of
 // this code, linked statically with hidden visibility); that copy unregisters itself when the
 // plugin's shared object is unloaded (or at exit), after the plugin closed its connections.

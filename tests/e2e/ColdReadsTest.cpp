@@ -3,32 +3,13 @@
 // to a worker, answers correctly, and is counted for the operator.
 #include "E2e.h"
 
-#include <fcntl.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
-#include <cerrno>
 #include <cstdlib>
 #include <thread>
 
 using namespace e2e;
 
 namespace {
-
-/// Drops a file from the page cache; false when the file system keeps it (tmpfs) or the kernel
-/// cannot tell (no RWF_NOWAIT for buffered reads).
-bool evictFromPageCache(const std::string& file) {
-    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    fdatasync(fd);
-    posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-    char byte = 0;
-    iovec iov{&byte, 1};
-    const ssize_t n = preadv2(fd, &iov, 1, lseek(fd, 0, SEEK_END) / 2, RWF_NOWAIT);
-    const bool evicted = n < 0 && errno == EAGAIN;
-    ::close(fd);
-    return evicted;
-}
 
 /// The value of one sample line of /metrics (name with labels, exactly), -1 when absent.
 double metricValue(const std::string& metrics, const std::string& sample) {

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include <Poco/StreamCopier.h>
 #include <Poco/Timespan.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -72,6 +74,19 @@ bool waitUntil(const std::function<bool()>& predicate, std::chrono::milliseconds
 void writeFile(const std::string& path, const std::string& content) {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out << content;
+}
+
+bool evictFromPageCache(const std::string& file) {
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    fdatasync(fd);
+    posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+    char byte = 0;
+    iovec iov{&byte, 1};
+    const ssize_t n = preadv2(fd, &iov, 1, lseek(fd, 0, SEEK_END) / 2, RWF_NOWAIT);
+    const bool evicted = n < 0 && errno == EAGAIN;
+    ::close(fd);
+    return evicted;
 }
 
 std::string readFile(const std::string& path) {

@@ -5,36 +5,25 @@
 // so and skip.
 #include "ordersystem/sqlite/nonblocking_reads.h"
 #include "ordersystem/sqlite/wal_gathering_vfs.h"
+#include "ordersystem/testing/TestSupport.h"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-#include <sys/uio.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <filesystem>
 #include <string>
 
 namespace {
 
-namespace fs = std::filesystem;
 using ordersystem::sqlite::NonBlockingReads;
+using ordersystem::testing::evictFromPageCache;
 constexpr const char* kVfs = "ordersystem-test-gather";  // one gathering VFS per binary (WalGatheringVfsTest)
 constexpr int kRows = 2000;  // ~2.2 MB of rows: most leaf pages are far from the root's
 
 class NonBlockingReadsTest : public ::testing::Test {
 protected:
-    void SetUp() override {
-        ASSERT_TRUE(ordersystem::sqlite::registerWalGatheringVfs(kVfs));
-        char tmpl[] = "/tmp/ordersystem-nowait-XXXXXX";
-        ASSERT_NE(mkdtemp(tmpl), nullptr);
-        dir = tmpl;
-        path = dir + "/test.db";
-    }
+    void SetUp() override { ASSERT_TRUE(ordersystem::sqlite::registerWalGatheringVfs(kVfs)); }
     void TearDown() override {
         if (db) sqlite3_close_v2(db);
-        fs::remove_all(dir);
     }
 
     sqlite3* openDb() {
@@ -62,20 +51,6 @@ protected:
         if (!keepInWal) exec(w, "PRAGMA wal_checkpoint(TRUNCATE)");
         db = w;  // stays open: the WAL (if any) must not be checkpointed away at close
     }
-    /// Drops `file` from the page cache; false when this file system keeps it there anyway.
-    static bool evict(const std::string& file) {
-        const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) return false;
-        fdatasync(fd);
-        posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-        const off_t size = lseek(fd, 0, SEEK_END);
-        char byte = 0;
-        iovec iov{&byte, 1};
-        const ssize_t n = preadv2(fd, &iov, 1, size / 2, RWF_NOWAIT);
-        const bool evicted = n < 0 && errno == EAGAIN;
-        ::close(fd);
-        return evicted;
-    }
     /// Steps `sql` once: the SQLite result code, and the first column as text on a row.
     static int step(sqlite3* handle, const std::string& sql, std::string* text = nullptr) {
         sqlite3_stmt* st = nullptr;
@@ -86,7 +61,8 @@ protected:
         return rc;
     }
 
-    std::string dir, path;
+    ordersystem::testing::TempDir dir;  // declared before db: removed after TearDown closed it
+    std::string path = dir.file("test.db");
     sqlite3* db = nullptr;
 };
 
@@ -94,7 +70,7 @@ TEST_F(NonBlockingReadsTest, ARowOutsideThePageCacheIsRefusedAtOnceOnALoopAndRea
     fill(false);
     sqlite3_close_v2(db);
     db = nullptr;
-    if (!evict(path)) GTEST_SKIP() << "this file system keeps " << path << " in memory (or lacks RWF_NOWAIT)";
+    if (!evictFromPageCache(path)) GTEST_SKIP() << "this file system keeps " << path << " in memory (or lacks RWF_NOWAIT)";
     db = openDb();
     // The schema (page 1) is read outside the scope, as a server's first query would.
     ASSERT_EQ(step(db, "SELECT count(*) FROM sqlite_master"), SQLITE_ROW);
@@ -125,7 +101,7 @@ TEST_F(NonBlockingReadsTest, ARowOutsideThePageCacheIsRefusedAtOnceOnALoopAndRea
 
 TEST_F(NonBlockingReadsTest, FramesOfTheWalOutsideThePageCacheAreRefusedToo) {
     fill(true);  // rows only in the WAL, the writer connection keeps it
-    if (!evict(path + "-wal")) GTEST_SKIP() << "this file system keeps the WAL in memory (or lacks RWF_NOWAIT)";
+    if (!evictFromPageCache(path + "-wal")) GTEST_SKIP() << "this file system keeps the WAL in memory (or lacks RWF_NOWAIT)";
     sqlite3* reader = openDb();
     ASSERT_EQ(step(reader, "SELECT count(*) FROM sqlite_master"), SQLITE_ROW);
     const std::string query = "SELECT body FROM t WHERE id = " + std::to_string(kRows / 2);
@@ -144,7 +120,7 @@ TEST_F(NonBlockingReadsTest, OutsideAScopeEvictedDataIsReadAsAlways) {
     fill(false);
     sqlite3_close_v2(db);
     db = nullptr;
-    if (!evict(path)) GTEST_SKIP() << "this file system keeps " << path << " in memory (or lacks RWF_NOWAIT)";
+    if (!evictFromPageCache(path)) GTEST_SKIP() << "this file system keeps " << path << " in memory (or lacks RWF_NOWAIT)";
     db = openDb();
     std::string count;
     sqlite3_stmt* st = nullptr;

@@ -38,6 +38,9 @@ bool waitUntil(const std::function<bool()>& predicate, std::chrono::milliseconds
 
 void writeFile(const std::string& path, const std::string& content);
 std::string readFile(const std::string& path);
+/// Drops a file's pages from the kernel's page cache (fdatasync, then POSIX_FADV_DONTNEED); false
+/// when they stay (tmpfs) or the kernel cannot tell (no RWF_NOWAIT for buffered reads).
+bool evictFromPageCache(const std::string& file);
 
 /// A child process with stdout+stderr captured to a log file. Destructor: SIGTERM, then SIGKILL.
 class ChildProcess {

@@ -3,22 +3,9 @@
 // to a worker, answers correctly, and is counted for the operator.
 #include "E2e.h"
 
-
-#include <cstdlib>
 #include <thread>
 
 using namespace e2e;
-
-namespace {
-
-/// The value of one sample line of /metrics (name with labels, exactly), -1 when absent.
-double metricValue(const std::string& metrics, const std::string& sample) {
-    const size_t at = metrics.find("\n" + sample + " ");
-    if (at == std::string::npos) return -1;
-    return std::strtod(metrics.c_str() + at + sample.size() + 2, nullptr);
-}
-
-}  // namespace
 
 TEST_F(StandaloneTest, OrdersWhoseRowsLeftThePageCacheAreAnsweredByWorkersAndCounted) {
     // ~1,000 orders of 20 items: a read model of a few MB, so most rows lie far from the pages
@@ -57,9 +44,9 @@ TEST_F(StandaloneTest, OrdersWhoseRowsLeftThePageCacheAreAnsweredByWorkersAndCou
     ASSERT_EQ(list.status, 200) << list.body;
     EXPECT_EQ(list.json().items().size(), 125u);
 
-    const std::string metrics = "\n" + get("/metrics").body;
-    EXPECT_GE(metricValue(metrics, "ordersystem_reads_sent_to_workers_total{reason=\"disk\"}"), 1)
+    const std::string metrics = get("/metrics").body;
+    EXPECT_GE(metricSample(metrics, "ordersystem_reads_sent_to_workers_total{reason=\"disk\"}"), 1)
         << "no read was sent to a worker: the loop waited for the disk itself";
-    EXPECT_EQ(metricValue(metrics, "ordersystem_queries_total{query=\"GetOrder\",outcome=\"unavailable\"}"), 0)
+    EXPECT_EQ(metricSample(metrics, "ordersystem_queries_total{query=\"GetOrder\",outcome=\"unavailable\"}"), 0)
         << "a refused page-cache read must not count as a failed query";
 }

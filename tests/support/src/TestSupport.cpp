@@ -89,6 +89,13 @@ bool evictFromPageCache(const std::string& file) {
     return evicted;
 }
 
+double metricSample(const std::string& metricsText, const std::string& sample) {
+    const std::string line = sample + " ";
+    for (size_t at = metricsText.find(line); at != std::string::npos; at = metricsText.find(line, at + 1))
+        if (at == 0 || metricsText[at - 1] == '\n') return std::strtod(metricsText.c_str() + at + line.size(), nullptr);
+    return -1;
+}
+
 std::string readFile(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     std::stringstream ss;

@@ -41,6 +41,9 @@ std::string readFile(const std::string& path);
 /// Drops a file's pages from the kernel's page cache (fdatasync, then POSIX_FADV_DONTNEED); false
 /// when they stay (tmpfs) or the kernel cannot tell (no RWF_NOWAIT for buffered reads).
 bool evictFromPageCache(const std::string& file);
+/// The value of one sample of a /metrics text (its name with labels exactly as printed, e.g.
+/// `ordersystem_reads_sent_to_workers_total{reason="disk"}`); -1 when no line starts with it.
+double metricSample(const std::string& metricsText, const std::string& sample);
 
 /// A child process with stdout+stderr captured to a log file. Destructor: SIGTERM, then SIGKILL.
 class ChildProcess {

@@ -66,7 +66,7 @@ bool EventLoopServer::Loop::parseHead(Connection& conn) {
     conn.inRequest = true;
     conn.request = sdk::HttpRequest{};
     conn.request.method = conn.head.method;
-    conn.request.headers = std::move(conn.head.headers);
+    conn.request.headers.swap(conn.head.headers);  // the next parseHead reuses the old list's storage
     conn.request.remoteAddress = conn.remote;
     conn.keepAlive = conn.head.keepAlive;
     conn.headOnly = conn.head.method == "HEAD";

@@ -119,7 +119,13 @@ HeadOutcome parseHead(std::string_view buffer, const Limits& limits, RequestHead
             return bad(431, "Request headers exceed the limit of " + std::to_string(limits.maxHeaderBytes) + " bytes");
         return HeadOutcome{};
     }
+    // Reset field by field: the header list keeps its capacity (the loop hands the previous
+    // request's list back), so a request with a few headers allocates no new vector.
+    sdk::HeaderList headers = std::move(head.headers);
+    headers.clear();
+    if (headers.capacity() < 8) headers.reserve(8);
     head = RequestHead{};
+    head.headers = std::move(headers);
     const std::string_view block = text.substr(0, end + endLen);
     size_t pos = 0;
     if (!parseRequestLine(nextLine(block, pos), head)) return bad(400, "Malformed request line");

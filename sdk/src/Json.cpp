@@ -35,6 +35,10 @@ private:
         _pos += word.size();
         return true;
     }
+    /// Room for this many members or items at once: the small objects of our documents (an order
+    /// item has three members) then grow by no reallocation, and move no member, while parsed.
+    static constexpr size_t kFirstCapacity = 4;
+
     bool parseValue(JsonValue& out, int depth) {
         if (depth > _maxDepth) { _error = "nesting too deep"; return false; }
         if (_pos >= _s.size()) { _error = "unexpected end of input"; return false; }
@@ -58,6 +62,7 @@ private:
         ++_pos;
         skipSpace();
         if (_pos < _s.size() && _s[_pos] == '}') { ++_pos; return true; }
+        out.mutableMembers().reserve(kFirstCapacity);
         for (;;) {
             skipSpace();
             if (_pos >= _s.size() || _s[_pos] != '"') { _error = "expected a member name"; return false; }
@@ -82,6 +87,7 @@ private:
         ++_pos;
         skipSpace();
         if (_pos < _s.size() && _s[_pos] == ']') { ++_pos; return true; }
+        out.mutableItems().reserve(kFirstCapacity);
         for (;;) {
             skipSpace();
             JsonValue item;

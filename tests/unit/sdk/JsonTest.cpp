@@ -82,3 +82,28 @@ TEST(JsonWriter, WritesAParsedValueBackCompactlyWithNumbersAsWritten) {
     JsonWriter(out).value(parsed.value());
     EXPECT_EQ(out, R"({"a":[1.50,true,null,"x\"y"],"b":{}})");
 }
+
+TEST(JsonWriter, SeparatesElementsCorrectlyAtEveryDepthBeyondSixtyFourLevels) {
+    // Each level holds a number, then the next level, then another number: a comma is needed
+    // before the nested array and after it, at every depth, including past the 64th.
+    constexpr int kLevels = 100;
+    std::string out;
+    JsonWriter w(out);
+    std::string expected;
+    for (int i = 0; i < kLevels; ++i) {
+        w.beginArray().value(i);
+        expected += "[" + std::to_string(i) + ",";
+    }
+    w.beginObject().endObject();
+    expected += "{}";
+    for (int i = kLevels - 1; i >= 0; --i) {
+        w.value(-i).endArray();
+        expected += "," + std::to_string(-i) + "]";
+    }
+    EXPECT_EQ(out, expected);
+    auto parsed = parseJson(out, kLevels + 1);
+    ASSERT_TRUE(parsed.isOk()) << parsed.status().message;
+    std::string again;
+    JsonWriter(again).value(parsed.value());
+    EXPECT_EQ(again, expected);
+}

@@ -202,6 +202,7 @@ Result<std::shared_ptr<OrderService::PendingCreate>> OrderService::prepareCreate
     order.version = 1;
     order.items = c.order.items;
     order.createdAtMs = ctx.nowMs;
+    p->out.body.reserve(80);  // {"orderId":<id>,"orderNumber":"ORD-<14 digits>-<id>"}
     sdk::JsonWriter w(p->out.body);
     w.beginObject().key("orderId").value(order.id).key("orderNumber").value(order.orderNumber).endObject();
 

@@ -159,6 +159,10 @@ EventRecord makeCreated(const NewOrder& order, int64_t orderId, const std::strin
     e.version = 1;
     e.occurredAtMs = ctx.nowMs;
     e.nodeId = ctx.nodeId;
+    // One allocation for the document: the fixed text plus each item's, with room for escapes.
+    size_t size = 64 + order.customerName.size();
+    for (const auto& item : order.items) size += 72 + item.productName.size();
+    e.dataJson.reserve(size);
     sdk::JsonWriter w(e.dataJson);
     w.beginObject();
     w.key("customerName").value(order.customerName);

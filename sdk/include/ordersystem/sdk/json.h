@@ -67,10 +67,10 @@ class JsonWriter {
 public:
     explicit JsonWriter(std::string& out) : _out(out) {}
 
-    JsonWriter& beginObject() { separate(); _out.push_back('{'); _first.push_back(true); return *this; }
-    JsonWriter& endObject() { _out.push_back('}'); _first.pop_back(); return *this; }
-    JsonWriter& beginArray() { separate(); _out.push_back('['); _first.push_back(true); return *this; }
-    JsonWriter& endArray() { _out.push_back(']'); _first.pop_back(); return *this; }
+    JsonWriter& beginObject() { return open('{'); }
+    JsonWriter& endObject() { return close('}'); }
+    JsonWriter& beginArray() { return open('['); }
+    JsonWriter& endArray() { return close(']'); }
     JsonWriter& key(std::string_view name);
 
     JsonWriter& value(std::string_view s);
@@ -90,15 +90,42 @@ public:
     JsonWriter& raw(std::string_view json) { separate(); _out.append(json); return *this; }
 
 private:
+    JsonWriter& open(char bracket) {
+        separate();
+        _out.push_back(bracket);
+        if (_depth < kInlineLevels) _emptyLevels |= uint64_t{1} << _depth;
+        else _deeperEmpty.push_back(true);
+        ++_depth;
+        return *this;
+    }
+    JsonWriter& close(char bracket) {
+        _out.push_back(bracket);
+        --_depth;
+        if (_depth < kInlineLevels) _emptyLevels &= ~(uint64_t{1} << _depth);
+        else _deeperEmpty.pop_back();
+        return *this;
+    }
     void separate() {
         if (_afterKey) { _afterKey = false; return; }
-        if (!_first.empty()) {
-            if (!_first.back()) _out.push_back(',');
-            _first.back() = false;
+        if (_depth == 0) return;
+        const uint32_t level = _depth - 1;
+        bool empty;
+        if (level < kInlineLevels) {
+            empty = (_emptyLevels >> level) & 1u;
+            _emptyLevels &= ~(uint64_t{1} << level);
+        } else {
+            empty = _deeperEmpty.back();
+            _deeperEmpty.back() = false;
         }
+        if (!empty) _out.push_back(',');
     }
+    /// Per open object or array, whether it has no element yet: one bit per level for the first
+    /// 64 levels (no allocation for any document we write), a vector beyond.
+    static constexpr uint32_t kInlineLevels = 64;
     std::string& _out;
-    std::vector<bool> _first;
+    uint64_t _emptyLevels = 0;
+    uint32_t _depth = 0;
+    std::vector<bool> _deeperEmpty;
     bool _afterKey = false;
 };
 

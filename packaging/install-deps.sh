@@ -6,7 +6,7 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config git libpoco-dev libhiredis-dev libnats-dev libspdlog-dev
-          libfmt-dev libsqlite3-dev libgtest-dev libgmock-dev libbenchmark-dev ca-certificates curl)
+          libfmt-dev libsqlite3-dev libjemalloc-dev libgtest-dev libgmock-dev libbenchmark-dev ca-certificates curl)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(redis-server nats-server wrk procps python3)
   # The service tests: cpack's shlibdeps (dpkg-dev), systemd-analyze verify (systemd), a

@@ -228,13 +228,13 @@ Status Runtime::start() {
     _started = true;
     std::string plugins;
     for (const auto& n : _plugins->names()) plugins += (plugins.empty() ? "" : ", ") + n;
-    _log->info("ordersystem {} started: node {} mode {} plugins [{}] listening on {}:{} ({}) data {} durability {}{}{}",
+    _log->info("ordersystem {} started: node {} mode {} plugins [{}] listening on {}:{} ({}) data {} durability {}{}{}, {}",
                ORDERSYSTEM_VERSION, _settings.nodeId, _mode, plugins, _settings.http.host, _http->port(),
                node.httpAddress, _settings.dataDir, _settings.durability == sdk::Durability::Full ? "full" : "normal",
                _settings.http.apiKeys ? fmt::format(", {} API key(s) required on {}", _settings.http.apiKeys->size(),
                                                     _settings.http.apiKeysOnAllRoutes ? "every route" : "/api/*")
                                       : std::string(", no API keys"),
-               _http->tls() ? ", TLS" : "");
+               _http->tls() ? ", TLS" : "", _options.allocator);
     return Status::ok();
 }
 

@@ -26,6 +26,8 @@ struct RuntimeOptions {
     EnvLookup env = processEnvironment();
     /// Folder of the executable: base of the default plugin and docs folders ("" = this process's).
     std::string exeDir;
+    /// The malloc in use, named in the start-up line (the executable fills it in; see Allocator.h).
+    std::string allocator = "glibc malloc";
 };
 
 /// Settings of the host's own sections after validation.

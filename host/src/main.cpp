@@ -14,6 +14,7 @@
 #include <Poco/Util/OptionSet.h>
 #include <Poco/Util/ServerApplication.h>
 
+#include "Allocator.h"
 #include "Runtime.h"
 #include "SystemdNotify.h"
 
@@ -62,6 +63,7 @@ protected:
         ordersystem::host::RuntimeOptions options;
         options.configPath = _configPath;
         options.defines = _defines;
+        options.allocator = ordersystem::host::allocatorName();
         ordersystem::host::Runtime runtime(std::move(options));
         if (_checkOnly) {
             const auto status = runtime.check();

@@ -87,5 +87,21 @@ TEST(Executable, RunsUntilSigtermThenExitsZero) {
     EXPECT_MENTIONS(out, ":" + std::to_string(port));
 }
 
+TEST(Executable, TheStartUpLineNamesTheAllocatorTheBuildChose) {
+    // With ORDERSYSTEM_USE_JEMALLOC the name comes from jemalloc's own mallctl("version"), so
+    // it appears only when jemalloc really is the process's malloc.
+    TempDir dir;
+    const int port = ordersystem::testing::freePort();
+    writeFile(dir.file("run.ini"), test::fixtureIni("fixture-transport"));
+    ChildProcess p(test::hostExe(), {"--config=" + dir.file("run.ini"), "--define=http.port=" + std::to_string(port), "--define=log.level=info"},
+                   dir.file("out.log"));
+    const bool up = ordersystem::testing::waitUntil(
+        [&] { return ordersystem::testing::httpGet(port, "/health/live").status == 200 || !p.running(); },
+        std::chrono::seconds(20));
+    ASSERT_TRUE(up && p.running()) << p.output();
+    EXPECT_EQ(p.terminate(std::chrono::seconds(15)), 0) << p.output();
+    EXPECT_MENTIONS(p.output(), std::string(", ") + ORDERSYSTEM_TEST_ALLOCATOR);
+}
+
 }  // namespace
 }  // namespace ordersystem::host

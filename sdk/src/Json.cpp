@@ -12,7 +12,7 @@ namespace {
 
 class Parser {
 public:
-    Parser(std::string_view text, int maxDepth) : _s(text), _maxDepth(maxDepth) {}
+    Parser(std::string_view text, int maxDepth) : _s(text), _maxDepth(maxDepth), _spareSlots(text.size() / 4) {}
 
     Result<JsonValue> parseDocument() {
         JsonValue v;
@@ -37,7 +37,15 @@ private:
     }
     /// Room for this many members or items at once: the small objects of our documents (an order
     /// item has three members) then grow by no reallocation, and move no member, while parsed.
+    /// Slots reserved this way are limited to one per 4 bytes of input, so a document of many
+    /// one-element arrays cannot make the parser reserve far more memory than it would anyway.
     static constexpr size_t kFirstCapacity = 4;
+    template <typename Vector>
+    void reserveFirst(Vector& v) {
+        if (_spareSlots < kFirstCapacity) return;
+        v.reserve(kFirstCapacity);
+        _spareSlots -= kFirstCapacity;
+    }
 
     bool parseValue(JsonValue& out, int depth) {
         if (depth > _maxDepth) { _error = "nesting too deep"; return false; }
@@ -62,7 +70,7 @@ private:
         ++_pos;
         skipSpace();
         if (_pos < _s.size() && _s[_pos] == '}') { ++_pos; return true; }
-        out.mutableMembers().reserve(kFirstCapacity);
+        reserveFirst(out.mutableMembers());
         for (;;) {
             skipSpace();
             if (_pos >= _s.size() || _s[_pos] != '"') { _error = "expected a member name"; return false; }
@@ -87,7 +95,7 @@ private:
         ++_pos;
         skipSpace();
         if (_pos < _s.size() && _s[_pos] == ']') { ++_pos; return true; }
-        out.mutableItems().reserve(kFirstCapacity);
+        reserveFirst(out.mutableItems());
         for (;;) {
             skipSpace();
             JsonValue item;
@@ -223,6 +231,7 @@ private:
     std::string_view _s;
     size_t _pos = 0;
     int _maxDepth;
+    size_t _spareSlots;  ///< see reserveFirst
     std::string _error;
 };
 

@@ -107,3 +107,22 @@ TEST(JsonWriter, SeparatesElementsCorrectlyAtEveryDepthBeyondSixtyFourLevels) {
     JsonWriter(again).value(parsed.value());
     EXPECT_EQ(again, expected);
 }
+
+TEST(Json, ParsesEveryElementOfADocumentOfManySmallArraysAndObjects) {
+    // The parser reserves room for a few members per container only while the document's size
+    // allows it; past that budget containers grow one by one. Both must keep every element.
+    std::string doc = "[";
+    for (int i = 0; i < 5000; ++i) doc += (i ? "," : "") + std::string(i % 2 ? "{\"k\":" : "[") + std::to_string(i) + (i % 2 ? "}" : "]");
+    doc += "]";
+    auto parsed = parseJson(doc);
+    ASSERT_TRUE(parsed.isOk()) << parsed.status().message;
+    ASSERT_EQ(parsed->items().size(), 5000u);
+    int64_t n = 0;
+    ASSERT_TRUE(parsed->items()[4999].find("k")->asInt64(&n));
+    EXPECT_EQ(n, 4999);
+    ASSERT_TRUE(parsed->items()[4998].items().at(0).asInt64(&n));
+    EXPECT_EQ(n, 4998);
+    std::string again;
+    JsonWriter(again).value(parsed.value());
+    EXPECT_EQ(again, doc);
+}

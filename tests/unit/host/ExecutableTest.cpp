@@ -70,37 +70,45 @@ TEST(Executable, HelpListsTheOptions) {
     EXPECT_MENTIONS(out, "--check-config");
 }
 
-TEST(Executable, RunsUntilSigtermThenExitsZero) {
+std::string iniFor(const TempDir& dir, const std::string& plugins) {
+    writeFile(dir.file("run.ini"), test::fixtureIni(plugins));
+    return dir.file("run.ini");
+}
+
+/// Starts the executable with the given plugins at log level info on a free port and waits
+/// until it is live (or has exited); the caller checks the outcome.
+struct RunningHost {
     TempDir dir;
-    const int port = ordersystem::testing::freePort();
-    writeFile(dir.file("run.ini"), test::fixtureIni("fixture-transport, fixture-routes"));
-    ChildProcess p(test::hostExe(), {"--config=" + dir.file("run.ini"), "--define=http.port=" + std::to_string(port), "--define=log.level=info"},
-                   dir.file("out.log"));
-    const bool up = ordersystem::testing::waitUntil(
-        [&] { return ordersystem::testing::httpGet(port, "/health/live").status == 200 || !p.running(); },
-        std::chrono::seconds(20));
-    ASSERT_TRUE(up && p.running()) << p.output();
-    EXPECT_EQ(ordersystem::testing::httpGet(port, "/fixture/echo").status, 200);
-    EXPECT_EQ(p.terminate(std::chrono::seconds(15)), 0) << p.output();
-    const std::string out = p.output();
+    int port = ordersystem::testing::freePort();
+    ChildProcess process;
+    bool live = false;
+    explicit RunningHost(const std::string& plugins)
+        : process(test::hostExe(),
+                  {"--config=" + iniFor(dir, plugins), "--define=http.port=" + std::to_string(port), "--define=log.level=info"},
+                  dir.file("out.log")) {
+        live = ordersystem::testing::waitUntil(
+            [&] { return ordersystem::testing::httpGet(port, "/health/live").status == 200 || !process.running(); },
+            std::chrono::seconds(20)) && process.running();
+    }
+};
+
+TEST(Executable, RunsUntilSigtermThenExitsZero) {
+    RunningHost host("fixture-transport, fixture-routes");
+    ASSERT_TRUE(host.live) << host.process.output();
+    EXPECT_EQ(ordersystem::testing::httpGet(host.port, "/fixture/echo").status, 200);
+    EXPECT_EQ(host.process.terminate(std::chrono::seconds(15)), 0) << host.process.output();
+    const std::string out = host.process.output();
     EXPECT_MENTIONS(out, "started: node test-node mode standalone");
-    EXPECT_MENTIONS(out, ":" + std::to_string(port));
+    EXPECT_MENTIONS(out, ":" + std::to_string(host.port));
 }
 
 TEST(Executable, TheStartUpLineNamesTheAllocatorTheBuildChose) {
     // With ORDERSYSTEM_USE_JEMALLOC the name comes from jemalloc's own mallctl("version"), so
     // it appears only when jemalloc really is the process's malloc.
-    TempDir dir;
-    const int port = ordersystem::testing::freePort();
-    writeFile(dir.file("run.ini"), test::fixtureIni("fixture-transport"));
-    ChildProcess p(test::hostExe(), {"--config=" + dir.file("run.ini"), "--define=http.port=" + std::to_string(port), "--define=log.level=info"},
-                   dir.file("out.log"));
-    const bool up = ordersystem::testing::waitUntil(
-        [&] { return ordersystem::testing::httpGet(port, "/health/live").status == 200 || !p.running(); },
-        std::chrono::seconds(20));
-    ASSERT_TRUE(up && p.running()) << p.output();
-    EXPECT_EQ(p.terminate(std::chrono::seconds(15)), 0) << p.output();
-    EXPECT_MENTIONS(p.output(), std::string(", ") + ORDERSYSTEM_TEST_ALLOCATOR);
+    RunningHost host("fixture-transport");
+    ASSERT_TRUE(host.live) << host.process.output();
+    EXPECT_EQ(host.process.terminate(std::chrono::seconds(15)), 0) << host.process.output();
+    EXPECT_MENTIONS(host.process.output(), std::string(", ") + ORDERSYSTEM_TEST_ALLOCATOR);
 }
 
 }  // namespace

@@ -64,9 +64,12 @@ bool EventLoopServer::Loop::parseHead(Connection& conn) {
     conn.trace.uri = conn.head.target;
     _dispatcher.begin(conn.trace);
     conn.inRequest = true;
+    // The previous request's header list goes back to the head, whose next parse reuses its storage.
+    sdk::HeaderList previousHeaders = std::move(conn.request.headers);
     conn.request = sdk::HttpRequest{};
     conn.request.method = conn.head.method;
-    conn.request.headers.swap(conn.head.headers);  // the next parseHead reuses the old list's storage
+    conn.request.headers = std::move(conn.head.headers);
+    conn.head.headers = std::move(previousHeaders);
     conn.request.remoteAddress = conn.remote;
     conn.keepAlive = conn.head.keepAlive;
     conn.headOnly = conn.head.method == "HEAD";

@@ -119,8 +119,8 @@ HeadOutcome parseHead(std::string_view buffer, const Limits& limits, RequestHead
             return bad(431, "Request headers exceed the limit of " + std::to_string(limits.maxHeaderBytes) + " bytes");
         return HeadOutcome{};
     }
-    // Reset field by field: the header list keeps its capacity (the loop hands the previous
-    // request's list back), so a request with a few headers allocates no new vector.
+    // The header list keeps its capacity across the reset (the event loop hands each request's
+    // list back for the next head), so a request with a few headers allocates no new vector.
     sdk::HeaderList headers = std::move(head.headers);
     headers.clear();
     if (headers.capacity() < 8) headers.reserve(8);

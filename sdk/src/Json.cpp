@@ -1,10 +1,14 @@
 // The project's JSON reader and writer (see ordersystem/sdk/json.h for the contract).
 #include "ordersystem/sdk/json.h"
 
+#include <algorithm>
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+
+#include "ordersystem/sdk/text.h"
 
 namespace ordersystem::sdk {
 
@@ -85,10 +89,29 @@ private:
             out.mutableMembers().emplace_back(std::move(name), std::move(member));
             skipSpace();
             if (_pos < _s.size() && _s[_pos] == ',') { ++_pos; continue; }
-            if (_pos < _s.size() && _s[_pos] == '}') { ++_pos; return true; }
+            if (_pos < _s.size() && _s[_pos] == '}') {
+                ++_pos;
+                return uniqueNames(out.members());
+            }
             _error = "expected ',' or '}'";
             return false;
         }
+    }
+    /// One name twice in an object would let two readers of one document see two values.
+    bool uniqueNames(const std::vector<std::pair<std::string, JsonValue>>& members) {
+        bool unique = true;
+        if (members.size() <= 16) {
+            for (size_t i = 1; i < members.size() && unique; ++i)
+                for (size_t j = 0; j < i && unique; ++j) unique = members[i].first != members[j].first;
+        } else {
+            std::vector<std::string_view> names;
+            names.reserve(members.size());
+            for (const auto& m : members) names.emplace_back(m.first);
+            std::sort(names.begin(), names.end());
+            unique = std::adjacent_find(names.begin(), names.end()) == names.end();
+        }
+        if (!unique) _error = "duplicate member name";
+        return unique;
     }
     bool parseArray(JsonValue& out, int depth) {
         out = JsonValue::makeArray();
@@ -164,24 +187,11 @@ private:
     }
     // Validates one UTF-8 sequence starting at _pos and copies it.
     bool copyUtf8(std::string& out) {
-        const auto c = static_cast<unsigned char>(_s[_pos]);
-        int extra;
-        unsigned cp;
-        if (c < 0x80) { out.push_back(static_cast<char>(c)); ++_pos; return true; }
-        if ((c & 0xE0) == 0xC0) { extra = 1; cp = c & 0x1F; }
-        else if ((c & 0xF0) == 0xE0) { extra = 2; cp = c & 0x0F; }
-        else if ((c & 0xF8) == 0xF0) { extra = 3; cp = c & 0x07; }
-        else { _error = "invalid UTF-8"; return false; }
-        if (_pos + static_cast<size_t>(extra) >= _s.size()) { _error = "truncated UTF-8"; return false; }
-        for (int i = 1; i <= extra; ++i) {
-            const auto cc = static_cast<unsigned char>(_s[_pos + i]);
-            if ((cc & 0xC0) != 0x80) { _error = "invalid UTF-8"; return false; }
-            cp = (cp << 6) | (cc & 0x3F);
-        }
-        static const unsigned minimum[] = {0, 0x80, 0x800, 0x10000};
-        if (cp < minimum[extra] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) { _error = "invalid UTF-8"; return false; }
-        out.append(_s.data() + _pos, static_cast<size_t>(extra + 1));
-        _pos += static_cast<size_t>(extra + 1);
+        uint32_t cp;
+        const size_t n = decodeUtf8(_s, _pos, &cp);
+        if (n == 0) { _error = "invalid UTF-8"; return false; }
+        out.append(_s.data() + _pos, n);
+        _pos += n;
         return true;
     }
     bool parseString(std::string& out) {

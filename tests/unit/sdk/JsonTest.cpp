@@ -29,6 +29,19 @@ TEST(Json, RejectsMalformedDocumentsWithAnOffset) {
     }
 }
 
+TEST(Json, ADocumentThatNamesAMemberTwiceIsRefused) {
+    for (const char* twice : {R"({"a":1,"a":2})", R"({"customerName":"A","items":[],"customerName":"B"})",
+                              R"([{"x":{"y":1,"y":1}}])", R"({"\u0061":1,"a":2})"}) {
+        auto doc = parseJson(twice);
+        ASSERT_FALSE(doc.isOk()) << twice;
+        EXPECT_NE(doc.status().message.find("duplicate"), std::string::npos) << doc.status().message;
+    }
+    std::string wide = "{";
+    for (int i = 0; i < 200; ++i) wide += (i ? ",\"k" : "\"k") + std::to_string(i) + "\":" + std::to_string(i);
+    EXPECT_TRUE(parseJson(wide + "}").isOk());
+    EXPECT_FALSE(parseJson(wide + ",\"k117\":0}").isOk()) << "a repeat among many members is found too";
+}
+
 TEST(Json, LimitsNestingDepth) {
     std::string deep(100, '[');
     deep += std::string(100, ']');

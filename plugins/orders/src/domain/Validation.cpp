@@ -15,12 +15,6 @@ size_t codePointCount(std::string_view utf8) noexcept {
     return n;
 }
 
-bool isBlank(std::string_view text) noexcept {
-    for (const char c : text)
-        if (c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v') return false;
-    return true;
-}
-
 namespace {
 
 void add(std::vector<FieldError>* errors, std::string field, std::string message) {
@@ -56,7 +50,11 @@ bool checkName(const JsonValue* v, const FieldName& field, std::string* out, std
         add(errors, field, "must be between 1 and 200 characters");
         return false;
     }
-    if (isBlank(v->asString())) { add(errors, field, "must not be blank"); return false; }
+    if (!sdk::isCleanText(v->asString())) {
+        add(errors, field, "must not contain control characters");
+        return false;
+    }
+    if (sdk::isBlankText(v->asString())) { add(errors, field, "must not be blank"); return false; }
     *out = v->asString();
     return true;
 }
@@ -108,8 +106,12 @@ bool validateNewOrder(const JsonValue& body, NewOrder* out, std::vector<FieldErr
 }
 
 bool validateCancelReason(const std::string* reason, std::vector<FieldError>* errors) {
-    if (!reason || isBlank(*reason)) {
+    if (!reason || sdk::isBlankText(*reason)) {
         add(errors, "reason", "reason is required and must not be blank");
+        return false;
+    }
+    if (!sdk::isCleanText(*reason)) {
+        add(errors, "reason", "reason must be valid UTF-8 without control characters");
         return false;
     }
     if (codePointCount(*reason) > kMaxReasonChars) {

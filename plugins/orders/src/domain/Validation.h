@@ -1,6 +1,7 @@
 // Contract: the 400 rules of CONTRACT.md §3 for create and cancel requests. Pure functions over
-// the SDK's JSON DOM; every problem found is reported with its field path (e.g. "items[0].price"),
-// not just the first. Thread-safe (no state).
+// the SDK's JSON DOM; every problem found is reported with its field path (e.g.
+// "items[0].price"), not just the first. Names and reasons must be clean text (valid UTF-8, no
+// control characters) and not blank in the Unicode sense. Thread-safe (no state).
 #pragma once
 
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "domain/Order.h"
 #include "ordersystem/sdk/json.h"
+#include "ordersystem/sdk/text.h"
 #include "ordersystem/sdk/util.h"
 
 namespace ordersystem::plugins::orders::domain {
@@ -20,8 +22,6 @@ inline constexpr size_t kMaxReasonChars = 500;
 
 /// Number of Unicode code points in valid UTF-8 text.
 size_t codePointCount(std::string_view utf8) noexcept;
-/// True when text is empty or only white space.
-bool isBlank(std::string_view text) noexcept;
 
 /// Fills *out from a parsed create body; returns false and appends to *errors when invalid.
 bool validateNewOrder(const sdk::JsonValue& body, NewOrder* out, std::vector<sdk::FieldError>* errors);

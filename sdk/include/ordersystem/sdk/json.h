@@ -58,7 +58,8 @@ private:
 };
 
 /// Parses one JSON document (RFC 8259; UTF-8 checked; depth limited). InvalidArgument with the
-/// byte offset on malformed input. Trailing non-space text is an error.
+/// byte offset on malformed input. Trailing non-space text is an error, and so is a member name
+/// that appears twice in one object (readers that keep the first and the last would disagree).
 Result<JsonValue> parseJson(std::string_view text, int maxDepth = 64);
 
 /// Appends compact JSON to a caller-owned string; commas are handled for you.

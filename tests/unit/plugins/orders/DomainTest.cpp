@@ -210,6 +210,22 @@ TEST(OrderValidation, NamesTheOffendingFieldForEveryRule) {
     for (const auto& c : cases) EXPECT_TRUE(names(errorsFor(c.body), c.field)) << c.body << " should name " << c.field;
 }
 
+TEST(OrderValidation, NamesWithControlCharactersOrOnlyUnicodeSpacesAreRefused) {
+    const std::string tail = R"(","items":[{"productName":"A","quantity":1,"price":1}]})";
+    for (const std::string& name : std::vector<std::string>{R"(a\u0000b)", R"(a\u001fb)", R"(a\nb)", R"(\u007f)", R"(x\u0085y)",
+                                   "\xC2\xA0\xE3\x80\x80",          // no-break space, ideographic space
+                                   R"(\u2003\u2028\u00a0)", R"(\ufeff\u200a)"}) {
+        const auto errors = errorsFor(R"({"customerName":")" + name + tail);
+        EXPECT_TRUE(names(errors, "customerName")) << name;
+    }
+    EXPECT_TRUE(names(errorsFor(R"({"customerName":"A","items":[{"productName":"\u3000","quantity":1,"price":1}]})"),
+                      "items[0].productName"));
+    auto fine = sdk::parseJson(R"({"customerName":"Zo\u00eb \u2603","items":[{"productName":"A","quantity":1,"price":1}]})");
+    NewOrder order;
+    std::vector<sdk::FieldError> errors;
+    EXPECT_TRUE(validateNewOrder(*fine, &order, &errors));
+}
+
 TEST(OrderValidation, CountsCharactersNotBytes) {
     std::string twoHundredUmlauts;
     for (int i = 0; i < 200; ++i) twoHundredUmlauts += "\xC3\xBC";  // ü is 2 bytes
@@ -239,6 +255,18 @@ TEST(OrderValidation, CancelReasonMustBePresentNotBlankAndAtMost500Characters) {
     EXPECT_FALSE(validateCancelReason(&tooLong, &errors));
     EXPECT_TRUE(validateCancelReason(&ok, &errors));
     EXPECT_EQ(errors.size(), 3u);
+}
+
+TEST(OrderValidation, CancelReasonMustBeCleanTextAndNotOnlyUnicodeSpaces) {
+    std::vector<sdk::FieldError> errors;
+    for (const std::string& reason : {std::string("x\xFFy"), std::string("x\0y", 3), std::string("line\nbreak"),
+                                     std::string("\xE2\x80\x83\xC2\xA0")}) {
+        errors.clear();
+        EXPECT_FALSE(validateCancelReason(&reason, &errors)) << reason;
+        EXPECT_EQ(errors.size(), 1u);
+    }
+    const std::string fine = "Kunde hat storniert \xE2\x9C\x93";
+    EXPECT_TRUE(validateCancelReason(&fine, &errors));
 }
 
 }  // namespace

@@ -1,10 +1,10 @@
-// Contract: the inside of EventLoopServer (see EventLoopServer.h): one connection's state and one
-// loop. EventLoopServer.cpp has the loop mechanics (accept, events, timeouts, closing);
-// EventLoopRequests.cpp turns bytes into requests and answers into bytes.
+// Contract: the inside of EventLoopServer (see EventLoopServer.h): one connection's state, what
+// the loops share, and one loop. EventLoopServer.cpp has the loop mechanics (accept, events,
+// timeouts, closing); EventLoopRequests.cpp turns bytes into requests and answers into bytes.
 // Ownership: the loop's connection table holds each open connection; a request handled off the
-// loop holds it too (shared_ptr), so a late answer finds a closed connection (fd -1), not freed
-// memory. Closed connections stay in a graveyard until the next epoll round, because that round's
-// event list may still name them.
+// loop holds it too (shared_ptr), so a late answer finds a closed connection, not freed memory.
+// Closed connections stay in a graveyard until the next epoll round, because that round's event
+// list may still name them.
 #pragma once
 
 #include <atomic>
@@ -17,52 +17,96 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ByteStream.h"
 #include "EventLoopServer.h"
 #include "HttpWire.h"
+#include "LogThrottle.h"
 #include "WorkerPool.h"
 
 namespace ordersystem::host {
 
-/// Who may touch a connection: the loop while Reading, Writing (EPOLLOUT) or Draining; while Busy
-/// the handler reads its request (on a worker or wherever an async reply comes from) and the
-/// loop writes the answer it is handed (answerAsync).
-enum class Phase : int { Reading, Busy, Writing, Draining };
+/// Who may touch a connection: the loop while Handshaking, Reading, Writing (EPOLLOUT) or
+/// Draining; while Busy the handler reads its request (on a worker or wherever an async reply
+/// comes from) and the loop writes the answer it is handed (answerAsync).
+enum class Phase : int { Handshaking, Reading, Busy, Writing, Draining };
+
+/// Memory that request bodies in flight may hold together.
+class BodyBudget {
+public:
+    explicit BodyBudget(int64_t limit) : _limit(limit) {}
+    bool tryReserve(int64_t bytes) noexcept {
+        int64_t used = _used.load(std::memory_order_relaxed);
+        do {
+            if (used + bytes > _limit) return false;
+        } while (!_used.compare_exchange_weak(used, used + bytes, std::memory_order_relaxed));
+        return true;
+    }
+    void release(int64_t bytes) noexcept { _used.fetch_sub(bytes, std::memory_order_relaxed); }
+    int64_t limit() const noexcept { return _limit; }
+
+private:
+    const int64_t _limit;
+    std::atomic<int64_t> _used{0};
+};
+
+struct EventLoopServer::Shared {
+    Shared(RequestDispatcher& d, WorkerPool& w, int fd, TlsContext* t, int max, const std::vector<std::unique_ptr<Loop>>& l)
+        : dispatcher(d), workers(w), listenFd(fd), tls(t), maxConnections(max), loops(l),
+          bodies(d.settings().maxBodyMemoryBytes) {}
+    RequestDispatcher& dispatcher;
+    WorkerPool& workers;
+    const int listenFd;
+    TlsContext* const tls;
+    const int maxConnections;
+    /// Every loop, for handing accepted connections round robin.
+    const std::vector<std::unique_ptr<Loop>>& loops;
+    std::atomic<unsigned> nextLoop{0};
+    std::atomic<int> open{0};  ///< accepted and not yet closed, on all loops
+    BodyBudget bodies;
+    LogThrottle acceptFailures;
+    LogThrottle connectionLimit;
+    LogThrottle bodyBudgetFull;
+};
 
 struct EventLoopServer::Connection {
-    int fd = -1;
+    ByteStream stream;
     Loop* loop = nullptr;
     std::string remote;
-    std::mutex writeMutex;  ///< writing to, re-arming and closing fd
+    std::mutex writeMutex;  ///< writing to and closing the stream
     std::atomic<Phase> phase{Phase::Reading};
-    /// Idle: when the keep-alive ends. Writing/Draining: when to give up on the client.
+    /// Handshaking, idle: when to give up. Writing/Draining: when to give up on the client.
     std::atomic<int64_t> deadlineMs{0};
 
     // Owned by whichever thread the phase gives the connection to.
     int64_t requestStartMs = 0;  ///< first byte of an incomplete request (0: none pending)
-    std::string in;
+    std::string in;              ///< bytes read and not yet consumed start at inPos
     size_t inPos = 0;
     bool haveHead = false;
+    wire::HeadParser headParser;
     wire::RequestHead head;
     wire::ChunkedDecoder chunked;
+    const Route* route = nullptr;  ///< the admitted route of the current request
+    int64_t bodyLimit = 0;
+    int64_t bodyReserved = 0;  ///< of the shared BodyBudget, held until the answer
     sdk::HttpRequest request;
     RequestTrace trace;
     bool inRequest = false;  ///< begin() was called and finish() not yet
     bool keepAlive = true;
-    bool headOnly = false;  ///< HEAD: no body on the wire
-    bool broken = false;    ///< a write failed: close
+    bool headOnly = false;    ///< HEAD: no body on the wire
+    bool broken = false;      ///< a write failed: close
+    bool peerClosed = false;  ///< the client ended its side: nothing more will arrive
     /// Loop thread only. Sockets are edge-triggered: input (or a hang-up) that arrives while the
     /// connection is not Reading, or that one read left in the socket, gets no second event, so
     /// it is remembered here and read when the connection is Reading again.
     bool readPending = false;
-    std::string out;
+    std::string out;  ///< bytes to send from outPos (an interim 100 Continue, then the answer)
     size_t outPos = 0;
     int64_t discarded = 0;
 };
 
 class EventLoopServer::Loop {
 public:
-    Loop(RequestDispatcher& dispatcher, WorkerPool& workers, int listenFd, const std::vector<std::unique_ptr<Loop>>& all,
-         std::atomic<unsigned>& nextLoop);
+    explicit Loop(Shared& shared);
     ~Loop();
 
     void start();
@@ -92,40 +136,45 @@ private:
     /// Writes an answer on the loop thread and goes on with the connection.
     void deliver(const std::shared_ptr<Connection>& conn, sdk::HttpResponse&& response);
     void accept();
+    /// Stops watching the listener until resumeAtMs (and while the connection limit holds).
+    void pauseAccepting(int64_t resumeAtMs) noexcept;
+    void resumeAcceptingIfPossible(int64_t nowMs) noexcept;
     /// Gives this loop a socket another loop accepted (thread-safe).
     void handOver(int fd, std::string remote);
     /// Takes over an accepted socket (on this loop's thread).
     void adopt(int fd, std::string remote);
     void onEvent(Connection& conn, uint32_t events);
-    void readInput(Connection& conn, bool& peerClosed);
+    void handshake(Connection& conn);
+    /// Reads into conn.in while it holds fewer than `want` unconsumed bytes.
+    void readInput(Connection& conn, size_t want);
     void drain(Connection& conn);
     void closeConnection(Connection& conn) noexcept;
     void checkTimeouts();
 
     // EventLoopRequests.cpp
-    /// Reads what is pending (readPending) and handles every complete request, until the
-    /// connection is busy, waits for more input or is closed.
+    /// Handles what is buffered, then reads what is pending (readPending), until the connection
+    /// is busy, waits for more input or is closed.
     void serve(Connection& conn);
     void process(Connection& conn);
     bool parseHead(Connection& conn);
+    /// Starts the request whose head was just parsed; false when it was refused.
+    bool admit(Connection& conn);
     bool readBody(Connection& conn);
     void dispatch(Connection& conn);
-    /// Calls an asynchronous route again on a worker (it replied runOnWorker on the loop).
+    /// Calls an asynchronous route on a worker (it replied runOnWorker on the loop, or its body
+    /// is too large for the loop).
     void runAsyncOnWorker(const std::shared_ptr<Connection>& self, const Route& route);
     void refuse(Connection& conn, int status, const std::string& detail);
     void respond(Connection& conn, sdk::HttpResponse&& response);
     void serialize(Connection& conn, sdk::HttpResponse&& response);
+    /// Gives the request's share of the body budget back.
+    void releaseBody(Connection& conn) noexcept;
     bool flush(Connection& conn) noexcept;
     void afterWrite(Connection& conn);
     void becomeIdle(Connection& conn);
 
+    Shared& _shared;
     RequestDispatcher& _dispatcher;
-    WorkerPool& _workers;
-    int _listenFd;
-    /// Every loop, for handing accepted connections round robin (the kernel wakes whichever loop
-    /// is idle for a new connection, which would pile most connections onto one loop).
-    const std::vector<std::unique_ptr<Loop>>& _all;
-    std::atomic<unsigned>& _nextLoop;
     int _epoll = -1;
     int _eventFd = -1;
     std::thread _thread;
@@ -133,9 +182,7 @@ private:
     /// True from just before the loop looks at its queues for the last time before epoll_wait
     /// until it wakes. Whoever queues work and swaps it from true to false writes the eventfd:
     /// one wake-up per sleep. A loop that is awake takes what was queued before it sleeps again,
-    /// so a batch of answers handed over one by one (a group commit's) costs one eventfd write,
-    /// not one per answer (the queue was usually empty again by the next answer: the loop had
-    /// woken and taken the first).
+    /// so a batch of answers handed over one by one (a group commit's) costs one eventfd write.
     std::atomic<bool> _sleeping{false};
     std::mutex _tasksMutex;
     std::vector<std::function<void()>> _tasks;
@@ -145,6 +192,10 @@ private:
     std::unordered_map<int, std::shared_ptr<Connection>> _connections;  ///< loop thread only
     std::vector<std::shared_ptr<Connection>> _graveyard;                 ///< loop thread only
     int64_t _lastTickMs = 0;
+    std::mutex _listenerMutex;      ///< the listener's registration: the loop and stopAccepting()
+    bool _watchingListener = true;  ///< _listenerMutex
+    bool _acceptStopped = false;    ///< stopAccepting() was called: never watch again; _listenerMutex
+    int64_t _resumeAcceptAtMs = 0;  ///< loop thread only
 };
 
 int64_t steadyNowMs() noexcept;

@@ -1,9 +1,8 @@
-// EventLoopServer, request side: bytes to requests (head, body), requests to handlers, answers
-// to bytes, and what a connection does after an answer went out.
+// EventLoopServer, request side: bytes to requests (head, admission, body), requests to
+// handlers, answers to bytes, and what a connection does after an answer went out.
 #include <sys/epoll.h>
-#include <sys/socket.h>
 
-#include <cerrno>
+#include <algorithm>
 
 #include "EventLoop.h"
 #include "ordersystem/sdk/util.h"
@@ -13,25 +12,37 @@ namespace ordersystem::host {
 namespace {
 constexpr int64_t kLingerMs = 2000;  ///< longest a lingering close waits for the client
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+/// Body bytes read ahead in one go; the rest follows as the handler's bytes are consumed.
+constexpr size_t kBodyReadBytes = 64 * 1024;
+/// Buffers of an idle connection larger than this are given back.
+constexpr size_t kIdleBufferBytes = 32 * 1024;
+
+/// How much a connection may hold unconsumed: the head's limit (one more byte to see it broken),
+/// or a slice of the body.
+size_t readWant(const EventLoopServer::Connection& conn, const HttpSettings& s) {
+    if (!conn.haveHead)
+        return static_cast<size_t>(wire::maxHeadBytes(wire::Limits{s.maxUriBytes, s.maxHeaderBytes})) + 1;
+    if (conn.head.chunked) return kBodyReadBytes;
+    const auto remaining = static_cast<size_t>(conn.head.contentLength) - conn.request.body.size();
+    return std::max<size_t>(1, std::min(remaining, kBodyReadBytes));
+}
 }  // namespace
 
 void EventLoopServer::Loop::serve(Connection& conn) {
-    while (conn.fd >= 0 && conn.phase.load(std::memory_order_acquire) == Phase::Reading) {
-        bool peerClosed = false;
-        if (conn.readPending) {
-            conn.readPending = false;
-            readInput(conn, peerClosed);
-            if (peerClosed && !conn.haveHead && conn.inPos >= conn.in.size()) return closeConnection(conn);
-        }
+    const HttpSettings& s = _dispatcher.settings();
+    for (;;) {
         process(conn);
-        // A half-closed client whose request is incomplete will never complete it.
-        if (peerClosed && conn.fd >= 0 && conn.phase.load() == Phase::Reading) return closeConnection(conn);
+        if (!conn.stream.open() || conn.phase.load(std::memory_order_acquire) != Phase::Reading) return;
+        // Nothing more will arrive: a request that is not complete never will be.
+        if (conn.peerClosed) return closeConnection(conn);
         if (!conn.readPending) return;
+        conn.readPending = false;
+        readInput(conn, readWant(conn, s));
     }
 }
 
 void EventLoopServer::Loop::process(Connection& conn) {
-    while (conn.fd >= 0 && conn.phase.load(std::memory_order_acquire) == Phase::Reading) {
+    while (conn.stream.open() && conn.phase.load(std::memory_order_acquire) == Phase::Reading) {
         if (!conn.haveHead && !parseHead(conn)) return;
         if (!readBody(conn)) return;
         dispatch(conn);
@@ -46,24 +57,26 @@ bool EventLoopServer::Loop::parseHead(Connection& conn) {
     }
     if (conn.requestStartMs == 0) conn.requestStartMs = steadyNowMs();
     const HttpSettings& s = _dispatcher.settings();
-    const wire::HeadOutcome outcome = wire::parseHead(pending, wire::Limits{s.maxUriBytes, s.maxHeaderBytes}, conn.head);
+    const wire::HeadOutcome outcome =
+        conn.headParser.parse(pending, wire::Limits{s.maxUriBytes, s.maxHeaderBytes}, conn.head);
     if (outcome.status == wire::HeadStatus::Incomplete) return false;
+    conn.headParser.reset();
     conn.trace = RequestTrace{};
     conn.trace.remote = conn.remote;
+    conn.trace.method = conn.head.method.empty() ? "-" : conn.head.method;
+    conn.trace.uri = conn.head.target.empty() ? "-" : conn.head.target.substr(0, 256);
+    _dispatcher.begin(conn.trace);
+    conn.inRequest = true;
     if (outcome.status == wire::HeadStatus::Bad) {
-        conn.trace.method = conn.head.method.empty() ? "-" : conn.head.method;
-        conn.trace.uri = conn.head.target.empty() ? "-" : conn.head.target.substr(0, 256);
-        _dispatcher.begin(conn.trace);
-        conn.inRequest = true;
         refuse(conn, outcome.errorStatus, outcome.error);
         return false;
     }
     conn.inPos += outcome.consumed;
-    conn.haveHead = true;
-    conn.trace.method = conn.head.method;
+    return admit(conn);
+}
+
+bool EventLoopServer::Loop::admit(Connection& conn) {
     conn.trace.uri = conn.head.target;
-    _dispatcher.begin(conn.trace);
-    conn.inRequest = true;
     // The previous request's header list goes back to the head, whose next parse reuses its storage.
     sdk::HeaderList previousHeaders = std::move(conn.request.headers);
     conn.request = sdk::HttpRequest{};
@@ -76,65 +89,80 @@ bool EventLoopServer::Loop::parseHead(Connection& conn) {
     conn.chunked = wire::ChunkedDecoder{};
     const bool hasBody = conn.head.chunked || conn.head.contentLength > 0;
     sdk::HttpResponse refusal;
-    const std::string_view rawPath = std::string_view(conn.head.target).substr(0, conn.head.target.find('?'));
-    if (!_dispatcher.admit(rawPath, conn.request.headers, refusal)) {
+    const Admission admission = _dispatcher.admit(conn.trace, conn.head, conn.request, refusal);
+    if (!admission.route) {
         if (hasBody) conn.keepAlive = false;  // the body stays unread
         respond(conn, std::move(refusal));
         return false;
     }
-    if (conn.head.contentLength > s.maxBodyBytes) {
-        refuse(conn, 413, "Request body exceeds the limit of " + std::to_string(s.maxBodyBytes) + " bytes");
-        return false;
+    if (conn.head.contentLength > 0) {
+        if (!_shared.bodies.tryReserve(conn.head.contentLength)) {
+            refuse(conn, 503, "The server holds as many request bodies as it may; please retry");
+            return false;
+        }
+        conn.bodyReserved = conn.head.contentLength;
+        conn.request.body.reserve(static_cast<size_t>(conn.head.contentLength));
     }
-    if (conn.head.expectContinue && hasBody && conn.inPos >= conn.in.size())
-        send(conn.fd, kContinue.data(), kContinue.size(), MSG_NOSIGNAL);
+    conn.route = admission.route;
+    conn.bodyLimit = admission.bodyLimit;
+    conn.haveHead = true;
+    // Only now that the body is wanted (RFC 9110 10.1.1), and only if it has not started coming.
+    if (conn.head.expectContinue && hasBody && conn.inPos >= conn.in.size()) {
+        conn.out.append(kContinue);
+        flush(conn);
+    }
     return true;
 }
 
 bool EventLoopServer::Loop::readBody(Connection& conn) {
-    const HttpSettings& s = _dispatcher.settings();
     const std::string_view pending = std::string_view(conn.in).substr(conn.inPos);
     if (conn.head.chunked) {
         size_t consumed = 0;
-        const auto result = conn.chunked.feed(pending, consumed, conn.request.body);
+        const auto result = conn.chunked.feed(pending, consumed, conn.request.body, conn.bodyLimit);
         conn.inPos += consumed;
-        if (static_cast<int64_t>(conn.request.body.size()) > s.maxBodyBytes) {
-            refuse(conn, 413, "Request body exceeds the limit of " + std::to_string(s.maxBodyBytes) + " bytes");
-            return false;
+        const auto grown = static_cast<int64_t>(conn.request.body.size()) - conn.bodyReserved;
+        if (grown > 0) {
+            if (!_shared.bodies.tryReserve(grown)) {
+                refuse(conn, 503, "The server holds as many request bodies as it may; please retry");
+                return false;
+            }
+            conn.bodyReserved += grown;
         }
-        if (result == wire::ChunkedDecoder::Result::Bad) {
-            refuse(conn, 400, "Malformed chunked request body");
+        switch (result) {
+        case wire::ChunkedDecoder::Result::TooLarge:
+            refuse(conn, 413, "Request body exceeds the limit of " + std::to_string(conn.bodyLimit) + " bytes");
             return false;
+        case wire::ChunkedDecoder::Result::Bad:
+            refuse(conn, 400, std::string("Malformed chunked request body: ") + conn.chunked.error());
+            return false;
+        case wire::ChunkedDecoder::Result::NeedMore: return false;
+        case wire::ChunkedDecoder::Result::Done: return true;
         }
-        if (result == wire::ChunkedDecoder::Result::NeedMore) return false;
-        return true;
     }
-    const size_t need = static_cast<size_t>(conn.head.contentLength);
-    if (pending.size() < need) {
-        if (conn.in.capacity() < conn.inPos + need) conn.in.reserve(conn.inPos + need);
-        return false;
-    }
-    conn.request.body.assign(pending.data(), need);
-    conn.inPos += need;
-    return true;
+    const size_t need = static_cast<size_t>(conn.head.contentLength) - conn.request.body.size();
+    const size_t take = std::min(need, pending.size());
+    conn.request.body.append(pending.data(), take);
+    conn.inPos += take;
+    return take == need;
 }
 
 void EventLoopServer::Loop::dispatch(Connection& conn) {
     conn.haveHead = false;
     conn.requestStartMs = 0;
+    const Route* route = conn.route;
+    const bool small = static_cast<int64_t>(conn.request.body.size()) <= kLoopBodyBytes;
     sdk::HttpResponse response;
-    const Route* route = _dispatcher.route(conn.trace, conn.request, response);
-    if (!route) return respond(conn, std::move(response));
-    if (!route->asyncHandler && route->options.nonBlocking) {
+    if (!route->asyncHandler && route->options.nonBlocking && small) {
         conn.request.onEventLoop = true;
         _dispatcher.runPlain(*route, conn.trace, conn.request, response);
         conn.request.onEventLoop = false;
         if (!response.runOnWorker) return respond(conn, std::move(response));
         response = sdk::HttpResponse{};  // it would have waited: a worker runs it again
     }
-    std::shared_ptr<Connection> self = _connections.at(conn.fd);
+    std::shared_ptr<Connection> self = _connections.at(conn.stream.fd());
     conn.phase.store(Phase::Busy, std::memory_order_release);
     if (route->asyncHandler) {
+        if (!small) return runAsyncOnWorker(self, *route);
         conn.request.onEventLoop = true;
         _dispatcher.runAsync(*route, conn.trace, conn.request, [this, self, route](sdk::HttpResponse&& answer) {
             // Asked at once, on this loop, to be called again where it may wait.
@@ -143,7 +171,7 @@ void EventLoopServer::Loop::dispatch(Connection& conn) {
         });
         return;
     }
-    _workers.post([this, self, route] {
+    _shared.workers.post([this, self, route] {
         sdk::HttpResponse answer;
         _dispatcher.runPlain(*route, self->trace, self->request, answer);
         answerAsync(self, std::move(answer));
@@ -153,22 +181,32 @@ void EventLoopServer::Loop::dispatch(Connection& conn) {
 void EventLoopServer::Loop::refuse(Connection& conn, int status, const std::string& detail) {
     sdk::HttpResponse response;
     sdk::writeProblem(response, status, detail);
+    if (status == 503) response.setHeader("Retry-After", "1");
     conn.keepAlive = false;
     conn.haveHead = false;
     conn.requestStartMs = 0;
     respond(conn, std::move(response));
 }
 
+void EventLoopServer::Loop::releaseBody(Connection& conn) noexcept {
+    if (conn.bodyReserved > 0) _shared.bodies.release(conn.bodyReserved);
+    conn.bodyReserved = 0;
+    if (conn.request.body.capacity() > kIdleBufferBytes) std::string().swap(conn.request.body);
+}
+
 void EventLoopServer::Loop::serialize(Connection& conn, sdk::HttpResponse&& response) {
     _dispatcher.check(conn.trace, response);
-    conn.out.clear();
-    conn.outPos = 0;
-    wire::writeResponseHead(response, conn.keepAlive, conn.out);
+    if (conn.outPos == conn.out.size()) {
+        conn.out.clear();
+        conn.outPos = 0;
+    }
+    wire::writeResponseHead(response, conn.keepAlive, conn.out, conn.head.http10);
     if (!conn.headOnly) conn.out.append(response.body);
     if (conn.inRequest) {
         conn.inRequest = false;
         _dispatcher.finish(conn.trace, response.status);
     }
+    releaseBody(conn);
 }
 
 void EventLoopServer::Loop::respond(Connection& conn, sdk::HttpResponse&& response) {
@@ -180,16 +218,18 @@ void EventLoopServer::Loop::respond(Connection& conn, sdk::HttpResponse&& respon
 
 bool EventLoopServer::Loop::flush(Connection& conn) noexcept {
     while (conn.outPos < conn.out.size()) {
-        const ssize_t n = send(conn.fd, conn.out.data() + conn.outPos, conn.out.size() - conn.outPos, MSG_NOSIGNAL);
-        if (n > 0) {
-            conn.outPos += static_cast<size_t>(n);
+        const IoResult r = conn.stream.write(conn.out.data() + conn.outPos, conn.out.size() - conn.outPos);
+        if (r.status == IoStatus::Done) {
+            conn.outPos += r.bytes;
             continue;
         }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;
+        if (r.status == IoStatus::WouldBlock) return false;
         conn.broken = true;
         return true;
     }
+    if (conn.out.capacity() > kIdleBufferBytes) std::string().swap(conn.out);
+    else conn.out.clear();
+    conn.outPos = 0;
     return true;
 }
 
@@ -197,11 +237,11 @@ void EventLoopServer::Loop::afterWrite(Connection& conn) {
     if (conn.broken) return closeConnection(conn);
     if (!conn.keepAlive) {
         // Lingering close: FIN now, then read (and drop) what the client still sends, bounded.
-        shutdown(conn.fd, SHUT_WR);
+        conn.stream.shutdownWrite();
         conn.discarded = 0;
         conn.deadlineMs.store(steadyNowMs() + std::min<int64_t>(kLingerMs, _dispatcher.settings().requestTimeoutMs));
         conn.phase.store(Phase::Draining, std::memory_order_release);
-        if (conn.readPending) drain(conn);  // arrived already: no edge will come for it
+        if (conn.readPending || conn.peerClosed) drain(conn);  // arrived already: no edge will come for it
         return;
     }
     conn.phase.store(Phase::Reading, std::memory_order_release);
@@ -211,10 +251,14 @@ void EventLoopServer::Loop::afterWrite(Connection& conn) {
 void EventLoopServer::Loop::becomeIdle(Connection& conn) {
     conn.requestStartMs = 0;
     conn.deadlineMs.store(steadyNowMs() + _dispatcher.settings().keepAliveTimeoutMs);
+    if (conn.in.capacity() > kIdleBufferBytes) {
+        std::string().swap(conn.in);
+        conn.inPos = 0;
+    }
 }
 
 void EventLoopServer::Loop::runAsyncOnWorker(const std::shared_ptr<Connection>& self, const Route& route) {
-    _workers.post([this, self, &route] {
+    _shared.workers.post([this, self, &route] {
         self->request.onEventLoop = false;
         _dispatcher.runAsync(route, self->trace, self->request, [self](sdk::HttpResponse&& answer) {
             answer.runOnWorker = false;  // asked again off the loop: this is the answer
@@ -236,7 +280,7 @@ void EventLoopServer::Loop::deliver(const std::shared_ptr<Connection>& conn, sdk
     {
         std::lock_guard<std::mutex> lock(conn->writeMutex);
         serialize(*conn, std::move(response));
-        if (conn->fd < 0) return;  // closed while the handler ran (shutdown)
+        if (!conn->stream.open()) return;  // closed while the handler ran (shutdown)
         if (!flush(*conn)) {
             conn->deadlineMs.store(steadyNowMs() + _dispatcher.settings().requestTimeoutMs);
             conn->phase.store(Phase::Writing, std::memory_order_release);

@@ -15,7 +15,6 @@
 #include <cstring>
 
 #include "EventLoop.h"
-#include "HttpWire.h"
 #include "ordersystem/sdk/util.h"
 
 namespace ordersystem::host {
@@ -23,6 +22,8 @@ namespace ordersystem::host {
 namespace {
 constexpr int kTickMs = 100;
 constexpr int kMaxEvents = 128;
+/// How long a loop stops accepting after accept failed for want of descriptors or memory.
+constexpr int64_t kAcceptBackOffMs = 100;
 /// The loop running on this thread (null elsewhere).
 thread_local const EventLoopServer::Loop* tlsLoop = nullptr;
 
@@ -46,12 +47,12 @@ int64_t steadyNowMs() noexcept {
 
 // ---- EventLoopServer
 
-EventLoopServer::EventLoopServer(RequestDispatcher& dispatcher, int listenFd, int loops)
-    : _dispatcher(dispatcher), _listenFd(listenFd),
-      _workers(std::make_unique<WorkerPool>(dispatcher.settings().threads)) {
-    fcntl(_listenFd, F_SETFL, fcntl(_listenFd, F_GETFL) | O_NONBLOCK);
-    for (int i = 0; i < std::max(1, loops); ++i)
-        _loops.push_back(std::make_unique<Loop>(_dispatcher, *_workers, _listenFd, _loops, _nextLoop));
+EventLoopServer::EventLoopServer(RequestDispatcher& dispatcher, int listenFd, int loops, TlsContext* tls,
+                                 int maxConnections)
+    : _workers(std::make_unique<WorkerPool>(dispatcher.settings().threads)) {
+    fcntl(listenFd, F_SETFL, fcntl(listenFd, F_GETFL) | O_NONBLOCK);
+    _shared = std::make_unique<Shared>(dispatcher, *_workers, listenFd, tls, std::max(1, maxConnections), _loops);
+    for (int i = 0; i < std::max(1, loops); ++i) _loops.push_back(std::make_unique<Loop>(*_shared));
 }
 
 EventLoopServer::~EventLoopServer() { stop(); }
@@ -76,9 +77,7 @@ void EventLoopServer::stop() noexcept {
 
 // ---- Loop
 
-EventLoopServer::Loop::Loop(RequestDispatcher& dispatcher, WorkerPool& workers, int listenFd,
-                            const std::vector<std::unique_ptr<Loop>>& all, std::atomic<unsigned>& nextLoop)
-    : _dispatcher(dispatcher), _workers(workers), _listenFd(listenFd), _all(all), _nextLoop(nextLoop) {
+EventLoopServer::Loop::Loop(Shared& shared) : _shared(shared), _dispatcher(shared.dispatcher) {
     _epoll = epoll_create1(EPOLL_CLOEXEC);
     _eventFd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     epoll_event ev{};
@@ -88,7 +87,7 @@ EventLoopServer::Loop::Loop(RequestDispatcher& dispatcher, WorkerPool& workers, 
     epoll_event lev{};
     lev.events = EPOLLIN | EPOLLEXCLUSIVE;
     lev.data.ptr = this;  // the listening socket
-    epoll_ctl(_epoll, EPOLL_CTL_ADD, _listenFd, &lev);
+    epoll_ctl(_epoll, EPOLL_CTL_ADD, _shared.listenFd, &lev);
 }
 
 EventLoopServer::Loop::~Loop() {
@@ -107,7 +106,29 @@ void EventLoopServer::Loop::start() {
 
 bool EventLoopServer::Loop::onLoopThread() const noexcept { return tlsLoop == this; }
 
-void EventLoopServer::Loop::stopAccepting() noexcept { epoll_ctl(_epoll, EPOLL_CTL_DEL, _listenFd, nullptr); }
+void EventLoopServer::Loop::stopAccepting() noexcept {
+    std::lock_guard<std::mutex> lock(_listenerMutex);
+    _acceptStopped = true;
+    if (_watchingListener) epoll_ctl(_epoll, EPOLL_CTL_DEL, _shared.listenFd, nullptr);
+    _watchingListener = false;
+}
+
+void EventLoopServer::Loop::pauseAccepting(int64_t resumeAtMs) noexcept {
+    std::lock_guard<std::mutex> lock(_listenerMutex);
+    _resumeAcceptAtMs = resumeAtMs;
+    if (_watchingListener) epoll_ctl(_epoll, EPOLL_CTL_DEL, _shared.listenFd, nullptr);
+    _watchingListener = false;
+}
+
+void EventLoopServer::Loop::resumeAcceptingIfPossible(int64_t nowMs) noexcept {
+    std::lock_guard<std::mutex> lock(_listenerMutex);
+    if (_watchingListener || _acceptStopped || nowMs < _resumeAcceptAtMs) return;
+    if (_shared.open.load(std::memory_order_relaxed) >= _shared.maxConnections) return;
+    epoll_event lev{};
+    lev.events = EPOLLIN | EPOLLEXCLUSIVE;
+    lev.data.ptr = this;
+    _watchingListener = epoll_ctl(_epoll, EPOLL_CTL_ADD, _shared.listenFd, &lev) == 0;
+}
 
 void EventLoopServer::Loop::stop() noexcept {
     _stopping.store(true);
@@ -115,7 +136,10 @@ void EventLoopServer::Loop::stop() noexcept {
     if (_thread.joinable()) _thread.join();
     {
         std::lock_guard<std::mutex> lock(_tasksMutex);
-        for (auto& handed : _handedOver) close(handed.first);  // accepted by another loop, never served
+        for (auto& handed : _handedOver) {  // accepted by another loop, never served
+            close(handed.first);
+            _shared.open.fetch_sub(1, std::memory_order_relaxed);
+        }
         _handedOver.clear();
     }
     auto open = std::move(_connections);
@@ -192,17 +216,37 @@ void EventLoopServer::Loop::runTasks() {
 
 void EventLoopServer::Loop::accept() {
     for (int i = 0; i < 64; ++i) {
-        sockaddr_storage addr{};
-        socklen_t len = sizeof addr;
-        const int fd = accept4(_listenFd, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
-                _dispatcher.log().error("cannot accept a connection: {}", std::strerror(errno));
+        const int64_t now = steadyNowMs();
+        if (_shared.open.load(std::memory_order_relaxed) >= _shared.maxConnections) {
+            pauseAccepting(now);
+            uint64_t heldBack = 0;
+            if (_shared.connectionLimit.allow(now, &heldBack))
+                _dispatcher.log().warn("{} connections are open ([http] max_connections): new ones wait until one "
+                                       "closes ({} more times since the last report)",
+                                       _shared.maxConnections, heldBack);
             return;
         }
+        sockaddr_storage addr{};
+        socklen_t len = sizeof addr;
+        const int fd = accept4(_shared.listenFd, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return;
+            // Out of descriptors or memory: the listener stays readable, so watching it now
+            // would wake this loop at once, forever. Look again after a pause.
+            const int error = errno;
+            pauseAccepting(now + kAcceptBackOffMs);
+            uint64_t heldBack = 0;
+            if (_shared.acceptFailures.allow(now, &heldBack))
+                _dispatcher.log().error("cannot accept connections: {} ({} open); pausing {} ms at a time "
+                                        "({} more failures since the last report)",
+                                        std::strerror(error), _shared.open.load(), kAcceptBackOffMs, heldBack);
+            return;
+        }
+        _shared.open.fetch_add(1, std::memory_order_relaxed);
         const int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        Loop* owner = _all[_nextLoop.fetch_add(1, std::memory_order_relaxed) % _all.size()].get();
+        Loop* owner = _shared.loops[_shared.nextLoop.fetch_add(1, std::memory_order_relaxed) % _shared.loops.size()].get();
         if (owner == this) {
             adopt(fd, peerName(addr));
         } else {
@@ -221,18 +265,25 @@ void EventLoopServer::Loop::handOver(int fd, std::string remote) {
 
 void EventLoopServer::Loop::adopt(int fd, std::string remote) {
     auto conn = std::make_shared<Connection>();
-    conn->fd = fd;
+    conn->stream = ByteStream(fd, _shared.tls);
     conn->loop = this;
     conn->remote = std::move(remote);
-    conn->deadlineMs.store(steadyNowMs() + _dispatcher.settings().keepAliveTimeoutMs);
-    // Registered once, edge-triggered for both directions: no epoll_ctl per request (a syscall
-    // each, which EPOLLONESHOT re-arming cost on every answer). A loop only acts on an edge in
-    // the phase that expects it and remembers input that arrives in any other (readPending).
+    const HttpSettings& s = _dispatcher.settings();
+    if (conn->stream.tls()) {
+        conn->phase.store(Phase::Handshaking);
+        conn->deadlineMs.store(steadyNowMs() + std::min(s.tlsHandshakeTimeoutMs, s.requestTimeoutMs));
+    } else {
+        conn->deadlineMs.store(steadyNowMs() + s.keepAliveTimeoutMs);
+    }
+    // Registered once, edge-triggered for both directions: no epoll_ctl per request. A loop only
+    // acts on an edge in the phase that expects it and remembers input that arrives in any other
+    // (readPending).
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
     ev.data.ptr = conn.get();
-    if (epoll_ctl(_epoll, EPOLL_CTL_ADD, fd, &ev) != 0) {
-        close(fd);
+    if ((_shared.tls && !conn->stream.tls()) || epoll_ctl(_epoll, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        conn->stream.close();
+        _shared.open.fetch_sub(1, std::memory_order_relaxed);
         return;
     }
     _connections.emplace(fd, std::move(conn));
@@ -240,25 +291,30 @@ void EventLoopServer::Loop::adopt(int fd, std::string remote) {
 
 void EventLoopServer::Loop::closeConnection(Connection& conn) noexcept {
     std::lock_guard<std::mutex> lock(conn.writeMutex);
-    if (conn.fd < 0) return;
+    if (!conn.stream.open()) return;
     if (conn.inRequest && conn.phase.load() != Phase::Busy) {
         // The client went away before its answer: counted, never half-logged.
         conn.inRequest = false;
         _dispatcher.finish(conn.trace, 499);
     }
-    epoll_ctl(_epoll, EPOLL_CTL_DEL, conn.fd, nullptr);
-    close(conn.fd);
-    if (auto it = _connections.find(conn.fd); it != _connections.end()) {
+    if (conn.phase.load() != Phase::Busy) releaseBody(conn);
+    const int fd = conn.stream.fd();
+    epoll_ctl(_epoll, EPOLL_CTL_DEL, fd, nullptr);
+    conn.stream.close();
+    _shared.open.fetch_sub(1, std::memory_order_relaxed);
+    if (auto it = _connections.find(fd); it != _connections.end()) {
         _graveyard.push_back(std::move(it->second));
         _connections.erase(it);
     }
-    conn.fd = -1;
 }
 
 void EventLoopServer::Loop::onEvent(Connection& conn, uint32_t events) {
-    if (conn.fd < 0) return;
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) conn.readPending = true;
+    if (!conn.stream.open()) return;
+    // TLS: a read may wait for the socket to take a write (or the other way round), so any edge
+    // is worth another read.
+    if ((events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) || conn.stream.tls()) conn.readPending = true;
     switch (conn.phase.load(std::memory_order_acquire)) {
+    case Phase::Handshaking: handshake(conn); return;
     case Phase::Writing:
         if (events & EPOLLERR) conn.broken = true;
         // Not all out yet: the next EPOLLOUT edge comes when the socket drained.
@@ -270,50 +326,69 @@ void EventLoopServer::Loop::onEvent(Connection& conn, uint32_t events) {
     case Phase::Draining:
         if (conn.readPending) drain(conn);
         return;
-    case Phase::Reading: serve(conn); return;
+    case Phase::Reading:
+        if (conn.outPos < conn.out.size() && !flush(conn)) return;  // an interim 100 Continue still going out
+        if (conn.broken) return closeConnection(conn);
+        serve(conn);
+        return;
     case Phase::Busy: return;  // readPending is served after the answer
     }
 }
 
-void EventLoopServer::Loop::readInput(Connection& conn, bool& peerClosed) {
-    if (conn.inPos > 0 && conn.inPos == conn.in.size()) {
-        conn.in.clear();
+void EventLoopServer::Loop::handshake(Connection& conn) {
+    switch (conn.stream.handshake()) {
+    case IoStatus::Done:
+        conn.phase.store(Phase::Reading, std::memory_order_release);
+        conn.deadlineMs.store(steadyNowMs() + _dispatcher.settings().keepAliveTimeoutMs);
+        conn.readPending = true;  // the first request may have come with the handshake's last flight
+        serve(conn);
+        return;
+    case IoStatus::WouldBlock: return;
+    default:
+        _dispatcher.log().debug("TLS handshake with {} failed", conn.remote);
+        closeConnection(conn);
+        return;
+    }
+}
+
+void EventLoopServer::Loop::readInput(Connection& conn, size_t want) {
+    if (conn.inPos > 0) {
+        // Only the unconsumed tail is kept (at most a head and one read), whatever came before.
+        conn.in.erase(0, conn.inPos);
         conn.inPos = 0;
     }
     char buffer[16384];
-    for (int i = 0; i < 16; ++i) {
-        const ssize_t n = recv(conn.fd, buffer, sizeof buffer, 0);
-        if (n > 0) {
-            conn.in.append(buffer, static_cast<size_t>(n));
-            if (static_cast<size_t>(n) < sizeof buffer) return;  // drained: the next edge tells
+    while (conn.in.size() < want) {
+        const size_t asked = std::min(sizeof buffer, want - conn.in.size());
+        const IoResult r = conn.stream.read(buffer, asked);
+        if (r.status == IoStatus::Done) {
+            conn.in.append(buffer, r.bytes);
+            // A socket that gave less than asked is drained (the next edge tells); a TLS read
+            // ends at a record, which says nothing about the socket.
+            if (r.bytes < asked && !conn.stream.tls()) return;
             continue;
         }
-        if (n < 0 && errno == EINTR) continue;
-        if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) peerClosed = true;
-        return;
+        if (r.status != IoStatus::WouldBlock) conn.peerClosed = true;
+        return;  // drained: the next edge tells
     }
-    conn.readPending = true;  // 256 KiB in one go: the rest after these requests, no edge for it
+    conn.readPending = true;  // stopped at want: what is left gets no new edge
 }
 
 void EventLoopServer::Loop::drain(Connection& conn) {
     conn.readPending = false;
-    char buffer[16384];
     for (;;) {
-        const ssize_t n = recv(conn.fd, buffer, sizeof buffer, 0);
-        if (n > 0) {
-            conn.discarded += n;
-            if (conn.discarded > wire::kDiscardAfterRefusalBytes) return closeConnection(conn);
-            continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;  // until the next edge
-        return closeConnection(conn);  // the client closed (or failed): done
+        const IoResult r = conn.stream.discard();
+        if (r.status == IoStatus::WouldBlock) return;  // until the next edge
+        if (r.status != IoStatus::Done) return closeConnection(conn);  // the client closed (or failed): done
+        conn.discarded += static_cast<int64_t>(r.bytes);
+        if (conn.discarded > wire::kDiscardAfterRefusalBytes) return closeConnection(conn);
     }
 }
 
 void EventLoopServer::Loop::checkTimeouts() {
     const int64_t now = steadyNowMs();
     _lastTickMs = now;
+    resumeAcceptingIfPossible(now);
     const int64_t requestTimeout = _dispatcher.settings().requestTimeoutMs;
     std::vector<Connection*> expired;
     for (auto& [fd, conn] : _connections) {
@@ -326,8 +401,7 @@ void EventLoopServer::Loop::checkTimeouts() {
     for (Connection* conn : expired) {
         if (conn->phase.load() == Phase::Reading && conn->haveHead) {
             // The head arrived, the body did not: say so before closing.
-            refuse(*conn, 408,
-                   "Request body did not arrive within " + std::to_string(requestTimeout) + " ms");
+            refuse(*conn, 408, "Request body did not arrive within " + std::to_string(requestTimeout) + " ms");
         } else {
             closeConnection(*conn);
         }

@@ -14,7 +14,12 @@ struct HttpSettings {
     int port = 5000;
     int64_t maxBodyBytes = 1048576;
     int threads = 128;
-    int maxQueued = 1024;
+    int maxQueued = 1024;  ///< listen backlog
+    /// Open connections at most (lowered at start to fit the open-file limit); beyond it new
+    /// connections wait in the listen backlog until one closes.
+    int maxConnections = 10000;
+    /// Request bodies being read or handled hold at most this much memory together (503 beyond).
+    int64_t maxBodyMemoryBytes = 64 * 1024 * 1024;
     int keepAliveTimeoutMs = 5000;
     /// Longest a socket read may wait, and the bound for reading one request body.
     int requestTimeoutMs = 30000;
@@ -26,6 +31,8 @@ struct HttpSettings {
     bool apiKeysOnAllRoutes = false;
     std::string tlsCert;  ///< PEM certificate (chain); TLS when set together with tlsKey
     std::string tlsKey;   ///< PEM private key
+    /// A TLS handshake must be complete this long after the connection was accepted.
+    int tlsHandshakeTimeoutMs = 10000;
 };
 
 }  // namespace ordersystem::host

@@ -1,7 +1,9 @@
 #include "RequestDispatcher.h"
 
+#include <algorithm>
 #include <exception>
 
+#include "ordersystem/sdk/text.h"
 #include "ordersystem/sdk/util.h"
 
 namespace ordersystem::host {
@@ -16,30 +18,33 @@ bool isJsonContentType(std::string_view v) {
     return sdk::equalsIgnoreCase(v, "application/json");
 }
 
-namespace {
-
-void parseQuery(std::string_view query, sdk::HeaderList& out) {
+bool parseQuery(std::string_view query, sdk::HeaderList& out) {
     size_t start = 0;
     while (start < query.size()) {
         size_t amp = query.find('&', start);
         if (amp == std::string_view::npos) amp = query.size();
         const std::string_view pair = query.substr(start, amp - start);
-        if (!pair.empty()) {
-            const size_t eq = pair.find('=');
-            std::string key, value;
-            percentDecode(pair.substr(0, eq), key, true);
-            if (eq != std::string_view::npos) percentDecode(pair.substr(eq + 1), value, true);
-            out.emplace_back(std::move(key), std::move(value));
-        }
         start = amp + 1;
+        if (pair.empty()) continue;
+        const size_t eq = pair.find('=');
+        std::string key, value;
+        if (!percentDecode(pair.substr(0, eq), key, true) || !sdk::isCleanText(key)) return false;
+        if (eq != std::string_view::npos && (!percentDecode(pair.substr(eq + 1), value, true) || !sdk::isCleanText(value)))
+            return false;
+        out.emplace_back(std::move(key), std::move(value));
     }
+    return true;
 }
+
+namespace {
 
 const std::string* findHeader(const sdk::HeaderList& headers, std::string_view name) {
     for (const auto& kv : headers)
         if (sdk::equalsIgnoreCase(kv.first, name)) return &kv.second;
     return nullptr;
 }
+
+bool underApi(std::string_view path) { return path == "/api" || path.substr(0, 5) == "/api/"; }
 
 }  // namespace
 
@@ -48,10 +53,13 @@ void RequestDispatcher::begin(RequestTrace& trace) noexcept {
     _inFlight.fetch_add(1, std::memory_order_relaxed);
 }
 
-bool RequestDispatcher::admit(std::string_view rawPath, const sdk::HeaderList& headers,
-                              sdk::HttpResponse& refusal) const {
-    if (!_settings.apiKeys || !_settings.apiKeys->enabled()) return true;
-    if (!_settings.apiKeysOnAllRoutes && rawPath != "/api" && rawPath.substr(0, 5) != "/api/") return true;
+bool RequestDispatcher::needsKey(const Route* route, std::string_view decodedPath) const noexcept {
+    if (!_settings.apiKeys || !_settings.apiKeys->enabled()) return false;
+    if (_settings.apiKeysOnAllRoutes) return true;
+    return underApi(route ? std::string_view(route->pattern) : decodedPath);
+}
+
+bool RequestDispatcher::authorized(const sdk::HeaderList& headers, sdk::HttpResponse& refusal) const {
     const std::string* authorization = findHeader(headers, "Authorization");
     const std::string* xApiKey = findHeader(headers, "X-Api-Key");
     const std::string key = presentedApiKey(authorization ? *authorization : std::string_view(),
@@ -64,38 +72,52 @@ bool RequestDispatcher::admit(std::string_view rawPath, const sdk::HeaderList& h
     return false;
 }
 
-const Route* RequestDispatcher::route(RequestTrace& trace, sdk::HttpRequest& request,
-                                      sdk::HttpResponse& response) const {
+Admission RequestDispatcher::admit(RequestTrace& trace, const wire::RequestHead& head, sdk::HttpRequest& request,
+                                   sdk::HttpResponse& refusal) const {
     thread_local RouteMatch match;
-    const size_t qmark = trace.uri.find('?');
-    const std::string_view rawPath = std::string_view(trace.uri).substr(0, qmark);
-    _router.match(request.method, rawPath, match);
+    _router.match(head.method, head.path, match);
+    if (match.kind == RouteMatch::Kind::Malformed) {
+        sdk::writeProblem(refusal, 400, match.malformed);
+        return {};
+    }
+    const Route* route = match.kind == RouteMatch::Kind::Found ? match.route : nullptr;
+    if (needsKey(route, match.decodedPath) && !authorized(request.headers, refusal)) return {};
     if (match.kind == RouteMatch::Kind::NotFound) {
-        sdk::writeProblem(response, 404, "No resource at " + match.decodedPath);
-        return nullptr;
+        sdk::writeProblem(refusal, 404, "No resource at " + match.decodedPath);
+        return {};
     }
     if (match.kind == RouteMatch::Kind::MethodNotAllowed) {
-        sdk::writeProblem(response, 405, "Method " + request.method + " is not allowed on " + match.decodedPath);
-        response.setHeader("Allow", match.allow);
-        return nullptr;
+        sdk::writeProblem(refusal, 405, "Method " + head.method + " is not allowed on " + match.decodedPath);
+        refusal.setHeader("Allow", match.allow);
+        return {};
     }
-    const Route& route = *match.route;
-    trace.stats = route.stats.get();
-    trace.routeLabel = route.pattern.c_str();
-    if (route.options.jsonBody) {
+    trace.stats = route->stats.get();
+    trace.routeLabel = route->pattern.c_str();
+    if (!head.query.empty() && !parseQuery(head.query, request.queryParams)) {
+        sdk::writeProblem(refusal, 400, "The query string must be valid UTF-8 without control characters");
+        return {};
+    }
+    if (route->options.jsonBody) {
         const std::string* type = findHeader(request.headers, "Content-Type");
         if (!type || !isJsonContentType(*type)) {
-            sdk::writeProblem(response, 415,
+            sdk::writeProblem(refusal, 415,
                               "Content-Type must be application/json" + (type ? ", got " + *type : std::string()));
-            return nullptr;
+            return {};
         }
     }
+    const int64_t declared = route->options.maxBodyBytes;
+    const int64_t limit = std::min(_settings.maxBodyBytes,
+                                   declared >= 0 ? declared : route->options.jsonBody ? _settings.maxBodyBytes
+                                                                                      : sdk::kSmallBodyBytes);
+    if (head.contentLength > limit) {
+        sdk::writeProblem(refusal, 413, "Request body exceeds the limit of " + std::to_string(limit) + " bytes");
+        return {};
+    }
     request.path = std::move(match.decodedPath);
-    request.pathParams.reserve(route.paramNames.size());
-    for (size_t i = 0; i < route.paramNames.size() && i < match.values.size(); ++i)
-        request.pathParams.emplace_back(route.paramNames[i], std::move(match.values[i]));
-    if (qmark != std::string::npos) parseQuery(std::string_view(trace.uri).substr(qmark + 1), request.queryParams);
-    return &route;
+    request.pathParams.reserve(route->paramNames.size());
+    for (size_t i = 0; i < route->paramNames.size() && i < match.values.size(); ++i)
+        request.pathParams.emplace_back(route->paramNames[i], std::move(match.values[i]));
+    return Admission{route, limit};
 }
 
 void RequestDispatcher::internalError(const RequestTrace& trace, sdk::HttpResponse& response,

@@ -1,7 +1,11 @@
-// Contract: what every HTTP request goes through once its bytes are in, whichever listener read
-// it (the event loop for plain HTTP, Poco's HTTPServer for TLS): the API key check, the route
-// match (404/405 problem documents), 415 for JSON routes, running the handler (an exception or an
-// invalid status becomes a 500 problem document), and counting and logging the outcome.
+// Contract: what every HTTP request goes through, plain or TLS alike (both are served by the
+// event loops). admit() decides from the head alone, before any byte of the body is read: the
+// target's decoded path and query must be clean text (400), the route is matched (404/405), the
+// API key is checked on the route that matched (401; on the same decoded path when none did, so
+// no spelling of a path reaches a route its check did not see), JSON routes need their Content-Type
+// (415) and a declared body must fit the route's limit (413). Then runPlain/runAsync run the
+// handler (an exception or an invalid status becomes a 500 problem document), and finish()
+// counts and logs the outcome.
 // Read-only after construction and thread-safe; inFlight counts requests between begin and finish
 // so a shutdown can wait for them.
 #pragma once
@@ -15,6 +19,7 @@
 #include <spdlog/logger.h>
 
 #include "HttpSettings.h"
+#include "HttpWire.h"
 #include "Router.h"
 
 namespace ordersystem::host {
@@ -29,6 +34,12 @@ struct RequestTrace {
     const char* routeLabel = "unmatched";
 };
 
+/// What the head alone decided.
+struct Admission {
+    const Route* route = nullptr;  ///< null: the refusal holds the answer
+    int64_t bodyLimit = 0;         ///< the route's largest body
+};
+
 class RequestDispatcher {
 public:
     RequestDispatcher(HttpSettings settings, Router& router, std::shared_ptr<spdlog::logger> log)
@@ -39,11 +50,10 @@ public:
 
     /// Counts the request as in flight; pair with finish().
     void begin(RequestTrace& trace) noexcept;
-    /// The API key check on the head alone. false: refusal holds the 401.
-    bool admit(std::string_view rawPath, const sdk::HeaderList& headers, sdk::HttpResponse& refusal) const;
-    /// Matches the route and fills request.path, pathParams and queryParams (and the trace's
-    /// labels). Null: response holds the 404, 405 or 415.
-    const Route* route(RequestTrace& trace, sdk::HttpRequest& request, sdk::HttpResponse& response) const;
+    /// Admits a request by its head (see the contract above). request.headers must already hold
+    /// the head's headers; fills request.path, pathParams and queryParams and the trace's labels.
+    Admission admit(RequestTrace& trace, const wire::RequestHead& head, sdk::HttpRequest& request,
+                    sdk::HttpResponse& refusal) const;
     /// Runs a plain handler; never throws.
     void runPlain(const Route& route, const RequestTrace& trace, const sdk::HttpRequest& request,
                   sdk::HttpResponse& response) const noexcept;
@@ -58,6 +68,8 @@ public:
     int inFlight() const noexcept { return _inFlight.load(std::memory_order_relaxed); }
 
 private:
+    bool needsKey(const Route* route, std::string_view decodedPath) const noexcept;
+    bool authorized(const sdk::HeaderList& headers, sdk::HttpResponse& refusal) const;
     void internalError(const RequestTrace& trace, sdk::HttpResponse& response, const char* what) const noexcept;
 
     HttpSettings _settings;
@@ -68,5 +80,9 @@ private:
 
 /// True for "application/json", with or without parameters, in any letter case.
 bool isJsonContentType(std::string_view value);
+
+/// Splits and decodes a query string ("a=1&b=x+y") into out; false when a part has a malformed
+/// escape or is not clean text.
+bool parseQuery(std::string_view query, sdk::HeaderList& out);
 
 }  // namespace ordersystem::host

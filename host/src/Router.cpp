@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "ordersystem/sdk/text.h"
+
 namespace ordersystem::host {
 
 namespace {
@@ -170,6 +172,9 @@ void Router::addRoute(std::string method, std::string pattern, sdk::RouteHandler
     node->routes.push_back(route.get());
     std::vector<std::string> methods;
     for (const Route* r : node->routes) methods.push_back(r->method);
+    if (std::find(methods.begin(), methods.end(), "GET") != methods.end() &&
+        std::find(methods.begin(), methods.end(), "HEAD") == methods.end())
+        methods.emplace_back("HEAD");
     std::sort(methods.begin(), methods.end());
     node->allow.clear();
     for (const auto& m : methods) node->allow += (node->allow.empty() ? "" : ", ") + m;
@@ -215,22 +220,43 @@ void Router::match(std::string_view method, std::string_view rawPath, RouteMatch
     thread_local std::vector<std::string> decoded;
     splitRaw(rawPath, raw);
     decoded.resize(raw.size());
-    for (size_t i = 0; i < raw.size(); ++i) percentDecode(raw[i], decoded[i], false);
-    percentDecode(rawPath, m.decodedPath, false);
     m.values.clear();
     m.route = nullptr;
     m.allow.clear();
+    m.kind = RouteMatch::Kind::Malformed;
+    for (size_t i = 0; i < raw.size(); ++i) {
+        if (!percentDecode(raw[i], decoded[i], false)) {
+            m.malformed = "The request path has a malformed percent escape";
+            return;
+        }
+        if (!sdk::isCleanText(decoded[i])) {
+            m.malformed = "The request path must be valid UTF-8 without control characters";
+            return;
+        }
+        if (decoded[i] == "." || decoded[i] == "..") {
+            m.malformed = "The request path must not contain . or .. segments";
+            return;
+        }
+    }
+    percentDecode(rawPath, m.decodedPath, false);
     const Node* terminal = nullptr;
     if (!walk(*_root, decoded, 0, m.values, &terminal)) {
         m.kind = RouteMatch::Kind::NotFound;
         return;
     }
+    const Route* get = nullptr;
     for (const Route* r : terminal->routes) {
         if (r->method.size() == method.size() && r->method == method) {
             m.kind = RouteMatch::Kind::Found;
             m.route = r;
             return;
         }
+        if (r->method == "GET") get = r;
+    }
+    if (get && method == "HEAD") {  // the GET answer without its body (RFC 9110 9.3.2)
+        m.kind = RouteMatch::Kind::Found;
+        m.route = get;
+        return;
     }
     m.kind = RouteMatch::Kind::MethodNotAllowed;
     m.allow = terminal->allow;

@@ -3,7 +3,10 @@
 // concurrently from HTTP worker threads afterwards and is read-only and lock-free.
 // Patterns are "/"-separated literal or "{name}" segments; a literal wins over a parameter at the
 // same place (with backtracking). Matching splits the RAW path and percent-decodes each segment,
-// so "%2F" inside a segment never creates a new segment. No regex.
+// so "%2F" inside a segment never creates a new segment. No regex. A path whose decoded segments
+// are not clean text (a malformed escape, invalid UTF-8, a control character) or are dot segments
+// ("." or "..") is Malformed: it never reaches a route, and the one decoded path that routing used
+// is what the API key check looks at. HEAD matches wherever GET does.
 // Each route carries its metric instruments, looked up once (RouteStats) instead of per request.
 #pragma once
 
@@ -54,15 +57,17 @@ struct Route {
 
 /// Result of a lookup; reused per request to avoid allocations.
 struct RouteMatch {
-    enum class Kind { Found, NotFound, MethodNotAllowed };
+    enum class Kind { Found, NotFound, MethodNotAllowed, Malformed };
     Kind kind = Kind::NotFound;
     const Route* route = nullptr;
-    std::string allow;                ///< for 405: "GET, POST"
+    std::string allow;                ///< for 405: "GET, HEAD, POST"
+    const char* malformed = "";       ///< why (Malformed)
     std::string decodedPath;          ///< the whole path, percent-decoded
     std::vector<std::string> values;  ///< decoded parameter values, in order
 };
 
 /// Percent-decodes text; plusAsSpace for query strings. Returns false on a malformed escape.
+/// Decoded path segments and query parts must then pass sdk::isCleanText.
 bool percentDecode(std::string_view text, std::string& out, bool plusAsSpace);
 
 class Router final : public sdk::Router {

@@ -141,6 +141,13 @@ Status Runtime::readHostSettings() {
     const int64_t queued = http.getInt("max_queued");
     if (queued < 1 || queued > 65536) return outOfRange("[http] max_queued", queued, "1..65536");
     _settings.http.maxQueued = static_cast<int>(queued);
+    const int64_t connections = http.getInt("max_connections");
+    if (connections < 1 || connections > 1000000) return outOfRange("[http] max_connections", connections, "1..1000000");
+    _settings.http.maxConnections = static_cast<int>(connections);
+    _settings.http.maxBodyMemoryBytes = http.getInt("max_body_memory_bytes");
+    if (_settings.http.maxBodyMemoryBytes < _settings.http.maxBodyBytes)
+        return outOfRange("[http] max_body_memory_bytes", _settings.http.maxBodyMemoryBytes,
+                          ">= [http] max_body_bytes (" + std::to_string(_settings.http.maxBodyBytes) + ")");
     const int64_t keepAlive = http.getInt("keep_alive_timeout_ms");
     if (keepAlive < 1 || keepAlive > 3600000) return outOfRange("[http] keep_alive_timeout_ms", keepAlive, "1..3600000");
     _settings.http.keepAliveTimeoutMs = static_cast<int>(keepAlive);
@@ -228,9 +235,10 @@ Status Runtime::start() {
     _started = true;
     std::string plugins;
     for (const auto& n : _plugins->names()) plugins += (plugins.empty() ? "" : ", ") + n;
-    _log->info("ordersystem {} started: node {} mode {} plugins [{}] listening on {}:{} ({}) data {} durability {}{}{}, {}",
+    _log->info("ordersystem {} started: node {} mode {} plugins [{}] listening on {}:{} ({}, up to {} connections) data {} "
+               "durability {}{}{}, {}",
                ORDERSYSTEM_VERSION, _settings.nodeId, _mode, plugins, _settings.http.host, _http->port(),
-               node.httpAddress, _settings.dataDir, _settings.durability == sdk::Durability::Full ? "full" : "normal",
+               node.httpAddress, _http->maxConnections(), _settings.dataDir, _settings.durability == sdk::Durability::Full ? "full" : "normal",
                _settings.http.apiKeys ? fmt::format(", {} API key(s) required on {}", _settings.http.apiKeys->size(),
                                                     _settings.http.apiKeysOnAllRoutes ? "every route" : "/api/*")
                                       : std::string(", no API keys"),

@@ -107,7 +107,7 @@ TEST_F(HttpServerTest, OtherMethodOnAKnownPathIs405WithAllow) {
     startWith();
     const HttpResult r = httpRequest(_port, "PUT", "/fixture/items/7", "");
     expectProblem(r, 405);
-    EXPECT_EQ(r.header("allow"), "DELETE, GET");
+    EXPECT_EQ(r.header("allow"), "DELETE, GET, HEAD");
 }
 
 TEST_F(HttpServerTest, HandlerThatThrowsAnswers500AndTheServerKeepsServingOnTheSameConnection) {

@@ -58,7 +58,34 @@ TEST(Router, KnownPathWithAnotherMethodIsMethodNotAllowedWithAllow) {
     RouteMatch m;
     r.match("DELETE", "/api/orders", m);
     EXPECT_EQ(m.kind, RouteMatch::Kind::MethodNotAllowed);
-    EXPECT_EQ(m.allow, "GET, POST");
+    EXPECT_EQ(m.allow, "GET, HEAD, POST");
+}
+
+TEST(Router, HeadIsServedByTheGetRouteWhereverThereIsOne) {
+    Router r;
+    r.add("GET", "/api/orders/{id}", named("get"));
+    r.add("POST", "/api/orders", named("create"));
+    RouteMatch m;
+    EXPECT_EQ(call(r, "HEAD", "/api/orders/7", m), "get");
+    r.match("HEAD", "/api/orders", m);
+    EXPECT_EQ(m.kind, RouteMatch::Kind::MethodNotAllowed);
+    EXPECT_EQ(m.allow, "POST");
+}
+
+TEST(Router, SegmentsThatAreNotCleanTextOrAreDotSegmentsNeverReachARoute) {
+    Router r;
+    r.add("GET", "/api/orders/customer/{customerName}", named("byCustomer"));
+    r.add("GET", "/health", named("health"));
+    RouteMatch m;
+    for (const char* path : {"/api/orders/customer/x%FFy", "/api/orders/customer/%C0%AF", "/api/orders/customer/a%00b",
+                             "/api/orders/customer/a%0Ab", "/api/orders/customer/a%7Fb", "/api/orders/customer/a%C2%85b",
+                             "/api/orders/customer/bad%zz", "/api/orders/customer/%", "/api/../health", "/api/%2e%2E/health",
+                             "/./health"}) {
+        r.match("GET", path, m);
+        EXPECT_EQ(m.kind, RouteMatch::Kind::Malformed) << path;
+    }
+    EXPECT_EQ(call(r, "GET", "/api/orders/customer/Jos%C3%A9%20%E2%82%AC", m), "byCustomer");
+    EXPECT_EQ(m.values.at(0), "Jos\xC3\xA9 \xE2\x82\xAC");
 }
 
 TEST(Router, PathParametersArePercentDecoded) {

@@ -215,10 +215,17 @@ sdk::RouteHandler byId(const sdk::Mediator& mediator) {
     };
 }
 
-sdk::RouteOptions op(const char* name, bool jsonBody = false) {
+/// The largest valid order (100 items, names of 200 characters written as escaped surrogate
+/// pairs) is about 250 KB of JSON; a create body past this can only be refused.
+constexpr int64_t kMaxCreateBodyBytes = 256 * 1024;
+/// A cancel's optional {"reason": ...} body: 500 characters, escaped.
+constexpr int64_t kMaxCancelBodyBytes = 16 * 1024;
+
+sdk::RouteOptions op(const char* name, bool jsonBody = false, int64_t maxBodyBytes = -1) {
     sdk::RouteOptions o;
     o.jsonBody = jsonBody;
     o.operationId = name;
+    o.maxBodyBytes = maxBodyBytes;
     return o;
 }
 
@@ -262,10 +269,10 @@ void registerRoutes(sdk::Router& router, const sdk::Mediator& mediator, RouteMod
     if (modes.asyncCreate)
         router.addAsync("POST", "/api/orders",
                         [m](const HttpRequest& q, sdk::HttpReply r) { createOrderAsync(*m, q, std::move(r)); },
-                        op("createOrder", true));
+                        op("createOrder", true, kMaxCreateBodyBytes));
     else
         router.add("POST", "/api/orders", [m](const HttpRequest& q, HttpResponse& r) { createOrder(*m, q, r); },
-                   op("createOrder", true));
+                   op("createOrder", true, kMaxCreateBodyBytes));
     const auto anyRead = [](const store::ReadModel& reads, const HttpRequest&) { return reads.readsWouldWait(); };
     const auto readById = [](const store::ReadModel& reads, const HttpRequest& req) {
         return reads.readWouldWait(idParam(req));
@@ -297,7 +304,7 @@ void registerRoutes(sdk::Router& router, const sdk::Mediator& mediator, RouteMod
     router.add("POST", "/api/orders/{id}/process", byId<app::ProcessOrder>(mediator), op("processOrder"));
     router.add("POST", "/api/orders/{id}/complete", byId<app::CompleteOrder>(mediator), op("completeOrder"));
     router.add("POST", "/api/orders/{id}/cancel", [m](const HttpRequest& q, HttpResponse& r) { cancelOrder(*m, q, r); },
-               op("cancelOrder"));
+               op("cancelOrder", false, kMaxCancelBodyBytes));
 }
 
 }  // namespace ordersystem::plugins::orders::http

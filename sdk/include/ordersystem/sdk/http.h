@@ -1,7 +1,11 @@
-// Contract: HTTP as plain data, so plugins never see Poco.
-// - The host reads the whole body (refusing bodies over [http] max_body_bytes with 413 before any
-//   handler runs), checks Content-Type for routes registered with RouteOptions::jsonBody
-//   (415 unless application/json), matches the route and calls the handler.
+// Contract: HTTP as plain data, so plugins never see sockets or a library's types.
+// - The host decides from a request's head alone, before it reads any byte of the body: the API
+//   key (401, decided on the route that matched), the route (404; 405 with Allow; HEAD is served
+//   by the GET route without the body), Content-Type for routes registered with
+//   RouteOptions::jsonBody (415 unless application/json) and the route's body limit
+//   (RouteOptions::maxBodyBytes, 413). Then it reads the whole body and calls the handler.
+//   Path parameters and query values reach handlers percent-decoded, as valid UTF-8 without
+//   control characters (anything else is 400 before any handler runs).
 // - Handlers are called concurrently on the host's HTTP threads; they must be thread-safe,
 //   must not throw (the host still catches and answers 500) and fill in the response.
 //   A plain handler may block (it runs on a worker thread) unless its route says nonBlocking,
@@ -13,11 +17,13 @@
 //   replies at once with response.runOnWorker set, and the host calls it again on a worker
 //   thread. A handler finishes by calling the HttpReply exactly once, from any thread (a
 //   transport's commit thread, say); the host writes the reply on the connection's event loop.
-//   The request lives until then.
+//   The request lives until then. A request whose body is larger than the host's loop limit
+//   (16 KiB) is never handled on an event loop: parsing it would hold up the loop's other
+//   connections.
 // - The request and response are owned by the host and live for the duration of the call.
-// - Unknown path: 404; known path, other method: 405 with Allow. Both as problem documents.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
@@ -93,7 +99,15 @@ struct RouteOptions {
     /// The handler never waits on the network or on other requests (it reads memory or the local
     /// database only): the host may run it directly on an event-loop thread.
     bool nonBlocking = false;
+    /// The largest body the route takes (413 beyond, before the body is read); never more than
+    /// [http] max_body_bytes. -1: [http] max_body_bytes for jsonBody routes, kSmallBodyBytes for
+    /// the others.
+    int64_t maxBodyBytes = -1;
 };
+
+/// What a route without a declared body limit and without jsonBody accepts: enough for the
+/// small bodies clients send along with a command, too little to hold memory with.
+inline constexpr int64_t kSmallBodyBytes = 4096;
 
 /// Route registration. Patterns are literal segments and "{name}" segments, e.g.
 /// "/api/orders/{id}/process". A literal segment wins over a "{name}" segment at the same place.

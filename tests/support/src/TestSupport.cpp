@@ -1,10 +1,13 @@
 // Implementation of the test support helpers (see TestSupport.h for the contract).
 #include "ordersystem/testing/TestSupport.h"
 
+#include "ordersystem/testing/RawClient.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -105,8 +108,35 @@ std::string readFile(const std::string& path) {
 
 // ---------------------------------------------------------------- ChildProcess
 
+double processCpuSeconds(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string stat;
+    if (!std::getline(in, stat)) return -1;
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string skip;
+    for (int i = 3; i < 14; ++i) fields >> skip;
+    double utime = 0, stime = 0;
+    fields >> utime >> stime;
+    return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+double processRssMiB(int pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind("VmRSS:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
+    return -1;
+}
+
+int processOpenFiles(int pid) {
+    std::error_code ec;
+    int n = 0;
+    for (fs::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec), end; !ec && it != end; it.increment(ec)) ++n;
+    return ec ? -1 : n;
+}
+
 ChildProcess::ChildProcess(std::string executable, std::vector<std::string> args, std::string logFile,
-                           std::map<std::string, std::string> extraEnv)
+                           std::map<std::string, std::string> extraEnv, int maxOpenFiles)
     : _logFile(std::move(logFile)) {
     std::vector<std::string> argvStore;
     argvStore.push_back(executable);
@@ -129,6 +159,10 @@ ChildProcess::ChildProcess(std::string executable, std::vector<std::string> args
         const int devnull = ::open("/dev/null", O_RDONLY);
         if (devnull >= 0) ::dup2(devnull, 0);
         for (const auto& kv : extraEnv) ::setenv(kv.first.c_str(), kv.second.c_str(), 1);
+        if (maxOpenFiles > 0) {
+            const rlimit files{static_cast<rlim_t>(maxOpenFiles), static_cast<rlim_t>(maxOpenFiles)};
+            ::setrlimit(RLIMIT_NOFILE, &files);
+        }
         std::vector<char*> argv;
         for (auto& a : argvStore) argv.push_back(a.data());
         argv.push_back(nullptr);
@@ -288,11 +322,12 @@ bool OrderNode::start(std::chrono::milliseconds timeout) {
     if (_process && _process->running()) return true;
     ++_starts;
     _process = std::make_unique<ChildProcess>(hostExecutable(), std::vector<std::string>{"--config=" + _configPath},
-                                              _dataRoot + "/node-" + std::to_string(_starts) + ".log");
+                                              _dataRoot + "/node-" + std::to_string(_starts) + ".log",
+                                              std::map<std::string, std::string>{}, _options.maxOpenFiles);
     return waitUntil(
         [this] {
             if (!_process->running()) return true;
-            return httpGet(_port, "/health/live").status == 200;
+            return tls() ? RawClient(_port, true).stillServes("/health/live") : httpGet(_port, "/health/live").status == 200;
         },
         timeout, std::chrono::milliseconds(50)) &&
            _process->running();

@@ -14,6 +14,7 @@
 
 #include "HostTestUtil.h"
 #include "ordersystem/sdk/json.h"
+#include "ordersystem/testing/RawClient.h"
 
 namespace ordersystem::host {
 namespace {
@@ -22,14 +23,6 @@ using ordersystem::testing::TempDir;
 using ordersystem::testing::writeFile;
 
 #define EXPECT_MENTIONS(text, part) EXPECT_NE((text).find(part), std::string::npos) << (text)
-
-bool makeSelfSignedCertificate(const TempDir& dir) {
-    const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost"
-                            " -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout '" +
-                            dir.file("key.pem") + "' -out '" + dir.file("cert.pem") + "' >'" + dir.file("openssl.log") +
-                            "' 2>&1";
-    return std::system(cmd.c_str()) == 0;
-}
 
 /// GET over HTTPS trusting only cert.pem; status (0 on failure) and body.
 int httpsGet(int port, const std::string& caFile, const std::string& path, std::string& body, std::string& error) {
@@ -55,7 +48,7 @@ int httpsGet(int port, const std::string& caFile, const std::string& path, std::
 
 TEST(Tls, ServesHttpsWithTheConfiguredCertificateAndRefusesPlainHttp) {
     TempDir dir;
-    if (!makeSelfSignedCertificate(dir)) GTEST_SKIP() << "openssl could not make a certificate";
+    if (!ordersystem::testing::makeSelfSignedCertificate(dir.path())) GTEST_SKIP() << "openssl could not make a certificate";
     Poco::Net::initializeSSL();
     writeFile(dir.file("os.ini"), test::fixtureIni("fixture-transport, fixture-routes"));
     Runtime runtime(test::optionsFor(dir.file("os.ini"), {"http.tls_cert=cert.pem", "http.tls_key=key.pem"}));

@@ -45,11 +45,19 @@ bool evictFromPageCache(const std::string& file);
 /// `ordersystem_reads_sent_to_workers_total{reason="disk"}`); -1 when no line starts with it.
 double metricSample(const std::string& metricsText, const std::string& sample);
 
+/// CPU seconds (user + system) a process has used so far; -1 when it is gone.
+double processCpuSeconds(int pid);
+/// A process's resident memory now, in MiB; -1 when it is gone.
+double processRssMiB(int pid);
+/// Open file descriptors of a process; -1 when it is gone.
+int processOpenFiles(int pid);
+
 /// A child process with stdout+stderr captured to a log file. Destructor: SIGTERM, then SIGKILL.
 class ChildProcess {
 public:
+    /// maxOpenFiles > 0: the child's open-file limit (soft and hard), as `ulimit -n` would set it.
     ChildProcess(std::string executable, std::vector<std::string> args, std::string logFile,
-                 std::map<std::string, std::string> extraEnv = {});
+                 std::map<std::string, std::string> extraEnv = {}, int maxOpenFiles = 0);
     ~ChildProcess();
     ChildProcess(const ChildProcess&) = delete;
     ChildProcess& operator=(const ChildProcess&) = delete;
@@ -117,6 +125,7 @@ public:
         /// Extra ini text appended verbatim (e.g. "[http]\nmax_body_bytes = 100\n" is NOT allowed
         /// twice for one section: use extraKeys instead).
         std::map<std::string, std::map<std::string, std::string>> extraKeys;  ///< section -> key -> value
+        int maxOpenFiles = 0;  ///< > 0: the node's open-file limit (ulimit -n)
     };
     /// dataRoot: the node's folder (ini, data). port 0 = pick a free one.
     OrderNode(std::string dataRoot, Options options, int port = 0);
@@ -130,6 +139,11 @@ public:
     void kill9();
     bool running() const { return _process && _process->running(); }
     int port() const { return _port; }
+    /// The node serves HTTPS ([http] tls_cert in extraKeys).
+    bool tls() const {
+        auto it = _options.extraKeys.find("http");
+        return it != _options.extraKeys.end() && it->second.count("tls_cert") > 0;
+    }
     const std::string& configPath() const { return _configPath; }
     const std::string& dataRoot() const { return _dataRoot; }
     std::string output() const { return _process ? _process->output() : std::string(); }

@@ -35,8 +35,9 @@ TEST_F(StandaloneTest, OrdersWhoseRowsLeftThePageCacheAreAnsweredByWorkersAndCou
     for (size_t i = ids.size() - 1; i >= 600; i -= 37) {
         const HttpResult r = get("/api/orders/" + std::to_string(ids[i]));
         ASSERT_EQ(r.status, 200) << r.body;
-        EXPECT_EQ(intField(r.json(), "id"), ids[i]);
-        const JsonValue* lines = r.json().find("items");
+        const JsonValue order = r.json();
+        EXPECT_EQ(intField(order, "id"), ids[i]);
+        const JsonValue* lines = order.find("items");
         ASSERT_NE(lines, nullptr) << r.body;
         EXPECT_EQ(lines->items().size(), 20u);
     }

@@ -62,6 +62,7 @@ struct EventLoopServer::Shared {
     const std::vector<std::unique_ptr<Loop>>& loops;
     std::atomic<unsigned> nextLoop{0};
     std::atomic<int> open{0};  ///< accepted and not yet closed, on all loops
+    std::atomic<int64_t> shortOfDescriptorsAtMs{0};  ///< the last accept that failed for want of them
     BodyBudget bodies;
     LogThrottle acceptFailures;
     LogThrottle connectionLimit;
@@ -79,6 +80,7 @@ struct EventLoopServer::Connection {
 
     // Owned by whichever thread the phase gives the connection to.
     int64_t requestStartMs = 0;  ///< first byte of an incomplete request (0: none pending)
+    int64_t idleSinceMs = 0;     ///< accepted, or the last answer: since when nothing was asked
     std::string in;              ///< bytes read and not yet consumed start at inPos
     size_t inPos = 0;
     bool haveHead = false;
@@ -165,6 +167,8 @@ private:
     /// is too large for the loop).
     void runAsyncOnWorker(const std::shared_ptr<Connection>& self, const Route& route);
     void refuse(Connection& conn, int status, const std::string& detail);
+    /// 503: the shared body budget is spent (logged at most once per 10 s).
+    void refuseForBodyBudget(Connection& conn);
     void respond(Connection& conn, sdk::HttpResponse&& response);
     void serialize(Connection& conn, sdk::HttpResponse&& response);
     /// Gives the request's share of the body budget back.

@@ -97,7 +97,7 @@ bool EventLoopServer::Loop::admit(Connection& conn) {
     }
     if (conn.head.contentLength > 0) {
         if (!_shared.bodies.tryReserve(conn.head.contentLength)) {
-            refuse(conn, 503, "The server holds as many request bodies as it may; please retry");
+            refuseForBodyBudget(conn);
             return false;
         }
         conn.bodyReserved = conn.head.contentLength;
@@ -123,7 +123,7 @@ bool EventLoopServer::Loop::readBody(Connection& conn) {
         const auto grown = static_cast<int64_t>(conn.request.body.size()) - conn.bodyReserved;
         if (grown > 0) {
             if (!_shared.bodies.tryReserve(grown)) {
-                refuse(conn, 503, "The server holds as many request bodies as it may; please retry");
+                refuseForBodyBudget(conn);
                 return false;
             }
             conn.bodyReserved += grown;
@@ -188,6 +188,15 @@ void EventLoopServer::Loop::refuse(Connection& conn, int status, const std::stri
     respond(conn, std::move(response));
 }
 
+void EventLoopServer::Loop::refuseForBodyBudget(Connection& conn) {
+    uint64_t heldBack = 0;
+    if (_shared.bodyBudgetFull.allow(steadyNowMs(), &heldBack))
+        _dispatcher.log().warn("request bodies in flight hold [http] max_body_memory_bytes = {}: answering 503 "
+                               "({} more since the last report)",
+                               _shared.bodies.limit(), heldBack);
+    refuse(conn, 503, "The server holds as many request bodies as it may; please retry");
+}
+
 void EventLoopServer::Loop::releaseBody(Connection& conn) noexcept {
     if (conn.bodyReserved > 0) _shared.bodies.release(conn.bodyReserved);
     conn.bodyReserved = 0;
@@ -244,6 +253,7 @@ void EventLoopServer::Loop::afterWrite(Connection& conn) {
         if (conn.readPending || conn.peerClosed) drain(conn);  // arrived already: no edge will come for it
         return;
     }
+    conn.idleSinceMs = steadyNowMs();
     conn.phase.store(Phase::Reading, std::memory_order_release);
     // The caller (process() or onEvent()) goes on with any pipelined request.
 }

@@ -24,6 +24,8 @@ constexpr int kTickMs = 100;
 constexpr int kMaxEvents = 128;
 /// How long a loop stops accepting after accept failed for want of descriptors or memory.
 constexpr int64_t kAcceptBackOffMs = 100;
+/// Under pressure, how long a connection may hold its slot without asking for anything.
+constexpr int64_t kUnusedGraceMs = 1000;
 /// The loop running on this thread (null elsewhere).
 thread_local const EventLoopServer::Loop* tlsLoop = nullptr;
 
@@ -235,6 +237,7 @@ void EventLoopServer::Loop::accept() {
             // Out of descriptors or memory: the listener stays readable, so watching it now
             // would wake this loop at once, forever. Look again after a pause.
             const int error = errno;
+            _shared.shortOfDescriptorsAtMs.store(now, std::memory_order_relaxed);
             pauseAccepting(now + kAcceptBackOffMs);
             uint64_t heldBack = 0;
             if (_shared.acceptFailures.allow(now, &heldBack))
@@ -268,6 +271,7 @@ void EventLoopServer::Loop::adopt(int fd, std::string remote) {
     conn->stream = ByteStream(fd, _shared.tls);
     conn->loop = this;
     conn->remote = std::move(remote);
+    conn->idleSinceMs = steadyNowMs();
     const HttpSettings& s = _dispatcher.settings();
     if (conn->stream.tls()) {
         conn->phase.store(Phase::Handshaking);
@@ -338,6 +342,7 @@ void EventLoopServer::Loop::onEvent(Connection& conn, uint32_t events) {
 void EventLoopServer::Loop::handshake(Connection& conn) {
     switch (conn.stream.handshake()) {
     case IoStatus::Done:
+        conn.idleSinceMs = steadyNowMs();
         conn.phase.store(Phase::Reading, std::memory_order_release);
         conn.deadlineMs.store(steadyNowMs() + _dispatcher.settings().keepAliveTimeoutMs);
         conn.readPending = true;  // the first request may have come with the handshake's last flight
@@ -390,13 +395,19 @@ void EventLoopServer::Loop::checkTimeouts() {
     _lastTickMs = now;
     resumeAcceptingIfPossible(now);
     const int64_t requestTimeout = _dispatcher.settings().requestTimeoutMs;
+    // Short of connections or descriptors, connections that have held one for a second without
+    // using it (idle keep-alive, never a byte, an unfinished TLS handshake) make room for new ones.
+    const bool pressed = _shared.open.load(std::memory_order_relaxed) >= _shared.maxConnections ||
+                         now - _shared.shortOfDescriptorsAtMs.load(std::memory_order_relaxed) < 1000;
     std::vector<Connection*> expired;
     for (auto& [fd, conn] : _connections) {
         const Phase phase = conn->phase.load(std::memory_order_acquire);
         if (phase == Phase::Busy) continue;
         const bool pending = phase == Phase::Reading && conn->requestStartMs != 0;
+        const bool unused = (phase == Phase::Handshaking || (phase == Phase::Reading && !pending)) &&
+                            now - conn->idleSinceMs >= kUnusedGraceMs;
         const int64_t deadline = pending ? conn->requestStartMs + requestTimeout : conn->deadlineMs.load();
-        if (now >= deadline) expired.push_back(conn.get());
+        if (now >= deadline || (pressed && unused)) expired.push_back(conn.get());
     }
     for (Connection* conn : expired) {
         if (conn->phase.load() == Phase::Reading && conn->haveHead) {

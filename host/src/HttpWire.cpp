@@ -8,20 +8,6 @@
 
 namespace ordersystem::host::wire {
 
-bool isTokenChar(char c) noexcept {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
-    switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-': case '.':
-    case '^': case '_': case '`': case '|': case '~': return true;
-    default: return false;
-    }
-}
-
-bool isFieldValueChar(char c) noexcept {
-    const auto b = static_cast<unsigned char>(c);
-    return b == '\t' || (b >= 0x20 && b != 0x7F);
-}
-
 int64_t maxHeadBytes(const Limits& limits) noexcept {
     return limits.maxUriBytes + static_cast<int64_t>(kMaxMethodBytes) + 16 + limits.maxHeaderBytes + 2;
 }

@@ -113,8 +113,19 @@ private:
 /// HTTP/1.0 client that asked for it) followed by the blank line.
 void writeResponseHead(const sdk::HttpResponse& response, bool keepAlive, std::string& out, bool http10 = false);
 
-bool isTokenChar(char c) noexcept;
+/// tchar of RFC 9110 5.6.2: what a method and a header name are made of.
+inline bool isTokenChar(char c) noexcept {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
+    switch (c) {
+    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-': case '.':
+    case '^': case '_': case '`': case '|': case '~': return true;
+    default: return false;
+    }
+}
 /// A header value's bytes: visible ASCII, obs-text (0x80-0xFF), space and tab.
-bool isFieldValueChar(char c) noexcept;
+inline bool isFieldValueChar(char c) noexcept {
+    const auto b = static_cast<unsigned char>(c);
+    return b == '\t' || (b >= 0x20 && b != 0x7F);
+}
 
 }  // namespace ordersystem::host::wire

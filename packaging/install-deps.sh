@@ -6,12 +6,15 @@
 set -euo pipefail
 
 packages=(build-essential cmake pkg-config git libpoco-dev libhiredis-dev libnats-dev libspdlog-dev
-          libfmt-dev libsqlite3-dev libjemalloc-dev libgtest-dev libgmock-dev libbenchmark-dev ca-certificates curl)
+          libfmt-dev libsqlite3-dev libjemalloc-dev libssl-dev libgtest-dev libgmock-dev libbenchmark-dev
+          ca-certificates curl)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(redis-server nats-server wrk procps python3)
   # The service tests: cpack's shlibdeps (dpkg-dev), systemd-analyze verify (systemd), a
   # self-signed certificate for the TLS test (openssl), Swagger UI in a real browser (chromium).
   packages+=(dpkg-dev systemd openssl chromium adduser)
+  # The fuzzers (tests/fuzz/run.sh): clang with libFuzzer and the sanitizer runtimes.
+  packages+=(clang libclang-rt-14-dev)
 fi
 
 missing=()

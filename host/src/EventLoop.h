@@ -22,6 +22,7 @@
 #include "HttpWire.h"
 #include "LogThrottle.h"
 #include "WorkerPool.h"
+#include "ordersystem/sdk/metrics.h"
 
 namespace ordersystem::host {
 
@@ -49,10 +50,30 @@ private:
     std::atomic<int64_t> _used{0};
 };
 
+/// What an operator sees of the edge on /metrics (all null without metrics: unit tests).
+struct EdgeMetrics {
+    explicit EdgeMetrics(sdk::Metrics* metrics);
+    sdk::Gauge* openConnections = nullptr;
+    sdk::Counter* pausedAtLimit = nullptr;
+    sdk::Counter* pausedForDescriptors = nullptr;
+    sdk::Counter* closedToMakeRoom = nullptr;
+    sdk::Counter* bodyBudgetRefusals = nullptr;
+};
+
+inline void count(sdk::Counter* counter) noexcept {
+    if (counter) counter->inc();
+}
+
 struct EventLoopServer::Shared {
-    Shared(RequestDispatcher& d, WorkerPool& w, int fd, TlsContext* t, int max, const std::vector<std::unique_ptr<Loop>>& l)
+    Shared(RequestDispatcher& d, WorkerPool& w, int fd, TlsContext* t, int max, sdk::Metrics* m,
+           const std::vector<std::unique_ptr<Loop>>& l)
         : dispatcher(d), workers(w), listenFd(fd), tls(t), maxConnections(max), loops(l),
-          bodies(d.settings().maxBodyMemoryBytes) {}
+          bodies(d.settings().maxBodyMemoryBytes), metrics(m) {}
+    /// One connection more (+1) or fewer (-1), and the gauge with it.
+    void countOpen(int delta) noexcept {
+        const int now = open.fetch_add(delta, std::memory_order_relaxed) + delta;
+        if (metrics.openConnections) metrics.openConnections->set(now);
+    }
     RequestDispatcher& dispatcher;
     WorkerPool& workers;
     const int listenFd;
@@ -67,6 +88,7 @@ struct EventLoopServer::Shared {
     LogThrottle acceptFailures;
     LogThrottle connectionLimit;
     LogThrottle bodyBudgetFull;
+    EdgeMetrics metrics;
 };
 
 struct EventLoopServer::Connection {

@@ -189,6 +189,7 @@ void EventLoopServer::Loop::refuse(Connection& conn, int status, const std::stri
 }
 
 void EventLoopServer::Loop::refuseForBodyBudget(Connection& conn) {
+    count(_shared.metrics.bodyBudgetRefusals);
     uint64_t heldBack = 0;
     if (_shared.bodyBudgetFull.allow(steadyNowMs(), &heldBack))
         _dispatcher.log().warn("request bodies in flight hold [http] max_body_memory_bytes = {}: answering 503 "

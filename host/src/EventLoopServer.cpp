@@ -49,11 +49,25 @@ int64_t steadyNowMs() noexcept {
 
 // ---- EventLoopServer
 
+EdgeMetrics::EdgeMetrics(sdk::Metrics* m) {
+    if (!m) return;
+    openConnections = &m->gauge("ordersystem_http_open_connections", "HTTP connections open now, plain or TLS");
+    const char* pauses = "ordersystem_http_accept_pauses_total";
+    const char* pausesHelp = "Times a loop stopped accepting: at [http] max_connections, or out of descriptors or memory";
+    pausedAtLimit = &m->counter(pauses, pausesHelp, {{"reason", "max_connections"}});
+    pausedForDescriptors = &m->counter(pauses, pausesHelp, {{"reason", "descriptors"}});
+    closedToMakeRoom = &m->counter("ordersystem_http_unused_connections_closed_total",
+                                   "Connections that held a slot without asking, closed to make room under pressure");
+    bodyBudgetRefusals = &m->counter("ordersystem_http_body_budget_refusals_total",
+                                     "Requests answered 503 because the bodies in flight held [http] max_body_memory_bytes");
+}
+
 EventLoopServer::EventLoopServer(RequestDispatcher& dispatcher, int listenFd, int loops, TlsContext* tls,
-                                 int maxConnections)
+                                 int maxConnections, sdk::Metrics* metrics)
     : _workers(std::make_unique<WorkerPool>(dispatcher.settings().threads)) {
     fcntl(listenFd, F_SETFL, fcntl(listenFd, F_GETFL) | O_NONBLOCK);
-    _shared = std::make_unique<Shared>(dispatcher, *_workers, listenFd, tls, std::max(1, maxConnections), _loops);
+    _shared = std::make_unique<Shared>(dispatcher, *_workers, listenFd, tls, std::max(1, maxConnections), metrics,
+                                       _loops);
     for (int i = 0; i < std::max(1, loops); ++i) _loops.push_back(std::make_unique<Loop>(*_shared));
 }
 
@@ -140,7 +154,7 @@ void EventLoopServer::Loop::stop() noexcept {
         std::lock_guard<std::mutex> lock(_tasksMutex);
         for (auto& handed : _handedOver) {  // accepted by another loop, never served
             close(handed.first);
-            _shared.open.fetch_sub(1, std::memory_order_relaxed);
+            _shared.countOpen(-1);
         }
         _handedOver.clear();
     }
@@ -221,6 +235,7 @@ void EventLoopServer::Loop::accept() {
         const int64_t now = steadyNowMs();
         if (_shared.open.load(std::memory_order_relaxed) >= _shared.maxConnections) {
             pauseAccepting(now);
+            count(_shared.metrics.pausedAtLimit);
             uint64_t heldBack = 0;
             if (_shared.connectionLimit.allow(now, &heldBack))
                 _dispatcher.log().warn("{} connections are open ([http] max_connections): new ones wait until one "
@@ -239,6 +254,7 @@ void EventLoopServer::Loop::accept() {
             const int error = errno;
             _shared.shortOfDescriptorsAtMs.store(now, std::memory_order_relaxed);
             pauseAccepting(now + kAcceptBackOffMs);
+            count(_shared.metrics.pausedForDescriptors);
             uint64_t heldBack = 0;
             if (_shared.acceptFailures.allow(now, &heldBack))
                 _dispatcher.log().error("cannot accept connections: {} ({} open); pausing {} ms at a time "
@@ -246,7 +262,7 @@ void EventLoopServer::Loop::accept() {
                                         std::strerror(error), _shared.open.load(), kAcceptBackOffMs, heldBack);
             return;
         }
-        _shared.open.fetch_add(1, std::memory_order_relaxed);
+        _shared.countOpen(+1);
         const int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         Loop* owner = _shared.loops[_shared.nextLoop.fetch_add(1, std::memory_order_relaxed) % _shared.loops.size()].get();
@@ -287,7 +303,7 @@ void EventLoopServer::Loop::adopt(int fd, std::string remote) {
     ev.data.ptr = conn.get();
     if ((_shared.tls && !conn->stream.tls()) || epoll_ctl(_epoll, EPOLL_CTL_ADD, fd, &ev) != 0) {
         conn->stream.close();
-        _shared.open.fetch_sub(1, std::memory_order_relaxed);
+        _shared.countOpen(-1);
         return;
     }
     _connections.emplace(fd, std::move(conn));
@@ -305,7 +321,7 @@ void EventLoopServer::Loop::closeConnection(Connection& conn) noexcept {
     const int fd = conn.stream.fd();
     epoll_ctl(_epoll, EPOLL_CTL_DEL, fd, nullptr);
     conn.stream.close();
-    _shared.open.fetch_sub(1, std::memory_order_relaxed);
+    _shared.countOpen(-1);
     if (auto it = _connections.find(fd); it != _connections.end()) {
         _graveyard.push_back(std::move(it->second));
         _connections.erase(it);
@@ -407,7 +423,12 @@ void EventLoopServer::Loop::checkTimeouts() {
         const bool unused = (phase == Phase::Handshaking || (phase == Phase::Reading && !pending)) &&
                             now - conn->idleSinceMs >= kUnusedGraceMs;
         const int64_t deadline = pending ? conn->requestStartMs + requestTimeout : conn->deadlineMs.load();
-        if (now >= deadline || (pressed && unused)) expired.push_back(conn.get());
+        if (now >= deadline) {
+            expired.push_back(conn.get());
+        } else if (pressed && unused) {
+            expired.push_back(conn.get());
+            count(_shared.metrics.closedToMakeRoom);
+        }
     }
     for (Connection* conn : expired) {
         if (conn->phase.load() == Phase::Reading && conn->haveHead) {

@@ -50,8 +50,9 @@ inline constexpr int64_t kLoopBodyBytes = 16 * 1024;
 class EventLoopServer {
 public:
     /// listenFd: a bound, listening socket (owned by the caller, made non-blocking here).
-    /// tls: null for plain HTTP (owned by the caller, outlives the server).
-    EventLoopServer(RequestDispatcher& dispatcher, int listenFd, int loops, TlsContext* tls, int maxConnections);
+    /// tls: null for plain HTTP (owned by the caller, outlives the server); metrics may be null.
+    EventLoopServer(RequestDispatcher& dispatcher, int listenFd, int loops, TlsContext* tls, int maxConnections,
+                    sdk::Metrics* metrics);
     ~EventLoopServer();
     EventLoopServer(const EventLoopServer&) = delete;
     EventLoopServer& operator=(const EventLoopServer&) = delete;

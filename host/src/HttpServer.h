@@ -33,7 +33,8 @@ class TlsContext;
 
 class HttpServer {
 public:
-    HttpServer(HttpSettings settings, Router& router, std::shared_ptr<spdlog::logger> log);
+    /// metrics may be null (no edge metrics then).
+    HttpServer(HttpSettings settings, Router& router, std::shared_ptr<spdlog::logger> log, sdk::Metrics* metrics);
     ~HttpServer();
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;
@@ -52,6 +53,7 @@ public:
 
 private:
     std::shared_ptr<spdlog::logger> _log;
+    sdk::Metrics* _metrics;
     std::shared_ptr<RequestDispatcher> _dispatcher;
     std::shared_ptr<TlsContext> _tls;
     std::unique_ptr<Poco::Net::ServerSocket> _socket;

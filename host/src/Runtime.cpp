@@ -198,7 +198,8 @@ Status Runtime::start() {
         }
     }
     if (s) {
-        _http = std::make_unique<HttpServer>(_settings.http, _services->router, _logging->make("http"));
+        _http = std::make_unique<HttpServer>(_settings.http, _services->router, _logging->make("http"),
+                                             &_services->metrics);
         s = _http->bind();
     }
     if (!s) {

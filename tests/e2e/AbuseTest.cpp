@@ -109,6 +109,10 @@ TEST_F(AbuseTest, AtTheOpenFileLimitTheServerNeitherSpinsNorFloodsTheLogAndAFres
     attackers.clear();
     const auto wait = freshClientWait(node->port(), false);
     EXPECT_LT(wait.count(), 1000) << "a fresh client waited " << wait.count() << " ms once descriptors were free";
+    const std::string metrics = httpGet(node->port(), "/metrics").body;
+    EXPECT_GT(metricSample(metrics, "ordersystem_http_accept_pauses_total{reason=\"descriptors\"}"), 0) << metrics;
+    EXPECT_GT(metricSample(metrics, "ordersystem_http_unused_connections_closed_total"), 0);
+    EXPECT_GE(metricSample(metrics, "ordersystem_http_open_connections"), 1);
 }
 
 class SlowClients : public AbuseTest, public ::testing::WithParamInterface<bool> {};
@@ -202,6 +206,7 @@ TEST_F(AbuseTest, ManyLargeBodiesAtOnceHoldNoMoreThanTheBodyBudgetAndTheRestGet5
         refused += r.status == 503 ? 1 : 0;
     }
     EXPECT_GT(refused, 0u) << "the bodies past the budget should be refused";
+    EXPECT_GT(metricSample(httpGet(node->port(), "/metrics").body, "ordersystem_http_body_budget_refusals_total"), 0);
     const auto wait = freshClientWait(node->port(), false);
     EXPECT_LT(wait.count(), 1000) << "a fresh client waited " << wait.count() << " ms";
 }

@@ -5,6 +5,7 @@
 #include <Poco/SHA2Engine.h>
 
 #include "Config.h"
+#include "ordersystem/sdk/text.h"
 
 namespace ordersystem::host {
 
@@ -33,17 +34,10 @@ std::string toHex(const Sha256& digest) {
 
 namespace {
 
-int hexValue(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 bool parseHash(std::string_view text, Sha256& out) {
     if (text.size() != 64) return false;
     for (size_t i = 0; i < 32; ++i) {
-        const int hi = hexValue(text[2 * i]), lo = hexValue(text[2 * i + 1]);
+        const int hi = sdk::hexDigitValue(text[2 * i]), lo = sdk::hexDigitValue(text[2 * i + 1]);
         if (hi < 0 || lo < 0) return false;
         out[i] = static_cast<unsigned char>(hi * 16 + lo);
     }

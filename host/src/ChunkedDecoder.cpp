@@ -4,15 +4,11 @@
 
 #include <algorithm>
 
+#include "ordersystem/sdk/text.h"
+
 namespace ordersystem::host::wire {
 
 namespace {
-int hexValue(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
 /// Beyond every body limit this server accepts; keeps the size far from overflowing.
 constexpr size_t kMaxSizeDigits = 15;
 }  // namespace
@@ -31,7 +27,7 @@ ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view input, size_t& cons
         const char c = input[consumed++];
         switch (_state) {
         case State::Size: {
-            const int digit = hexValue(c);
+            const int digit = sdk::hexDigitValue(c);
             if (digit >= 0) {
                 if (++_digits > kMaxSizeDigits) return bad("chunk size too large");
                 _size = _size * 16 + static_cast<uint64_t>(digit);

@@ -8,13 +8,6 @@ namespace ordersystem::host {
 
 namespace {
 
-int hexValue(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-}
-
 /// Splits "/a/b" into "a","b" ("/" gives one empty segment); reuses out's capacity.
 void splitRaw(std::string_view path, std::vector<std::string_view>& out) {
     out.clear();
@@ -43,8 +36,8 @@ bool percentDecode(std::string_view text, std::string& out, bool plusAsSpace) {
     bool ok = true;
     for (size_t i = 0; i < text.size(); ++i) {
         const char c = text[i];
-        if (c == '%' && i + 2 < text.size() && hexValue(text[i + 1]) >= 0 && hexValue(text[i + 2]) >= 0) {
-            out.push_back(static_cast<char>(hexValue(text[i + 1]) * 16 + hexValue(text[i + 2])));
+        if (c == '%' && i + 2 < text.size() && sdk::hexDigitValue(text[i + 1]) >= 0 && sdk::hexDigitValue(text[i + 2]) >= 0) {
+            out.push_back(static_cast<char>(sdk::hexDigitValue(text[i + 1]) * 16 + sdk::hexDigitValue(text[i + 2])));
             i += 2;
         } else if (c == '%') {
             ok = false;

@@ -152,17 +152,11 @@ private:
         return true;
     }
     static bool isDigit(char c) { return c >= '0' && c <= '9'; }
-    static int hexValue(char c) {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    }
     bool readHex4(unsigned& cp) {
         if (_pos + 4 > _s.size()) { _error = "short \\u escape"; return false; }
         cp = 0;
         for (int i = 0; i < 4; ++i) {
-            const int h = hexValue(_s[_pos + i]);
+            const int h = hexDigitValue(_s[_pos + i]);
             if (h < 0) { _error = "bad \\u escape"; return false; }
             cp = cp * 16 + static_cast<unsigned>(h);
         }

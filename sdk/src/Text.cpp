@@ -13,35 +13,28 @@ bool isUnicodeSpace(uint32_t cp) noexcept {
     }
 }
 
-bool isValidUtf8(std::string_view text) noexcept {
+namespace {
+/// Whether text is well-formed UTF-8 and every code point in it passes accept.
+template <class Accept>
+bool everyCodePoint(std::string_view text, Accept accept) noexcept {
     uint32_t cp;
     for (size_t pos = 0; pos < text.size();) {
-        if (static_cast<unsigned char>(text[pos]) < 0x80) { ++pos; continue; }
         const size_t n = decodeUtf8(text, pos, &cp);
-        if (n == 0) return false;
+        if (n == 0 || !accept(cp)) return false;
         pos += n;
     }
     return true;
+}
+}  // namespace
+
+bool isValidUtf8(std::string_view text) noexcept {
+    return everyCodePoint(text, [](uint32_t) { return true; });
 }
 
 bool isCleanText(std::string_view text) noexcept {
-    uint32_t cp;
-    for (size_t pos = 0; pos < text.size();) {
-        const size_t n = decodeUtf8(text, pos, &cp);
-        if (n == 0 || isControlCharacter(cp)) return false;
-        pos += n;
-    }
-    return true;
+    return everyCodePoint(text, [](uint32_t cp) { return !isControlCharacter(cp); });
 }
 
-bool isBlankText(std::string_view text) noexcept {
-    uint32_t cp;
-    for (size_t pos = 0; pos < text.size();) {
-        const size_t n = decodeUtf8(text, pos, &cp);
-        if (n == 0 || !isUnicodeSpace(cp)) return false;
-        pos += n;
-    }
-    return true;
-}
+bool isBlankText(std::string_view text) noexcept { return everyCodePoint(text, isUnicodeSpace); }
 
 }  // namespace ordersystem::sdk

@@ -36,6 +36,14 @@ inline size_t decodeUtf8(std::string_view text, size_t pos, uint32_t* codePoint)
     return extra + 1;
 }
 
+/// The value of a hexadecimal digit (either case), or -1.
+inline int hexDigitValue(char c) noexcept {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
 /// Control characters (Unicode category Cc): U+0000-U+001F and U+007F-U+009F.
 inline bool isControlCharacter(uint32_t codePoint) noexcept {
     return codePoint < 0x20 || (codePoint >= 0x7F && codePoint <= 0x9F);

@@ -3,10 +3,10 @@
 // decodes to itself.
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include "FuzzCheck.h"
 #include "HttpWire.h"
 
 using namespace ordersystem::host::wire;
@@ -14,15 +14,6 @@ using namespace ordersystem::host::wire;
 namespace {
 
 constexpr int64_t kMaxBody = 4096;
-
-/// An invariant broken: say which before libFuzzer keeps the input.
-#define check(condition)                                                          \
-    do {                                                                          \
-        if (!(condition)) {                                                       \
-            std::fprintf(stderr, "invariant broken at line %d: %s\n", __LINE__, #condition); \
-            std::abort();                                                         \
-        }                                                                         \
-    } while (0)
 
 struct Decoded {
     ChunkedDecoder::Result result;

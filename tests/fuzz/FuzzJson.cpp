@@ -3,11 +3,11 @@
 // out compactly it parses again, and writing that gives the same text (a fixed point).
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <set>
 #include <string>
 #include <string_view>
 
+#include "FuzzCheck.h"
 #include "ordersystem/sdk/json.h"
 #include "ordersystem/sdk/text.h"
 
@@ -17,15 +17,6 @@ using ordersystem::sdk::JsonWriter;
 namespace {
 
 constexpr int kMaxDepth = 32;
-
-/// An invariant broken: say which before libFuzzer keeps the input.
-#define check(condition)                                                          \
-    do {                                                                          \
-        if (!(condition)) {                                                       \
-            std::fprintf(stderr, "invariant broken at line %d: %s\n", __LINE__, #condition); \
-            std::abort();                                                         \
-        }                                                                         \
-    } while (0)
 
 void checkValue(const JsonValue& v, int depth) {
     check(depth <= kMaxDepth + 1);

@@ -3,10 +3,10 @@
 // again, parses to an equivalent head.
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <string_view>
 
+#include "FuzzCheck.h"
 #include "HttpWire.h"
 
 using namespace ordersystem::host::wire;
@@ -14,15 +14,6 @@ using namespace ordersystem::host::wire;
 namespace {
 
 const Limits kLimits{256, 1024};
-
-/// An invariant broken: say which before libFuzzer keeps the input.
-#define check(condition)                                                          \
-    do {                                                                          \
-        if (!(condition)) {                                                       \
-            std::fprintf(stderr, "invariant broken at line %d: %s\n", __LINE__, #condition); \
-            std::abort();                                                         \
-        }                                                                         \
-    } while (0)
 
 HeadOutcome parseInTwoPieces(std::string_view text, size_t split, RequestHead& head) {
     HeadParser parser;

@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <vector>
 #include <string>
 
 #include "Runtime.h"
@@ -41,5 +42,29 @@ inline RuntimeOptions optionsFor(const std::string& iniPath, std::vector<std::st
     o.env = emptyEnv();
     return o;
 }
+
+/// A Runtime on the fixture plugins (fixtureIni in dir/os.ini) on a free port, started with the
+/// given --define overrides; stopped without draining when destroyed. ok() tells whether it
+/// started; status() why not.
+class FixtureServer {
+public:
+    explicit FixtureServer(const ordersystem::testing::TempDir& dir, std::vector<std::string> defines = {}) {
+        ordersystem::testing::writeFile(dir.file("os.ini"), fixtureIni());
+        _runtime = std::make_unique<Runtime>(optionsFor(dir.file("os.ini"), std::move(defines)));
+        _status = _runtime->start();
+    }
+    ~FixtureServer() {
+        if (_status) _runtime->stop(std::chrono::milliseconds(0));
+    }
+    FixtureServer(const FixtureServer&) = delete;
+    FixtureServer& operator=(const FixtureServer&) = delete;
+    bool ok() const { return _status.isOk(); }
+    const sdk::Status& status() const { return _status; }
+    int port() const { return ok() ? _runtime->port() : 0; }
+
+private:
+    std::unique_ptr<Runtime> _runtime;
+    sdk::Status _status;
+};
 
 }  // namespace ordersystem::host::test

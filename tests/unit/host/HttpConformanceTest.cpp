@@ -133,25 +133,15 @@ public:
             defines.push_back("http.tls_cert=cert.pem");
             defines.push_back("http.tls_key=key.pem");
         }
-        writeFile(_dir.file("os.ini"), test::fixtureIni());
         writeFile(_dir.file("keys"), toHex(sha256(kKey)) + "\n");
-        _runtime = std::make_unique<Runtime>(test::optionsFor(_dir.file("os.ini"), defines));
-        const sdk::Status s = _runtime->start();
-        if (!s.isOk()) {
-            _error = s.message;
-            _runtime.reset();
-        }
+        _server = std::make_unique<test::FixtureServer>(_dir, defines);
     }
-    ~Listener() {
-        if (_runtime) _runtime->stop(std::chrono::milliseconds(0));
-    }
-    int port() const { return _runtime ? _runtime->port() : 0; }
-    const std::string& error() const { return _error; }
+    int port() const { return _server ? _server->port() : 0; }
+    std::string error() const { return _server ? _server->status().message : "no certificate"; }
 
 private:
     TempDir _dir;
-    std::unique_ptr<Runtime> _runtime;
-    std::string _error = "no certificate";
+    std::unique_ptr<test::FixtureServer> _server;
 };
 
 class Conformance : public ::testing::TestWithParam<bool> {

@@ -13,19 +13,13 @@ namespace {
 
 using ordersystem::testing::RawClient;
 using ordersystem::testing::TempDir;
-using ordersystem::testing::writeFile;
 
 class HttpLimitsTest : public ::testing::Test {
 protected:
     void startWith(std::vector<std::string> defines) {
-        writeFile(_dir.file("os.ini"), test::fixtureIni());
-        _runtime = std::make_unique<Runtime>(test::optionsFor(_dir.file("os.ini"), std::move(defines)));
-        const sdk::Status s = _runtime->start();
-        ASSERT_TRUE(s.isOk()) << s.message;
-        _port = _runtime->port();
-    }
-    void TearDown() override {
-        if (_runtime) _runtime->stop(std::chrono::milliseconds(0));
+        _server = std::make_unique<test::FixtureServer>(_dir, std::move(defines));
+        ASSERT_TRUE(_server->ok()) << _server->status().message;
+        _port = _server->port();
     }
     static std::string rawPost(const std::string& path, size_t length) {
         return "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: " +
@@ -42,7 +36,7 @@ protected:
     }
 
     TempDir _dir;
-    std::unique_ptr<Runtime> _runtime;
+    std::unique_ptr<test::FixtureServer> _server;
     int _port = 0;
 };
 

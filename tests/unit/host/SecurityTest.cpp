@@ -64,15 +64,10 @@ TEST(ApiKeyHeader, BearerWinsAndXApiKeyIsTheFallback) {
 class SecurityTest : public ::testing::Test {
 protected:
     void startWith(std::vector<std::string> defines) {
-        writeFile(_dir.file("os.ini"), test::fixtureIni("fixture-transport, fixture-routes"));
         writeFile(_dir.file("keys"), toHex(sha256(kKey)) + "\n");
-        _runtime = std::make_unique<Runtime>(test::optionsFor(_dir.file("os.ini"), std::move(defines)));
-        const sdk::Status s = _runtime->start();
-        ASSERT_TRUE(s.isOk()) << s.message;
-        _port = _runtime->port();
-    }
-    void TearDown() override {
-        if (_runtime) _runtime->stop(std::chrono::milliseconds(0));
+        _server = std::make_unique<test::FixtureServer>(_dir, std::move(defines));
+        ASSERT_TRUE(_server->ok()) << _server->status().message;
+        _port = _server->port();
     }
     /// Sends raw bytes and returns everything the server sends until it closes (bounded by timeout).
     std::string rawExchange(const std::string& bytes, std::chrono::seconds timeout, bool* closedByServer = nullptr) {
@@ -98,7 +93,7 @@ protected:
     }
 
     TempDir _dir;
-    std::unique_ptr<Runtime> _runtime;
+    std::unique_ptr<test::FixtureServer> _server;
     int _port = 0;
 };
 

@@ -64,10 +64,10 @@ bool EventLoopServer::Loop::parseHead(Connection& conn) {
     conn.trace = RequestTrace{};
     conn.trace.remote = conn.remote;
     conn.trace.method = conn.head.method.empty() ? "-" : conn.head.method;
-    conn.trace.uri = conn.head.target.empty() ? "-" : conn.head.target.substr(0, 256);
     _dispatcher.begin(conn.trace);
     conn.inRequest = true;
     if (outcome.status == wire::HeadStatus::Bad) {
+        conn.trace.uri = conn.head.target.empty() ? "-" : conn.head.target.substr(0, 256);
         refuse(conn, outcome.errorStatus, outcome.error);
         return false;
     }

@@ -268,16 +268,15 @@ HeadOutcome HeadParser::parse(std::string_view buffer, const Limits& limits, Req
     if (headers.capacity() < 8) headers.reserve(8);
     head = RequestHead{};
     head.headers = std::move(headers);
+    // A CR left inside a line, a NUL or any other control byte is refused by the character
+    // rules of the request line (method token, target, exact version) and of the header fields
+    // (name token, value characters), so no separate scan for them is needed.
     const std::string_view block = buffer.substr(_start, _scanned - _start);
-    if (block.find('\0') != std::string_view::npos) return bad(400, "A NUL byte in the request head");
     size_t pos = 0;
-    const std::string_view requestLine = nextLine(block, pos);
-    if (requestLine.find('\r') != std::string_view::npos) return bad(400, "A bare CR in the request head");
-    if (HeadOutcome o = parseRequestLine(requestLine, limits, head); o.status == HeadStatus::Bad) return o;
+    if (HeadOutcome o = parseRequestLine(nextLine(block, pos), limits, head); o.status == HeadStatus::Bad) return o;
     while (pos < block.size()) {
         const std::string_view line = nextLine(block, pos);
         if (line.empty()) break;
-        if (line.find('\r') != std::string_view::npos) return bad(400, "A bare CR in the request head");
         if (HeadOutcome o = parseHeaderLine(line, head); o.status == HeadStatus::Bad) return o;
     }
     HeadOutcome outcome = interpretHeaders(head);

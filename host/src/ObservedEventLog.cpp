@@ -1,29 +1,38 @@
 #include "ObservedEventLog.h"
 
+#include "ordersystem/transport/metric_families.h"
+
 namespace ordersystem::host {
+
+namespace families = transport::families;
 
 class ObservedEventLog::ObservedProjection final : public sdk::Projection {
 public:
     ObservedProjection(sdk::Projection& inner, sdk::Metrics& metrics)
         : _inner(inner),
           _name(inner.projectionName()),
-          _applied(metrics.counter("ordersystem_events_applied_total", "Events applied by each projection",
-                                   {{"projection", _name}})),
-          _lag(metrics.gauge("ordersystem_projection_lag_events",
-                             "Events in the log a projection has not applied yet (head position minus its position)",
-                             {{"projection", _name}})) {}
+          _applied(families::counter(metrics, families::kEventsApplied, families::labelled(families::kEventsApplied, _name))),
+          _failures(families::counter(metrics, families::kProjectionApplyFailures,
+                                      families::labelled(families::kProjectionApplyFailures, _name))),
+          _positionGauge(families::gauge(metrics, families::kProjectionPosition,
+                                         families::labelled(families::kProjectionPosition, _name))),
+          _lag(families::gauge(metrics, families::kProjectionLag, families::labelled(families::kProjectionLag, _name))) {}
 
     std::string_view projectionName() const noexcept override { return _inner.projectionName(); }
     uint64_t checkpoint() noexcept override {
         const uint64_t c = _inner.checkpoint();
         _position.store(c, std::memory_order_relaxed);
+        _positionGauge.set(static_cast<double>(c));
         return c;
     }
     sdk::Status apply(const std::vector<sdk::EventRecord>& batch) noexcept override {
         sdk::Status s = _inner.apply(batch);
-        if (s.isOk() && !batch.empty()) {
+        if (!s.isOk()) {
+            _failures.inc();
+        } else if (!batch.empty()) {
             _applied.inc(static_cast<double>(batch.size()));
             _position.store(batch.back().position, std::memory_order_relaxed);
+            _positionGauge.set(static_cast<double>(batch.back().position));
         }
         return s;
     }
@@ -36,6 +45,8 @@ private:
     sdk::Projection& _inner;
     std::string _name;
     sdk::Counter& _applied;
+    sdk::Counter& _failures;
+    sdk::Gauge& _positionGauge;
     sdk::Gauge& _lag;
     std::atomic<uint64_t> _position{0};
 };
@@ -45,10 +56,8 @@ public:
     ObservedReaction(sdk::Reaction& inner, sdk::Metrics& metrics)
         : _inner(inner),
           _name(inner.reactionName()),
-          _ok(metrics.counter("ordersystem_reaction_events_total", "Events handed to each reaction, by outcome",
-                              {{"reaction", _name}, {"outcome", "ok"}})),
-          _failed(metrics.counter("ordersystem_reaction_events_total", "Events handed to each reaction, by outcome",
-                                  {{"reaction", _name}, {"outcome", "failed"}})) {}
+          _ok(families::counter(metrics, families::kReactionEvents, {{"reaction", _name}, {"outcome", "ok"}})),
+          _failed(families::counter(metrics, families::kReactionEvents, {{"reaction", _name}, {"outcome", "failed"}})) {}
 
     std::string_view reactionName() const noexcept override { return _inner.reactionName(); }
     sdk::Status handle(const sdk::EventRecord& event) noexcept override {

@@ -1,6 +1,9 @@
 // Contract: the event log the host hands to plugins: a decorator over the transport's log that
-// measures what every transport should report the same way, so no plugin has to:
+// measures what every transport should report the same way, so no plugin has to (the families
+// of transport/metric_families.h):
 //   ordersystem_events_applied_total{projection}   events each projection applied (counter)
+//   ordersystem_projection_position{projection}    last position it applied (gauge)
+//   ordersystem_projection_apply_failures_total{projection}  batches it failed to apply
 //   ordersystem_projection_lag_events{projection}  head position minus the projection's position
 //   ordersystem_reaction_events_total{reaction,outcome}  handle() results: ok | failed (= retried
 //                                                   or dead-lettered later by the transport)

@@ -22,18 +22,6 @@ const sdk::ConfigKeySpec kConfigKeys[] = {
 };
 const uint32_t kConfigKeyCount = sizeof(kConfigKeys) / sizeof(kConfigKeys[0]);
 
-/// Looked up once at start (the Metrics contract).
-struct AnalyticsPlugin::Instruments {
-    sdk::Gauge& position;
-    sdk::Counter& failures;
-    explicit Instruments(sdk::Metrics& m)
-        : position(m.gauge("ordersystem_projection_checkpoint", "Last event log position a projection applied",
-                           {{"projection", "analytics"}})),
-          failures(m.counter("ordersystem_projection_apply_failures_total",
-                             "Batches a projection failed to apply (the transport retries them)",
-                             {{"projection", "analytics"}})) {}
-};
-
 AnalyticsPlugin::AnalyticsPlugin(std::string database) : _database(std::move(database)) {}
 
 AnalyticsPlugin::~AnalyticsPlugin() { stop(); }
@@ -61,8 +49,6 @@ Status AnalyticsPlugin::start(sdk::Host& host) noexcept {
             _totals = loaded;
         }
         _checkpoint.store(_store.loadCheckpoint());
-        _metrics = std::make_unique<Instruments>(host.metrics());
-        _metrics->position.set(static_cast<double>(_checkpoint.load()));
 
         host.router().add(
             "GET", "/api/analytics",
@@ -142,7 +128,6 @@ Status AnalyticsPlugin::apply(const std::vector<sdk::EventRecord>& batch) noexce
         _lastError.clear();
     }
     _checkpoint.store(last);
-    if (_metrics) _metrics->position.set(static_cast<double>(last));
     return Status::ok();
 }
 
@@ -179,7 +164,6 @@ uint64_t AnalyticsPlugin::applyInTransaction(const std::vector<sdk::EventRecord>
 }
 
 void AnalyticsPlugin::noteFailure(const std::string& message) {
-    if (_metrics) _metrics->failures.inc();
     if (_host) _host->logger().warn("analytics: a batch failed and will be retried: " + message);
     std::lock_guard<std::mutex> lock(_mutex);
     _lastError = message;

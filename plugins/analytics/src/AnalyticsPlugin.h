@@ -45,7 +45,6 @@ public:
     Totals totals() const;
 
 private:
-    struct Instruments;
     /// Applies the batch inside the open transaction; returns the delta and last position.
     uint64_t applyInTransaction(const std::vector<sdk::EventRecord>& batch, Totals& delta);
     void noteFailure(const std::string& message);
@@ -54,7 +53,6 @@ private:
     std::string _path;
     AnalyticsStore _store;
     sdk::Host* _host = nullptr;
-    std::unique_ptr<Instruments> _metrics;
     std::optional<sdk::SubscriptionId> _subscription;
 
     mutable std::mutex _mutex;  ///< guards _totals and _lastError

@@ -2,13 +2,11 @@
 
 #include <algorithm>
 
-#include "ordersystem/sdk/futex.h"
 #include "ordersystem/sdk/util.h"
 
 namespace ordersystem::plugins::inmemory {
 
-using sdk::futexWait;
-using sdk::futexWake;
+using transport::HandOff;
 
 namespace {
 /// Set while this thread runs async callbacks (see GroupCommitter::inCallback()).
@@ -20,9 +18,6 @@ bool GroupCommitter::inCallback() noexcept { return tlsInCallback; }
 namespace {
 
 constexpr int64_t kPurgeIntervalMs = 60 * 1000;
-constexpr int kQueued = 0;
-constexpr int kDone = 1;
-constexpr int kLead = 2;
 }  // namespace
 
 GroupCommitter::GroupCommitter(LogWriter& writer, size_t maxBatch, Publisher publisher, Instruments instruments)
@@ -35,7 +30,7 @@ GroupCommitter::GroupCommitter(LogWriter& writer, size_t maxBatch, Publisher pub
 GroupCommitter::~GroupCommitter() { close(); }
 
 void GroupCommitter::push(Op& op) {
-    op.state.store(kQueued, std::memory_order_relaxed);
+    op.handoff.queue();
     op.next = nullptr;
     if (_tail) _tail->next = &op;
     else _head = &op;
@@ -57,13 +52,11 @@ bool GroupCommitter::submit(Op& op, bool external) {
     while (true) {
         if (leading) {
             lead(&op);
-            if (op.state.load(std::memory_order_acquire) == kDone) return true;
+            if (op.handoff.done()) return true;
             // Our op did not fit into that batch; lead() already named the next leader.
         }
-        int s;
-        while ((s = op.state.load(std::memory_order_acquire)) == kQueued) futexWait(op.state, kQueued);
-        if (s == kDone) return true;
-        op.state.store(kQueued, std::memory_order_relaxed);  // kLead: we commit the next batch
+        if (op.handoff.await() == HandOff::kDone) return true;
+        op.handoff.queue();  // named the next leader: we commit the next batch
         leading = true;
     }
 }
@@ -123,7 +116,7 @@ void GroupCommitter::lead(Op* self) {
     const Next next = handOff(nextOp);
     // Wake the next leader first so the next commit overlaps with this batch's wake-ups. The
     // committer thread, when it is the next leader itself, just loops.
-    if (next == Next::SyncOp && nextOp != self) futexWake(nextOp->state);
+    if (next == Next::SyncOp && nextOp != self) nextOp->handoff.wake();
     if (next == Next::CommitterThread && self != nullptr) _committerWake.notify_one();
     finish(batch, count, self);
 }
@@ -149,7 +142,6 @@ void GroupCommitter::commitAndPublish() {
         if (_instruments.batchSize) _instruments.batchSize->observe(static_cast<double>(_batch.size()));
     }
     if (!_committed.empty()) {
-        if (_instruments.appended) _instruments.appended->inc(static_cast<double>(_committed.size()));
         // Publish before waking the callers: the projection starts applying while they wake.
         _publisher(_committed);
     }
@@ -174,7 +166,7 @@ GroupCommitter::Next GroupCommitter::handOff(Op*& nextOp) {
         return Next::CommitterThread;
     }
     nextOp = _head;
-    nextOp->state.store(kLead, std::memory_order_release);
+    nextOp->handoff.nameLeader();
     return Next::SyncOp;
 }
 
@@ -193,8 +185,7 @@ void GroupCommitter::finish(Op** batch, size_t count, Op* self) {
             selfDone = true;
             continue;
         }
-        op->state.store(kDone, std::memory_order_release);
-        futexWake(op->state);
+        op->handoff.finishAndWake();
     }
     tlsInCallback = true;
     for (size_t i = 0; i < asyncCount; ++i) {
@@ -211,8 +202,8 @@ void GroupCommitter::finish(Op** batch, size_t count, Op* self) {
         _asyncPending -= asyncCount;
         if (_asyncPending == 0) _idle.notify_all();
     }
-    // Our own op last (when it was in this batch), since once it says kDone our caller may return.
-    if (selfDone) self->state.store(kDone, std::memory_order_release);
+    // Our own op last (when it was in this batch), since once it is finished our caller may return.
+    if (selfDone) self->handoff.finish();
 }
 
 void GroupCommitter::drain(std::unique_lock<std::mutex>& lock) {

@@ -49,7 +49,6 @@ public:
     using Publisher = std::function<void(std::vector<sdk::EventRecord>& committed)>;
 
     struct Instruments {
-        sdk::Counter* appended = nullptr;
         sdk::Counter* commits = nullptr;
         sdk::Histogram* batchSize = nullptr;
     };

@@ -17,12 +17,14 @@ constexpr int64_t kMaxOrderId = (int64_t{1} << 53) - 1;
 
 /// An appendAsync() in the committer's queue: owns the caller's callback.
 struct AsyncAppend final : AsyncOp {
-    AsyncAppend(sdk::AppendRequest& request, sdk::EventLog::AppendCallback callback, sdk::Logger& log)
-        : AsyncOp(OpKind::Append), done(std::move(callback)), logger(log) {
+    AsyncAppend(sdk::AppendRequest& request, sdk::EventLog::AppendCallback callback, sdk::Logger& log,
+                transport::AppendMeter& m)
+        : AsyncOp(OpKind::Append), done(std::move(callback)), logger(log), meter(m) {
         append = &request;
     }
     /// Hands result (filled by the commit, or by a refusal) to the callback, exactly once.
     void complete() override {
+        meter.record(append->events.size(), result, started);
         try {
             done(std::move(result));
         } catch (const std::exception& e) {
@@ -33,6 +35,8 @@ struct AsyncAppend final : AsyncOp {
     }
     sdk::EventLog::AppendCallback done;
     sdk::Logger& logger;
+    transport::AppendMeter& meter;
+    transport::AppendMeter::Clock::time_point started = transport::AppendMeter::Clock::now();
 };
 /// A release() asked for inside an append callback: queued, not waited for (the callback runs on
 /// the committing thread, which would wait for itself). Owns its key.
@@ -49,7 +53,7 @@ struct QueuedRelease final : AsyncOp {
 }  // namespace
 
 InMemoryEventLog::InMemoryEventLog(LogSettings settings, sdk::Logger& logger, sdk::Metrics& metrics)
-    : _settings(std::move(settings)), _logger(logger), _metrics(metrics) {}
+    : _settings(std::move(settings)), _logger(logger), _metrics(metrics), _meter(metrics) {}
 
 InMemoryEventLog::~InMemoryEventLog() { shutdown(); }
 
@@ -62,9 +66,8 @@ Status InMemoryEventLog::open() {
         return s;
     }
     GroupCommitter::Instruments instruments;
-    instruments.appended = &_metrics.counter("ordersystem_events_appended_total", "Events appended to the log");
-    instruments.commits = &_metrics.counter("ordersystem_log_commits_total", "Group commits of the event log");
-    instruments.batchSize = &_metrics.histogram("ordersystem_log_commit_batch_size", "Operations per group commit", {},
+    instruments.commits = &_metrics.counter("ordersystem_inmemory_commits_total", "Group commits of the event log");
+    instruments.batchSize = &_metrics.histogram("ordersystem_inmemory_commit_batch_size", "Operations per group commit", {},
                                                 {1, 2, 4, 8, 16, 32, 64, 128, 256, 512});
     _committer = std::make_unique<GroupCommitter>(
         _writer, _settings.maxBatch,
@@ -72,11 +75,8 @@ Status InMemoryEventLog::open() {
     _hub = std::make_unique<SubscriptionHub>(_settings.databasePath, state.headPosition, _settings.maxBatch,
                                              _settings.projectionLingerMs, _settings.reaction, _logger, _metrics,
                                              *_committer);
-    {
-        std::lock_guard<std::mutex> lock(_idMutex);
-        _reservedHigh = state.idHighWater;
-        _nextId = state.idHighWater + 1;
-    }
+    _reservedHigh = state.idHighWater;
+    _ids = std::make_unique<transport::IdBlockAllocator>(_settings.idBlock, [this] { return reserveIdBlock(); });
     _open = true;
     _logger.info("event log '" + _settings.databasePath + "' open: head position " +
                  std::to_string(state.headPosition) + ", order ids above " + std::to_string(state.idHighWater) +
@@ -112,29 +112,32 @@ sdk::HealthCheckResult InMemoryEventLog::health() const {
 
 Result<int64_t> InMemoryEventLog::allocateOrderId() noexcept {
     try {
-        std::lock_guard<std::mutex> lock(_idMutex);
         if (!_open) return unavailable();
-        if (_nextId > _reservedHigh) {
-            // Reserve the next block durably before handing out any id of it (survives crashes).
-            Op op(OpKind::ReserveIds);
-            op.value = std::max(_reservedHigh, _nextId - 1) + _settings.idBlock;
-            if (op.value > kMaxOrderId) return Status(StatusCode::Internal, "order ids exhausted (2^53)");
-            if (!_committer->submit(op, true)) return unavailable();
-            if (!op.status) return op.status;
-            _reservedHigh = op.value;
-        }
-        return _nextId++;
+        return _ids->next();
     } catch (const std::exception& e) {
         return Status(StatusCode::Internal, std::string("allocateOrderId: ") + e.what());
     }
 }
 
+Result<int64_t> InMemoryEventLog::reserveIdBlock() {
+    // Durable before any id of the block is handed out, so a crash never reuses one.
+    Op op(OpKind::ReserveIds);
+    op.value = _reservedHigh + _settings.idBlock;
+    if (op.value > kMaxOrderId) return Status(StatusCode::Internal, "order ids exhausted (2^53)");
+    if (!_committer->submit(op, true)) return unavailable();
+    if (!op.status) return op.status;
+    _reservedHigh = op.value;
+    return op.value - _settings.idBlock + 1;
+}
+
 sdk::AppendResult InMemoryEventLog::append(sdk::AppendRequest& request) noexcept {
     try {
         if (!_open) return sdk::AppendResult{unavailable(), 0, -1};
+        const auto started = transport::AppendMeter::Clock::now();
         Op op(OpKind::Append);
         op.append = &request;
-        if (!_committer->submit(op, true)) return sdk::AppendResult{unavailable(), 0, -1};
+        if (!_committer->submit(op, true)) op.result = sdk::AppendResult{unavailable(), 0, -1};
+        _meter.record(request.events.size(), op.result, started);
         return std::move(op.result);
     } catch (const std::exception& e) {
         return sdk::AppendResult{Status(StatusCode::Internal, std::string("append: ") + e.what()), 0, -1};
@@ -144,7 +147,7 @@ sdk::AppendResult InMemoryEventLog::append(sdk::AppendRequest& request) noexcept
 void InMemoryEventLog::appendAsync(sdk::AppendRequest& request, AppendCallback done) noexcept {
     std::unique_ptr<AsyncOp> op;
     try {
-        op = std::make_unique<AsyncAppend>(request, std::move(done), _logger);
+        op = std::make_unique<AsyncAppend>(request, std::move(done), _logger, _meter);
         if (_open && _committer->submitAsync(op)) return;  // the committer owns op now
         op->result = sdk::AppendResult{unavailable(), 0, -1};
     } catch (const std::exception& e) {

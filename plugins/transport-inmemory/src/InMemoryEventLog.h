@@ -21,6 +21,8 @@
 #include "SubscriptionHub.h"
 #include "ordersystem/sdk/eventlog.h"
 #include "ordersystem/sdk/host.h"
+#include "ordersystem/transport/append_meter.h"
+#include "ordersystem/transport/id_block_allocator.h"
 
 namespace ordersystem::plugins::inmemory {
 
@@ -84,14 +86,16 @@ private:
     const LogSettings _settings;
     sdk::Logger& _logger;
     sdk::Metrics& _metrics;
+    transport::AppendMeter _meter;
     LogWriter _writer;
     std::unique_ptr<GroupCommitter> _committer;
     std::unique_ptr<SubscriptionHub> _hub;
     std::atomic<bool> _open{false};
 
-    std::mutex _idMutex;
-    int64_t _nextId = 1;
-    int64_t _reservedHigh = 0;
+    /// The block reservation: called by _ids, one at a time.
+    sdk::Result<int64_t> reserveIdBlock();
+    std::unique_ptr<transport::IdBlockAllocator> _ids;
+    int64_t _reservedHigh = 0;  ///< last id reserved durably; touched only by reserveIdBlock()
 
     std::mutex _readersMutex;
     std::vector<std::unique_ptr<Reader>> _readers;

@@ -12,6 +12,7 @@
 #include "Sqlite.h"
 #include "ordersystem/sdk/eventlog.h"
 #include "ordersystem/sdk/host.h"
+#include "ordersystem/transport/handoff.h"
 
 namespace ordersystem::plugins::inmemory {
 
@@ -35,9 +36,7 @@ struct Op {
     sdk::Status status;
     sdk::AppendResult result;
     sdk::IdempotencyClaim claim;
-    // Hand-off between leader and follower: 0 queued, 1 done, 2 "you lead the next commit".
-    // A futex word, not a condition variable, so the leader wakes followers without the queue lock.
-    std::atomic<int> state{0};
+    transport::HandOff handoff;  ///< between the leader and this op's submitter
     Op* next = nullptr;  ///< queue link, guarded by the committer's mutex
     /// Set by GroupCommitter::submitAsync: an AsyncOp, completed by the leader instead of woken.
     bool async = false;

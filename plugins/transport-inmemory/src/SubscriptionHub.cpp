@@ -4,6 +4,8 @@
 
 #include "Schema.h"
 #include "ordersystem/sdk/util.h"
+#include "ordersystem/transport/backoff.h"
+#include "ordersystem/transport/projection_applier.h"
 
 namespace ordersystem::plugins::inmemory {
 
@@ -13,11 +15,11 @@ using sdk::StatusCode;
 
 namespace {
 /// Recent committed events kept in memory for live delivery; older ones are read back from disk.
-/// Live subscribers trail the head by a few groups; each event costs ~0.5 KiB here, so the window
-/// is kept small (the old 65536 held ~35 MiB).
+/// Live subscribers trail the head by a few groups and each event costs ~0.5 KiB here, so the
+/// window is small.
 constexpr size_t kWindowEvents = 8192;
-constexpr int64_t kProjectionRetryInitialMs = 100;
-constexpr int64_t kProjectionRetryMaxMs = 5000;
+using transport::kProjectionRetryInitialMs;
+using transport::kProjectionRetryMaxMs;
 }  // namespace
 
 struct SubscriptionHub::Worker {
@@ -27,7 +29,7 @@ struct SubscriptionHub::Worker {
     Db db;  ///< this worker's own reader connection (used only on its thread)
     Stmt readRange;
     Stmt readCheckpoint;
-    sdk::Counter* deadLetters = nullptr;
+    std::unique_ptr<transport::ReactionDeliveries> deliveries;
     bool stop = false;  ///< guarded by SubscriptionHub::_mutex
     std::thread thread;
 };
@@ -138,11 +140,9 @@ Result<sdk::SubscriptionId> SubscriptionHub::subscribe(sdk::Reaction& reaction) 
     worker->reaction = &reaction;
     worker->name = std::string(reaction.reactionName());
     try {
-        worker->deadLetters = &_metrics.counter("ordersystem_reaction_dead_letters_total",
-                                                "Events a reaction gave up on after the maximum deliveries",
-                                                {{"reaction", worker->name}});
-    } catch (...) {
-        worker->deadLetters = nullptr;
+        worker->deliveries = std::make_unique<transport::ReactionDeliveries>(reaction, _reaction, _logger, _metrics);
+    } catch (const std::exception& e) {
+        return Status(StatusCode::Internal, std::string("cannot subscribe reaction: ") + e.what());
     }
     return start(std::move(worker));
 }
@@ -220,42 +220,33 @@ void SubscriptionHub::runProjection(Worker& w) {
     // Nobody waits for a read model while it keeps up, so it yields then; once it falls behind
     // (a saturated machine) it runs at normal priority until it has caught up.
     sdk::CatchUpPriority priority;
-    uint64_t next = w.projection->checkpoint() + 1;
-    int64_t backoff = kProjectionRetryInitialMs;
+    transport::ProjectionApplier applier(*w.projection, _logger);
+    transport::Backoff readBackoff(kProjectionRetryInitialMs, kProjectionRetryMaxMs);
+    uint64_t next = applier.checkpoint() + 1;
     while (true) {
         const uint64_t head = _head.load(std::memory_order_acquire);
         priority.update(head >= next ? head - next + 1 : 0);
         auto fetched = fetch(w, next);
         if (!fetched) {
+            const int64_t wait = readBackoff.next();
             _logger.warn("projection '" + w.name + "': " + fetched.status().message + "; retrying in " +
-                         std::to_string(backoff) + " ms");
-            if (!pause(w, backoff)) return;
-            backoff = std::min(backoff * 2, kProjectionRetryMaxMs);
+                         std::to_string(wait) + " ms");
+            if (!pause(w, wait)) return;
             continue;
         }
+        readBackoff.reset();
         EventBatch batch = fetched.value();
         if (!batch) return;  // stopped
-        const Status st = w.projection->apply(*batch);
-        if (st) {
+        if (applier.apply(*batch)) {
             next = batch->back().position + 1;
-            backoff = kProjectionRetryInitialMs;
-            // Keeping up (the batch was not full), it gathers the commits of the next couple of
-            // milliseconds instead of waking for each: every wake-up costs the committer a futex
-            // call that wakes a thread on the other core, and each batch a transaction of its
-            // own. Standalone at 16 connections a group commit holds ~7 creates, so the two read
-            // models woke ~2,000 times a second each. With 2 ms, two nodes side by side under the
-            // same load: +4 to +16 % creates (16 and 64 connections, 15 pairs), the read models'
-            // CPU per create down ~30 %. Reads that wait for their own write wait
-            // up to this much longer; a read model that falls behind takes full batches, no pause.
+            // Keeping up (a short batch), it gathers the next milliseconds' commits instead of
+            // waking for each: every wake-up costs the committer a futex call and each batch a
+            // transaction (docs/performance.md, "read-model linger").
             if (_projectionLingerMs > 0 && batch->size() < _fetchLimit && !linger(w, _projectionLingerMs)) return;
             continue;
         }
-        _logger.warn("projection '" + w.name + "' failed to apply positions " + std::to_string(batch->front().position) +
-                     ".." + std::to_string(batch->back().position) + ": " + st.message + "; retrying in " +
-                     std::to_string(backoff) + " ms");
-        if (!pause(w, backoff)) return;
-        backoff = std::min(backoff * 2, kProjectionRetryMaxMs);
-        next = w.projection->checkpoint() + 1;
+        if (!pause(w, applier.retryDelayMs())) return;
+        next = applier.checkpoint() + 1;
     }
 }
 
@@ -282,15 +273,15 @@ void SubscriptionHub::saveReactionCheckpoint(Worker& w, uint64_t position) {
 
 void SubscriptionHub::runReaction(Worker& w) {
     uint64_t next = loadReactionCheckpoint(w) + 1;
-    int64_t backoff = kProjectionRetryInitialMs;
+    transport::Backoff readBackoff(kProjectionRetryInitialMs, kProjectionRetryMaxMs);
     while (true) {
         auto fetched = fetch(w, next);
         if (!fetched) {
             _logger.warn("reaction '" + w.name + "': " + fetched.status().message);
-            if (!pause(w, backoff)) return;
-            backoff = std::min(backoff * 2, kProjectionRetryMaxMs);
+            if (!pause(w, readBackoff.next())) return;
             continue;
         }
+        readBackoff.reset();
         EventBatch batch = fetched.value();
         if (!batch) return;
         uint64_t done = next - 1;
@@ -309,29 +300,23 @@ void SubscriptionHub::runReaction(Worker& w) {
 }
 
 bool SubscriptionHub::deliver(Worker& w, const sdk::EventRecord& event) {
-    int64_t delay = std::max<int64_t>(1, _reaction.retryInitialMs);
-    for (int64_t attempt = 1;; ++attempt) {
-        const Status st = w.reaction->handle(event);
-        if (st) return true;
-        if (attempt >= _reaction.maxDeliveries) {
-            Op op(OpKind::DeadLetter);
-            op.name = &w.name;
-            op.event = &event;
-            op.error = &st.message;
-            op.value = attempt;
-            const bool stored = _committer.submit(op, false) && op.status.isOk();
-            _logger.error("reaction '" + w.name + "' gave up on event " + event.eventId + " (order " +
-                          std::to_string(event.orderId) + ", position " + std::to_string(event.position) + ") after " +
-                          std::to_string(attempt) + " deliveries: " + st.message +
-                          (stored ? "; moved to dead_letters" : "; could NOT record it in dead_letters"));
-            if (w.deadLetters) w.deadLetters->inc();
-            return true;
+    using Next = transport::ReactionDeliveries::Next;
+    for (int64_t delivery = 1;; ++delivery) {
+        const auto outcome = w.deliveries->deliver(event, delivery);
+        if (outcome.next == Next::Acknowledge) return true;
+        if (outcome.next == Next::Retry) {
+            if (!pause(w, outcome.retryInMs)) return false;
+            continue;
         }
-        _logger.warn("reaction '" + w.name + "' failed event " + event.eventId + " (delivery " + std::to_string(attempt) +
-                     "/" + std::to_string(_reaction.maxDeliveries) + "): " + st.message + "; retrying in " +
-                     std::to_string(delay) + " ms");
-        if (!pause(w, delay)) return false;
-        delay = std::min(delay * 2, std::max<int64_t>(1, _reaction.retryMaxMs));
+        Op op(OpKind::DeadLetter);
+        op.name = &w.name;
+        op.event = &event;
+        op.error = &outcome.status.message;
+        op.value = delivery;
+        const bool stored = _committer.submit(op, false) && op.status.isOk();
+        w.deliveries->gaveUp(transport::DeadLetterRecord{event.eventId, event.orderId, event.position, delivery,
+                                                         outcome.status.message, "dead_letters", stored});
+        return true;
     }
 }
 

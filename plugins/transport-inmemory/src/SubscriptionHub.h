@@ -23,14 +23,11 @@
 #include "ordersystem/sdk/eventlog.h"
 #include "ordersystem/sdk/logger.h"
 #include "ordersystem/sdk/metrics.h"
+#include "ordersystem/transport/reaction_deliveries.h"
 
 namespace ordersystem::plugins::inmemory {
 
-struct ReactionSettings {
-    int64_t maxDeliveries = 25;
-    int64_t retryInitialMs = 200;
-    int64_t retryMaxMs = 30000;
-};
+using ReactionSettings = transport::ReactionPolicy;
 
 using EventBatch = std::shared_ptr<const std::vector<sdk::EventRecord>>;
 

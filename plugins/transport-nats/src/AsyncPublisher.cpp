@@ -6,10 +6,12 @@
 #include <stdexcept>
 #include <string>
 
-#include "TaskExecutor.h"
+#include "ordersystem/transport/task_executor.h"
 #include "ordersystem/sdk/util.h"
 
 namespace ordersystem::plugins::nats {
+
+using transport::runLogged;
 
 /// The acknowledgement handler's way to this object; outlives it (see the header).
 struct AsyncPublisher::Gate {

@@ -49,12 +49,11 @@ NatsEventLog::NatsEventLog(const Settings& settings, NatsClient& client, sdk::Ho
       _logger(host.logger()),
       _idempotency(idempotency),
       _membership(membership),
-      _appendsOk(host.metrics().counter("ordersystem_eventlog_appends_total", "event log appends by outcome", {{"result", "ok"}})),
-      _appendsConflict(host.metrics().counter("ordersystem_eventlog_appends_total", "event log appends by outcome", {{"result", "conflict"}})),
-      _appendsFailed(host.metrics().counter("ordersystem_eventlog_appends_total", "event log appends by outcome", {{"result", "error"}})),
-      _appendSeconds(host.metrics().histogram("ordersystem_eventlog_append_seconds", "time to append to JetStream")),
+      _meter(host.metrics()),
       _publisher(settings, client, _logger),
-      _executor(kExecutorThreads, kExecutorQueue, _logger) {}
+      _executor(kExecutorThreads, kExecutorQueue, _logger, "nats-task"),
+      _ids(kIdBlock, [this] { return reserveIdBlock(); },
+           [this](std::function<void(bool)> work) { return _executor.tryPost(std::move(work)); }) {}
 
 NatsEventLog::~NatsEventLog() {
     stopAppends();
@@ -171,47 +170,11 @@ sdk::Result<int64_t> NatsEventLog::reserveIdBlock() {
     return sdk::Status(sdk::StatusCode::Timeout, "cannot allocate an order id: NATS did not answer");
 }
 
-void NatsEventLog::reserveSpareBlockSoon() {
-    if (_spareBlock != 0 || _spareWanted || _blockEnd - _nextId > kIdBlock / 2) return;
-    _spareWanted = _executor.tryPost([this](bool cancelled) {
-        auto first = cancelled ? sdk::Result<int64_t>(sdk::Status(sdk::StatusCode::Unavailable, "stopping")) : reserveIdBlock();
-        std::lock_guard<std::mutex> lock(_idMutex);
-        _spareWanted = false;
-        _spareSettled.notify_all();
-        if (!first) {
-            if (!cancelled) _logger.debug("reserving the next order id block ahead failed: " + first.status().message);
-            return;  // the allocation that runs out reserves one itself
-        }
-        if (*first >= _blockEnd) _spareBlock = *first;  // else a gap: ids on a node only increase
-    });
-}
-
 sdk::Result<int64_t> NatsEventLog::allocateOrderId() noexcept {
     try {
-        std::unique_lock<std::mutex> lock(_idMutex);
-        // While NATS is away no id is handed out, as before blocks: a create answers 503 at once.
+        // While NATS is away no id is handed out, not even from a reserved block: a create answers 503 at once.
         if (!_client.connected()) return _client.unavailable("cannot allocate an order id");
-        if (_nextId >= _blockEnd) {
-            // The reservation ahead is late (a busy server): wait for it, at most its deadline.
-            // The wait lets go of the lock, so another create may have taken the spare meanwhile:
-            // then its block is the current one, and reserving again would abandon the rest of it.
-            _spareSettled.wait_for(lock, std::chrono::milliseconds(2 * _settings.requestTimeoutMs + 100),
-                                   [this] { return !_spareWanted || _nextId < _blockEnd; });
-        }
-        if (_nextId >= _blockEnd) {
-            int64_t first = _spareBlock;
-            _spareBlock = 0;
-            if (first == 0) {
-                auto reserved = reserveIdBlock();  // nothing ahead: the caller waits one round trip
-                if (!reserved) return reserved.status();
-                first = *reserved;
-            }
-            _nextId = first;
-            _blockEnd = first + kIdBlock;
-        }
-        const int64_t id = _nextId++;
-        reserveSpareBlockSoon();
-        return id;
+        return _ids.next();
     } catch (const std::exception& e) {
         return sdk::Status(sdk::StatusCode::Internal, std::string("allocateOrderId: ") + e.what());
     }
@@ -296,18 +259,15 @@ sdk::AppendResult NatsEventLog::append(sdk::AppendRequest& request) noexcept {
     } catch (const std::exception& e) {
         result.status = sdk::Status(sdk::StatusCode::Internal, std::string("append: ") + e.what());
     }
-    recordOutcome(request.orderId, result, start);
+    recordOutcome(request, result, start);
     return result;
 }
 
-void NatsEventLog::recordOutcome(int64_t orderId, const sdk::AppendResult& result, std::chrono::steady_clock::time_point start) {
-    _appendSeconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-    if (result.status.isOk()) _appendsOk.inc();
-    else if (result.status.code == sdk::StatusCode::VersionConflict) _appendsConflict.inc();
-    else {
-        _appendsFailed.inc();
-        _logger.warn("append to order " + std::to_string(orderId) + " failed: " + result.status.message);
-    }
+void NatsEventLog::recordOutcome(const sdk::AppendRequest& request, const sdk::AppendResult& result,
+                                 std::chrono::steady_clock::time_point start) {
+    _meter.record(request.events.size(), result, start);
+    if (!result.status && result.status.code != sdk::StatusCode::VersionConflict)
+        _logger.warn("append to order " + std::to_string(request.orderId) + " failed: " + result.status.message);
 }
 
 int64_t NatsEventLog::landedPrefix(sdk::AppendRequest& request, const Tip& tip) {

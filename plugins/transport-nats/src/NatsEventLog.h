@@ -39,11 +39,16 @@
 #include "AsyncPublisher.h"
 #include "NatsClient.h"
 #include "NatsSettings.h"
-#include "TaskExecutor.h"
+#include "ordersystem/transport/task_executor.h"
 #include "ordersystem/sdk/eventlog.h"
 #include "ordersystem/sdk/host.h"
+#include "ordersystem/transport/append_meter.h"
+#include "ordersystem/transport/id_block_allocator.h"
 
 namespace ordersystem::plugins::nats {
+
+using transport::runLogged;
+using transport::TaskExecutor;
 
 /// Order ids reserved per id-stream publish. Cluster-wide constant: changing it could hand out
 /// an id twice (a block of one size overlapping one of another), so it is not a setting.
@@ -111,7 +116,8 @@ private:
     /// Every event is stored: remembers the tip, completes the Idempotency-Key, answers Ok.
     sdk::AppendResult stored(sdk::AppendRequest& request, const Tip& tip);
     /// Metrics (and a warning on failure) for one append that took since start.
-    void recordOutcome(int64_t orderId, const sdk::AppendResult& result, std::chrono::steady_clock::time_point start);
+    void recordOutcome(const sdk::AppendRequest& request, const sdk::AppendResult& result,
+                       std::chrono::steady_clock::time_point start);
     /// How many leading events of request are already stored (tip shows our own event ids), or -1.
     int64_t landedPrefix(sdk::AppendRequest& request, const Tip& tip);
     sdk::Result<Tip> readTip(int64_t orderId);
@@ -137,8 +143,6 @@ private:
     void checkIdCounter();
     /// Reserves a block of kIdBlock ids with one publish to the id stream; its first id.
     sdk::Result<int64_t> reserveIdBlock();
-    /// Past half the current block: reserves the next one on the executor (_idMutex held).
-    void reserveSpareBlockSoon();
     void completeIdempotency(const sdk::AppendRequest& request);
     sdk::SubscriptionId addWorker(std::unique_ptr<SubscriptionWorker> worker);
 
@@ -149,10 +153,7 @@ private:
     KvIdempotencyStore& _idempotency;
     KvMembership& _membership;
 
-    sdk::Counter& _appendsOk;
-    sdk::Counter& _appendsConflict;
-    sdk::Counter& _appendsFailed;
-    sdk::Histogram& _appendSeconds;
+    transport::AppendMeter _meter;
 
     /// appendAsync()'s machinery; both stopped by stopAppends(), the publisher first (its
     /// answers may still be handed to the executor).
@@ -165,20 +166,10 @@ private:
     std::mutex _tipMutex;
     std::unordered_map<int64_t, Tip> _tips;
 
-    /// Ids of the current block, handed out in order: [_nextId, _blockEnd).
-    /// Why blocks: one id-stream round trip per kIdBlock creates instead of one per create.
-    /// Why a spare block reserved ahead (on the executor, once half the current one is used): the
-    /// round trip would otherwise stall the event loop that runs out, every kIdBlock creates.
-    /// A spare below the current block (rare: see _spareSettled) is dropped, so a node's ids only
-    /// ever increase.
-    std::mutex _idMutex;
-    int64_t _nextId = 0;
-    int64_t _blockEnd = 0;
-    int64_t _spareBlock = 0;  ///< first id of the block reserved ahead, 0: none
-    bool _spareWanted = false;  ///< a reservation ahead is under way
-    /// A create that ran out while the reservation ahead is under way waits for it rather than
-    /// reserving another block (which would leave a gap of a whole block when the spare comes).
-    std::condition_variable _spareSettled;
+    /// Why blocks: one id-stream round trip per kIdBlock creates instead of one per create. Why
+    /// the next block is reserved ahead on the executor: the round trip would otherwise stall
+    /// the event loop that runs out, every kIdBlock creates.
+    transport::IdBlockAllocator _ids;
 
     std::mutex _subMutex;
     std::map<sdk::SubscriptionId, std::unique_ptr<SubscriptionWorker>> _workers;  ///< reactions

@@ -118,7 +118,7 @@ bool NatsEventLog::appendOnExecutor(const AsyncAppendPtr& op) {
 
 void NatsEventLog::finishAsync(AsyncAppend& op, sdk::AppendResult&& result, bool record) noexcept {
     try {
-        if (record) recordOutcome(op.request.orderId, result, op.start);
+        if (record) recordOutcome(op.request, result, op.start);
     } catch (...) {
         // a metric or log line lost; the answer still goes out
     }

@@ -7,6 +7,7 @@
 
 #include "CnatsGuards.h"
 #include "ordersystem/sdk/util.h"
+#include "ordersystem/transport/backoff.h"
 
 namespace ordersystem::plugins::nats {
 
@@ -15,8 +16,8 @@ namespace {
 constexpr int64_t kNanosPerMs = 1000000;
 constexpr int64_t kPollMs = 250;  // longest a stop() waits for the fetch in progress (idle: 4 requests/s)
 constexpr int64_t kInactiveNs = int64_t{7} * 24 * 3600 * 1000 * kNanosPerMs;
-constexpr int64_t kFirstBackoffMs = 100;
-constexpr int64_t kLongestBackoffMs = 5000;
+constexpr int64_t kCursorRetryInitialMs = 100;
+constexpr int64_t kCursorRetryMaxMs = 2000;
 
 }  // namespace
 
@@ -38,8 +39,7 @@ sdk::Status ProjectionFeed::add(sdk::Projection& projection) {
     auto member = std::make_unique<Member>();
     member->projection = &projection;
     member->name = std::string(projection.projectionName());
-    member->position = &_host.metrics().gauge("ordersystem_projection_position", "last log position applied by a projection",
-                                              {{"projection", member->name}});
+    member->applier = std::make_unique<transport::ProjectionApplier>(projection, _logger);
     member->applied = projection.checkpoint();
     member->seen = member->applied;
     warnIfBeyondHead(*member);
@@ -48,7 +48,6 @@ sdk::Status ProjectionFeed::add(sdk::Projection& projection) {
     if (starting) {
         if (auto st = openCursor(from, false); !st) return st;
     }
-    member->position->set(static_cast<double>(member->applied));
     _logger.info("projection " + member->name + " follows stream " + _settings.stream + " from position " +
                  std::to_string(from) + " through durable consumer " + _consumer);
     {
@@ -61,7 +60,7 @@ sdk::Status ProjectionFeed::add(sdk::Projection& projection) {
         _members.push_back(std::move(member));  // below the cursor: the thread rewinds it
     }
     if (starting) {
-        _stop = false;
+        _stop.rearm();
         _thread = std::thread([this] { run(); });
     }
     return sdk::Status::ok();
@@ -96,7 +95,7 @@ void ProjectionFeed::stop() noexcept {
 }
 
 void ProjectionFeed::stopThread() noexcept {
-    _stop = true;
+    _stop.raise();
     if (_thread.joinable()) _thread.join();
     closeCursor();
     std::lock_guard<std::mutex> lock(_mutex);
@@ -176,18 +175,13 @@ void ProjectionFeed::closeCursor() {
     _sub = nullptr;
 }
 
-void ProjectionFeed::sleepFor(int64_t ms) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    while (!_stop && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-}
-
 std::vector<natsMsg*> ProjectionFeed::fetchBatch() {
     std::vector<natsMsg*> out;
     // Wait for one message (returns as soon as it arrives: read-your-writes latency), then take
     // exactly what the server says is pending, which a second fetch returns without waiting.
     int want = 1;
     int64_t wait = kPollMs;
-    while (!_stop && static_cast<int64_t>(out.size()) < _settings.projectionBatch) {
+    while (!_stop.raised() && static_cast<int64_t>(out.size()) < _settings.projectionBatch) {
         natsMsgList list;
         jsErrCode jerr = static_cast<jsErrCode>(0);
         const natsStatus s = natsSubscription_Fetch(&list, _sub, want, wait, &jerr);
@@ -269,21 +263,15 @@ bool ProjectionFeed::applyTo(Member& member) {
         member.seen = _heldTo;
         return false;
     }
-    const sdk::Status st = member.projection->apply(events);
-    if (st) {
+    if (member.applier->apply(events)) {
         member.applied = events.back().position;
         member.seen = _heldTo;
-        member.failures = 0;
-        member.position->set(static_cast<double>(member.applied));
         return false;
     }
-    ++member.failures;
     // Part of it may have landed before the failure: the checkpoint says what.
-    member.applied = std::max(member.applied, member.projection->checkpoint());
+    member.applied = std::max(member.applied, member.applier->checkpoint());
     member.seen = std::max(member.seen, member.applied);
-    _logger.warn("projection " + member.name + " failed to apply positions " + std::to_string(events.front().position) + "-" +
-                 std::to_string(events.back().position) + ": " + st.message + "; retrying in " +
-                 std::to_string(_backoffMs) + " ms");
+    _retryInMs = std::max(_retryInMs, member.applier->retryDelayMs());
     return true;
 }
 
@@ -294,7 +282,7 @@ bool ProjectionFeed::detach(Member& member) {
                      "); it stays on " + _consumer);
         return false;
     }
-    _logger.error("projection " + member.name + " failed " + std::to_string(member.failures) +
+    _logger.error("projection " + member.name + " failed " + std::to_string(member.applier->failures()) +
                   " times in a row; it now follows the stream on its own cursor " + own->consumerName() +
                   " so that the other read models on " + _consumer + " go on (until the node restarts)");
     member.own = std::move(own);
@@ -305,24 +293,23 @@ bool ProjectionFeed::applyHeld() {
     bool failed = false;
     size_t healthy = 0;
     for (auto& m : _members)
-        if (!m->own && m->failures == 0) ++healthy;
+        if (!m->own && m->applier->failures() == 0) ++healthy;
     for (auto& m : _members) {
         if (m->own || !applyTo(*m)) continue;
         // Leave only for the sake of others that work; a feed of one just keeps retrying.
-        if (_shared && m->failures >= kAttemptsBeforeDetach && healthy > 0 && detach(*m)) continue;
+        if (_shared && m->applier->failures() >= kAttemptsBeforeDetach && healthy > 0 && detach(*m)) continue;
         failed = true;
     }
     return failed;
 }
 
 void ProjectionFeed::run() {
-    // Niced only while it keeps up: creates do not wait for the read models, and with nats-server
-    // sharing the cores a feed niced for good starved under load (after 10 s of creates at 64
-    // connections 50-72k events behind, seconds before another node's write became visible).
+    // Niced only while it keeps up: creates do not wait for the read models, but a feed niced for
+    // good starves under load when nats-server shares the cores (docs/performance.md).
     sdk::CatchUpPriority priority;
     sdk::nameThisThread(_threadName);
-    int64_t errorBackoff = kFirstBackoffMs;
-    while (!_stop) {
+    transport::Backoff cursorBackoff(kCursorRetryInitialMs, kCursorRetryMaxMs);
+    while (!_stop.raised()) {
         uint64_t rewindTo = 0;
         bool holding = false;
         {
@@ -341,17 +328,16 @@ void ProjectionFeed::run() {
             const sdk::Status st = openCursor(rewindTo, true);
             if (!st) {
                 if (_client.connected()) _logger.warn(st.message);
-                sleepFor(errorBackoff);
-                errorBackoff = std::min<int64_t>(errorBackoff * 2, 2000);
+                _stop.sleepFor(cursorBackoff.next());
                 continue;
             }
-            errorBackoff = kFirstBackoffMs;
+            cursorBackoff.reset();
             std::lock_guard<std::mutex> lock(_mutex);
             _cursorAt = rewindTo - 1;
             _heldFrom = _heldTo = _cursorAt;
         }
         if (!_client.connected()) {
-            sleepFor(100);  // the library reconnects; fetching now would only fail
+            _stop.sleepFor(100);  // the library reconnects; fetching now would only fail
             continue;
         }
         if (!holding) {
@@ -368,17 +354,14 @@ void ProjectionFeed::run() {
         bool failed = false;
         {
             std::lock_guard<std::mutex> lock(_mutex);
+            _retryInMs = 0;
             failed = applyHeld();
             if (!failed) {
                 _held.clear();
                 _heldFrom = _heldTo;
-                _backoffMs = kFirstBackoffMs;
             }
         }
-        if (failed) {
-            sleepFor(_backoffMs);
-            _backoffMs = std::min(_backoffMs * 2, kLongestBackoffMs);
-        }
+        if (failed) _stop.sleepFor(_retryInMs);
     }
 }
 

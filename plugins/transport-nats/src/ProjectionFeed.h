@@ -7,8 +7,8 @@
 //   gets only the events past it, in order, each once, without gaps. The cursor starts at the
 //   lowest checkpoint + 1; a projection added later below the cursor (a second read model, a
 //   resubscription) rewinds it to its checkpoint + 1 and the others skip what they have.
-// - A failed apply() is retried with the same events (back-off 100 ms doubling to 5 s); the other
-//   projections wait meanwhile. When one keeps failing (kAttemptsBeforeDetach) while others are
+// - A failed apply() is retried with the same events (transport::ProjectionApplier's back-off); the
+//   other projections wait meanwhile. When one keeps failing (kAttemptsBeforeDetach) while others are
 //   fine, it leaves the shared cursor and follows the stream on a cursor of its own, consumer
 //   "<nodeId>_<projection>", until the node restarts: one broken read model cannot stall the rest.
 // - The cursor is a durable pull consumer ("<nodeId>_read-models" for the shared one), AckNone
@@ -32,6 +32,8 @@
 #include "NatsClient.h"
 #include "NatsEventLog.h"
 #include "ordersystem/sdk/host.h"
+#include "ordersystem/transport/projection_applier.h"
+#include "ordersystem/transport/stop_signal.h"
 
 namespace ordersystem::plugins::nats {
 
@@ -61,12 +63,11 @@ private:
     struct Member {
         sdk::Projection* projection = nullptr;
         std::string name;
-        sdk::Gauge* position = nullptr;
+        std::unique_ptr<transport::ProjectionApplier> applier;
         uint64_t applied = 0;  ///< last stream sequence applied (its checkpoint as this feed knows it)
         /// Cursor position up to which it has everything (>= applied: what follows an applied
         /// event may be a stream message that is not an event, skipped by everyone).
         uint64_t seen = 0;
-        int failures = 0;      ///< failed applies in a row
         std::unique_ptr<ProjectionFeed> own;  ///< set once it left this (shared) cursor
     };
 
@@ -89,7 +90,6 @@ private:
     /// Hands member over to a feed of its own; false when that could not start (lock held).
     bool detach(Member& member);
     void stopThread() noexcept;
-    void sleepFor(int64_t ms);
 
     const Settings& _settings;
     NatsClient& _client;
@@ -112,14 +112,14 @@ private:
     std::vector<sdk::EventRecord> _held;
     uint64_t _heldFrom = 0;
     uint64_t _heldTo = 0;
-    int64_t _backoffMs = 100;
+    int64_t _retryInMs = 0;  ///< the longest retry wait among the members that failed the held batch
 
     // The cursor: only the thread (and add() before starting it) touch these.
     natsSubscription* _sub = nullptr;
     uint64_t _behind = 0;  ///< messages still pending after the last fetch (feed thread only)
     uint64_t _lastConsumerSeq = 0;  ///< consumer sequence of the last delivery: the next is +1
     bool _needReset = false;
-    std::atomic<bool> _stop{false};
+    transport::StopSignal _stop;
     std::thread _thread;
 };
 

@@ -10,6 +10,8 @@
 
 namespace ordersystem::plugins::nats {
 
+using transport::DeadLetterRecord;
+
 namespace {
 
 constexpr int64_t kNanosPerMs = 1000000;
@@ -23,16 +25,11 @@ constexpr int64_t kMaxDeliverSlack = 3;
 ReactionWorker::ReactionWorker(const Settings& settings, NatsClient& client, sdk::Reaction& reaction, sdk::Host& host)
     : _settings(settings),
       _client(client),
-      _reaction(reaction),
       _logger(host.logger()),
-      _deadLetters(host.metrics().counter("ordersystem_reaction_dead_letters_total", "events a reaction gave up on",
-                                          {{"reaction", std::string(reaction.reactionName())}})),
-      _handled(host.metrics().counter("ordersystem_reaction_handled_total", "events a reaction handled",
-                                      {{"reaction", std::string(reaction.reactionName())}})),
-      _failures(host.metrics().counter("ordersystem_reaction_failures_total", "failed reaction attempts (redelivered later)",
-                                       {{"reaction", std::string(reaction.reactionName())}})),
-      _duplicates(host.metrics().counter("ordersystem_reaction_duplicates_total", "redeliveries skipped because already handled",
-                                         {{"reaction", std::string(reaction.reactionName())}})),
+      _deliveries(reaction,
+                  transport::ReactionPolicy{settings.reactionMaxDeliveries, settings.reactionRetryBaseMs,
+                                            settings.reactionRetryMaxMs},
+                  host.logger(), host.metrics()),
       _name(reaction.reactionName()),
       _consumer(safeName(std::string(reaction.reactionName()))),
       _filter(settings.eventsFilter()) {}
@@ -97,7 +94,7 @@ sdk::Status ReactionWorker::start() {
 }
 
 void ReactionWorker::stop() noexcept {
-    _stop = true;
+    _stop.raise();
     for (auto& t : _threads)
         if (t.joinable()) t.join();
     _threads.clear();
@@ -108,24 +105,13 @@ void ReactionWorker::stop() noexcept {
     _done = nullptr;
 }
 
-void ReactionWorker::sleepFor(int64_t ms) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
-    while (!_stop && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-}
-
-int64_t ReactionWorker::retryDelayMs(uint64_t deliveries) const {
-    int64_t delay = _settings.reactionRetryBaseMs;
-    for (uint64_t i = 1; i < deliveries && delay < _settings.reactionRetryMaxMs; ++i) delay *= 2;
-    return std::min(delay, _settings.reactionRetryMaxMs);
-}
-
 void ReactionWorker::run(size_t worker) {
     sdk::runAsBackgroundThread();
     sdk::nameThisThread("react:" + _name);
     natsSubscription* sub = _subs[worker];
-    while (!_stop) {
+    while (!_stop.raised()) {
         if (!_client.connected()) {
-            sleepFor(100);
+            _stop.sleepFor(100);
             continue;
         }
         natsMsgList list;
@@ -134,9 +120,9 @@ void ReactionWorker::run(size_t worker) {
         const natsStatus s = natsSubscription_Fetch(&list, sub, 1, kPollMs, &jerr);
         if (s == NATS_TIMEOUT) continue;
         if (s != NATS_OK) {
-            if (_client.connected() && !_stop)
+            if (_client.connected() && !_stop.raised())
                 _logger.warn("reaction " + _name + ": fetch from " + _consumer + " failed: " + natsErrorText(s));
-            sleepFor(250);
+            _stop.sleepFor(250);
             continue;
         }
         for (int i = 0; i < list.Count; ++i) deliver(list.Msgs[i]);
@@ -167,43 +153,43 @@ void ReactionWorker::deliver(natsMsg* msg) {
     }
     auto event = sdk::eventFromJson(std::string_view(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))));
     if (!event) {
-        deadLetter(msg, "(stream message " + std::to_string(seq) + ")", deliveries, "not an event: " + event.status().message);
+        deadLetter(msg, DeadLetterRecord{"", 0, seq, static_cast<int64_t>(deliveries),
+                                         "not an event: " + event.status().message, "", true});
         return;
     }
     event->position = seq;
     // Checked on every delivery, not only redeliveries: a NATS crash can roll the consumer's
     // delivery count back, and a webhook sent twice is worse than one KV read.
     if (alreadyDone(event->eventId)) {
-        _duplicates.inc();
+        _deliveries.skippedDuplicate(event->eventId);
         natsMsg_AckSync(msg, nullptr, nullptr);
         return;
     }
-    const sdk::Status st = _reaction.handle(*event);
-    if (st) {
-        _handled.inc();
+    using Next = transport::ReactionDeliveries::Next;
+    const auto outcome = _deliveries.deliver(*event, static_cast<int64_t>(deliveries));
+    if (outcome.next == Next::Acknowledge) {
         markDone(event->eventId);
         // A lost ack means a redelivery, which the done-bucket turns into a no-op.
         natsMsg_AckSync(msg, nullptr, nullptr);
-        return;
+    } else if (outcome.next == Next::DeadLetter) {
+        deadLetter(msg, DeadLetterRecord{event->eventId, event->orderId, seq, static_cast<int64_t>(deliveries),
+                                         outcome.status.message, "", true});
+    } else {
+        natsMsg_NakWithDelay(msg, outcome.retryInMs, nullptr);
     }
-    _failures.inc();
-    if (static_cast<int64_t>(deliveries) >= _settings.reactionMaxDeliveries) {
-        deadLetter(msg, event->eventId, deliveries, st.message);
-        return;
-    }
-    const int64_t delay = retryDelayMs(deliveries);
-    _logger.warn("reaction " + _name + " failed on event " + event->eventId + " (delivery " + std::to_string(deliveries) + " of " +
-                 std::to_string(_settings.reactionMaxDeliveries) + "): " + st.message + "; redelivery in " + std::to_string(delay) + " ms");
-    natsMsg_NakWithDelay(msg, delay, nullptr);
 }
 
-void ReactionWorker::deadLetter(natsMsg* msg, const std::string& eventId, uint64_t deliveries, const std::string& why) {
+void ReactionWorker::deadLetter(natsMsg* msg, DeadLetterRecord record) {
     const std::string subject = _settings.deadLetterSubject(_consumer);
+    // Unreadable messages are told apart by their stream sequence (the dedup id below).
+    const std::string eventId = record.eventId.empty() ? "seq-" + std::to_string(record.position) : record.eventId;
+    const std::string deliveries = std::to_string(record.deliveries);
+    const std::string& why = record.reason;
     natsMsg* dl = nullptr;
     natsStatus s = natsMsg_Create(&dl, subject.c_str(), nullptr, natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
     if (s == NATS_OK) s = natsMsgHeader_Set(dl, "Os-Reaction", _name.c_str());
     if (s == NATS_OK) s = natsMsgHeader_Set(dl, "Os-Event-Id", eventId.c_str());
-    if (s == NATS_OK) s = natsMsgHeader_Set(dl, "Os-Deliveries", std::to_string(deliveries).c_str());
+    if (s == NATS_OK) s = natsMsgHeader_Set(dl, "Os-Deliveries", deliveries.c_str());
     if (s == NATS_OK) s = natsMsgHeader_Set(dl, "Os-Error", why.substr(0, 1000).c_str());
     jsPubOptions po;
     jsPubOptions_Init(&po);
@@ -218,13 +204,12 @@ void ReactionWorker::deadLetter(natsMsg* msg, const std::string& eventId, uint64
     if (s != NATS_OK) {
         _logger.error("reaction " + _name + " gave up on event " + eventId + " but could not dead-letter it (" + natsErrorText(s) +
                       "); it will be delivered again");
-        natsMsg_NakWithDelay(msg, retryDelayMs(deliveries), nullptr);
+        natsMsg_NakWithDelay(msg, _deliveries.retryDelayMs(record.deliveries), nullptr);
         return;
     }
     natsMsg_Term(msg, nullptr);
-    _deadLetters.inc();
-    _logger.error("reaction " + _name + " gave up on event " + eventId + " after " + std::to_string(deliveries) +
-                  " deliveries (last error: " + why + "); dead-lettered to " + subject);
+    record.movedTo = subject;
+    _deliveries.gaveUp(record);
 }
 
 }  // namespace ordersystem::plugins::nats

@@ -5,7 +5,7 @@
 //   reaction_ack_wait_ms (node died or hung) is redelivered by the server, usually to another node.
 // - On delivery number reaction_max_deliveries a failing event is published to the dead-letter
 //   subject <deadletter_prefix>.<reaction> (captured by the <stream>_DEADLETTER stream), terminated,
-//   logged as an error naming the eventId and counted in ordersystem_reaction_dead_letters_total.
+//   and reported through transport::ReactionDeliveries (the same log line and counter in every mode).
 //   The consumer's own MaxDeliver is a few deliveries higher so a dead-letter publish that fails
 //   can still be retried.
 // - Threads: reaction_workers threads per node call handle(), possibly concurrently.
@@ -21,6 +21,8 @@
 #include "NatsClient.h"
 #include "NatsEventLog.h"
 #include "ordersystem/sdk/host.h"
+#include "ordersystem/transport/reaction_deliveries.h"
+#include "ordersystem/transport/stop_signal.h"
 
 namespace ordersystem::plugins::nats {
 
@@ -40,25 +42,19 @@ private:
     /// True when this event was already handled successfully somewhere in the cluster.
     bool alreadyDone(const std::string& eventId);
     void markDone(const std::string& eventId);
-    void deadLetter(natsMsg* msg, const std::string& eventId, uint64_t deliveries, const std::string& why);
-    int64_t retryDelayMs(uint64_t deliveries) const;
-    void sleepFor(int64_t ms);
+    void deadLetter(natsMsg* msg, transport::DeadLetterRecord record);
 
     const Settings& _settings;
     NatsClient& _client;
-    sdk::Reaction& _reaction;
     sdk::Logger& _logger;
-    sdk::Counter& _deadLetters;
-    sdk::Counter& _handled;
-    sdk::Counter& _failures;
-    sdk::Counter& _duplicates;
+    transport::ReactionDeliveries _deliveries;
     std::string _name;
     std::string _consumer;
     std::string _filter;
     kvStore* _done = nullptr;
     std::vector<natsSubscription*> _subs;
     std::vector<std::thread> _threads;
-    std::atomic<bool> _stop{false};
+    transport::StopSignal _stop;
 };
 
 }  // namespace ordersystem::plugins::nats

@@ -5,22 +5,13 @@
 #include <algorithm>
 #include <memory>
 
-#include "ordersystem/sdk/futex.h"
 #include "ordersystem/sdk/util.h"
 
 namespace ordersystem::plugins::redis {
 
-using sdk::futexWait;
-using sdk::futexWake;
 using sdk::Result;
 using sdk::Status;
 using sdk::StatusCode;
-
-namespace {
-constexpr int kQueued = 0;
-constexpr int kLead = 1;
-constexpr int kDone = 2;
-}  // namespace
 
 AppendPipeline::AppendPipeline(ConnectionPool& pool, const LuaScript& script, int maxInFlight, size_t maxBatch,
                                sdk::Counter* batches)
@@ -41,15 +32,12 @@ Result<ReplyPtr> AppendPipeline::run(const std::vector<std::string>& keys, const
     }
     for (;;) {
         if (!batch.empty()) runBatch(batch, &self);
-        int s;
-        while ((s = self.state.load(std::memory_order_acquire)) == kQueued) futexWait(self.state, kQueued);
-        if (s == kDone) return std::move(*self.result);
+        if (self.handoff.await() == transport::HandOff::kDone) return std::move(*self.result);
         // Named the next leader: lead unless another leader took this call meanwhile (then it
         // completes it) or the batches in flight are at the limit again (one of them names a
         // leader when it ends).
         std::lock_guard<std::mutex> lock(_mutex);
-        int expected = kLead;
-        if (!self.state.compare_exchange_strong(expected, kQueued, std::memory_order_acq_rel)) continue;
+        if (!self.handoff.takeLead()) continue;
         if (self.queued && _inFlight < _maxInFlight) take(batch);
     }
 }
@@ -104,8 +92,7 @@ void AppendPipeline::nameNextLeader() {
         return;
     }
     // A queued call is not done, so its frame is alive while the lock is held.
-    int expected = kQueued;
-    if (next->state.compare_exchange_strong(expected, kLead, std::memory_order_acq_rel)) futexWake(next->state);
+    next->handoff.nameLeaderIfQueued();
 }
 
 void AppendPipeline::runBatch(std::vector<Call*>& batch, Call* self) {
@@ -132,7 +119,7 @@ void AppendPipeline::runBatch(std::vector<Call*>& batch, Call* self) {
         std::lock_guard<std::mutex> lock(_mutex);
         if (--_running == 0 && _queue.empty()) _idle.notify_all();
     }
-    if (mine) self->state.store(kDone, std::memory_order_release);
+    if (mine) self->handoff.finish();
     batch.clear();
 }
 
@@ -149,8 +136,7 @@ bool AppendPipeline::completeBatch(std::vector<Call*>& batch, std::vector<Result
         } else if (c == self) {
             mine = true;
         } else {
-            c->state.store(kDone, std::memory_order_release);
-            futexWake(c->state);
+            c->handoff.finishAndWake();
         }
     }
     for (size_t i = 0; i < asyncCount; ++i) {

@@ -36,6 +36,7 @@
 
 #include "ConnectionPool.h"
 #include "ordersystem/sdk/metrics.h"
+#include "ordersystem/transport/handoff.h"
 
 namespace ordersystem::plugins::redis {
 
@@ -43,11 +44,11 @@ namespace ordersystem::plugins::redis {
 /// one is an AsyncCall owned by the pipeline.
 struct PipelineCall {
     ScriptCall script;
-    std::optional<sdk::Result<ReplyPtr>> result;  ///< blocking calls: written before state = done
+    std::optional<sdk::Result<ReplyPtr>> result;  ///< blocking calls: written before the hand-off is finished
     bool async = false;
     bool queued = true;                           ///< guarded by the pipeline's mutex
-    /// Blocking calls: queued, named the next leader (set under the mutex) or done (set by its leader).
-    std::atomic<int> state{0};
+    /// Blocking calls: queued, named the next leader (under the mutex) or done (by its leader).
+    transport::HandOff handoff;
 };
 
 /// A run whose caller does not wait: heap-allocated by the caller with the script's keys and

@@ -13,17 +13,12 @@ using sdk::Status;
 
 ProjectionReader::ProjectionReader(TransportCore& core, sdk::Projection& projection)
     : _core(core),
-      _projection(projection),
+      _applier(projection, *core.logger),
       _name(projection.projectionName()),
-      _link(core, _stop, "projection " + _name, core.settings.blockMs + core.settings.commandTimeoutMs),
-      _positionGauge(core.metrics->gauge("ordersystem_projection_position", "Last log position a projection applied",
-                                         {{"projection", _name}})),
-      _applyFailures(core.metrics->counter("ordersystem_projection_apply_failures_total",
-                                           "Batches a projection failed to apply (retried)", {{"projection", _name}})) {}
+      _link(core, _stop, "projection " + _name, core.settings.blockMs + core.settings.commandTimeoutMs) {}
 
 void ProjectionReader::start() {
-    _cursor = _projection.checkpoint();
-    _positionGauge.set(static_cast<double>(_cursor));
+    _cursor = _applier.checkpoint();
     _thread = std::thread([this] { run(); });
 }
 
@@ -33,9 +28,8 @@ void ProjectionReader::stop() noexcept {
 }
 
 void ProjectionReader::run() {
-    // Niced only while it keeps up: creates do not wait for the read models, and with two nodes
-    // and Redis sharing the cores a reader niced for good starved under load (after 10 s of
-    // creates at 64 connections on two nodes, 100-143k events behind; README, transport-redis).
+    // Niced only while it keeps up: creates do not wait for the read models, but a reader niced
+    // for good starves under load when nodes and Redis share the cores (docs/performance.md).
     // A full batch says more is waiting: then it runs at normal priority until it reads a short one.
     sdk::CatchUpPriority priority(1, 0);
     sdk::nameThisThread("proj:" + _name);
@@ -105,25 +99,12 @@ bool ProjectionReader::step(RedisConnection& c) {
         _cursor = last;
         return true;
     }
-    Status st = _projection.apply(batch);
-    if (st) {
+    if (_applier.apply(batch)) {
         _cursor = last;
-        _positionGauge.set(static_cast<double>(last));
-        if (_failures > 0)
-            _core.logger->info("projection " + _name + " applies again after " + std::to_string(_failures) +
-                               " failures (position " + std::to_string(last) + ")");
-        _failures = 0;
         return true;
     }
-    ++_failures;
-    _applyFailures.inc();
-    const int backoff = std::min(100 << std::min(_failures - 1, 5), 5000);
-    if (_failures == 1 || _failures % 10 == 0)
-        _core.logger->warn("projection " + _name + " failed to apply positions " + std::to_string(batch.front().position) +
-                           ".." + std::to_string(batch.back().position) + ": " + st.message + "; retrying in " +
-                           std::to_string(backoff) + " ms (failure " + std::to_string(_failures) + ")");
-    _stop.sleepFor(std::chrono::milliseconds(backoff));
-    _cursor = _projection.checkpoint();
+    _stop.sleepFor(std::chrono::milliseconds(_applier.retryDelayMs()));
+    _cursor = _applier.checkpoint();
     return true;
 }
 

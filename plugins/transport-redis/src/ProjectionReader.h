@@ -2,7 +2,7 @@
 // stream from the projection's checkpoint (XREAD BLOCK, so a new event is seen within
 // milliseconds: this is the read-your-writes latency) and calls apply() with consecutive batches,
 // never overlapping, in position order. A failed apply() is retried after back-off from a fresh
-// checkpoint(). Redis outages are waited out with reconnects. stop() returns when the thread has
+// checkpoint() (transport::ProjectionApplier). Redis outages are waited out with reconnects. stop() returns when the thread has
 // ended (after at most one block_ms read or one apply()).
 #pragma once
 
@@ -10,6 +10,7 @@
 
 #include "RedisEventLog.h"
 #include "TransportCore.h"
+#include "ordersystem/transport/projection_applier.h"
 
 namespace ordersystem::plugins::redis {
 
@@ -27,16 +28,13 @@ private:
     void checkNotAhead(RedisConnection& connection);
 
     TransportCore& _core;
-    sdk::Projection& _projection;
+    transport::ProjectionApplier _applier;
     std::string _name;
     StopSignal _stop;
     ThreadLink _link;
     std::thread _thread;
     uint64_t _cursor = 0;
-    int _failures = 0;
     bool _lastBatchFull = false;  ///< the last XREAD returned read_batch entries: more wait
-    sdk::Gauge& _positionGauge;
-    sdk::Counter& _applyFailures;
 };
 
 }  // namespace ordersystem::plugins::redis

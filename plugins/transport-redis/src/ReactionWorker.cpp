@@ -21,26 +21,20 @@ constexpr int kMaxPages = 10;
 constexpr long long kPruneIdleMs = 3600LL * 1000;
 }  // namespace
 
-ReactionWorker::ReactionWorker(TransportCore& core, sdk::Reaction& reaction, std::string consumer, StopSignal& stop,
-                               ReactionInstruments instruments)
+ReactionWorker::ReactionWorker(TransportCore& core, transport::ReactionDeliveries& deliveries, std::string consumer,
+                               StopSignal& stop, sdk::Counter& claims)
     : _core(core),
-      _reaction(reaction),
-      _name(reaction.reactionName()),
+      _deliveries(deliveries),
+      _name(deliveries.name()),
       _consumer(std::move(consumer)),
       _stop(stop),
       _link(core, stop, "reaction " + _name + " (" + _consumer + ")",
             core.settings.blockMs + core.settings.commandTimeoutMs),
-      _m(instruments) {}
+      _claims(claims) {}
 
 bool ReactionWorker::fail(const Status& status) {
     _link.drop(status);
     return false;
-}
-
-long long ReactionWorker::backoffMs(long long deliveries) const {
-    long long b = _core.settings.reactionRetryMs;
-    for (long long i = 1; i < deliveries && b < _core.settings.reactionRetryMaxMs; ++i) b *= 2;
-    return std::min<long long>(b, _core.settings.reactionRetryMaxMs);
 }
 
 void ReactionWorker::run() {
@@ -139,8 +133,8 @@ bool ReactionWorker::retryPending(RedisConnection& c) {
             const long long idle = replyInteger(replyAt(p, 2));
             const long long count = replyInteger(replyAt(p, 3));
             start = "(" + id;
-            if (count < _core.settings.reactionMaxDeliveries && idle < backoffMs(count)) continue;
-            if (count >= _core.settings.reactionMaxDeliveries) {
+            if (!_deliveries.exhausted(count) && idle < _deliveries.retryDelayMs(count)) continue;
+            if (_deliveries.exhausted(count)) {
                 auto range = c.command({"XRANGE", _core.keys.log, id, id});
                 if (!range) return fail(range.status());
                 auto entries = parseEntries(range.value().get());
@@ -153,7 +147,8 @@ bool ReactionWorker::retryPending(RedisConnection& c) {
             }
             // XCLAIM to ourselves with the back-off as min-idle: counts the delivery, and does
             // nothing when another worker or node took the entry meanwhile.
-            auto claimed = c.command({"XCLAIM", _core.keys.log, _name, _consumer, std::to_string(backoffMs(count)), id});
+            auto claimed = c.command(
+                {"XCLAIM", _core.keys.log, _name, _consumer, std::to_string(_deliveries.retryDelayMs(count)), id});
             if (!claimed) return fail(claimed.status());
             if (replyIsError(claimed.value().get())) return true;
             for (const auto& entry : parseEntries(claimed.value().get()))
@@ -183,7 +178,7 @@ bool ReactionWorker::autoclaim(RedisConnection& c) {
         if (!pruneConsumers(c)) return false;
     }
     if (taken > 0) {
-        _m.claimed->inc(static_cast<double>(taken));
+        _claims.inc(static_cast<double>(taken));
         _nextRetry = Clock::now();
         _core.logger->info("reaction " + _name + ": " + _consumer + " took over " + std::to_string(taken) +
                            " deliveries left pending by a silent consumer for over " +
@@ -224,28 +219,19 @@ bool ReactionWorker::deliver(RedisConnection& c, const StreamEntry& entry, long 
     auto seen = c.command({"EXISTS", _core.keys.reactionDone(_name, event.eventId)});
     if (!seen) return fail(seen.status());
     if (replyInteger(seen.value().get()) == 1) {
-        _m.duplicates->inc();
-        _core.logger->debug("reaction " + _name + ": event " + event.eventId + " was already delivered; acking");
+        _deliveries.skippedDuplicate(event.eventId);
         auto acked = c.command({"XACK", _core.keys.log, _name, entry.id});
         if (!acked) return fail(acked.status());
         _lastError.erase(entry.id);
         return true;
     }
-    Status st = _reaction.handle(event);
-    if (st) {
-        _m.delivered->inc();
-        return ack(c, entry, event.eventId);
-    }
-    _m.failed->inc();
+    const auto outcome = _deliveries.deliver(event, deliveries);
+    using Next = transport::ReactionDeliveries::Next;
+    if (outcome.next == Next::Acknowledge) return ack(c, entry, event.eventId);
+    if (outcome.next == Next::DeadLetter) return deadLetter(c, entry, event.eventId, deliveries, outcome.status.message);
+    // Retry: the entry stays pending; retryPending() claims it again once its back-off has passed.
     if (_lastError.size() > 10000) _lastError.clear();
-    _lastError[entry.id] = st.message;
-    if (deliveries >= _core.settings.reactionMaxDeliveries)
-        return deadLetter(c, entry, event.eventId, deliveries, st.message);
-    if (deliveries == 1 || deliveries % 5 == 0)
-        _core.logger->warn("reaction " + _name + ": delivery " + std::to_string(deliveries) + "/" +
-                           std::to_string(_core.settings.reactionMaxDeliveries) + " of event " + event.eventId + " (" +
-                           event.type + ", order " + std::to_string(event.orderId) + ") failed: " + st.message +
-                           "; retrying in " + std::to_string(backoffMs(deliveries)) + " ms");
+    _lastError[entry.id] = outcome.status.message;
     return true;
 }
 
@@ -271,33 +257,25 @@ bool ReactionWorker::deadLetter(RedisConnection& c, const StreamEntry& entry, co
         return true;
     }
     _lastError.erase(entry.id);
-    if (replyInteger(r) == 1) {
-        _m.deadLetters->inc();
-        _core.logger->error("reaction " + _name + " gave up on event " + (eventId.empty() ? "(unreadable)" : eventId) +
-                            " (log position " + std::to_string(entry.position) + ") after " + std::to_string(deliveries) +
-                            " deliveries: " + reason + "; moved to " + dlq);
-    }
+    if (replyInteger(r) == 1)
+        _deliveries.gaveUp(transport::DeadLetterRecord{eventId, 0, entry.position, deliveries, reason, dlq, true});
     return true;
 }
 
 ReactionGroup::ReactionGroup(TransportCore& core, sdk::Reaction& reaction) : _core(core), _reaction(reaction) {}
 
 void ReactionGroup::start() {
-    const std::string name(_reaction.reactionName());
-    const sdk::Labels labels = {{"reaction", name}};
-    sdk::Metrics& m = *_core.metrics;
-    ReactionInstruments in;
-    in.delivered = &m.counter("ordersystem_reaction_deliveries_total", "Events a reaction handled successfully", labels);
-    in.failed = &m.counter("ordersystem_reaction_failures_total", "Failed deliveries of events to a reaction (retried)", labels);
-    in.duplicates = &m.counter("ordersystem_reaction_duplicates_total",
-                               "Redeliveries skipped because the eventId was already delivered", labels);
-    in.deadLetters = &m.counter("ordersystem_reaction_dead_letters_total",
-                                "Events a reaction gave up on after its maximum deliveries", labels);
-    in.claimed = &m.counter("ordersystem_reaction_claimed_total",
-                            "Pending deliveries taken over from silent consumers", labels);
-    for (int i = 0; i < _core.settings.reactionWorkers; ++i) {
+    const auto& settings = _core.settings;
+    _deliveries = std::make_unique<transport::ReactionDeliveries>(
+        _reaction,
+        transport::ReactionPolicy{settings.reactionMaxDeliveries, settings.reactionRetryMs, settings.reactionRetryMaxMs},
+        *_core.logger, *_core.metrics);
+    sdk::Counter& claims = _core.metrics->counter("ordersystem_redis_reaction_claims_total",
+                                                  "Pending deliveries taken over from silent consumers",
+                                                  {{"reaction", _deliveries->name()}});
+    for (int i = 0; i < settings.reactionWorkers; ++i) {
         std::string consumer = i == 0 ? _core.nodeId : _core.nodeId + "#" + std::to_string(i);
-        _workers.push_back(std::make_unique<ReactionWorker>(_core, _reaction, std::move(consumer), _stop, in));
+        _workers.push_back(std::make_unique<ReactionWorker>(_core, *_deliveries, std::move(consumer), _stop, claims));
     }
     for (auto& w : _workers) _threads.emplace_back([worker = w.get()] { worker->run(); });
 }

@@ -7,8 +7,8 @@
 //    (24 h) and XACKs in one script; an eventId already marked is acked without calling handle();
 //  - retries its own failed entries when their back-off has passed (XPENDING idle/count, then
 //    XCLAIM to itself, which counts the delivery); after reaction_max_deliveries failures the
-//    entry goes to the dead-letter stream P:deadletter:<reaction>, is acked, logged as an error
-//    naming the eventId and counted in ordersystem_reaction_dead_letters_total{reaction};
+//    entry goes to the dead-letter stream P:deadletter:<reaction>, is acked, and reported through
+//    transport::ReactionDeliveries (the same log line and counter in every mode);
 //  - takes over entries other consumers left pending longer than reaction_claim_idle_ms
 //    (XAUTOCLAIM ... JUSTID: a crashed node's deliveries are finished by a live one), and now and
 //    then removes consumers idle for an hour with nothing pending.
@@ -25,21 +25,14 @@
 
 #include "RedisEventLog.h"
 #include "TransportCore.h"
+#include "ordersystem/transport/reaction_deliveries.h"
 
 namespace ordersystem::plugins::redis {
 
-struct ReactionInstruments {
-    sdk::Counter* delivered = nullptr;
-    sdk::Counter* failed = nullptr;
-    sdk::Counter* duplicates = nullptr;
-    sdk::Counter* deadLetters = nullptr;
-    sdk::Counter* claimed = nullptr;
-};
-
 class ReactionWorker {
 public:
-    ReactionWorker(TransportCore& core, sdk::Reaction& reaction, std::string consumer, StopSignal& stop,
-                   ReactionInstruments instruments);
+    ReactionWorker(TransportCore& core, transport::ReactionDeliveries& deliveries, std::string consumer,
+                   StopSignal& stop, sdk::Counter& claims);
     void run();
 
 private:
@@ -58,17 +51,15 @@ private:
     bool deadLetter(RedisConnection& c, const StreamEntry& entry, const std::string& eventId,
                     long long deliveries, const std::string& reason);
     bool ack(RedisConnection& c, const StreamEntry& entry, const std::string& eventId);
-    /// Back-off before delivery number deliveries+1.
-    long long backoffMs(long long deliveries) const;
     bool fail(const sdk::Status& status);
 
     TransportCore& _core;
-    sdk::Reaction& _reaction;
+    transport::ReactionDeliveries& _deliveries;
     std::string _name;
     std::string _consumer;
     StopSignal& _stop;
     ThreadLink _link;
-    ReactionInstruments _m;
+    sdk::Counter& _claims;
     Clock::time_point _nextRetry{};
     Clock::time_point _nextClaim{};
     Clock::time_point _nextPrune{};
@@ -86,6 +77,7 @@ public:
 private:
     TransportCore& _core;
     sdk::Reaction& _reaction;
+    std::unique_ptr<transport::ReactionDeliveries> _deliveries;
     StopSignal _stop;
     std::vector<std::unique_ptr<ReactionWorker>> _workers;
     std::vector<std::thread> _threads;

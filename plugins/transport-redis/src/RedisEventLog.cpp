@@ -28,14 +28,15 @@ RedisEventLog::RedisEventLog(TransportCore& core)
     : _core(core),
       _idempotency(core),
       _membership(core),
-      _appended(core.metrics->counter("ordersystem_events_appended_total", "Events appended to the log by this node")),
-      _conflicts(core.metrics->counter("ordersystem_event_append_conflicts_total",
-                                       "Appends refused because the order's version had moved on")),
-      _appendSeconds(core.metrics->histogram("ordersystem_event_append_seconds",
-                                             "Time to append events to the Redis log")),
+      _meter(*core.metrics),
       _pipeline(*core.pool, core.scripts.append, core.settings.appendPipelines, kMaxAppendBatch,
                 &core.metrics->counter("ordersystem_redis_append_batches_total",
-                                       "Pipelined writes of append scripts to Redis (round trips of the append path)")) {}
+                                       "Pipelined writes of append scripts to Redis (round trips of the append path)")),
+      _ids(core.settings.orderIdBlock, [this] { return reserveIdBlock(); },
+           [](std::function<void(bool)> work) {
+               work(false);  // on the caller, after its id was handed out
+               return true;
+           }) {}
 
 RedisEventLog::~RedisEventLog() { shutdown(); }
 
@@ -52,69 +53,23 @@ void RedisEventLog::shutdown() noexcept {
     _membership.stop();
 }
 
-Status RedisEventLog::reserveIds() {
+Result<int64_t> RedisEventLog::reserveIdBlock() {
     const int64_t block = _core.settings.orderIdBlock;
-    Status st = Status::ok();
-    long long last = 0;
-    try {
-        auto reply = _core.pool->command({"INCRBY", _core.keys.orderIds, std::to_string(block)});
-        if (!reply) {
-            st = reply.status();
-        } else {
-            const redisReply* r = reply.value().get();
-            if (replyIsError(r) || r->type != REDIS_REPLY_INTEGER)
-                st = Status(StatusCode::Internal, "allocating order ids: " + replyString(r));
-            else if ((last = r->integer) - block + 1 <= 0 || last > kMaxOrderId)
-                st = Status(StatusCode::Internal, "order id space exhausted (" + std::to_string(last) + ")");
-        }
-    } catch (const std::exception& e) {
-        // _reserving must be cleared below whatever happens, or callers would wait forever.
-        st = Status(StatusCode::Internal, std::string("allocating order ids: ") + e.what());
-    }
-    {
-        std::lock_guard<std::mutex> lock(_idMutex);
-        _reserving = false;
-        // The counter holds the last id reserved by any node, so the block is (last - block, last].
-        if (st) {
-            _spareFirst = last - block + 1;
-            _spareEnd = last;
-        }
-    }
-    _idReady.notify_all();
-    return st;
+    auto reply = _core.pool->command({"INCRBY", _core.keys.orderIds, std::to_string(block)});
+    if (!reply) return reply.status();
+    const redisReply* r = reply.value().get();
+    if (replyIsError(r) || r->type != REDIS_REPLY_INTEGER)
+        return Status(StatusCode::Internal, "allocating order ids: " + replyString(r));
+    // The counter holds the last id reserved by any node, so the block is (last - block, last].
+    const long long last = r->integer;
+    if (last - block + 1 <= 0 || last > kMaxOrderId)
+        return Status(StatusCode::Internal, "order id space exhausted (" + std::to_string(last) + ")");
+    return static_cast<int64_t>(last - block + 1);
 }
 
 Result<int64_t> RedisEventLog::allocateOrderId() noexcept {
     try {
-        const int64_t block = _core.settings.orderIdBlock;
-        std::unique_lock<std::mutex> lock(_idMutex);
-        for (;;) {
-            if (_nextOrderId <= _idEnd) {
-                const int64_t id = _nextOrderId++;
-                const bool ahead = !_reserving && _spareFirst > _spareEnd && (_idEnd - _nextOrderId + 1) * 2 < block;
-                if (ahead) _reserving = true;
-                lock.unlock();
-                // Reserving ahead costs this caller one round trip; a failure is retried by a later caller.
-                if (ahead) reserveIds();
-                return id;
-            }
-            if (_spareFirst <= _spareEnd) {
-                _nextOrderId = _spareFirst;
-                _idEnd = _spareEnd;
-                _spareEnd = -1;
-                _spareFirst = 0;
-                continue;
-            }
-            if (_reserving) {
-                // Another caller's INCRBY is under way; it ends within the command timeout.
-                _idReady.wait(lock);
-                continue;
-            }
-            _reserving = true;
-            lock.unlock();
-            if (Status st = reserveIds(); !st) return st;
-            lock.lock();
-        }
+        return _ids.next();
     } catch (const std::exception& e) {
         return Status(StatusCode::Internal, std::string("allocating an order id: ") + e.what());
     }
@@ -167,7 +122,13 @@ AppendResult RedisEventLog::appendChecked(AppendRequest& request) {
 
 AppendResult RedisEventLog::decodeAppend(AppendRequest& request, Result<ReplyPtr>&& reply,
                                          std::chrono::steady_clock::time_point started) {
-    _appendSeconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    size_t appended = 0;
+    AppendResult out = decodeReply(request, std::move(reply), &appended);
+    _meter.record(appended, out.status.code, std::chrono::steady_clock::now() - started);
+    return out;
+}
+
+AppendResult RedisEventLog::decodeReply(AppendRequest& request, Result<ReplyPtr>&& reply, size_t* appended) {
     AppendResult out;
     if (!reply) {
         out.status = reply.status();
@@ -179,7 +140,6 @@ AppendResult RedisEventLog::decodeAppend(AppendRequest& request, Result<ReplyPtr
     const size_t n = request.events.size();
     const uint64_t last = positionOfId(replyString(replyAt(r, 1)));
     if (code == 0) {
-        _conflicts.inc();
         out.currentVersion = replyInteger(replyAt(r, 2), -1);
         out.status = Status(StatusCode::VersionConflict, "order " + std::to_string(request.orderId) + " is at version " +
                                                              std::to_string(out.currentVersion) + ", not " +
@@ -193,7 +153,7 @@ AppendResult RedisEventLog::decodeAppend(AppendRequest& request, Result<ReplyPtr
     // One script run INCRs the position n times atomically, so the events hold consecutive positions.
     for (size_t i = 0; i < n; ++i) request.events[i].position = last - n + 1 + i;
     out.lastPosition = last;
-    if (code == 1) _appended.inc(static_cast<double>(n));
+    if (code == 1) *appended = n;
     return out;
 }
 

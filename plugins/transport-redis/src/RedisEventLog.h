@@ -27,6 +27,8 @@
 #include "RedisIdempotency.h"
 #include "RedisMembership.h"
 #include "TransportCore.h"
+#include "ordersystem/transport/append_meter.h"
+#include "ordersystem/transport/id_block_allocator.h"
 #include "ordersystem/sdk/eventlog.h"
 
 namespace ordersystem::plugins::redis {
@@ -65,36 +67,28 @@ public:
 private:
     struct AsyncAppend;
     sdk::AppendResult appendChecked(sdk::AppendRequest& request);
-    /// The outcome of an append from the script's reply: positions filled, conflicts decoded,
-    /// append and conflict counters and the append time (since started) recorded.
+    /// The outcome of an append from the script's reply, recorded in the append meter.
     sdk::AppendResult decodeAppend(sdk::AppendRequest& request, sdk::Result<ReplyPtr>&& reply,
                                    std::chrono::steady_clock::time_point started);
+    /// Positions filled, conflicts decoded; *appended = events newly appended.
+    sdk::AppendResult decodeReply(sdk::AppendRequest& request, sdk::Result<ReplyPtr>&& reply, size_t* appended);
     /// Hands result to an asynchronous caller's callback; logs what it throws.
     void deliver(AppendCallback& done, sdk::AppendResult&& result) noexcept;
     /// The append script's keys and arguments; InvalidArgument when the events do not fit the request.
     sdk::Status encodeAppend(const sdk::AppendRequest& request, std::vector<std::string>& keys,
                              std::vector<std::string>& args) const;
     sdk::Result<sdk::SubscriptionId> add(std::unique_ptr<Subscription> subscription);
-    /// Reserves the next block of order ids with one INCRBY (without _idMutex) into _spare.
-    sdk::Status reserveIds();
+    /// Reserves the next block of order ids with one INCRBY; its first id.
+    sdk::Result<int64_t> reserveIdBlock();
 
     TransportCore& _core;
     RedisIdempotencyStore _idempotency;
     RedisMembership _membership;
-    sdk::Counter& _appended;
-    sdk::Counter& _conflicts;
-    sdk::Histogram& _appendSeconds;
+    transport::AppendMeter _meter;
     AppendPipeline _pipeline;
-    /// Ids [_nextOrderId, _idEnd] are reserved for this node and not yet handed out; the next
-    /// block is reserved ahead (_spare) when half of the current one is used, so callers rarely
-    /// wait for the INCRBY round trip. All guarded by _idMutex.
-    std::mutex _idMutex;
-    std::condition_variable _idReady;
-    int64_t _nextOrderId = 0;
-    int64_t _idEnd = -1;
-    int64_t _spareFirst = 0;
-    int64_t _spareEnd = -1;
-    bool _reserving = false;
+    /// The next block is reserved ahead, on the caller that used up half of the current one (it
+    /// pays the INCRBY round trip), so callers rarely wait for one.
+    transport::IdBlockAllocator _ids;
     std::mutex _mutex;
     std::map<sdk::SubscriptionId, std::unique_ptr<Subscription>> _subscriptions;
     sdk::SubscriptionId _nextId = 1;

@@ -23,20 +23,6 @@ TransportCore::TransportCore(RedisSettings s, std::string node, std::string addr
     pool = std::make_unique<ConnectionPool>(settings, log, instruments);
 }
 
-void StopSignal::raise() {
-    {
-        std::lock_guard<std::mutex> lock(_mutex);
-        _raised.store(true);
-    }
-    _cv.notify_all();
-}
-
-bool StopSignal::sleepFor(std::chrono::milliseconds d) {
-    std::unique_lock<std::mutex> lock(_mutex);
-    _cv.wait_for(lock, d, [this] { return _raised.load(); });
-    return !_raised.load();
-}
-
 ThreadLink::ThreadLink(TransportCore& core, StopSignal& stop, std::string owner, int readTimeoutMs)
     : _core(core), _stop(stop), _owner(std::move(owner)), _readTimeoutMs(readTimeoutMs) {}
 

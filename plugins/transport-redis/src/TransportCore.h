@@ -1,7 +1,7 @@
 // Contract: what every part of the Redis transport shares: settings, keys, scripts, the command
 // pool, the host's logger and instruments. Built in the plugin's start() and destroyed after its
 // stop(); every member is either immutable or thread-safe.
-// Also the two helpers background threads need: StopSignal (interruptible sleep) and
+// Also what background threads need: StopSignal (the toolkit's interruptible sleep) and
 // ThreadLink (a thread's own connection, reconnected with back-off and logged once per outage).
 #pragma once
 
@@ -20,6 +20,7 @@
 #include "ordersystem/sdk/events.h"
 #include "ordersystem/sdk/logger.h"
 #include "ordersystem/sdk/metrics.h"
+#include "ordersystem/transport/stop_signal.h"
 
 namespace ordersystem::plugins::redis {
 
@@ -37,19 +38,7 @@ struct TransportCore {
     TransportCore(RedisSettings s, std::string node, std::string addr, sdk::Logger& log, sdk::Metrics& m);
 };
 
-/// One-shot stop flag with an interruptible sleep. Thread-safe.
-class StopSignal {
-public:
-    void raise();
-    bool raised() const noexcept { return _raised.load(); }
-    /// Sleeps up to d; returns false when stopped (now or during the sleep).
-    bool sleepFor(std::chrono::milliseconds d);
-
-private:
-    std::atomic<bool> _raised{false};
-    std::mutex _mutex;
-    std::condition_variable _cv;
-};
+using transport::StopSignal;
 
 /// A background thread's own Redis connection. Used by that thread only.
 class ThreadLink {

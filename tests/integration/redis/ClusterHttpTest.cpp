@@ -320,7 +320,7 @@ TEST_F(RedisCluster, WebhooksPendingOnAKilledNodeAreTakenOverAndDeliveredOnceByA
     EXPECT_EQ(receiver.received().size(), 20u);
     EXPECT_EQ(receiver.total(), 20) << "an event was accepted more than once";
     const std::string metrics = httpGet(a->port(), "/metrics").body;
-    const double claimed = metricSample(metrics, "ordersystem_reaction_claimed_total{reaction=\"notifications\"}");
+    const double claimed = metricSample(metrics, "ordersystem_redis_reaction_claims_total{reaction=\"notifications\"}");
     ASSERT_GE(claimed, 0.0) << metrics;
     EXPECT_GT(claimed, 0.0) << "node-a took over node-b's pending deliveries";
 }

@@ -213,7 +213,7 @@ TEST_F(RedisSubscriptions, DeliveriesLeftPendingByADeadNodeAreClaimedAndDelivere
     StopOnExit stop_a{a};
     auto s = a->log().subscribe(r);
     ASSERT_TRUE(waitUntil([&] { return deliveries.delivered() == 4; }, std::chrono::seconds(15)));
-    EXPECT_EQ(a->host->fakeMetrics().value("ordersystem_reaction_claimed_total", {{"reaction", "notifications"}}), 4.0);
+    EXPECT_EQ(a->host->fakeMetrics().value("ordersystem_redis_reaction_claims_total", {{"reaction", "notifications"}}), 4.0);
     EXPECT_TRUE(a->host->fakeLogger().contains("took over 4 deliveries"));
     EXPECT_TRUE(waitUntil([&] { return rawCommand(*raw, {"XPENDING", prefix + ":log", "notifications"}).substr(0, 1) == "0"; },
                           std::chrono::seconds(5)));

@@ -59,8 +59,8 @@ TEST_F(OperationsTest, MetricsCarryHostAndPluginFamiliesInPrometheusConventions)
         // plugins of the standalone mode
         {"ordersystem_commands_total", "counter"},
         {"ordersystem_events_appended_total", "counter"},
-        {"ordersystem_log_commit_batch_size", "histogram"},
-        {"ordersystem_projection_checkpoint", "gauge"},
+        {"ordersystem_inmemory_commit_batch_size", "histogram"},
+        {"ordersystem_projection_position", "gauge"},
         {"ordersystem_webhook_deliveries_total", "counter"},
         {"ordersystem_reaction_dead_letters_total", "counter"},
         // measured by the host around every transport (ObservedEventLog)

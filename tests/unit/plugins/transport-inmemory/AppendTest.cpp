@@ -201,7 +201,7 @@ TEST(InMemoryAppend, HundredsOfConcurrentAppendsFrom64ThreadsAreAllDurableWithUn
     EXPECT_EQ(positions.size(), kTotal);
     EXPECT_EQ(*positions.begin(), 1u);
     EXPECT_EQ(*positions.rbegin(), kTotal);
-    EXPECT_GT(f.host().fakeMetrics().value("ordersystem_log_commits_total"), 0.0);
+    EXPECT_GT(f.host().fakeMetrics().value("ordersystem_inmemory_commits_total"), 0.0);
     EXPECT_EQ(f.host().fakeMetrics().value("ordersystem_events_appended_total"), static_cast<double>(kTotal));
 
     f.restart();

@@ -75,7 +75,7 @@ void run(int threads, double seconds) {
     for (auto& w : workers) w.join();
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     log.unsubscribe(sub);
-    const double commits = host.fakeMetrics().value("ordersystem_log_commits_total");
+    const double commits = host.fakeMetrics().value("ordersystem_inmemory_commits_total");
     const double n = static_cast<double>(appended.load());
     std::printf("threads=%3d  appends/s=%9.0f  commits/s=%8.0f  mean ops per commit=%6.1f  (%.0f appends in %.2f s, "
                 "synchronous=FULL)\n",

@@ -229,7 +229,7 @@ TEST(InMemoryAsyncAppend, AppendsQueuedWhileTheCommitterIsBusyAreCommittedTogeth
     f.start();
     constexpr size_t kQueued = 100;
     auto requests = newOrders(f.log(), kQueued + 1);
-    const double commitsBefore = f.host().fakeMetrics().value("ordersystem_log_commits_total");
+    const double commitsBefore = f.host().fakeMetrics().value("ordersystem_inmemory_commits_total");
     Completions completions(kQueued + 1);
     Gate gate;
     holdCommitter(f.log(), requests[0], gate, completions, 0);
@@ -240,7 +240,7 @@ TEST(InMemoryAsyncAppend, AppendsQueuedWhileTheCommitterIsBusyAreCommittedTogeth
     ASSERT_TRUE(completions.waitFor(kQueued + 1)) << completions.total() << " completed";
 
     for (const auto& o : completions.outcomes()) EXPECT_EQ(o.code, StatusCode::Ok);
-    const double commits = f.host().fakeMetrics().value("ordersystem_log_commits_total") - commitsBefore;
+    const double commits = f.host().fakeMetrics().value("ordersystem_inmemory_commits_total") - commitsBefore;
     EXPECT_LE(commits, 2.0) << "the queued appends were not grouped";
     EXPECT_EQ(f.log().headPosition().value(), kQueued + 1);
 }

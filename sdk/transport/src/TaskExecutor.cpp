@@ -1,11 +1,12 @@
-// The event log's threads for work that may block; see TaskExecutor.h.
-#include "TaskExecutor.h"
+// Threads for a transport's work that may block; see task_executor.h.
+#include "ordersystem/transport/task_executor.h"
 
 #include "ordersystem/sdk/util.h"
 
-namespace ordersystem::plugins::nats {
+namespace ordersystem::transport {
 
-TaskExecutor::TaskExecutor(size_t threads, size_t maxQueued, sdk::Logger& logger) : _maxQueued(maxQueued), _logger(logger) {
+TaskExecutor::TaskExecutor(size_t threads, size_t maxQueued, sdk::Logger& logger, std::string threadName)
+    : _maxQueued(maxQueued), _threadName(std::move(threadName)), _logger(logger) {
     for (size_t i = 0; i < threads; ++i) _threads.emplace_back([this] { run(); });
 }
 
@@ -50,7 +51,7 @@ void TaskExecutor::close() noexcept {
 }
 
 void TaskExecutor::run() noexcept {
-    sdk::nameThisThread("nats-task");
+    sdk::nameThisThread(_threadName);
     std::unique_lock<std::mutex> lock(_mutex);
     for (;;) {
         _wake.wait(lock, [this] { return _closing || !_queue.empty(); });
@@ -69,4 +70,4 @@ void TaskExecutor::runTask(Task& task, bool cancelled) noexcept {
     if (task) runLogged(_logger, "an event log task", task, cancelled);
 }
 
-}  // namespace ordersystem::plugins::nats
+}  // namespace ordersystem::transport

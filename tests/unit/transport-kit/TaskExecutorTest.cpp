@@ -1,4 +1,4 @@
-// The event log's executor on its own: bounded queue, every task run exactly once (queued ones
+// A transport's task executor on its own: bounded queue, every task run exactly once (queued ones
 // at close() told they are cancelled), never lost after close().
 #include <gtest/gtest.h>
 
@@ -7,10 +7,10 @@
 #include <future>
 #include <thread>
 
-#include "TaskExecutor.h"
+#include "ordersystem/transport/task_executor.h"
 #include "ordersystem/testing/FakeHost.h"
 
-using ordersystem::plugins::nats::TaskExecutor;
+using ordersystem::transport::TaskExecutor;
 
 namespace {
 
@@ -18,7 +18,7 @@ ordersystem::testing::FakeLogger logger;
 
 }  // namespace
 
-TEST(NatsTaskExecutor, RunsPostedTasksOffTheCallersThread) {
+TEST(TaskExecutor, RunsPostedTasksOffTheCallersThread) {
     TaskExecutor executor(2, 8, logger);
     std::promise<std::thread::id> ran;
     ASSERT_TRUE(executor.tryPost([&](bool cancelled) {
@@ -28,7 +28,7 @@ TEST(NatsTaskExecutor, RunsPostedTasksOffTheCallersThread) {
     EXPECT_NE(ran.get_future().get(), std::this_thread::get_id());
 }
 
-TEST(NatsTaskExecutor, TryPostRefusesBeyondTheQueueBoundButPostNever) {
+TEST(TaskExecutor, TryPostRefusesBeyondTheQueueBoundButPostNever) {
     TaskExecutor executor(1, 2, logger);
     std::promise<void> release;
     std::shared_future<void> gate = release.get_future().share();
@@ -49,7 +49,7 @@ TEST(NatsTaskExecutor, TryPostRefusesBeyondTheQueueBoundButPostNever) {
     EXPECT_EQ(runs.load(), 4);
 }
 
-TEST(NatsTaskExecutor, CloseRunsQueuedTasksAsCancelledAndLaterPostsAtOnce) {
+TEST(TaskExecutor, CloseRunsQueuedTasksAsCancelledAndLaterPostsAtOnce) {
     TaskExecutor executor(1, 8, logger);
     std::promise<void> release;
     std::shared_future<void> gate = release.get_future().share();
@@ -80,7 +80,7 @@ TEST(NatsTaskExecutor, CloseRunsQueuedTasksAsCancelledAndLaterPostsAtOnce) {
     EXPECT_EQ(cancelled.load(), 3);
 }
 
-TEST(NatsTaskExecutor, ATaskThatThrowsIsLoggedAndTheNextStillRuns) {
+TEST(TaskExecutor, ATaskThatThrowsIsLoggedAndTheNextStillRuns) {
     TaskExecutor executor(1, 8, logger);
     std::promise<void> ran;
     ASSERT_TRUE(executor.tryPost([](bool) { throw std::runtime_error("boom"); }));

@@ -1,5 +1,5 @@
-// Contract: a few threads of the event log for work that may wait on NATS, so that neither the
-// caller of appendAsync (an HTTP event loop) nor a cnats callback thread ever does: blocking
+// Contract: a few threads of a transport for work that may wait on its engine, so that neither the
+// caller of appendAsync (an HTTP event loop) nor a client library's callback thread ever does: blocking
 // appends (the asynchronous append's slow path) and completions that need another round trip (an
 // idempotency write, a re-read after a conflict, a caller's callback that may release its key).
 // - tryPost(): false when maxQueued tasks already wait or after close(): the caller answers at once.
@@ -22,7 +22,7 @@
 
 #include "ordersystem/sdk/logger.h"
 
-namespace ordersystem::plugins::nats {
+namespace ordersystem::transport {
 
 /// Runs fn(args...) and logs what it throws as "<what> threw: ...": code of others (a task, a
 /// caller's callback) must not unwind into a worker loop or a cnats thread.
@@ -41,7 +41,8 @@ class TaskExecutor {
 public:
     using Task = std::function<void(bool cancelled)>;
 
-    TaskExecutor(size_t threads, size_t maxQueued, sdk::Logger& logger);
+    /// threadName: what the threads are called in top/ps (at most 15 characters).
+    TaskExecutor(size_t threads, size_t maxQueued, sdk::Logger& logger, std::string threadName = "transport-task");
     ~TaskExecutor();
     TaskExecutor(const TaskExecutor&) = delete;
     TaskExecutor& operator=(const TaskExecutor&) = delete;
@@ -55,6 +56,7 @@ private:
     void runTask(Task& task, bool cancelled) noexcept;
 
     const size_t _maxQueued;
+    const std::string _threadName;
     sdk::Logger& _logger;
     std::mutex _mutex;
     std::condition_variable _wake;
@@ -64,4 +66,4 @@ private:
     std::vector<std::thread> _threads;
 };
 
-}  // namespace ordersystem::plugins::nats
+}  // namespace ordersystem::transport

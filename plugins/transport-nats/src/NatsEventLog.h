@@ -44,6 +44,7 @@
 #include "ordersystem/sdk/host.h"
 #include "ordersystem/transport/append_meter.h"
 #include "ordersystem/transport/id_block_allocator.h"
+#include "ordersystem/transport/subscriptions.h"
 
 namespace ordersystem::plugins::nats {
 
@@ -59,11 +60,7 @@ class KvMembership;
 class ProjectionFeed;
 
 /// A running subscription; stop() returns once no callback runs or will run.
-class SubscriptionWorker {
-public:
-    virtual ~SubscriptionWorker() = default;
-    virtual void stop() noexcept = 0;
-};
+using transport::Subscription;
 
 class NatsEventLog final : public sdk::EventLog {
 public:
@@ -144,7 +141,6 @@ private:
     /// Reserves a block of kIdBlock ids with one publish to the id stream; its first id.
     sdk::Result<int64_t> reserveIdBlock();
     void completeIdempotency(const sdk::AppendRequest& request);
-    sdk::SubscriptionId addWorker(std::unique_ptr<SubscriptionWorker> worker);
 
     const Settings& _settings;
     NatsClient& _client;
@@ -171,12 +167,10 @@ private:
     /// the event loop that runs out, every kIdBlock creates.
     transport::IdBlockAllocator _ids;
 
-    std::mutex _subMutex;
-    std::map<sdk::SubscriptionId, std::unique_ptr<SubscriptionWorker>> _workers;  ///< reactions
     /// Every projection of this node on one cursor (see ProjectionFeed.h); created with the first.
+    std::mutex _feedMutex;
     std::unique_ptr<ProjectionFeed> _feed;
-    std::map<sdk::SubscriptionId, sdk::Projection*> _projections;
-    std::atomic<sdk::SubscriptionId> _nextSubscription{1};
+    transport::Subscriptions _subscriptions;  ///< reactions, and each projection's place in the feed
 };
 
 }  // namespace ordersystem::plugins::nats

@@ -7,21 +7,25 @@
 
 namespace ordersystem::plugins::nats {
 
-sdk::SubscriptionId NatsEventLog::addWorker(std::unique_ptr<SubscriptionWorker> worker) {
-    const sdk::SubscriptionId id = _nextSubscription.fetch_add(1);
-    std::lock_guard<std::mutex> lock(_subMutex);
-    _workers.emplace(id, std::move(worker));
-    return id;
-}
+namespace {
+/// A projection's place in the shared feed, as a subscription of its own.
+class FeedMember final : public Subscription {
+public:
+    FeedMember(ProjectionFeed& feed, sdk::Projection& projection) : _feed(feed), _projection(projection) {}
+    void stop() noexcept override { _feed.remove(_projection); }  // returns once no apply() of it runs
+
+private:
+    ProjectionFeed& _feed;
+    sdk::Projection& _projection;
+};
+}  // namespace
 
 sdk::Result<sdk::SubscriptionId> NatsEventLog::subscribe(sdk::Projection& projection) noexcept {
     try {
-        std::lock_guard<std::mutex> lock(_subMutex);
+        std::lock_guard<std::mutex> lock(_feedMutex);
         if (!_feed) _feed = std::make_unique<ProjectionFeed>(_settings, _client, _host, "read-models", true);
         if (auto st = _feed->add(projection); !st) return st;
-        const sdk::SubscriptionId id = _nextSubscription.fetch_add(1);
-        _projections.emplace(id, &projection);
-        return id;
+        return _subscriptions.add(std::make_unique<FeedMember>(*_feed, projection));
     } catch (const std::exception& e) {
         return sdk::Status(sdk::StatusCode::Internal, std::string("subscribe: ") + e.what());
     }
@@ -31,38 +35,18 @@ sdk::Result<sdk::SubscriptionId> NatsEventLog::subscribe(sdk::Reaction& reaction
     try {
         auto worker = std::make_unique<ReactionWorker>(_settings, _client, reaction, _host);
         if (auto st = worker->start(); !st) return st;
-        return addWorker(std::move(worker));
+        return _subscriptions.add(std::move(worker));
     } catch (const std::exception& e) {
         return sdk::Status(sdk::StatusCode::Internal, std::string("subscribe: ") + e.what());
     }
 }
 
-void NatsEventLog::unsubscribe(sdk::SubscriptionId id) noexcept {
-    std::unique_ptr<SubscriptionWorker> worker;
-    {
-        std::lock_guard<std::mutex> lock(_subMutex);
-        if (auto p = _projections.find(id); p != _projections.end()) {
-            _feed->remove(*p->second);  // returns once no apply() of it runs
-            _projections.erase(p);
-            return;
-        }
-        auto it = _workers.find(id);
-        if (it == _workers.end()) return;
-        worker = std::move(it->second);
-        _workers.erase(it);
-    }
-    worker->stop();
-}
+void NatsEventLog::unsubscribe(sdk::SubscriptionId id) noexcept { _subscriptions.stop(id); }
 
 void NatsEventLog::stopSubscriptions() noexcept {
-    std::map<sdk::SubscriptionId, std::unique_ptr<SubscriptionWorker>> workers;
-    {
-        std::lock_guard<std::mutex> lock(_subMutex);
-        workers.swap(_workers);
-        if (_feed) _feed->stop();
-        _projections.clear();
-    }
-    for (auto& w : workers) w.second->stop();
+    _subscriptions.stopAll();
+    std::lock_guard<std::mutex> lock(_feedMutex);
+    if (_feed) _feed->stop();
 }
 
 }  // namespace ordersystem::plugins::nats

@@ -26,7 +26,7 @@
 
 namespace ordersystem::plugins::nats {
 
-class ReactionWorker final : public SubscriptionWorker {
+class ReactionWorker final : public Subscription {
 public:
     ReactionWorker(const Settings& settings, NatsClient& client, sdk::Reaction& reaction, sdk::Host& host);
     ~ReactionWorker() override;

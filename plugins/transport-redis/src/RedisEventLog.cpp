@@ -44,12 +44,7 @@ Status RedisEventLog::startMembership() { return _membership.start(); }
 
 void RedisEventLog::shutdown() noexcept {
     _pipeline.close();  // accepted asynchronous appends complete while the pool is still open
-    std::map<sdk::SubscriptionId, std::unique_ptr<Subscription>> remaining;
-    {
-        std::lock_guard<std::mutex> lock(_mutex);
-        remaining.swap(_subscriptions);
-    }
-    for (auto& s : remaining) s.second->stop();
+    _subscriptions.stopAll();
     _membership.stop();
 }
 
@@ -240,18 +235,11 @@ Result<uint64_t> RedisEventLog::headPosition() noexcept {
     }
 }
 
-Result<sdk::SubscriptionId> RedisEventLog::add(std::unique_ptr<Subscription> subscription) {
-    std::lock_guard<std::mutex> lock(_mutex);
-    const sdk::SubscriptionId id = _nextId++;
-    _subscriptions.emplace(id, std::move(subscription));
-    return id;
-}
-
 Result<sdk::SubscriptionId> RedisEventLog::subscribe(sdk::Projection& projection) noexcept {
     try {
         auto reader = std::make_unique<ProjectionReader>(_core, projection);
         reader->start();
-        return add(std::move(reader));
+        return _subscriptions.add(std::move(reader));
     } catch (const std::exception& e) {
         return Status(StatusCode::Internal, std::string("subscribing a projection: ") + e.what());
     }
@@ -261,22 +249,12 @@ Result<sdk::SubscriptionId> RedisEventLog::subscribe(sdk::Reaction& reaction) no
     try {
         auto group = std::make_unique<ReactionGroup>(_core, reaction);
         group->start();
-        return add(std::move(group));
+        return _subscriptions.add(std::move(group));
     } catch (const std::exception& e) {
         return Status(StatusCode::Internal, std::string("subscribing a reaction: ") + e.what());
     }
 }
 
-void RedisEventLog::unsubscribe(sdk::SubscriptionId id) noexcept {
-    std::unique_ptr<Subscription> sub;
-    {
-        std::lock_guard<std::mutex> lock(_mutex);
-        auto it = _subscriptions.find(id);
-        if (it == _subscriptions.end()) return;
-        sub = std::move(it->second);
-        _subscriptions.erase(it);
-    }
-    sub->stop();
-}
+void RedisEventLog::unsubscribe(sdk::SubscriptionId id) noexcept { _subscriptions.stop(id); }
 
 }  // namespace ordersystem::plugins::redis

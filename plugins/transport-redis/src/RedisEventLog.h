@@ -29,16 +29,12 @@
 #include "TransportCore.h"
 #include "ordersystem/transport/append_meter.h"
 #include "ordersystem/transport/id_block_allocator.h"
+#include "ordersystem/transport/subscriptions.h"
 #include "ordersystem/sdk/eventlog.h"
 
 namespace ordersystem::plugins::redis {
 
-class Subscription {
-public:
-    virtual ~Subscription() = default;
-    /// Raises the stop signal and joins the thread(s); no callback runs afterwards.
-    virtual void stop() noexcept = 0;
-};
+using transport::Subscription;
 
 class RedisEventLog final : public sdk::EventLog {
 public:
@@ -77,7 +73,6 @@ private:
     /// The append script's keys and arguments; InvalidArgument when the events do not fit the request.
     sdk::Status encodeAppend(const sdk::AppendRequest& request, std::vector<std::string>& keys,
                              std::vector<std::string>& args) const;
-    sdk::Result<sdk::SubscriptionId> add(std::unique_ptr<Subscription> subscription);
     /// Reserves the next block of order ids with one INCRBY; its first id.
     sdk::Result<int64_t> reserveIdBlock();
 
@@ -89,9 +84,7 @@ private:
     /// The next block is reserved ahead, on the caller that used up half of the current one (it
     /// pays the INCRBY round trip), so callers rarely wait for one.
     transport::IdBlockAllocator _ids;
-    std::mutex _mutex;
-    std::map<sdk::SubscriptionId, std::unique_ptr<Subscription>> _subscriptions;
-    sdk::SubscriptionId _nextId = 1;
+    transport::Subscriptions _subscriptions;
 };
 
 }  // namespace ordersystem::plugins::redis

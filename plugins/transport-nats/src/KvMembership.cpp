@@ -10,7 +10,11 @@
 namespace ordersystem::plugins::nats {
 
 KvMembership::KvMembership(const Settings& settings, NatsClient& client, sdk::Host& host)
-    : _settings(settings), _client(client), _logger(host.logger()), _host(host), _key(safeName(host.node().nodeId)) {}
+    : _settings(settings),
+      _client(client),
+      _host(host),
+      _key(safeName(host.node().nodeId)),
+      _heartbeat(host.node().nodeId, settings.heartbeatIntervalMs, [this] { return beat(); }, host.logger()) {}
 
 KvMembership::~KvMembership() { stop(); }
 
@@ -20,22 +24,12 @@ sdk::Status KvMembership::start() {
     auto kv = openBucket(_client, _settings.membershipBucket(), ttlNs, _settings.streamReplicas);
     if (!kv) return kv.status();
     _kv = *kv;
-    if (auto st = beat(); !st) return st;
-    _thread = std::thread([this] { run(); });
-    return sdk::Status::ok();
+    return _heartbeat.start();
 }
 
 void KvMembership::stop() noexcept {
-    {
-        std::lock_guard<std::mutex> lock(_mutex);
-        _stop = true;
-    }
-    _wake.notify_all();
-    if (_thread.joinable()) {
-        _thread.join();
-        // Leave cleanly so the others stop listing this node at once.
-        if (_client.connected()) kvStore_Delete(_kv, _key.c_str());
-    }
+    // Leave cleanly so the others stop listing this node at once.
+    if (_heartbeat.stop() && _client.connected()) kvStore_Delete(_kv, _key.c_str());
     if (_kv != nullptr) kvStore_Destroy(_kv);
     _kv = nullptr;
 }
@@ -54,21 +48,6 @@ sdk::Status KvMembership::beat() {
     uint64_t rev = 0;
     const natsStatus s = kvStore_Put(&rev, _kv, _key.c_str(), value.data(), static_cast<int>(value.size()));
     return s == NATS_OK ? sdk::Status::ok() : toStatus(s, static_cast<jsErrCode>(0), "cannot send a heartbeat");
-}
-
-void KvMembership::run() {
-    sdk::nameThisThread("membership");
-    std::unique_lock<std::mutex> lock(_mutex);
-    while (!_stop) {
-        _wake.wait_for(lock, std::chrono::milliseconds(_settings.heartbeatIntervalMs), [this] { return _stop; });
-        if (_stop) break;
-        lock.unlock();
-        const sdk::Status st = beat();
-        if (!st && !_failing) _logger.warn("membership heartbeat failed: " + st.message + " (others will drop this node)");
-        if (st && _failing) _logger.info("membership heartbeats are flowing again");
-        _failing = !st;
-        lock.lock();
-    }
 }
 
 sdk::Result<std::vector<sdk::NodeInfo>> KvMembership::liveNodes() noexcept {

@@ -9,15 +9,12 @@
 //   Unavailable at once while NATS is away.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "NatsClient.h"
 #include "ordersystem/sdk/eventlog.h"
 #include "ordersystem/sdk/host.h"
+#include "ordersystem/transport/heartbeat.h"
 
 namespace ordersystem::plugins::nats {
 
@@ -33,20 +30,14 @@ public:
 
 private:
     sdk::Status beat();
-    void run();
 
     const Settings& _settings;
     NatsClient& _client;
-    sdk::Logger& _logger;
     /// Read at every beat: the host fills in the real HTTP port only after the listener opened.
     sdk::Host& _host;
     std::string _key;
     kvStore* _kv = nullptr;
-    std::mutex _mutex;
-    std::condition_variable _wake;
-    bool _stop = false;
-    bool _failing = false;
-    std::thread _thread;
+    transport::Heartbeat _heartbeat;
 };
 
 }  // namespace ordersystem::plugins::nats

@@ -11,6 +11,9 @@ using sdk::Result;
 using sdk::Status;
 using sdk::StatusCode;
 
+RedisMembership::RedisMembership(TransportCore& core)
+    : _core(core), _heartbeat(core.nodeId, core.settings.heartbeatIntervalMs, [this] { return beat(); }, *core.logger) {}
+
 Status RedisMembership::beat() {
     auto reply = _core.pool->script(_core.scripts.heartbeat, {_core.keys.nodes, _core.keys.nodesInfo},
                                     {_core.nodeId, _core.address + "\ndistributed"});
@@ -20,31 +23,10 @@ Status RedisMembership::beat() {
     return Status::ok();
 }
 
-Status RedisMembership::start() {
-    Status st = beat();
-    if (!st) return st;
-    _thread = std::thread([this] { run(); });
-    return Status::ok();
-}
-
-void RedisMembership::run() {
-    sdk::nameThisThread("membership");
-    bool failing = false;
-    while (_stop.sleepFor(std::chrono::milliseconds(_core.settings.heartbeatIntervalMs))) {
-        Status st = beat();
-        if (!st && !failing) {
-            failing = true;
-            _core.logger->warn("heartbeat of node " + _core.nodeId + " failed: " + st.message);
-        } else if (st && failing) {
-            failing = false;
-            _core.logger->info("heartbeat of node " + _core.nodeId + " is back");
-        }
-    }
-}
+Status RedisMembership::start() { return _heartbeat.start(); }
 
 void RedisMembership::stop() noexcept {
-    _stop.raise();
-    if (_thread.joinable()) _thread.join();
+    _heartbeat.stop();
     if (_left || !_core.pool) return;
     _left = true;
     try {

@@ -6,16 +6,15 @@
 // node at once (a clean leave).
 #pragma once
 
-#include <thread>
-
 #include "TransportCore.h"
 #include "ordersystem/sdk/eventlog.h"
+#include "ordersystem/transport/heartbeat.h"
 
 namespace ordersystem::plugins::redis {
 
 class RedisMembership final : public sdk::Membership {
 public:
-    explicit RedisMembership(TransportCore& core) : _core(core) {}
+    explicit RedisMembership(TransportCore& core);
     ~RedisMembership() override { stop(); }
     sdk::Result<std::vector<sdk::NodeInfo>> liveNodes() noexcept override;
 
@@ -25,11 +24,9 @@ public:
 
 private:
     sdk::Status beat();
-    void run();
 
     TransportCore& _core;
-    StopSignal _stop;
-    std::thread _thread;
+    transport::Heartbeat _heartbeat;
     bool _left = false;
 };
 

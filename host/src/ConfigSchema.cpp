@@ -51,6 +51,17 @@ const char* configTypeName(ConfigType type) {
     return "a value";
 }
 
+const char* configTypeWord(ConfigType type) {
+    switch (type) {
+    case ConfigType::String: return "string";
+    case ConfigType::Int: return "integer";
+    case ConfigType::Bool: return "boolean";
+    case ConfigType::Double: return "number";
+    case ConfigType::Path: return "path";
+    }
+    return "value";
+}
+
 std::string ValidatedSection::getString(std::string_view key) const {
     auto it = _values.find(std::string(key));
     return it == _values.end() ? std::string() : it->second;

@@ -30,7 +30,7 @@ protected:
     void defineOptions(OptionSet& options) override {
         // ServerApplication's own --daemon/--pidfile/--umask are deliberately not offered: run in the foreground.
         options.addOption(Option("help", "h", "print this help and exit").required(false).repeatable(false));
-        options.addOption(Option("config", "c", "the ini file (required)").required(false).repeatable(false).argument("FILE"));
+        options.addOption(Option("config", "c", "the ini file (required but for --describe-config)").required(false).repeatable(false).argument("FILE"));
         options.addOption(Option("define", "D", "override one setting, e.g. --define=http.port=5001 (repeatable)")
                               .required(false)
                               .repeatable(true)

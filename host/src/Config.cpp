@@ -57,11 +57,21 @@ Result<Configuration> Configuration::load(const std::string& iniPath, const std:
     path.makeAbsolute();
     auto parsed = parse(text.str(), path.toString(), path.parent().toString());
     if (!parsed) return parsed;
-    for (const auto& d : defines) {
-        Status s = parsed.value().applyDefine(d);
-        if (!s) return s;
-    }
+    if (Status s = parsed.value().applyDefines(defines); !s) return s;
     return parsed;
+}
+
+Result<Configuration> Configuration::withoutFile(const std::vector<std::string>& defines) {
+    auto empty = parse("", "(no ini file)", Poco::Path::current());
+    if (!empty) return empty;
+    if (Status s = empty.value().applyDefines(defines); !s) return s;
+    return empty;
+}
+
+Status Configuration::applyDefines(const std::vector<std::string>& defines) {
+    for (const auto& d : defines)
+        if (Status s = applyDefine(d); !s) return s;
+    return Status::ok();
 }
 
 Result<Configuration> Configuration::parse(std::string_view text, const std::string& fileName,

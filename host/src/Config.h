@@ -39,6 +39,8 @@ class Configuration {
 public:
     /// Parses the ini file and applies the --define overrides ("section.key=value").
     static sdk::Result<Configuration> load(const std::string& iniPath, const std::vector<std::string>& defines);
+    /// No ini file, only the --define overrides; relative paths resolve against the working directory.
+    static sdk::Result<Configuration> withoutFile(const std::vector<std::string>& defines);
     /// Parses ini text (file name only used in messages; relative paths resolve against baseDir).
     static sdk::Result<Configuration> parse(std::string_view text, const std::string& fileName,
                                             const std::string& baseDir);
@@ -60,6 +62,8 @@ public:
     std::string resolvePath(std::string_view path) const;
 
 private:
+    sdk::Status applyDefines(const std::vector<std::string>& defines);
+
     std::string _fileName;
     std::string _baseDir;
     std::map<std::string, std::map<std::string, ConfigValue>> _sections;

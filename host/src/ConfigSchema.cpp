@@ -51,6 +51,17 @@ const char* configTypeName(ConfigType type) {
     return "a value";
 }
 
+const char* configTypeWord(ConfigType type) {
+    switch (type) {
+    case ConfigType::String: return "string";
+    case ConfigType::Int: return "integer";
+    case ConfigType::Bool: return "boolean";
+    case ConfigType::Double: return "number";
+    case ConfigType::Path: return "path";
+    }
+    return "value";
+}
+
 std::string ValidatedSection::getString(std::string_view key) const {
     auto it = _values.find(std::string(key));
     return it == _values.end() ? std::string() : it->second;
@@ -141,38 +152,67 @@ const std::vector<HostSchema>& hostSchemas() {
     using T = ConfigType;
     static const std::vector<HostSchema> schemas = {
         {"node",
-         {{"id", T::String, "", "unique node id (default: the host name)"},
-          {"data_dir", T::Path, "data", "folder of the node's SQLite files (created if missing)"},
-          {"durability", T::String, "full", "full (fsync, survives power loss) | normal (survives a crash)"},
-          {"address", T::String, "", "advertised http://host:port (default: from [http] host and the bound port)"}}},
+         {{"id", T::String, "",
+           "this node's name, unique among the nodes of one system; shown by /health and /api/cluster/nodes and "
+           "stored in every event it writes (empty: the machine's host name)"},
+          {"data_dir", T::Path, "data",
+           "folder of this node's SQLite files (standalone event log, read model, analytics, delivered webhooks); "
+           "created if missing"},
+          {"durability", T::String, "full",
+           "full: every commit of the standalone log is fsynced and survives a power loss (with Redis: a warning "
+           "unless appendfsync always) | normal: survives a process crash, a power loss may lose the last commits"},
+          {"address", T::String, "",
+           "URL other nodes and /api/cluster/nodes show for this node, e.g. http://10.0.0.5:5000; set it when nodes "
+           "run on different machines (empty: http(s)://<[http] host, 127.0.0.1 for 0.0.0.0>:<bound port>)"}}},
         {"http",
-         {{"host", T::String, "0.0.0.0", "listen address"},
-          {"port", T::Int, "5000", "listen port (0 = any free port)"},
-          {"max_body_bytes", T::Int, "1048576", "larger request bodies get 413"},
-          {"threads", T::Int, "128", "HTTP worker threads for handlers that may block"},
-          {"max_queued", T::Int, "1024", "listen backlog: new connections the kernel holds until they are accepted"},
+         {{"host", T::String, "0.0.0.0", "address to listen on: 0.0.0.0 every interface, 127.0.0.1 this machine only"},
+          {"port", T::Int, "5000", "TCP port to listen on (0..65535; 0: any free port, named in the start-up line)"},
+          {"max_body_bytes", T::Int, "1048576",
+           "largest request body in bytes any route accepts (routes have lower limits of their own, e.g. 256 KiB for "
+           "a create); larger bodies get 413"},
+          {"threads", T::Int, "128",
+           "worker threads for handlers that may block (commands waiting for Redis or NATS, health, metrics, bodies "
+           "over 16 KiB) (1..4096); requests are read and answered by one event loop per core regardless"},
+          {"max_queued", T::Int, "1024",
+           "listen backlog: new connections the kernel holds until they are accepted (1..65536; the kernel caps it "
+           "at net.core.somaxconn)"},
           {"max_connections", T::Int, "10000",
-           "open connections at most (lowered to fit the open-file limit); beyond, new ones wait in the backlog"},
+           "open connections at most (1..1000000), lowered at start to fit the open-file limit; beyond it new "
+           "connections wait in the listen backlog"},
           {"max_body_memory_bytes", T::Int, "67108864",
-           "memory all request bodies in flight may hold together; a body beyond it gets 503"},
-          {"keep_alive_timeout_ms", T::Int, "5000", "idle keep-alive connections close after this"},
-          {"docs_dir", T::Path, "", "OpenAPI and Swagger UI files (default: <exe dir>/../share/ordersystem)"},
-          {"request_timeout_ms", T::Int, "30000", "longest wait for a client's bytes; a body must arrive within it (408)"},
-          {"max_uri_bytes", T::Int, "8192", "longer request targets get 414"},
-          {"max_header_bytes", T::Int, "16384", "larger request header blocks get 431"},
-          {"api_keys_file", T::Path, "", "file of SHA-256 hashes of accepted API keys (empty: no authentication)"},
-          {"api_keys_scope", T::String, "api", "api: keys needed on /api/* only | all: on every route"},
-          {"tls_cert", T::Path, "", "PEM certificate chain: serve HTTPS (with tls_key)"},
-          {"tls_key", T::Path, "", "PEM private key for tls_cert"}}},
+           "bytes all request bodies in flight may hold together (at least max_body_bytes); a body beyond it gets "
+           "503 with Retry-After: 1"},
+          {"keep_alive_timeout_ms", T::Int, "5000",
+           "milliseconds an idle keep-alive connection stays open before the server closes it (1..3600000)"},
+          {"docs_dir", T::Path, "",
+           "folder with openapi.json and swagger-ui/ served at /openapi.json and /swagger "
+           "(empty: <exe dir>/../share/ordersystem)"},
+          {"request_timeout_ms", T::Int, "30000",
+           "milliseconds a client may take to send a whole request from its first byte, and to take the answer; "
+           "then 408 or the connection is closed (100..3600000)"},
+          {"max_uri_bytes", T::Int, "8192", "longest request target (path and query) in bytes; longer ones get 414 (256..16000)"},
+          {"max_header_bytes", T::Int, "16384",
+           "largest request header block in bytes; larger ones get 431 (1024..1048576)"},
+          {"api_keys_file", T::Path, "",
+           "file of the accepted API keys as SHA-256 hex digests, one per line (sha256sum output works); clients "
+           "send Authorization: Bearer <key> or X-Api-Key: <key> (empty: no authentication)"},
+          {"api_keys_scope", T::String, "api",
+           "where API keys are required: api = on /api/* only (health, metrics and docs stay open) | all = on every route"},
+          {"tls_cert", T::Path, "", "PEM certificate chain; set with tls_key to serve HTTPS instead of HTTP (empty: plain HTTP)"},
+          {"tls_key", T::Path, "", "PEM private key of tls_cert; keep it readable by the service user only"}}},
         {"plugins",
-         {{"dir", T::Path, "", "plugin folder (default: <exe dir>/../lib/ordersystem/plugins)"},
-          {"load", T::String, "", "comma-separated plugin names"}}},
+         {{"dir", T::Path, "",
+           "folder of the plugin .so files (empty: <exe dir>/../lib/ordersystem/plugins, right both in the build "
+           "tree and installed)"},
+          {"load", T::String, "",
+           "comma-separated plugins to load, e.g. orders, transport-inmemory, notifications, analytics; required; "
+           "exactly one transport-* plugin, which decides the mode"}}},
         {"log",
-         {{"level", T::String, "info", "trace | debug | info | warn | error"},
-          {"format", T::String, "text", "text | json (one JSON object per line)"},
-          {"file", T::Path, "", "log to this file (rotated) instead of stdout/the journal"},
-          {"file_max_bytes", T::Int, "10485760", "rotate the log file at this size"},
-          {"file_max_files", T::Int, "5", "rotated log files kept"}}},
+         {{"level", T::String, "info", "least severe messages written: trace | debug | info | warn | error"},
+          {"format", T::String, "text", "text: one readable line per message | json: one JSON object per line (for log shippers)"},
+          {"file", T::Path, "", "file to log to, rotated by size (empty: stdout, which systemd hands to the journal)"},
+          {"file_max_bytes", T::Int, "10485760", "size in bytes at which the log file is rotated (at least 4096)"},
+          {"file_max_files", T::Int, "5", "rotated log files kept beside the current one; older ones are deleted (1..1000)"}}},
     };
     return schemas;
 }

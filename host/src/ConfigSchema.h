@@ -38,7 +38,10 @@ private:
 bool parseInt(std::string_view text, int64_t* out);
 bool parseBool(std::string_view text, bool* out);
 bool parseDouble(std::string_view text, double* out);
+/// "a string", "an integer", ...: for error messages.
 const char* configTypeName(sdk::ConfigType type);
+/// "string", "integer", ...: the type column of --describe-config.
+const char* configTypeWord(sdk::ConfigType type);
 
 /// Validates `section` of cfg against specs; env supplies environment overrides.
 sdk::Result<ValidatedSection> validateSection(const Configuration& cfg, std::string_view section,

@@ -155,13 +155,31 @@ Status Runtime::readHostSettings() {
     const std::string docs = http.getString("docs_dir");
     _settings.docsDir = docs.empty() ? parentDir(_options.exeDir) + "/share/ordersystem" : _config->resolvePath(docs);
 
-    const std::string dir = plugins.getString("dir");
-    _settings.pluginDir = dir.empty() ? parentDir(_options.exeDir) + "/lib/ordersystem/plugins" : _config->resolvePath(dir);
+    _settings.pluginDir = pluginDirOf(plugins);
     _settings.pluginNames = splitList(plugins.getString("load"));
     if (_settings.pluginNames.empty())
         return Status(StatusCode::InvalidConfig, "[plugins] load is empty: name at least one transport plugin");
 
     return openLogging(s.at("log"));
+}
+
+std::string Runtime::pluginDirOf(const ValidatedSection& plugins) const {
+    const std::string dir = plugins.getString("dir");
+    return dir.empty() ? parentDir(_options.exeDir) + "/lib/ordersystem/plugins" : _config->resolvePath(dir);
+}
+
+sdk::Result<std::string> Runtime::locatePlugins() {
+    auto cfg = _options.configPath.empty() ? Configuration::withoutFile(_options.defines)
+                                           : Configuration::load(_options.configPath, _options.defines);
+    if (!cfg) return cfg.status();
+    _config = std::make_unique<Configuration>(std::move(cfg.value()));
+    for (const auto& schema : hostSchemas()) {
+        if (schema.section != "plugins") continue;
+        auto plugins = validateSection(*_config, schema.section, schema.keys.data(), schema.keys.size(), _options.env);
+        if (!plugins) return plugins.status();
+        return pluginDirOf(plugins.value());
+    }
+    return Status(StatusCode::Internal, "the host declares no [plugins] section");
 }
 
 Status Runtime::prepare() {

@@ -57,6 +57,9 @@ public:
     sdk::Status check();
     /// Starts everything; the listener accepts once this returns Ok.
     sdk::Status start();
+    /// --describe-config: the plugin folder from [plugins] dir of the ini (optional here), its
+    /// --define and environment overrides, or the default. Reads nothing else and opens no log.
+    sdk::Result<std::string> locatePlugins();
     /// Graceful stop; drain bounds how long open connections may finish.
     void stop(std::chrono::milliseconds drain = std::chrono::milliseconds(5000));
 
@@ -70,6 +73,8 @@ private:
     sdk::Status readHostSettings();
     sdk::Status readHttpLimitsAndSecurity(const ValidatedSection& http);  ///< timeouts, sizes, API keys, TLS
     sdk::Status openLogging(const ValidatedSection& log);
+    /// [plugins] dir resolved against the ini's folder, or <exe dir>/../lib/ordersystem/plugins.
+    std::string pluginDirOf(const ValidatedSection& plugins) const;
 
 
     RuntimeOptions _options;

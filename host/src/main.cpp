@@ -1,10 +1,11 @@
 // The ordersystem executable: a thin Poco ServerApplication over host::Runtime.
-// Runs in the foreground until SIGTERM/SIGINT, then drains and exits 0. Start-up and
-// --check-config failures print one line on stderr and exit 1.
+// Runs in the foreground until SIGTERM/SIGINT, then drains and exits 0. Start-up,
+// --check-config and --describe-config failures print one line on stderr and exit 1.
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include <Poco/Util/ServerApplication.h>
 
 #include "Allocator.h"
+#include "ConfigReference.h"
 #include "Runtime.h"
 #include "SystemdNotify.h"
 
@@ -28,12 +30,17 @@ protected:
     void defineOptions(OptionSet& options) override {
         // ServerApplication's own --daemon/--pidfile/--umask are deliberately not offered: run in the foreground.
         options.addOption(Option("help", "h", "print this help and exit").required(false).repeatable(false));
-        options.addOption(Option("config", "c", "the ini file (required)").required(false).repeatable(false).argument("FILE"));
+        options.addOption(Option("config", "c", "the ini file (required but for --describe-config)").required(false).repeatable(false).argument("FILE"));
         options.addOption(Option("define", "D", "override one setting, e.g. --define=http.port=5001 (repeatable)")
                               .required(false)
                               .repeatable(true)
                               .argument("section.key=value"));
         options.addOption(Option("check-config", "", "validate the configuration and plugins, print the result and exit")
+                              .required(false)
+                              .repeatable(false));
+        options.addOption(Option("describe-config", "",
+                                 "print every section and key the host and the plugins in the plugin folder accept, "
+                                 "as Markdown, and exit (--config optional: only its [plugins] dir is read)")
                               .required(false)
                               .repeatable(false));
     }
@@ -43,13 +50,14 @@ protected:
         else if (name == "config") _configPath = value;
         else if (name == "define") _defines.push_back(value);
         else if (name == "check-config") _checkOnly = true;
+        else if (name == "describe-config") _describeOnly = true;
     }
 
     int main(const std::vector<std::string>& args) override {
         if (_help) {
             Poco::Util::HelpFormatter help(options());
             help.setCommand(commandName());
-            help.setUsage("--config=FILE [--define=section.key=value ...] [--check-config]");
+            help.setUsage("--config=FILE [--define=section.key=value ...] [--check-config] | --describe-config [--config=FILE]");
             help.setHeader("The order service host: loads the plugins named in the ini file and serves HTTP.\n"
                            "Settings can also come from ORDERSYSTEM_<SECTION>_<KEY> environment variables.\n"
                            "Precedence: --define > environment > ini > defaults.");
@@ -58,13 +66,15 @@ protected:
             return EXIT_OK;
         }
         if (!args.empty()) return fail("unexpected argument '" + args.front() + "' (see --help)");
-        if (_configPath.empty()) return fail("--config=FILE is required (see --help)");
+        if (_describeOnly && _checkOnly) return fail("--describe-config and --check-config exclude each other");
+        if (_configPath.empty() && !_describeOnly) return fail("--config=FILE is required (see --help)");
 
         ordersystem::host::RuntimeOptions options;
         options.configPath = _configPath;
         options.defines = _defines;
         options.allocator = ordersystem::host::allocatorName();
         ordersystem::host::Runtime runtime(std::move(options));
+        if (_describeOnly) return describeConfig(runtime);
         if (_checkOnly) {
             const auto status = runtime.check();
             if (!status) return fail(status.message);
@@ -90,8 +100,24 @@ private:
         return 1;
     }
 
+    /// Plugin files that do not load are named on stderr and left out; stdout holds only the document.
+    static int describeConfig(ordersystem::host::Runtime& runtime) {
+        const auto dir = runtime.locatePlugins();
+        if (!dir) return fail(dir.status().message);
+        const auto reference = ordersystem::host::collectConfigReference(dir.value());
+        if (!reference) return fail(reference.status().message);
+        for (const auto& skipped : reference.value().skipped) std::cerr << "ordersystem: left out " << skipped << std::endl;
+        const auto& sections = reference.value().sections;
+        if (std::none_of(sections.begin(), sections.end(), [](const auto& s) { return !s.plugin.empty(); }))
+            std::cerr << "ordersystem: no plugins in " << dir.value() << "; only the host's sections are described"
+                      << std::endl;
+        std::cout << ordersystem::host::formatConfigReference(reference.value().sections) << std::flush;
+        return EXIT_OK;
+    }
+
     bool _help = false;
     bool _checkOnly = false;
+    bool _describeOnly = false;
     std::string _configPath;
     std::vector<std::string> _defines;
 };

@@ -18,7 +18,7 @@ using sdk::StatusCode;
 
 const sdk::ConfigKeySpec kConfigKeys[] = {
     {"database", ConfigType::Path, "analytics.db",
-     "analytics SQLite file, relative to [node] data_dir; deleted = rebuilt from the event log"},
+     "SQLite file behind GET /api/analytics, relative to [node] data_dir; rebuilt from the event log if deleted"},
 };
 const uint32_t kConfigKeyCount = sizeof(kConfigKeys) / sizeof(kConfigKeys[0]);
 

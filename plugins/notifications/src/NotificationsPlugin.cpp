@@ -14,10 +14,15 @@ using sdk::Status;
 using sdk::StatusCode;
 
 const sdk::ConfigKeySpec kConfigKeys[] = {
-    {"webhook_url", ConfigType::String, "", "http(s) URL each event is POSTed to; empty: events are only logged"},
-    {"timeout_ms", ConfigType::Int, "5000", "how long one POST may take (connect, send, answer) in milliseconds"},
+    {"webhook_url", ConfigType::String, "",
+     "http:// or https:// URL each event document is POSTed to, with Idempotency-Key: <eventId> (empty: events are "
+     "only logged)"},
+    {"timeout_ms", ConfigType::Int, "5000",
+     "milliseconds one POST may take from connect to answer; a slower one counts as failed and is retried "
+     "(1..600000)"},
     {"dedup_retention_hours", ConfigType::Int, "168",
-     "how long this node remembers delivered eventIds to ack a redelivery without a second POST"},
+     "hours this node remembers the eventIds it delivered, so an event handed over again is acknowledged without a "
+     "second POST (1..8760)"},
 };
 const uint32_t kConfigKeyCount = sizeof(kConfigKeys) / sizeof(kConfigKeys[0]);
 

@@ -7,11 +7,20 @@ namespace {
 using namespace ordersystem;
 
 const sdk::ConfigKeySpec kKeys[] = {
-    {"database", sdk::ConfigType::Path, "orders.db", "read model SQLite file, relative to [node] data_dir"},
-    {"cache_entries", sdk::ConfigType::Int, "20000", "orders kept serialized in memory for fast GETs (0 = none)"},
-    {"command_timeout_ms", sdk::ConfigType::Int, "5000", "how long a command waits for its own read model update"},
-    {"idempotency_lease_ms", sdk::ConfigType::Int, "30000", "how long a running create holds its Idempotency-Key"},
-    {"max_conflict_retries", sdk::ConfigType::Int, "5", "re-reads after a concurrent write before answering 409"},
+    {"database", sdk::ConfigType::Path, "orders.db",
+     "read model SQLite file, relative to [node] data_dir; created if missing, migrated in place, rebuilt from the "
+     "event log if deleted"},
+    {"cache_entries", sdk::ConfigType::Int, "20000",
+     "recently written orders kept in memory with their document, so reading one is a lookup (0: no cache); "
+     "memory does not grow with the number of stored orders"},
+    {"command_timeout_ms", sdk::ConfigType::Int, "5000",
+     "milliseconds a read waits for this node's own writes to reach the read model (read-your-writes) before it "
+     "reads anyway and logs a warning; also how long stopping waits for creates in flight (at least 1)"},
+    {"idempotency_lease_ms", sdk::ConfigType::Int, "30000",
+     "milliseconds a create in progress holds its Idempotency-Key (a repeat meanwhile gets 409); a crashed request "
+     "frees it after this (at least 1)"},
+    {"max_conflict_retries", sdk::ConfigType::Int, "5",
+     "times a command re-reads an order another writer changed at the same moment before it answers 409 (0..100)"},
 };
 
 sdk::Plugin* create(const sdk::ConfigSection& config, sdk::Status* error) noexcept {

@@ -7,13 +7,23 @@ using sdk::Status;
 using sdk::StatusCode;
 
 const sdk::ConfigKeySpec kConfigKeys[] = {
-    {"database", sdk::ConfigType::Path, "events.db", "SQLite file of the event log (relative: under [node] data_dir)"},
-    {"max_batch", sdk::ConfigType::Int, "512", "most appends grouped into one commit (one fsync)"},
+    {"database", sdk::ConfigType::Path, "events.db",
+     "SQLite file of the event log, relative to [node] data_dir; the only copy of a standalone system's history: "
+     "back it up, never delete it"},
+    {"max_batch", sdk::ConfigType::Int, "512",
+     "most appends written in one SQLite commit, one fsync (1..100000); appends arriving together share a commit, "
+     "so a larger batch favours throughput under load"},
     {"projection_linger_ms", sdk::ConfigType::Int, "2",
-     "a read model that keeps up gathers this long after a batch before taking the next (0: every commit at once)"},
-    {"reaction_max_deliveries", sdk::ConfigType::Int, "25", "deliveries of one event before it is dead-lettered"},
-    {"reaction_retry_initial_ms", sdk::ConfigType::Int, "200", "first back-off after a failed reaction delivery"},
-    {"reaction_retry_max_ms", sdk::ConfigType::Int, "30000", "longest back-off between reaction deliveries"},
+     "milliseconds a read model that keeps up waits after a batch to gather more commits (0..1000; 0: wakes for "
+     "every commit); a read waiting for its own write may wait this much longer"},
+    {"reaction_max_deliveries", sdk::ConfigType::Int, "25",
+     "deliveries of one event to a reaction (the webhook), the first included, before it becomes a dead letter "
+     "(at least 1)"},
+    {"reaction_retry_initial_ms", sdk::ConfigType::Int, "200",
+     "milliseconds before the second delivery of an event a reaction failed; the pause doubles after each failure "
+     "up to reaction_retry_max_ms (at least 1)"},
+    {"reaction_retry_max_ms", sdk::ConfigType::Int, "30000",
+     "longest pause in milliseconds between two deliveries of one event (at least reaction_retry_initial_ms)"},
 };
 const uint32_t kConfigKeyCount = sizeof(kConfigKeys) / sizeof(kConfigKeys[0]);
 

@@ -9,23 +9,44 @@ namespace ordersystem::plugins::nats {
 namespace {
 
 const sdk::ConfigKeySpec kKeys[] = {
-    {"url", sdk::ConfigType::String, "nats://127.0.0.1:4222", "NATS server URL (nats://host:port); JetStream must be enabled"},
-    {"stream", sdk::ConfigType::String, "ORDERS", "JetStream stream holding the event log (created if missing)"},
-    {"subject_prefix", sdk::ConfigType::String, "orders.events", "events go to <subject_prefix>.<orderId>"},
-    {"deadletter_prefix", sdk::ConfigType::String, "orders.deadletter", "given-up reaction events go to <deadletter_prefix>.<reaction>"},
-    {"id_subject", sdk::ConfigType::String, "orders.ids", "subject whose stream sequence hands out order ids"},
-    {"stream_replicas", sdk::ConfigType::Int, "1", "JetStream replicas of every stream and bucket (3 on a NATS cluster)"},
-    {"connect_timeout_ms", sdk::ConfigType::Int, "2000", "how long the first connection attempt may take"},
-    {"request_timeout_ms", sdk::ConfigType::Int, "2000", "how long a publish or JetStream request may take before failing"},
-    {"reconnect_wait_ms", sdk::ConfigType::Int, "250", "pause between reconnect attempts (reconnects never give up)"},
-    {"heartbeat_interval_ms", sdk::ConfigType::Int, "2000", "how often this node refreshes its membership entry"},
-    {"node_ttl_ms", sdk::ConfigType::Int, "10000", "a node silent for longer is not listed as live"},
-    {"reaction_ack_wait_ms", sdk::ConfigType::Int, "30000", "a reaction event not acknowledged in time is redelivered"},
-    {"reaction_max_deliveries", sdk::ConfigType::Int, "25", "failed deliveries of one event before it is dead-lettered"},
-    {"reaction_workers", sdk::ConfigType::Int, "2", "delivery threads per reaction on this node"},
-    {"reaction_retry_base_ms", sdk::ConfigType::Int, "500", "first redelivery delay after a failed reaction (doubles)"},
-    {"reaction_retry_max_ms", sdk::ConfigType::Int, "30000", "longest redelivery delay after a failed reaction"},
-    {"projection_batch", sdk::ConfigType::Int, "256", "most events handed to a projection in one apply()"},
+    {"url", sdk::ConfigType::String, "nats://127.0.0.1:4222",
+     "NATS server as nats://[user:pass@]host:port or tls://...; JetStream must be enabled"},
+    {"stream", sdk::ConfigType::String, "ORDERS",
+     "JetStream stream of the event log, created if missing; the id and dead-letter streams and the KV buckets are "
+     "named after it (1-64 of A-Z a-z 0-9 _ -)"},
+    {"subject_prefix", sdk::ConfigType::String, "orders.events",
+     "an order's events are published to <subject_prefix>.<orderId> (a plain subject, no wildcards)"},
+    {"deadletter_prefix", sdk::ConfigType::String, "orders.deadletter",
+     "events a reaction gave up on go to <deadletter_prefix>.<reaction>; must not overlap subject_prefix"},
+    {"id_subject", sdk::ConfigType::String, "orders.ids",
+     "publishing here reserves a block of order ids (its stream sequence counts the blocks); must not overlap the "
+     "other two subjects"},
+    {"stream_replicas", sdk::ConfigType::Int, "1",
+     "JetStream replicas of every stream and KV bucket (1..5); 3 on a three-server NATS cluster, so one server can "
+     "be lost"},
+    {"connect_timeout_ms", sdk::ConfigType::Int, "2000",
+     "milliseconds the first connection at start may take; an unreachable server stops the start (50..600000)"},
+    {"request_timeout_ms", sdk::ConfigType::Int, "2000",
+     "milliseconds one publish or JetStream request may take before it fails and the request gets 503 (50..600000)"},
+    {"reconnect_wait_ms", sdk::ConfigType::Int, "250",
+     "milliseconds between reconnect attempts after the connection is lost; reconnects never give up (10..60000)"},
+    {"heartbeat_interval_ms", sdk::ConfigType::Int, "2000",
+     "milliseconds between refreshes of this node's membership entry (50..600000, below node_ttl_ms)"},
+    {"node_ttl_ms", sdk::ConfigType::Int, "10000",
+     "milliseconds of silence after which a node leaves /api/cluster/nodes (100..3600000, above "
+     "heartbeat_interval_ms)"},
+    {"reaction_ack_wait_ms", sdk::ConfigType::Int, "30000",
+     "milliseconds a delivery may run before JetStream hands the event to a reaction again, on any node "
+     "(200..3600000); keep it above [notifications] timeout_ms"},
+    {"reaction_max_deliveries", sdk::ConfigType::Int, "25",
+     "deliveries of one event to a reaction, the first included, before it becomes a dead letter (1..10000)"},
+    {"reaction_workers", sdk::ConfigType::Int, "2", "delivery threads per reaction (the webhook) on this node (1..64)"},
+    {"reaction_retry_base_ms", sdk::ConfigType::Int, "500",
+     "milliseconds before an event a reaction failed is delivered again; doubles per failure up to "
+     "reaction_retry_max_ms (1..3600000)"},
+    {"reaction_retry_max_ms", sdk::ConfigType::Int, "30000",
+     "longest pause in milliseconds between deliveries of one event (1..3600000)"},
+    {"projection_batch", sdk::ConfigType::Int, "256", "most events a read model applies in one transaction (1..10000)"},
 };
 
 sdk::Status invalid(const std::string& key, const std::string& why) {

@@ -17,25 +17,41 @@ namespace {
 
 const ConfigKeySpec kKeys[] = {
     {"url", ConfigType::String, "redis://127.0.0.1:6379",
-     "Redis server, redis://[:password@]host[:port][/db]; needs appendonly yes for durability"},
-    {"key_prefix", ConfigType::String, "ordersystem", "prefix of every Redis key; nodes of one system share it"},
-    {"connect_timeout_ms", ConfigType::Int, "1000", "TCP connect timeout to Redis"},
-    {"command_timeout_ms", ConfigType::Int, "2000", "a Redis command not answered by then fails (writes 503)"},
-    {"pool_size", ConfigType::Int, "8", "Redis connections shared by HTTP threads"},
+     "Redis server as redis://[:password@]host[:port][/db] (IPv6 host in [ ]); run it with appendonly yes, or "
+     "acknowledged events can be lost"},
+    {"key_prefix", ConfigType::String, "ordersystem",
+     "prefix of every Redis key; all nodes of one system use the same one, another prefix is another system on the "
+     "same server (no spaces)"},
+    {"connect_timeout_ms", ConfigType::Int, "1000", "milliseconds a TCP connect to Redis may take (10..60000)"},
+    {"command_timeout_ms", ConfigType::Int, "2000",
+     "milliseconds a Redis command may take; then it fails and the request gets 503 (10..60000)"},
+    {"pool_size", ConfigType::Int, "8", "Redis connections this node keeps for its requests and appends (1..256)"},
     {"append_pipelines", ConfigType::Int, "2",
-     "pipelined append batches under way at once (each on one pooled connection)"},
-    {"order_id_block", ConfigType::Int, "100", "order ids a node reserves per INCRBY (unused ones are skipped)"},
-    {"heartbeat_interval_ms", ConfigType::Int, "2000", "how often this node announces itself"},
-    {"node_ttl_ms", ConfigType::Int, "10000", "a node silent for this long leaves /api/cluster/nodes"},
-    {"read_batch", ConfigType::Int, "500", "events per read when projecting or catching up"},
-    {"block_ms", ConfigType::Int, "200", "longest blocking read; bounds how fast a subscription stops"},
-    {"reaction_workers", ConfigType::Int, "2", "delivery threads per reaction on this node"},
-    {"reaction_max_deliveries", ConfigType::Int, "25", "failed deliveries before an event is dead-lettered"},
+     "append batches pipelined to Redis at once, each on one pooled connection and thread (1..256, at most "
+     "pool_size)"},
+    {"order_id_block", ConfigType::Int, "100",
+     "order ids a node reserves per INCRBY (1..1000000); ids left when it stops are skipped, never reused"},
+    {"heartbeat_interval_ms", ConfigType::Int, "2000",
+     "milliseconds between this node's membership heartbeats (50..600000, below node_ttl_ms)"},
+    {"node_ttl_ms", ConfigType::Int, "10000",
+     "milliseconds of silence after which a node leaves /api/cluster/nodes (100..3600000, above "
+     "heartbeat_interval_ms)"},
+    {"read_batch", ConfigType::Int, "500", "events fetched per read when a read model projects or catches up (1..100000)"},
+    {"block_ms", ConfigType::Int, "200",
+     "longest blocking read in milliseconds while waiting for new events (1..10000); bounds how long stopping takes"},
+    {"reaction_workers", ConfigType::Int, "2", "delivery threads per reaction (the webhook) on this node (1..64)"},
+    {"reaction_max_deliveries", ConfigType::Int, "25",
+     "deliveries of one event to a reaction, the first included, before it becomes a dead letter (1..1000000)"},
     {"reaction_claim_idle_ms", ConfigType::Int, "15000",
-     "pending deliveries of a silent node are taken over after this long"},
-    {"reaction_retry_ms", ConfigType::Int, "1000", "first back-off after a failed delivery (doubles)"},
-    {"reaction_retry_max_ms", ConfigType::Int, "10000", "longest back-off between deliveries of one event"},
-    {"stream_maxlen", ConfigType::Int, "0", "0 = never trim (the stream is the log); >0 trims approximately"},
+     "milliseconds after which another node takes over the deliveries a silent node left pending (10..86400000)"},
+    {"reaction_retry_ms", ConfigType::Int, "1000",
+     "milliseconds before an event a reaction failed is delivered again; doubles per failure up to "
+     "reaction_retry_max_ms (1..3600000)"},
+    {"reaction_retry_max_ms", ConfigType::Int, "10000",
+     "longest pause in milliseconds between deliveries of one event (1..86400000)"},
+    {"stream_maxlen", ConfigType::Int, "0",
+     "0: keep the whole stream, it is the event log | N: trim it to about N entries, losing the history new nodes "
+     "and rebuilt read models need"},
 };
 
 Status badKey(std::string_view key, std::string_view why) {

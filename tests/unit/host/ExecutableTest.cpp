@@ -68,6 +68,42 @@ TEST(Executable, HelpListsTheOptions) {
     EXPECT_MENTIONS(out, "--config");
     EXPECT_MENTIONS(out, "--define");
     EXPECT_MENTIONS(out, "--check-config");
+    EXPECT_MENTIONS(out, "--describe-config");
+}
+
+TEST(Executable, DescribeConfigNeedsNoIniAndPrintsTheHostSections) {
+    TempDir dir;
+    ChildProcess p(test::hostExe(), {"--describe-config"}, dir.file("out.log"));
+    EXPECT_EQ(p.wait(std::chrono::seconds(30)), 0) << p.output();
+    EXPECT_MENTIONS(p.output(), "# Configuration reference");
+    EXPECT_MENTIONS(p.output(), "## [http] (host)");
+}
+
+TEST(Executable, DescribeConfigWithAnIniDescribesThePluginsOfItsPluginFolder) {
+    TempDir dir;
+    // The ini's other sections are not read: this one would stop a start.
+    writeFile(dir.file("run.ini"), test::fixtureIni("fixture-transport", "[fixture-transport]\nhealthy = sometimes\n"));
+    ChildProcess p(test::hostExe(), {"--describe-config", "--config=" + dir.file("run.ini")}, dir.file("out.log"));
+    EXPECT_EQ(p.wait(std::chrono::seconds(30)), 0) << p.output();
+    EXPECT_MENTIONS(p.output(), "## [fixture-routes] (plugin fixture-routes)");
+    EXPECT_MENTIONS(p.output(), "| `healthy` | boolean | `true` | result of its readiness check |");
+    EXPECT_MENTIONS(p.output(), "ordersystem: left out plugin 'abi-mismatch'");
+}
+
+TEST(Executable, DescribeConfigOnAnEmptyPluginFolderDescribesTheHostAndSaysSo) {
+    TempDir dir;
+    ChildProcess p(test::hostExe(), {"--describe-config", "--define=plugins.dir=" + dir.path()}, dir.file("out.log"));
+    EXPECT_EQ(p.wait(std::chrono::seconds(30)), 0) << p.output();
+    EXPECT_MENTIONS(p.output(), "## [log] (host)");
+    EXPECT_MENTIONS(p.output(), "no plugins in " + dir.path());
+}
+
+TEST(Executable, DescribeConfigOnAMissingPluginFolderExitsOneNamingIt) {
+    TempDir dir;
+    ChildProcess p(test::hostExe(), {"--describe-config", "--define=plugins.dir=" + dir.file("nothing-here")},
+                   dir.file("out.log"));
+    EXPECT_EQ(p.wait(std::chrono::seconds(30)), 1);
+    EXPECT_MENTIONS(p.output(), dir.file("nothing-here"));
 }
 
 std::string iniFor(const TempDir& dir, const std::string& plugins) {

@@ -30,7 +30,7 @@ struct SubscriptionHub::Worker {
     Stmt readRange;
     Stmt readCheckpoint;
     std::unique_ptr<transport::ReactionDeliveries> deliveries;
-    bool stop = false;  ///< guarded by SubscriptionHub::_mutex
+    bool stopping = false;  ///< guarded by SubscriptionHub::_mutex
     std::thread thread;
 };
 
@@ -64,8 +64,8 @@ void SubscriptionHub::publish(std::vector<sdk::EventRecord>& committed) {
 
 Result<EventBatch> SubscriptionHub::fetch(Worker& worker, uint64_t next) {
     std::unique_lock<std::mutex> lock(_mutex);
-    _cv.wait(lock, [&] { return worker.stop || _head.load(std::memory_order_relaxed) >= next; });
-    if (worker.stop) return EventBatch{};
+    _cv.wait(lock, [&] { return worker.stopping || _head.load(std::memory_order_relaxed) >= next; });
+    if (worker.stopping) return EventBatch{};
     const uint64_t head = _head.load(std::memory_order_relaxed);
     if (!_recent.empty() && _recent.front().first <= next) {
         auto it = std::upper_bound(_recent.begin(), _recent.end(), next,
@@ -118,25 +118,25 @@ Result<EventBatch> SubscriptionHub::readFromDb(Worker& worker, uint64_t from, ui
 
 bool SubscriptionHub::pause(Worker& worker, int64_t ms) {
     std::unique_lock<std::mutex> lock(_mutex);
-    _cv.wait_for(lock, std::chrono::milliseconds(ms), [&] { return worker.stop; });
-    return !worker.stop;
+    _cv.wait_for(lock, std::chrono::milliseconds(ms), [&] { return worker.stopping; });
+    return !worker.stopping;
 }
 
 bool SubscriptionHub::linger(Worker& worker, int64_t ms) {
     std::unique_lock<std::mutex> lock(_mutex);
-    _stopCv.wait_for(lock, std::chrono::milliseconds(ms), [&] { return worker.stop; });
-    return !worker.stop;
+    _stopCv.wait_for(lock, std::chrono::milliseconds(ms), [&] { return worker.stopping; });
+    return !worker.stopping;
 }
 
 Result<sdk::SubscriptionId> SubscriptionHub::subscribe(sdk::Projection& projection) {
-    auto worker = std::make_unique<Worker>();
+    auto worker = std::make_shared<Worker>();
     worker->projection = &projection;
     worker->name = std::string(projection.projectionName());
     return start(std::move(worker));
 }
 
 Result<sdk::SubscriptionId> SubscriptionHub::subscribe(sdk::Reaction& reaction) {
-    auto worker = std::make_unique<Worker>();
+    auto worker = std::make_shared<Worker>();
     worker->reaction = &reaction;
     worker->name = std::string(reaction.reactionName());
     try {
@@ -147,7 +147,18 @@ Result<sdk::SubscriptionId> SubscriptionHub::subscribe(sdk::Reaction& reaction) 
     return start(std::move(worker));
 }
 
-Result<sdk::SubscriptionId> SubscriptionHub::start(std::unique_ptr<Worker> worker) {
+/// A worker as the registry holds it: stopping it stops and joins its thread.
+class SubscriptionHub::Handle final : public transport::Subscription {
+public:
+    Handle(SubscriptionHub& hub, std::shared_ptr<Worker> worker) : _hub(hub), _worker(std::move(worker)) {}
+    void stop() noexcept override { _hub.stopWorker(*_worker); }
+
+private:
+    SubscriptionHub& _hub;
+    std::shared_ptr<Worker> _worker;
+};
+
+Result<sdk::SubscriptionId> SubscriptionHub::start(std::shared_ptr<Worker> worker) {
     if (auto s = worker->db.open(_dbPath, false); !s) return s;
     std::string sql = std::string("SELECT ") + kEventColumns +
                       " FROM events WHERE position >= ?1 AND position <= ?2 ORDER BY position";
@@ -156,14 +167,9 @@ Result<sdk::SubscriptionId> SubscriptionHub::start(std::unique_ptr<Worker> worke
         !s)
         return s;
     Worker* w = worker.get();
-    sdk::SubscriptionId id;
-    {
-        std::lock_guard<std::mutex> lock(_mutex);
-        id = _nextId++;
-        _workers.emplace(id, std::move(worker));
-    }
     try {
-        w->thread = std::thread([this, w] {
+        // The thread shares the worker: one that unsubscribes from its own callback outlives it.
+        w->thread = std::thread([this, w, keep = worker] {
             // Read models: niced only while they keep up (runProjection); reactions: niced.
             if (!w->projection) sdk::runAsBackgroundThread();
             sdk::nameThisThread((w->projection ? "proj:" : "react:") + w->name);
@@ -175,45 +181,33 @@ Result<sdk::SubscriptionId> SubscriptionHub::start(std::unique_ptr<Worker> worke
             }
         });
     } catch (const std::exception& e) {
-        std::lock_guard<std::mutex> lock(_mutex);
-        _workers.erase(id);
         return Status(StatusCode::Internal, std::string("cannot start subscription thread: ") + e.what());
     }
+    const sdk::SubscriptionId id = _subscriptions.add(std::make_unique<Handle>(*this, std::move(worker)));
     _logger.info(std::string(w->projection ? "projection '" : "reaction '") + w->name + "' subscribed (subscription " +
                  std::to_string(id) + ")");
     return id;
 }
 
-void SubscriptionHub::unsubscribe(sdk::SubscriptionId id) {
-    std::unique_ptr<Worker> worker;
+void SubscriptionHub::unsubscribe(sdk::SubscriptionId id) { _subscriptions.stop(id); }
+
+void SubscriptionHub::stopAll() { _subscriptions.stopAll(); }
+
+void SubscriptionHub::stopWorker(Worker& worker) noexcept {
     {
         std::lock_guard<std::mutex> lock(_mutex);
-        auto it = _workers.find(id);
-        if (it == _workers.end()) return;
-        it->second->stop = true;
-        worker = std::move(it->second);
-        _workers.erase(it);
+        worker.stopping = true;
     }
     _cv.notify_all();
     _stopCv.notify_all();
-    if (!worker->thread.joinable()) return;
-    if (worker->thread.get_id() == std::this_thread::get_id()) {
+    if (!worker.thread.joinable()) return;
+    if (worker.thread.get_id() == std::this_thread::get_id()) {
         // Called from inside its own callback: joining would deadlock; the thread ends on return.
-        _logger.error("subscription '" + worker->name + "' unsubscribed from its own callback");
-        worker->thread.detach();
-        worker.release();  // the running thread still uses it; leaked deliberately
+        _logger.error("subscription '" + worker.name + "' unsubscribed from its own callback");
+        worker.thread.detach();
         return;
     }
-    worker->thread.join();
-}
-
-void SubscriptionHub::stopAll() {
-    std::vector<sdk::SubscriptionId> ids;
-    {
-        std::lock_guard<std::mutex> lock(_mutex);
-        for (const auto& entry : _workers) ids.push_back(entry.first);
-    }
-    for (auto id : ids) unsubscribe(id);
+    worker.thread.join();
 }
 
 void SubscriptionHub::runProjection(Worker& w) {

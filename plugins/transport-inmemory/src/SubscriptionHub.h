@@ -11,7 +11,6 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -24,6 +23,7 @@
 #include "ordersystem/sdk/logger.h"
 #include "ordersystem/sdk/metrics.h"
 #include "ordersystem/transport/reaction_deliveries.h"
+#include "ordersystem/transport/subscriptions.h"
 
 namespace ordersystem::plugins::inmemory {
 
@@ -50,13 +50,16 @@ public:
 
 private:
     struct Worker;
+    class Handle;
     struct Window {
         uint64_t first;
         uint64_t last;
         EventBatch events;
     };
 
-    sdk::Result<sdk::SubscriptionId> start(std::unique_ptr<Worker> worker);
+    sdk::Result<sdk::SubscriptionId> start(std::shared_ptr<Worker> worker);
+    /// Stops the worker's thread and joins it (not from its own callback: then it is detached).
+    void stopWorker(Worker& worker) noexcept;
     /// Blocks until events from `next` on exist (or stop); null batch = stopped.
     sdk::Result<EventBatch> fetch(Worker& worker, uint64_t next);
     sdk::Result<EventBatch> readFromDb(Worker& worker, uint64_t from, uint64_t to);
@@ -85,8 +88,7 @@ private:
     std::atomic<uint64_t> _head;
     std::deque<Window> _recent;
     size_t _recentEvents = 0;
-    std::map<sdk::SubscriptionId, std::unique_ptr<Worker>> _workers;
-    sdk::SubscriptionId _nextId = 1;
+    transport::Subscriptions _subscriptions;
 };
 
 }  // namespace ordersystem::plugins::inmemory

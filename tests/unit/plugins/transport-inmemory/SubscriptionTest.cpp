@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "LogFixture.h"
+#include "ordersystem/testing/TestSupport.h"
 #include "ordersystem/sdk/util.h"
 
 namespace ordersystem::plugins::inmemory::test {
@@ -40,6 +41,28 @@ TEST(InMemoryProjection, ProjectionsRunAtBackgroundPriorityWhileAppendersKeepThe
     f.log().unsubscribe(sub.value());
     EXPECT_EQ(applying.load(), std::min(19, appender + sdk::kBackgroundNice));
     EXPECT_EQ(niceOfThisThread(), appender);
+}
+
+TEST(InMemoryProjection, AProjectionThatUnsubscribesFromItsOwnApplyStopsGetsNothingMoreAndTheLogStopsCleanly) {
+    LogFixture f;
+    f.start();
+    RecordingProjection projection;
+    std::atomic<sdk::SubscriptionId> id{0};
+    std::atomic<int> applies{0};
+    projection.onApply = [&] {
+        if (++applies == 1) f.log().unsubscribe(id.load());
+    };
+    auto sub = f.log().subscribe(projection);
+    ASSERT_TRUE(sub.isOk());
+    id = sub.value();
+    appendOrders(f, 1);
+    ASSERT_TRUE(projection.waitFor(1));
+    ASSERT_TRUE(ordersystem::testing::waitUntil(
+        [&] { return f.host().fakeLogger().contains("unsubscribed from its own callback"); }, std::chrono::seconds(5)));
+    appendOrders(f, 5);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    EXPECT_EQ(applies.load(), 1);
+    f.log().unsubscribe(sub.value());  // already gone: nothing happens
 }
 
 TEST(InMemoryProjection, CatchesUpAfterARestartFromItsCheckpointWithoutGapsOrDuplicates) {

@@ -185,7 +185,7 @@ private:
     bool admit(Connection& conn);
     bool readBody(Connection& conn);
     void dispatch(Connection& conn);
-    /// Calls an asynchronous route on a worker (it replied runOnWorker on the loop, or its body
+    /// Calls an asynchronous route on a worker (it answered WouldBlock on the loop, or its body
     /// is too large for the loop).
     void runAsyncOnWorker(const std::shared_ptr<Connection>& self, const Route& route);
     void refuse(Connection& conn, int status, const std::string& detail);

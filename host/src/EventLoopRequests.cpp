@@ -151,24 +151,22 @@ void EventLoopServer::Loop::dispatch(Connection& conn) {
     conn.requestStartMs = 0;
     const Route* route = conn.route;
     const bool small = static_cast<int64_t>(conn.request.body.size()) <= kLoopBodyBytes;
-    sdk::HttpResponse response;
-    if (!route->asyncHandler && route->options.nonBlocking && small) {
+    if (route->nonBlockingHandler && small) {
+        sdk::HttpResponse response;
         conn.request.onEventLoop = true;
-        _dispatcher.runPlain(*route, conn.trace, conn.request, response);
+        const sdk::HandlerOutcome outcome = _dispatcher.runPlain(*route, conn.trace, conn.request, response);
         conn.request.onEventLoop = false;
-        if (!response.runOnWorker) return respond(conn, std::move(response));
-        response = sdk::HttpResponse{};  // it would have waited: a worker runs it again
+        if (outcome == sdk::HandlerOutcome::Handled) return respond(conn, std::move(response));
     }
     std::shared_ptr<Connection> self = _connections.at(conn.stream.fd());
     conn.phase.store(Phase::Busy, std::memory_order_release);
     if (route->asyncHandler) {
         if (!small) return runAsyncOnWorker(self, *route);
         conn.request.onEventLoop = true;
-        _dispatcher.runAsync(*route, conn.trace, conn.request, [this, self, route](sdk::HttpResponse&& answer) {
-            // Asked at once, on this loop, to be called again where it may wait.
-            if (answer.runOnWorker && onLoopThread()) return runAsyncOnWorker(self, *route);
-            answerAsync(self, std::move(answer));
-        });
+        const sdk::HandlerOutcome outcome = _dispatcher.runAsync(
+            *route, conn.trace, conn.request,
+            [this, self](sdk::HttpResponse&& answer) { answerAsync(self, std::move(answer)); });
+        if (outcome == sdk::HandlerOutcome::WouldBlock) runAsyncOnWorker(self, *route);
         return;
     }
     _shared.workers.post([this, self, route] {
@@ -271,10 +269,8 @@ void EventLoopServer::Loop::becomeIdle(Connection& conn) {
 void EventLoopServer::Loop::runAsyncOnWorker(const std::shared_ptr<Connection>& self, const Route& route) {
     _shared.workers.post([this, self, &route] {
         self->request.onEventLoop = false;
-        _dispatcher.runAsync(route, self->trace, self->request, [self](sdk::HttpResponse&& answer) {
-            answer.runOnWorker = false;  // asked again off the loop: this is the answer
-            self->loop->answerAsync(self, std::move(answer));
-        });
+        _dispatcher.runAsync(route, self->trace, self->request,
+                             [self](sdk::HttpResponse&& answer) { self->loop->answerAsync(self, std::move(answer)); });
     });
 }
 

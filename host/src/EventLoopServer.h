@@ -17,9 +17,10 @@
 //   RequestDispatcher::admit (400/401/404/405/415/413), then the shared budget for bodies in
 //   flight ([http] max_body_memory_bytes, 503 beyond). Then, per route: an asynchronous handler
 //   starts on the loop and whichever thread completes it queues the reply to the loop; a
-//   nonBlocking plain handler runs on the loop; any other handler, and every request whose body
-//   is over kLoopBodyBytes, runs on a worker thread (WorkerPool, up to [http] threads), which
-//   queues its answer the same way. Sockets are registered once, edge-triggered.
+//   non-blocking handler runs on the loop; one of them that answers WouldBlock there, any other
+//   handler, and every request whose body is over kLoopBodyBytes, runs on a worker thread
+//   (WorkerPool, up to [http] threads), which queues its answer the same way. Sockets are
+//   registered once, edge-triggered.
 // - Timeouts are checked by each loop every 100 ms: a TLS handshake must end within
 //   tls handshake timeout, an idle keep-alive connection closes after keep_alive_timeout_ms, a
 //   request whose head or body is not complete request_timeout_ms after its first byte is

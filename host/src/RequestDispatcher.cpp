@@ -131,36 +131,56 @@ void RequestDispatcher::internalError(const RequestTrace& trace, sdk::HttpRespon
     }
 }
 
-void RequestDispatcher::runPlain(const Route& route, const RequestTrace& trace, const sdk::HttpRequest& request,
-                                 sdk::HttpResponse& response) const noexcept {
+sdk::HandlerOutcome RequestDispatcher::runPlain(const Route& route, const RequestTrace& trace,
+                                                const sdk::HttpRequest& request,
+                                                sdk::HttpResponse& response) const noexcept {
     try {
-        route.handler(request, response);
+        if (!route.nonBlockingHandler) {
+            route.handler(request, response);
+        } else if (route.nonBlockingHandler(request, response) == sdk::HandlerOutcome::WouldBlock) {
+            if (request.onEventLoop) return sdk::HandlerOutcome::WouldBlock;
+            internalError(trace, response, "answered WouldBlock on a worker thread, where it may wait");
+        }
     } catch (const std::exception& e) {
         internalError(trace, response, (std::string("threw: ") + e.what()).c_str());
     } catch (...) {
         internalError(trace, response, "threw a non-standard exception");
     }
     check(trace, response);
+    return sdk::HandlerOutcome::Handled;
 }
 
-void RequestDispatcher::runAsync(const Route& route, const RequestTrace& trace, const sdk::HttpRequest& request,
-                                 sdk::HttpReply reply) const noexcept {
+sdk::HandlerOutcome RequestDispatcher::runAsync(const Route& route, const RequestTrace& trace,
+                                                const sdk::HttpRequest& request, sdk::HttpReply reply) const noexcept {
     // The handler may throw before or after handing the reply on: only the first answer counts.
     auto answered = std::make_shared<std::atomic<bool>>(false);
     sdk::HttpReply once = [answered, reply](sdk::HttpResponse&& response) {
         if (!answered->exchange(true)) reply(std::move(response));
     };
     try {
-        route.asyncHandler(request, once);
-        return;
+        if (route.asyncHandler(request, once) == sdk::HandlerOutcome::Handled) return sdk::HandlerOutcome::Handled;
+        // Closed to a late reply: the run on a worker (or the 500 below) gives the only answer.
+        if (answered->exchange(true)) return sdk::HandlerOutcome::Handled;  // it replied all the same
+        if (request.onEventLoop) return sdk::HandlerOutcome::WouldBlock;
+        answered->store(false);
+        asyncFailed(trace, once, "answered WouldBlock on a worker thread, where it may wait");
     } catch (const std::exception& e) {
-        _log->error("{} {} (route {}) threw: {}", trace.method, trace.uri, trace.routeLabel, e.what());
+        asyncFailed(trace, once, (std::string("threw: ") + e.what()).c_str());
     } catch (...) {
-        _log->error("{} {} (route {}) threw a non-standard exception", trace.method, trace.uri, trace.routeLabel);
+        asyncFailed(trace, once, "threw a non-standard exception");
     }
-    sdk::HttpResponse failed;
-    sdk::writeProblem(failed, 500, "Internal server error");
-    once(std::move(failed));
+    return sdk::HandlerOutcome::Handled;
+}
+
+void RequestDispatcher::asyncFailed(const RequestTrace& trace, const sdk::HttpReply& reply, const char* what) const
+    noexcept {
+    try {
+        _log->error("{} {} (route {}) {}", trace.method, trace.uri, trace.routeLabel, what);
+        sdk::HttpResponse failed;
+        sdk::writeProblem(failed, 500, "Internal server error");
+        reply(std::move(failed));
+    } catch (...) {
+    }
 }
 
 void RequestDispatcher::check(const RequestTrace& trace, sdk::HttpResponse& response) const noexcept {

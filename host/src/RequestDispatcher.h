@@ -5,7 +5,9 @@
 // no spelling of a path reaches a route its check did not see), JSON routes need their Content-Type
 // (415) and a declared body must fit the route's limit (413). Then runPlain/runAsync run the
 // handler (an exception or an invalid status becomes a 500 problem document), and finish()
-// counts and logs the outcome.
+// counts and logs the outcome. They are the one place a handler's HandlerOutcome::WouldBlock is
+// judged: on an event loop (request.onEventLoop) it comes back to the caller, which runs the
+// handler again on a worker; anywhere else it is a handler bug and answered 500.
 // Read-only after construction and thread-safe; inFlight counts requests between begin and finish
 // so a shutdown can wait for them.
 #pragma once
@@ -54,12 +56,14 @@ public:
     /// the head's headers; fills request.path, pathParams and queryParams and the trace's labels.
     Admission admit(RequestTrace& trace, const wire::RequestHead& head, sdk::HttpRequest& request,
                     sdk::HttpResponse& refusal) const;
-    /// Runs a plain handler; never throws.
-    void runPlain(const Route& route, const RequestTrace& trace, const sdk::HttpRequest& request,
-                  sdk::HttpResponse& response) const noexcept;
-    /// Starts an asynchronous handler; reply gets the (checked) response exactly once.
-    void runAsync(const Route& route, const RequestTrace& trace, const sdk::HttpRequest& request,
-                  sdk::HttpReply reply) const noexcept;
+    /// Runs a plain or non-blocking handler; never throws. WouldBlock (on an event loop only):
+    /// response holds nothing to send.
+    sdk::HandlerOutcome runPlain(const Route& route, const RequestTrace& trace, const sdk::HttpRequest& request,
+                                 sdk::HttpResponse& response) const noexcept;
+    /// Starts an asynchronous handler; reply gets the (checked) response exactly once, unless
+    /// this returns WouldBlock (on an event loop only): then reply is never called.
+    sdk::HandlerOutcome runAsync(const Route& route, const RequestTrace& trace, const sdk::HttpRequest& request,
+                                 sdk::HttpReply reply) const noexcept;
     /// An invalid status (handler bug) becomes a 500.
     void check(const RequestTrace& trace, sdk::HttpResponse& response) const noexcept;
     /// Records metrics and logs the answer; ends the in-flight count.
@@ -71,6 +75,8 @@ private:
     bool needsKey(const Route* route, std::string_view decodedPath) const noexcept;
     bool authorized(const sdk::HeaderList& headers, sdk::HttpResponse& refusal) const;
     void internalError(const RequestTrace& trace, sdk::HttpResponse& response, const char* what) const noexcept;
+    /// Logs why an asynchronous handler failed and replies 500 (unless it had replied).
+    void asyncFailed(const RequestTrace& trace, const sdk::HttpReply& reply, const char* what) const noexcept;
 
     HttpSettings _settings;
     Router& _router;

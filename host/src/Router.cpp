@@ -111,27 +111,31 @@ std::string Router::takeError() {
 }
 
 void Router::add(std::string method, std::string pattern, sdk::RouteHandler handler, sdk::RouteOptions options) {
-    if (!handler) {
-        if (_error.empty()) _error = "route " + method + " " + pattern + " has no handler";
-        return;
-    }
-    addRoute(std::move(method), std::move(pattern), std::move(handler), nullptr, std::move(options));
+    Route handlers;
+    handlers.handler = std::move(handler);
+    addRoute(std::move(method), std::move(pattern), std::move(handlers), std::move(options));
+}
+
+void Router::addNonBlocking(std::string method, std::string pattern, sdk::NonBlockingRouteHandler handler,
+                            sdk::RouteOptions options) {
+    Route handlers;
+    handlers.nonBlockingHandler = std::move(handler);
+    addRoute(std::move(method), std::move(pattern), std::move(handlers), std::move(options));
 }
 
 void Router::addAsync(std::string method, std::string pattern, sdk::AsyncRouteHandler handler,
                       sdk::RouteOptions options) {
-    if (!handler) {
-        if (_error.empty()) _error = "route " + method + " " + pattern + " has no handler";
-        return;
-    }
-    addRoute(std::move(method), std::move(pattern), nullptr, std::move(handler), std::move(options));
+    Route handlers;
+    handlers.asyncHandler = std::move(handler);
+    addRoute(std::move(method), std::move(pattern), std::move(handlers), std::move(options));
 }
 
-void Router::addRoute(std::string method, std::string pattern, sdk::RouteHandler handler,
-                      sdk::AsyncRouteHandler asyncHandler, sdk::RouteOptions options) {
+void Router::addRoute(std::string method, std::string pattern, Route handlers, sdk::RouteOptions options) {
     auto refuse = [this](std::string why) {
         if (_error.empty()) _error = std::move(why);
     };
+    if (!handlers.handler && !handlers.nonBlockingHandler && !handlers.asyncHandler)
+        return refuse("route " + method + " " + pattern + " has no handler");
     if (_frozen) return refuse("route " + method + " " + pattern + " added after the HTTP listener opened");
     if (pattern.empty() || pattern.front() != '/') return refuse("route pattern must start with '/': " + pattern);
     std::vector<std::string_view> segments;
@@ -158,8 +162,9 @@ void Router::addRoute(std::string method, std::string pattern, sdk::RouteHandler
     }
     route->method = std::move(method);
     route->pattern = std::move(pattern);
-    route->handler = std::move(handler);
-    route->asyncHandler = std::move(asyncHandler);
+    route->handler = std::move(handlers.handler);
+    route->nonBlockingHandler = std::move(handlers.nonBlockingHandler);
+    route->asyncHandler = std::move(handlers.asyncHandler);
     route->options = std::move(options);
     if (_metrics) route->stats = std::make_unique<RouteStats>(*_metrics, route->method, route->pattern);
     node->routes.push_back(route.get());

@@ -48,8 +48,11 @@ private:
 struct Route {
     std::string method;
     std::string pattern;
-    sdk::RouteHandler handler;            ///< set for plain routes
-    sdk::AsyncRouteHandler asyncHandler;  ///< set for asynchronous routes (addAsync)
+    /// Exactly one of the three is set: plain (add), non-blocking (addNonBlocking) or
+    /// asynchronous (addAsync).
+    sdk::RouteHandler handler;
+    sdk::NonBlockingRouteHandler nonBlockingHandler;
+    sdk::AsyncRouteHandler asyncHandler;
     sdk::RouteOptions options;
     std::vector<std::string> paramNames;  ///< in segment order
     std::unique_ptr<RouteStats> stats;    ///< null when the router has no metrics
@@ -79,6 +82,8 @@ public:
     /// Never throws (plugins call it from noexcept start()): a refused route is remembered in
     /// takeError(), which the plugin manager checks after each start() and turns into a start failure.
     void add(std::string method, std::string pattern, sdk::RouteHandler handler, sdk::RouteOptions options = {}) override;
+    void addNonBlocking(std::string method, std::string pattern, sdk::NonBlockingRouteHandler handler,
+                        sdk::RouteOptions options = {}) override;
     void addAsync(std::string method, std::string pattern, sdk::AsyncRouteHandler handler,
                   sdk::RouteOptions options = {}) override;
     /// The first refusal since the last call ("" = none), e.g. a route registered twice.
@@ -95,8 +100,8 @@ public:
 
 private:
     struct Node;
-    void addRoute(std::string method, std::string pattern, sdk::RouteHandler handler,
-                  sdk::AsyncRouteHandler asyncHandler, sdk::RouteOptions options);
+    /// Files `handlers` (a Route with one handler set) under method and pattern.
+    void addRoute(std::string method, std::string pattern, Route handlers, sdk::RouteOptions options);
     /// The node a pattern's segments lead to, or null.
     const Node* findNode(const std::vector<std::string_view>& patternSegments) const;
     bool walk(const Node& node, const std::vector<std::string>& segments, size_t index,

@@ -39,10 +39,14 @@ Status OrdersPlugin::start(sdk::Host& host) noexcept {
         auto head = _log->headPosition();
         if (!head) return Status(head.status().code, "orders: reading the event log's head: " + head.status().message);
         _readModel->setStartHead(*head);
+        _readModel->setReadWaitMs(_settings.commandTimeoutMs);
+        _readModel->countDiskRefusals(
+            &host.metrics().counter("ordersystem_reads_sent_to_workers_total",
+                                    "Reads an event loop handed to a worker because they would wait for the disk",
+                                    {{"reason", "disk"}}));
 
         app::ServiceSettings settings;
         settings.nodeId = host.node().nodeId;
-        settings.commandTimeoutMs = _settings.commandTimeoutMs;
         settings.idempotencyLeaseMs = _settings.idempotencyLeaseMs;
         settings.maxConflictRetries = static_cast<int>(_settings.maxConflictRetries);
         _service = std::make_unique<app::OrderService>(*_log, *_readModel, host, settings);
@@ -54,11 +58,6 @@ Status OrdersPlugin::start(sdk::Host& host) noexcept {
 
         http::RouteModes modes;
         modes.asyncCreate = _service->createsAsynchronously();
-        modes.reads = _readModel.get();
-        modes.readsSentToWorkers =
-            &host.metrics().counter("ordersystem_reads_sent_to_workers_total",
-                                    "Reads an event loop handed to a worker because they would wait for the disk",
-                                    {{"reason", "disk"}});
         http::registerRoutes(host.router(), _service->mediator(), modes);
         store::ReadModel* model = _readModel.get();
         host.addHealthCheck(std::string(store::ReadModel::kName), [model] { return model->health(); });

@@ -31,8 +31,6 @@ NonBlockingReads::~NonBlockingReads() {
 
 bool NonBlockingReads::refused() const noexcept { return tState.refused; }
 
-bool nonBlockingReadRefused() noexcept { return tState.active && tState.refused; }
-
 namespace detail {
 
 bool nonBlockingReadsWanted() noexcept { return tState.active && gSupported.load(std::memory_order_relaxed); }

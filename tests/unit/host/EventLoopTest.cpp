@@ -226,6 +226,16 @@ TEST_F(EventLoopTest, AnAsyncRouteThatWouldWaitOnTheLoopIsCalledAgainOnAWorkerAn
     EXPECT_EQ(pipelined.find("partial"), std::string::npos) << pipelined;
 }
 
+TEST_F(EventLoopTest, AHandlerThatWouldBlockEvenOnAWorkerIsAnswered500OnceAndTheConnectionGoesOn) {
+    for (const char* path : {"/fixture/always-blocks", "/fixture/async-always-blocks"}) {
+        const std::string out = exchange("GET " + std::string(path) + " HTTP/1.1\r\nHost: x\r\n\r\n" +
+                                             "GET /fixture/inline HTTP/1.1\r\nHost: x\r\n\r\n",
+                                         "HTTP/1.1 ", 2);
+        EXPECT_EQ(count(out, "HTTP/1.1 500"), 1u) << path << " -> " << out;
+        EXPECT_LT(out.find("HTTP/1.1 500"), out.find("HTTP/1.1 200")) << path << " -> " << out;
+    }
+}
+
 TEST_F(EventLoopTest, AnswersGivenOnOtherThreadsReachTheClientWithoutWaitingForTheLoopsIdleTick) {
     // One connection, 300 pipelined requests, each answered from a thread of its own: the loop
     // sleeps between them. An answer whose wake-up got lost would wait for the loop's 100 ms

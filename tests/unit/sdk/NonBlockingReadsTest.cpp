@@ -85,9 +85,11 @@ TEST_F(NonBlockingReadsTest, ARowOutsideThePageCacheIsRefusedAtOnceOnALoopAndRea
             EXPECT_TRUE(handler.refused());
         }
         EXPECT_TRUE(loop.refused());
-        EXPECT_TRUE(ordersystem::sqlite::nonBlockingReadRefused());
     }
-    EXPECT_FALSE(ordersystem::sqlite::nonBlockingReadRefused()) << "the scope is over";
+    {
+        NonBlockingReads next;
+        EXPECT_FALSE(next.refused()) << "a refusal belongs to the scope it happened in";
+    }
 
     std::string bytes;
     ASSERT_EQ(step(db, query, &bytes), SQLITE_ROW) << "the same connection, off the loop, reads it";
@@ -129,7 +131,6 @@ TEST_F(NonBlockingReadsTest, OutsideAScopeEvictedDataIsReadAsAlways) {
     EXPECT_EQ(sqlite3_column_int64(st, 0), kRows);
     EXPECT_EQ(sqlite3_column_int64(st, 1), int64_t{kRows} * 1024);
     sqlite3_finalize(st);
-    EXPECT_FALSE(ordersystem::sqlite::nonBlockingReadRefused());
 }
 
 }  // namespace

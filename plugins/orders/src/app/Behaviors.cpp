@@ -3,8 +3,6 @@
 
 #include <string>
 
-#include "ordersystem/sqlite/nonblocking_reads.h"
-
 namespace ordersystem::plugins::orders::app {
 
 using sdk::StatusCode;
@@ -26,7 +24,9 @@ size_t outcomeIndex(StatusCode code) noexcept {
 constexpr const char* kOutcomeNames[] = {"ok", "invalid", "not_found", "conflict", "unprocessable", "unavailable", "error"};
 }  // namespace
 
-const char* outcomeLabel(StatusCode code) noexcept { return kOutcomeNames[outcomeIndex(code)]; }
+const char* outcomeLabel(StatusCode code) noexcept {
+    return code == StatusCode::WouldBlock ? "would_block" : kOutcomeNames[outcomeIndex(code)];
+}
 
 void LoggingBehavior::after(const sdk::MessageInfo& info, const sdk::Status& outcome, int64_t elapsedNs) noexcept {
     if (!_logger.enabled(sdk::LogLevel::Debug)) return;
@@ -51,15 +51,13 @@ void MetricsBehavior::registerType(size_t index, const char* name, bool isComman
 }
 
 void MetricsBehavior::after(const sdk::MessageInfo& info, const sdk::Status& outcome, int64_t) noexcept {
-    // A read an event loop tried from the page cache only and handed to a worker is counted once,
-    // when the worker has answered it (see nonblocking_reads.h).
-    if (info.index >= _counters.size() || sqlite::nonBlockingReadRefused()) return;
+    // A query an event loop handed to a worker is counted once, when the worker has answered it.
+    if (info.index >= _counters.size() || outcome.code == StatusCode::WouldBlock) return;
     sdk::Counter* c = _counters[info.index][outcomeIndex(outcome.code)];
     if (c) c->inc();
 }
 
 void ErrorBehavior::after(const sdk::MessageInfo& info, const sdk::Status& outcome, int64_t) noexcept {
-    if (sqlite::nonBlockingReadRefused()) return;  // not a failure: it runs again on a worker
     try {
         switch (outcome.code) {
         case StatusCode::Unavailable:

@@ -13,7 +13,8 @@
 
 namespace ordersystem::plugins::orders::app {
 
-/// Outcome label of a status: ok, invalid, not_found, conflict, unprocessable, unavailable, error.
+/// Outcome label of a status: ok, invalid, not_found, conflict, unprocessable, unavailable, error
+/// (and would_block, which is logged but never counted: the query runs again on a worker).
 const char* outcomeLabel(sdk::StatusCode code) noexcept;
 
 class LoggingBehavior final : public sdk::Behavior {

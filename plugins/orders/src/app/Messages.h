@@ -1,13 +1,14 @@
 // Contract: the commands and queries of the orders plugin, sent through sdk::Mediator
 // (see ordersystem/sdk/mediator.h). Plain values built by the HTTP routes; the handlers live in
-// OrderService. Results are ready-to-send JSON bodies so no DOM is built on the way out.
+// OrderService. Results are ready-to-send JSON bodies so no DOM is built on the way out. A query
+// sent with WaitPolicy::MustNotWait answers StatusCode::WouldBlock where it would have waited.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
+#include "app/ReadModelPort.h"
 #include "domain/Order.h"
-#include "store/ReadModelDb.h"
 
 namespace ordersystem::plugins::orders::app {
 
@@ -53,6 +54,7 @@ struct GetOrder {
     static constexpr const char* kName = "GetOrder";
     static constexpr bool kIsCommand = false;
     int64_t orderId = 0;
+    WaitPolicy wait = WaitPolicy::MayWait;
 };
 
 /// Lists orders. paged: {"items":[...],"nextCursor":"<id>"|null}; otherwise a plain array.
@@ -60,8 +62,9 @@ struct ListOrders {
     using Result = std::string;
     static constexpr const char* kName = "ListOrders";
     static constexpr bool kIsCommand = false;
-    store::ListFilter filter;
+    ListFilter filter;
     bool paged = true;
+    WaitPolicy wait = WaitPolicy::MayWait;
 };
 
 struct GetOrderEvents {

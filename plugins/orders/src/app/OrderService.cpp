@@ -12,13 +12,12 @@ using sdk::Result;
 using sdk::Status;
 using sdk::StatusCode;
 
-OrderService::OrderService(sdk::EventLog& log, store::ReadModel& readModel, sdk::Host& host, ServiceSettings settings)
+OrderService::OrderService(sdk::EventLog& log, ReadModelPort& readModel, sdk::Host& host, ServiceSettings settings)
     : _log(log),
       _readModel(readModel),
       _logger(host.logger()),
       _settings(std::move(settings)),
       _asyncCreates(log.appendsAsynchronously()) {
-    _readModel.setReadWaitMs(_settings.commandTimeoutMs);
     auto metrics = std::make_shared<MetricsBehavior>(host.metrics());
     metrics->track<CreateOrder>();
     metrics->track<ProcessOrder>();
@@ -55,7 +54,7 @@ OrderService::OrderService(sdk::EventLog& log, store::ReadModel& readModel, sdk:
     _mediator.handle<GetOrder>([this](const GetOrder& q) -> Result<std::string> {
         std::string body;
         body.reserve(512);
-        if (Status s = _readModel.appendDocument(q.orderId, &body); !s) return s;
+        if (Status s = _readModel.appendDocument(q.orderId, &body, q.wait); !s) return s;
         return body;
     });
     _mediator.handle<ListOrders>([this](const ListOrders& q) { return list(q); });
@@ -113,7 +112,7 @@ struct OrderService::PendingCreate {
     sdk::AppendRequest request;
     sdk::IdempotencyCompletion completion;  ///< request.idempotency points here when there is a key
     /// The order as the projection will build it from the event, ready for the cache.
-    std::shared_ptr<const store::CachedOrder> entry;
+    std::shared_ptr<const RenderedOrder> entry;
     CreatedOrder out;
     CreateCompletion done;                  ///< asynchronous creates only
 };
@@ -213,7 +212,7 @@ Result<std::shared_ptr<OrderService::PendingCreate>> OrderService::prepareCreate
         p->completion = sdk::IdempotencyCompletion{c.idempotencyKey, c.fingerprint, p->out.body};
         p->request.idempotency = &p->completion;
     }
-    p->entry = store::ReadModel::entryFor(std::move(order));
+    p->entry = renderOrder(std::move(order));
     return p;
 }
 
@@ -236,9 +235,9 @@ Status OrderService::releaseKey(const std::string& key, Status failure) {
 }
 
 Result<std::string> OrderService::list(const ListOrders& q) {
-    store::ListFilter filter = q.filter;
+    ListFilter filter = q.filter;
     if (q.paged) filter.limit += 1;  // one extra row tells whether there is a next page
-    auto rows = _readModel.list(filter);
+    auto rows = _readModel.list(filter, q.wait);
     if (!rows) return rows.status();
     const size_t shown = q.paged ? std::min<size_t>(rows->size(), static_cast<size_t>(q.filter.limit)) : rows->size();
     std::string body;

@@ -2,9 +2,9 @@
 // Built and wired during the plugin's start() (main thread); afterwards send() is called
 // concurrently from HTTP threads. Handlers return sdk::Result values and never throw past the
 // mediator. Commands append to the transport's EventLog and, once it succeeded, hand the new order
-// state to the read model (ReadModel::acknowledge): it is cached at once, and reads that must go
-// to SQLite wait (up to commandTimeoutMs) until the projection has applied it, so the next read
-// sees the write without the command waiting for the projection.
+// state to the read model (ReadModelPort::acknowledge): it is cached at once, and reads that must
+// go to SQLite wait until the projection has applied it, so the next read sees the write without
+// the command waiting for the projection.
 // CreateOrder has an asynchronous handler (Mediator::handleAsync) when the log appends
 // asynchronously (EventLog::appendsAsynchronously): the Idempotency-Key claim and the id are still
 // fetched on the calling thread, the append completes on a transport thread, which then
@@ -23,23 +23,22 @@
 
 #include "app/Behaviors.h"
 #include "app/Messages.h"
+#include "app/ReadModelPort.h"
 #include "ordersystem/sdk/eventlog.h"
 #include "ordersystem/sdk/host.h"
 #include "ordersystem/sdk/mediator.h"
-#include "store/ReadModel.h"
 
 namespace ordersystem::plugins::orders::app {
 
 struct ServiceSettings {
     std::string nodeId;
-    int64_t commandTimeoutMs = 5000;
     int64_t idempotencyLeaseMs = 30000;
     int maxConflictRetries = 5;
 };
 
 class OrderService {
 public:
-    OrderService(sdk::EventLog& log, store::ReadModel& readModel, sdk::Host& host, ServiceSettings settings);
+    OrderService(sdk::EventLog& log, ReadModelPort& readModel, sdk::Host& host, ServiceSettings settings);
 
     const sdk::Mediator& mediator() const noexcept { return _mediator; }
     /// true when CreateOrder is answered asynchronously (its route may use Router::addAsync).
@@ -71,7 +70,7 @@ private:
     domain::EventContext context() const;
 
     sdk::EventLog& _log;
-    store::ReadModel& _readModel;
+    ReadModelPort& _readModel;
     sdk::Logger& _logger;
     ServiceSettings _settings;
     const bool _asyncCreates;

@@ -5,10 +5,11 @@
 #include "domain/Validation.h"
 #include "ordersystem/sdk/json.h"
 #include "ordersystem/sdk/util.h"
-#include "ordersystem/sqlite/nonblocking_reads.h"
 
 namespace ordersystem::plugins::orders::http {
 
+using app::WaitPolicy;
+using sdk::HandlerOutcome;
 using sdk::HttpRequest;
 using sdk::HttpResponse;
 using sdk::Status;
@@ -56,13 +57,24 @@ void writeValidation(HttpResponse& res, const std::vector<sdk::FieldError>& erro
 
 void notFound(HttpResponse& res) { sdk::writeProblem(res, 404, "Order not found"); }
 
+/// Sends the message and writes its answer. WouldBlock (a query on an event loop that would have
+/// waited): nothing is written, the host runs the route again on a worker.
 template <class M>
-void answer(const sdk::Mediator& mediator, const M& message, HttpResponse& res) {
+HandlerOutcome answer(const sdk::Mediator& mediator, const M& message, HttpResponse& res) {
     auto result = mediator.send(message);
-    if (!result) return writeError(res, result.status());
-    res.status = 200;
-    res.body = std::move(*result);
+    if (result) {
+        res.status = 200;
+        res.body = std::move(*result);
+    } else if (result.status().code == StatusCode::WouldBlock) {
+        return HandlerOutcome::WouldBlock;
+    } else {
+        writeError(res, result.status());
+    }
+    return HandlerOutcome::Handled;
 }
+
+/// A query waits for nothing on an event loop; on a worker it waits for what it needs.
+WaitPolicy waitPolicy(const HttpRequest& req) { return req.onEventLoop ? WaitPolicy::MustNotWait : WaitPolicy::MayWait; }
 
 int64_t idParam(const HttpRequest& req) {
     const std::string* raw = req.param("id");
@@ -117,23 +129,23 @@ void createOrder(const sdk::Mediator& mediator, const HttpRequest& req, HttpResp
 }
 
 /// The same on an event-loop thread: the reply is sent when the append has completed.
-void createOrderAsync(const sdk::Mediator& mediator, const HttpRequest& req, sdk::HttpReply reply) {
+HandlerOutcome createOrderAsync(const sdk::Mediator& mediator, const HttpRequest& req, sdk::HttpReply reply) {
     app::CreateOrder command;
     HttpResponse invalid;
-    if (!parseCreate(req, &command, &invalid)) return reply(std::move(invalid));
-    if (req.onEventLoop && !command.idempotencyKey.empty()) {
-        // Claiming the key is a blocking round trip to the log (a group commit with its fsync
-        // standalone, Redis or NATS otherwise): it must not hold up the event loop's other
-        // connections, so this create runs on a worker thread.
-        HttpResponse later;
-        later.runOnWorker = true;
-        return reply(std::move(later));
+    if (!parseCreate(req, &command, &invalid)) {
+        reply(std::move(invalid));
+        return HandlerOutcome::Handled;
     }
+    // Claiming the key is a blocking round trip to the log (a group commit with its fsync
+    // standalone, Redis or NATS otherwise): it must not hold up the event loop's other
+    // connections, so this create runs on a worker thread.
+    if (req.onEventLoop && !command.idempotencyKey.empty()) return HandlerOutcome::WouldBlock;
     mediator.sendAsync(command, [reply = std::move(reply)](sdk::Result<app::CreatedOrder>&& result) {
         HttpResponse res;
         writeCreated(res, std::move(result));
         reply(std::move(res));
     });
+    return HandlerOutcome::Handled;
 }
 
 /// limit=1..1000 (default 100); false when present and not an integer in range.
@@ -152,7 +164,7 @@ bool parseLimit(const HttpRequest& req, int64_t* limit, int64_t defaultLimit = k
     return true;
 }
 
-void listOrders(const sdk::Mediator& mediator, const HttpRequest& req, HttpResponse& res) {
+HandlerOutcome listOrders(const sdk::Mediator& mediator, const HttpRequest& req, HttpResponse& res) {
     app::ListOrders query;
     std::vector<sdk::FieldError> errors;
     if (const std::string* status = req.query("status"); status && !status->empty()) {
@@ -173,16 +185,24 @@ void listOrders(const sdk::Mediator& mediator, const HttpRequest& req, HttpRespo
         if (query.filter.afterId == 0 || created == 0)
             errors.push_back({"cursor", "cursor is not one this service returned"});
     }
-    if (!errors.empty()) return writeValidation(res, errors);
-    answer(mediator, query, res);
+    if (!errors.empty()) {
+        writeValidation(res, errors);
+        return HandlerOutcome::Handled;
+    }
+    query.wait = waitPolicy(req);
+    return answer(mediator, query, res);
 }
 
 /// Customer and pending lists: plain arrays without paging, capped by limit (default and max 1000).
-void fixedList(const sdk::Mediator& mediator, const HttpRequest& req, HttpResponse& res, app::ListOrders query) {
-    if (!parseLimit(req, &query.filter.limit, kMaxLimit))
-        return writeValidation(res, {{"limit", "limit must be an integer from 1 to 1000"}});
+HandlerOutcome fixedList(const sdk::Mediator& mediator, const HttpRequest& req, HttpResponse& res,
+                         app::ListOrders query) {
+    if (!parseLimit(req, &query.filter.limit, kMaxLimit)) {
+        writeValidation(res, {{"limit", "limit must be an integer from 1 to 1000"}});
+        return HandlerOutcome::Handled;
+    }
     query.paged = false;
-    answer(mediator, query, res);
+    query.wait = waitPolicy(req);
+    return answer(mediator, query, res);
 }
 
 void cancelOrder(const sdk::Mediator& mediator, const HttpRequest& req, HttpResponse& res) {
@@ -204,6 +224,7 @@ void cancelOrder(const sdk::Mediator& mediator, const HttpRequest& req, HttpResp
     answer(mediator, app::CancelOrder{id, *reason}, res);
 }
 
+/// A command or the event history: plain routes on workers, where nothing answers WouldBlock.
 template <class M>
 sdk::RouteHandler byId(const sdk::Mediator& mediator) {
     return [&mediator](const HttpRequest& req, HttpResponse& res) {
@@ -213,6 +234,17 @@ sdk::RouteHandler byId(const sdk::Mediator& mediator) {
         message.orderId = id;
         answer(mediator, message, res);
     };
+}
+
+HandlerOutcome getOrder(const sdk::Mediator& mediator, const HttpRequest& req, HttpResponse& res) {
+    app::GetOrder query;
+    query.orderId = idParam(req);
+    if (query.orderId == 0) {
+        notFound(res);
+        return HandlerOutcome::Handled;
+    }
+    query.wait = waitPolicy(req);
+    return answer(mediator, query, res);
 }
 
 /// The largest valid order (100 items, names of 200 characters written as escaped surrogate
@@ -229,77 +261,38 @@ sdk::RouteOptions op(const char* name, bool jsonBody = false, int64_t maxBodyByt
     return o;
 }
 
-/// A read of the hot cache or the local SQLite read model (see RouteModes): offered to the event
-/// loop when there is a read model to ask whether it would wait.
-sdk::RouteOptions localRead(const char* name, const RouteModes& modes) {
-    sdk::RouteOptions o = op(name);
-    o.nonBlocking = modes.reads != nullptr;
-    return o;
-}
-
-/// Runs handler unless it is on the event loop and the read would wait (then: a worker, please).
-/// wouldWait(request) says whether this request's read would wait for the projection; on the
-/// loop, the handler's SQLite reads come only from the page cache, and one that would wait for
-/// the disk sends the request to a worker too (counted in modes.readsSentToWorkers): one cold
-/// page must not stall every connection of the loop.
-template <class WouldWait>
-sdk::RouteHandler onLoopUnlessWaiting(const RouteModes& modes, WouldWait wouldWait, sdk::RouteHandler handler) {
-    const store::ReadModel* reads = modes.reads;
-    sdk::Counter* sentForDisk = modes.readsSentToWorkers;
-    return [reads, sentForDisk, wouldWait, handler = std::move(handler)](const HttpRequest& req, HttpResponse& res) {
-        if (!req.onEventLoop || !reads) return handler(req, res);
-        if (wouldWait(*reads, req)) {
-            res.runOnWorker = true;
-            return;
-        }
-        sqlite::NonBlockingReads fromPageCacheOnly;
-        handler(req, res);
-        if (fromPageCacheOnly.refused()) {
-            res = HttpResponse{};
-            res.runOnWorker = true;
-            if (sentForDisk) sentForDisk->inc();
-        }
-    };
-}
-
 }  // namespace
 
 void registerRoutes(sdk::Router& router, const sdk::Mediator& mediator, RouteModes modes) {
     const sdk::Mediator* m = &mediator;
     if (modes.asyncCreate)
         router.addAsync("POST", "/api/orders",
-                        [m](const HttpRequest& q, sdk::HttpReply r) { createOrderAsync(*m, q, std::move(r)); },
+                        [m](const HttpRequest& q, sdk::HttpReply r) { return createOrderAsync(*m, q, std::move(r)); },
                         op("createOrder", true, kMaxCreateBodyBytes));
     else
         router.add("POST", "/api/orders", [m](const HttpRequest& q, HttpResponse& r) { createOrder(*m, q, r); },
                    op("createOrder", true, kMaxCreateBodyBytes));
-    const auto anyRead = [](const store::ReadModel& reads, const HttpRequest&) { return reads.readsWouldWait(); };
-    const auto readById = [](const store::ReadModel& reads, const HttpRequest& req) {
-        return reads.readWouldWait(idParam(req));
-    };
-    router.add("GET", "/api/orders",
-               onLoopUnlessWaiting(modes, anyRead, [m](const HttpRequest& q, HttpResponse& r) { listOrders(*m, q, r); }),
-               localRead("listOrders", modes));
-    router.add("GET", "/api/orders/pending",
-               onLoopUnlessWaiting(modes, anyRead,
-                                   [m](const HttpRequest& q, HttpResponse& r) {
-                                       app::ListOrders query;
-                                       query.filter.status = domain::OrderStatus::Pending;
-                                       fixedList(*m, q, r, std::move(query));
-                                   }),
-               localRead("listPendingOrders", modes));
-    router.add("GET", "/api/orders/customer/{customerName}",
-               onLoopUnlessWaiting(modes, anyRead,
-                                   [m](const HttpRequest& q, HttpResponse& r) {
-                                       app::ListOrders query;
-                                       const std::string* name = q.param("customerName");
-                                       query.filter.customer = name ? *name : std::string();
-                                       query.filter.newestFirst = true;
-                                       fixedList(*m, q, r, std::move(query));
-                                   }),
-               localRead("listCustomerOrders", modes));
-    router.add("GET", "/api/orders/{id}", onLoopUnlessWaiting(modes, readById, byId<app::GetOrder>(mediator)),
-               localRead("getOrder", modes));
+    router.addNonBlocking("GET", "/api/orders",
+                          [m](const HttpRequest& q, HttpResponse& r) { return listOrders(*m, q, r); },
+                          op("listOrders"));
+    router.addNonBlocking("GET", "/api/orders/pending",
+                          [m](const HttpRequest& q, HttpResponse& r) {
+                              app::ListOrders query;
+                              query.filter.status = domain::OrderStatus::Pending;
+                              return fixedList(*m, q, r, std::move(query));
+                          },
+                          op("listPendingOrders"));
+    router.addNonBlocking("GET", "/api/orders/customer/{customerName}",
+                          [m](const HttpRequest& q, HttpResponse& r) {
+                              app::ListOrders query;
+                              const std::string* name = q.param("customerName");
+                              query.filter.customer = name ? *name : std::string();
+                              query.filter.newestFirst = true;
+                              return fixedList(*m, q, r, std::move(query));
+                          },
+                          op("listCustomerOrders"));
+    router.addNonBlocking("GET", "/api/orders/{id}",
+                          [m](const HttpRequest& q, HttpResponse& r) { return getOrder(*m, q, r); }, op("getOrder"));
     router.add("GET", "/api/orders/{id}/events", byId<app::GetOrderEvents>(mediator), op("getOrderEvents"));
     router.add("POST", "/api/orders/{id}/process", byId<app::ProcessOrder>(mediator), op("processOrder"));
     router.add("POST", "/api/orders/{id}/complete", byId<app::CompleteOrder>(mediator), op("completeOrder"));

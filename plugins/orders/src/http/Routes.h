@@ -5,10 +5,12 @@
 // answered 404 "Order not found", like an id that does not exist.
 // With asyncCreate, POST /api/orders is an asynchronous route (Router::addAsync): it validates on
 // the event-loop thread (a 400 is replied at once) and replies from the mediator's completion,
-// i.e. once the append is durable or failed. Routes that read only the hot cache or the local
-// SQLite read model (GET by id, the lists) are marked RouteOptions::nonBlocking (their only waits
-// are bounded local ones: the projection catching up, a free reader session); the event history
-// reads the log (a network call for Redis/NATS) and the transitions append, so they are not.
+// i.e. once the append is durable or failed; one with an Idempotency-Key answers WouldBlock on the
+// loop (claiming the key is a round trip to the log). Routes that read only the hot cache or the
+// local SQLite read model (GET by id, the lists) are non-blocking routes (Router::addNonBlocking):
+// on the loop their query is sent with WaitPolicy::MustNotWait and a WouldBlock from it becomes the
+// route's HandlerOutcome::WouldBlock, so the host runs them again on a worker. The event history
+// reads the log (a network call for Redis/NATS) and the transitions append: plain routes.
 #pragma once
 
 #include <cstdint>
@@ -16,8 +18,6 @@
 
 #include "ordersystem/sdk/http.h"
 #include "ordersystem/sdk/mediator.h"
-#include "ordersystem/sdk/metrics.h"
-#include "store/ReadModel.h"
 
 namespace ordersystem::plugins::orders::http {
 
@@ -33,14 +33,6 @@ int64_t parseOrderId(std::string_view text) noexcept;
 struct RouteModes {
     /// CreateOrder has an asynchronous handler (OrderService::createsAsynchronously()).
     bool asyncCreate = false;
-    /// The read model behind the local reads. With it the reads are offered to the host's event
-    /// loop; one that would have to wait for the projection (this node's last write is not
-    /// applied yet, which with a broker takes as long as the broker does) asks for a worker
-    /// thread instead. Null: the reads always run on workers.
-    const store::ReadModel* reads = nullptr;
-    /// Counts the reads the loop sent to a worker because SQLite would have waited for the disk
-    /// (data outside the page cache); may be null.
-    sdk::Counter* readsSentToWorkers = nullptr;
 };
 
 /// The mediator must outlive the routes (the plugin stops before the host drops routes).

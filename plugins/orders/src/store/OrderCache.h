@@ -14,14 +14,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "domain/Order.h"
+#include "app/ReadModelPort.h"
 
 namespace ordersystem::plugins::orders::store {
-
-struct CachedOrder {
-    domain::Order order;
-    std::string document;  ///< the order document JSON
-};
 
 class OrderCache {
 public:
@@ -37,7 +32,7 @@ public:
     }
 
     /// The cached aggregate (null on a miss).
-    std::shared_ptr<const CachedOrder> find(int64_t id) const {
+    std::shared_ptr<const app::RenderedOrder> find(int64_t id) const {
         std::shared_lock<std::shared_mutex> lock(_mutex);
         auto it = _map.find(id);
         return it == _map.end() ? nullptr : it->second;
@@ -51,14 +46,14 @@ public:
     }
 
     /// Reader fill: stored only when no batch was applied since `seenGeneration`.
-    void fill(std::shared_ptr<const CachedOrder> entry, uint64_t seenGeneration) {
+    void fill(std::shared_ptr<const app::RenderedOrder> entry, uint64_t seenGeneration) {
         std::unique_lock<std::shared_mutex> lock(_mutex);
         if (seenGeneration != _generation) return;
         putLocked(std::move(entry));
     }
 
     /// A command's new order state (inserted or replacing an older version); bumps the generation.
-    void publish(std::shared_ptr<const CachedOrder> entry) {
+    void publish(std::shared_ptr<const app::RenderedOrder> entry) {
         std::unique_lock<std::shared_mutex> lock(_mutex);
         putLocked(std::move(entry));
         ++_generation;
@@ -74,7 +69,7 @@ public:
     /// Apply thread, after each committed batch: replaces cached entries that are older than the
     /// given ones (absent ids are not inserted) and bumps the generation, so a reader that read
     /// the database before this batch does not fill a stale row.
-    void refresh(std::vector<std::shared_ptr<const CachedOrder>>& entries) {
+    void refresh(std::vector<std::shared_ptr<const app::RenderedOrder>>& entries) {
         std::unique_lock<std::shared_mutex> lock(_mutex);
         for (auto& e : entries) {
             auto it = _map.find(e->order.id);
@@ -96,7 +91,7 @@ public:
     }
 
 private:
-    void putLocked(std::shared_ptr<const CachedOrder> entry) {
+    void putLocked(std::shared_ptr<const app::RenderedOrder> entry) {
         if (_capacity == 0) return;
         const int64_t id = entry->order.id;
         auto it = _map.find(id);
@@ -114,7 +109,7 @@ private:
 
     const size_t _capacity;
     mutable std::shared_mutex _mutex;
-    std::unordered_map<int64_t, std::shared_ptr<const CachedOrder>> _map;
+    std::unordered_map<int64_t, std::shared_ptr<const app::RenderedOrder>> _map;
     std::deque<int64_t> _fifo;  ///< insertion order; each id once
     uint64_t _generation = 0;
 };

@@ -8,20 +8,10 @@
 
 namespace ordersystem::plugins::orders::store {
 
+using app::WaitPolicy;
 using sdk::Result;
 using sdk::Status;
 using sdk::StatusCode;
-
-namespace {
-std::shared_ptr<const CachedOrder> makeEntry(domain::Order order) {
-    auto entry = std::make_shared<CachedOrder>();
-    entry->order = std::move(order);
-    entry->document.reserve(512);
-    sdk::JsonWriter w(entry->document);
-    domain::writeOrderDocument(w, entry->order);
-    return entry;
-}
-}  // namespace
 
 ReadModel::ReadModel(sdk::Logger& logger, size_t cacheEntries) : _logger(logger), _db(logger), _cache(cacheEntries) {}
 
@@ -43,7 +33,7 @@ Status ReadModel::apply(const std::vector<sdk::EventRecord>& batch) noexcept {
         // Per touched order: the cached state when a command already published this version or a
         // newer one (no JSON parsing, no copy), else a state of its own the events are applied to.
         struct Touched {
-            std::shared_ptr<const CachedOrder> cached;
+            std::shared_ptr<const app::RenderedOrder> cached;
             domain::Order own;
             const domain::Order& order() const { return cached ? cached->order : own; }
         };
@@ -96,10 +86,10 @@ Status ReadModel::apply(const std::vector<sdk::EventRecord>& batch) noexcept {
         }
         // Only cached orders older than what was written need a new document: this node's
         // commands published theirs already, other orders are filled when someone reads them.
-        std::vector<std::shared_ptr<const CachedOrder>> entries;
+        std::vector<std::shared_ptr<const app::RenderedOrder>> entries;
         for (const auto& row : rows) {
             const int64_t cached = _cache.cachedVersion(row.order->id);
-            if (cached >= 0 && cached < row.order->version) entries.push_back(makeEntry(*row.order));
+            if (cached >= 0 && cached < row.order->version) entries.push_back(app::renderOrder(*row.order));
         }
         _cache.refresh(entries);
         setFailure(std::string());
@@ -156,16 +146,16 @@ sdk::HealthCheckResult ReadModel::health() const {
 }
 
 void ReadModel::acknowledge(const domain::Order& order, uint64_t position) noexcept {
-    std::shared_ptr<const CachedOrder> entry;
+    std::shared_ptr<const app::RenderedOrder> entry;
     try {
-        entry = makeEntry(order);
+        entry = app::renderOrder(order);
     } catch (...) {
         // Out of memory for the cache entry: readers miss and wait for the projection instead.
     }
     acknowledge(std::move(entry), position);
 }
 
-void ReadModel::acknowledge(std::shared_ptr<const CachedOrder> entry, uint64_t position) noexcept {
+void ReadModel::acknowledge(std::shared_ptr<const app::RenderedOrder> entry, uint64_t position) noexcept {
     uint64_t seen = _acknowledged.load(std::memory_order_relaxed);
     while (seen < position && !_acknowledged.compare_exchange_weak(seen, position, std::memory_order_acq_rel)) {
     }
@@ -176,8 +166,6 @@ void ReadModel::acknowledge(std::shared_ptr<const CachedOrder> entry, uint64_t p
     }
 }
 
-std::shared_ptr<const CachedOrder> ReadModel::entryFor(domain::Order order) { return makeEntry(std::move(order)); }
-
 void ReadModel::setStartHead(uint64_t head) noexcept {
     _startHead.store(head);
     uint64_t seen = _acknowledged.load(std::memory_order_relaxed);
@@ -185,10 +173,19 @@ void ReadModel::setStartHead(uint64_t head) noexcept {
     }
 }
 
-void ReadModel::catchUpWithWrites() noexcept {
+Status ReadModel::catchUpWithWrites(WaitPolicy wait) noexcept {
+    // One position for the decision and the wait: a write acknowledged after this load is not
+    // one the caller was answered before it asked, and cannot turn "no wait" into a wait.
     const uint64_t position = _acknowledged.load(std::memory_order_acquire);
+    if (_applied.load(std::memory_order_acquire) >= position) return Status::ok();
+    if (wait == WaitPolicy::MustNotWait)
+        return Status(StatusCode::WouldBlock, "orders read model: not yet at this node's last write");
     const int64_t timeoutMs = _readWaitMs.load(std::memory_order_relaxed);
-    if (waitForPosition(position, timeoutMs)) return;
+    if (!waitForPosition(position, timeoutMs)) warnReadingBehind(position, timeoutMs);
+    return Status::ok();
+}
+
+void ReadModel::warnReadingBehind(uint64_t position, int64_t timeoutMs) noexcept {
     // At most one line per second: a stuck projection must not flood the log once per request.
     const int64_t now = sdk::nowMs();
     int64_t last = _lastLagWarningMs.load(std::memory_order_relaxed);
@@ -205,15 +202,15 @@ void ReadModel::catchUpWithWrites() noexcept {
     }
 }
 
-Result<std::vector<OrderRow>> ReadModel::list(const ListFilter& filter) noexcept {
-    catchUpWithWrites();
-    return _db.list(filter);
+Result<std::vector<app::OrderRow>> ReadModel::list(const app::ListFilter& filter, WaitPolicy wait) noexcept {
+    if (Status s = catchUpWithWrites(wait); !s) return s;
+    return _db.list(filter, wait);
 }
 
-Result<std::shared_ptr<const CachedOrder>> ReadModel::fetch(int64_t id, bool waitForWrites) noexcept {
+Result<std::shared_ptr<const app::RenderedOrder>> ReadModel::fetch(int64_t id, bool waitForWrites) noexcept {
     if (auto hit = _cache.find(id)) return hit;
     if (waitForWrites) {
-        catchUpWithWrites();
+        catchUpWithWrites(WaitPolicy::MayWait);
         // The projection may have refreshed it meanwhile (or a command published it).
         if (auto hit = _cache.find(id)) return hit;
     }
@@ -221,7 +218,7 @@ Result<std::shared_ptr<const CachedOrder>> ReadModel::fetch(int64_t id, bool wai
     auto loaded = _db.loadOrder(id);
     if (!loaded) return loaded.status();
     try {
-        auto entry = makeEntry(std::move(*loaded));
+        auto entry = app::renderOrder(std::move(*loaded));
         _cache.fill(entry, generation);
         return entry;
     } catch (const std::exception& e) {
@@ -229,7 +226,7 @@ Result<std::shared_ptr<const CachedOrder>> ReadModel::fetch(int64_t id, bool wai
     }
 }
 
-Status ReadModel::appendDocument(int64_t id, std::string* out) noexcept {
+Status ReadModel::appendDocument(int64_t id, std::string* out, WaitPolicy wait) noexcept {
     try {
         if (_cache.copyDocument(id, out)) return Status::ok();
     } catch (const std::exception& e) {
@@ -238,10 +235,10 @@ Status ReadModel::appendDocument(int64_t id, std::string* out) noexcept {
     // A miss copies the document column of the row (written by the projection): no parsing, no
     // cache fill. The cache keeps what commands touched recently; a GET of an old order costs one
     // indexed lookup.
-    catchUpWithWrites();
+    if (Status s = catchUpWithWrites(wait); !s) return s;
     try {
         if (_cache.copyDocument(id, out)) return Status::ok();
-        return _db.appendDocument(id, out);
+        return _db.appendDocument(id, out, wait);
     } catch (const std::exception& e) {
         return Status(StatusCode::Internal, e.what());
     }

@@ -4,8 +4,9 @@
 // after a successful append they call acknowledge(), which puts the new order into the hot cache
 // and raises the node's acknowledged position; every read that has to go to SQLite (cache miss,
 // lists) first waits until the projection has applied that position (read-your-writes for every
-// query without a thread hop on the write path). All public methods are thread-safe and noexcept;
-// failures come back as Status.
+// query without a thread hop on the write path). A read that must not wait (app::ReadModelPort)
+// answers WouldBlock instead, decided on the one acknowledged position it would have waited for.
+// All public methods are thread-safe and noexcept; failures come back as Status.
 #pragma once
 
 #include <atomic>
@@ -16,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "app/ReadModelPort.h"
 #include "ordersystem/sdk/eventlog.h"
 #include "ordersystem/sdk/host.h"
 #include "store/OrderCache.h"
@@ -23,7 +25,7 @@
 
 namespace ordersystem::plugins::orders::store {
 
-class ReadModel final : public sdk::Projection {
+class ReadModel final : public sdk::Projection, public app::ReadModelPort {
 public:
     static constexpr std::string_view kName = "orders-read-model";
 
@@ -40,36 +42,27 @@ public:
     bool waitForPosition(uint64_t position, int64_t timeoutMs) noexcept;
     uint64_t appliedPosition() const noexcept { return _applied.load(std::memory_order_acquire); }
 
-    /// A command's append at `position` succeeded and `order` is its new state: publish it to the
-    /// cache (never over a newer version) and make later SQLite reads wait for `position`.
-    void acknowledge(const domain::Order& order, uint64_t position) noexcept;
-    /// The same with the entry built beforehand by entryFor(): a create renders its document on
-    /// the HTTP thread before the append, so the thread completing a batch of appends only
-    /// publishes it.
-    void acknowledge(std::shared_ptr<const CachedOrder> entry, uint64_t position) noexcept;
-    /// The cache entry of `order`, its document rendered. Throws only std::bad_alloc.
-    static std::shared_ptr<const CachedOrder> entryFor(domain::Order order);
+    /// Puts the order into the cache (never over a newer version) and raises the acknowledged
+    /// position to `position`: later SQLite reads wait for it.
+    void acknowledge(const domain::Order& order, uint64_t position) noexcept override;
+    /// Publishes the rendered order only: the thread completing a batch of appends does no more.
+    void acknowledge(std::shared_ptr<const app::RenderedOrder> entry, uint64_t position) noexcept override;
     uint64_t acknowledgedPosition() const noexcept { return _acknowledged.load(std::memory_order_acquire); }
     /// How long a SQLite read waits for the projection to reach the acknowledged position
     /// ([orders] command_timeout_ms); after that it reads anyway and logs a (rate-limited) warning.
     void setReadWaitMs(int64_t ms) noexcept { _readWaitMs.store(ms); }
+    /// Counts the reads that must not wait and were refused because they needed the disk.
+    void countDiskRefusals(sdk::Counter* counter) noexcept { _db.countDiskRefusals(counter); }
 
     /// The log's head when the plugin started: the model is "catching up" until it gets there.
     /// It also counts as acknowledged: writes answered before a restart stay readable after it.
     void setStartHead(uint64_t head) noexcept;
     sdk::HealthCheckResult health() const;
 
-    /// True when a SQLite read would first have to wait for the projection (it is behind what
-    /// this node acknowledged). A read on a thread that must not wait asks for another thread.
-    bool readsWouldWait() const noexcept { return appliedPosition() < acknowledgedPosition(); }
-    /// True when reading order `id` would wait: not cached and readsWouldWait().
-    bool readWouldWait(int64_t id) const { return readsWouldWait() && !_cache.find(id); }
-
-    /// Appends the order document to *out. NotFound when there is no such order.
-    sdk::Status appendDocument(int64_t id, std::string* out) noexcept;
-    /// The current order (cache, else database). NotFound when there is no such order.
-    sdk::Result<domain::Order> loadOrder(int64_t id) noexcept;
-    sdk::Result<std::vector<OrderRow>> list(const ListFilter& filter) noexcept;
+    /// Appends the order document of `id` (the cache, else SQLite) to *out.
+    sdk::Status appendDocument(int64_t id, std::string* out, app::WaitPolicy wait) noexcept override;
+    sdk::Result<std::vector<app::OrderRow>> list(const app::ListFilter& filter, app::WaitPolicy wait) noexcept override;
+    sdk::Result<domain::Order> loadOrder(int64_t id) noexcept override;
 
     ReadModelDb& database() noexcept { return _db; }
     const OrderCache& cache() const noexcept { return _cache; }
@@ -77,9 +70,11 @@ public:
 private:
     /// Cache, else database. waitForWrites: first wait for the acknowledged position (HTTP
     /// threads); the apply thread passes false (it is the one that would have to catch up).
-    sdk::Result<std::shared_ptr<const CachedOrder>> fetch(int64_t id, bool waitForWrites) noexcept;
-    /// Waits until everything this node acknowledged is in SQLite (bounded by _readWaitMs).
-    void catchUpWithWrites() noexcept;
+    sdk::Result<std::shared_ptr<const app::RenderedOrder>> fetch(int64_t id, bool waitForWrites) noexcept;
+    /// Before a read of SQLite: everything this node acknowledged is applied, waited for (bounded
+    /// by _readWaitMs, then it reads anyway) unless the caller must not wait: then WouldBlock.
+    sdk::Status catchUpWithWrites(app::WaitPolicy wait) noexcept;
+    void warnReadingBehind(uint64_t position, int64_t timeoutMs) noexcept;
     void setFailure(const std::string& message);
 
     sdk::Logger& _logger;

@@ -23,6 +23,8 @@ namespace ordersystem::plugins::orders::store {
 
 using namespace Poco::Data::Keywords;
 using Poco::Data::Session;
+using app::OrderRow;
+using app::WaitPolicy;
 using sdk::Result;
 using sdk::Status;
 using sdk::StatusCode;
@@ -151,25 +153,60 @@ struct ReadModelDb::Reader {
     }
 };
 
-/// Returns a borrowed reader to the pool when it goes out of scope.
+/// Returns a borrowed reader to the pool when it goes out of scope. MustNotWait: its reads come
+/// from the page cache only, for as long as it lives.
 class ReadModelDb::ReaderLease {
 public:
-    explicit ReaderLease(ReadModelDb& db) : _db(db), _slot(db.acquireReader()) {}
-    ~ReaderLease() { _db.releaseReader(_slot, _discard); }
+    ReaderLease(ReadModelDb& db, WaitPolicy wait) : _db(db), _slot(db.acquireReader(wait)) {
+        if (wait == WaitPolicy::MustNotWait) _pageCacheOnly.emplace();
+    }
+    ~ReaderLease() {
+        if (held()) _db.releaseReader(_slot, _discard);
+    }
     ReaderLease(const ReaderLease&) = delete;
     ReaderLease& operator=(const ReaderLease&) = delete;
+    /// False when every session was busy and the caller must not wait for one.
+    bool held() const { return _slot != kNoSlot; }
     Reader& operator*() { return *_db._slots[_slot].reader; }
     Reader* operator->() { return _db._slots[_slot].reader.get(); }
-    /// After a failure the statements are unusable: close the reader instead of reusing it. A
-    /// read refused because it would wait for the disk (nonblocking_reads.h) is not a failure:
-    /// the statement was reset and the reader stays.
-    void discard() { _discard = !sqlite::nonBlockingReadRefused(); }
+    /// A read failed because it would have waited for the disk: not a failure of the session.
+    bool refused() const { return _pageCacheOnly && _pageCacheOnly->refused(); }
+    /// After a failure the statements are unusable: close the reader instead of reusing it (a
+    /// refused read was reset by SQLite and the reader stays).
+    void discard() { _discard = !refused(); }
 
 private:
     ReadModelDb& _db;
     size_t _slot;
     bool _discard = false;
+    std::optional<sqlite::NonBlockingReads> _pageCacheOnly;
 };
+
+template <class R, class Read>
+R ReadModelDb::withReader(WaitPolicy wait, const char* what, int64_t id, Read&& read) noexcept {
+    auto failed = [&](const std::string& why) {
+        return Status(StatusCode::Unavailable, std::string("orders read model: ") + what +
+                                                   (id > 0 ? " " + std::to_string(id) : std::string()) + ": " + why);
+    };
+    try {
+        ReaderLease lease(*this, wait);
+        if (!lease.held()) return Status(StatusCode::WouldBlock, "orders read model: every reader session is busy");
+        try {
+            return read(*lease);
+        } catch (...) {
+            if (lease.refused()) {
+                if (_diskRefusals) _diskRefusals->inc();
+                return Status(StatusCode::WouldBlock, "orders read model: the read needs the disk");
+            }
+            lease.discard();
+            throw;
+        }
+    } catch (const Poco::Exception& e) {
+        return failed(e.displayText());
+    } catch (const std::exception& e) {
+        return failed(e.what());
+    }
+}
 
 ReadModelDb::WriterStatements& ReadModelDb::writerStatements(const std::string& projection) {
     if (!_statements || _statements->projection != projection)
@@ -278,7 +315,7 @@ void ReadModelDb::close() noexcept {
     }
 }
 
-size_t ReadModelDb::acquireReader() {
+size_t ReadModelDb::acquireReader(WaitPolicy wait) {
     for (;;) {
         for (size_t i = 0; i < kReaderSlots; ++i) {
             bool expected = false;
@@ -295,6 +332,7 @@ size_t ReadModelDb::acquireReader() {
             }
             return i;
         }
+        if (wait == WaitPolicy::MustNotWait) return kNoSlot;
         // Every slot is busy: sleep until one is released. The waiter count is raised before the
         // re-check and read after the release (both seq_cst), so no wake-up is lost.
         std::unique_lock<std::mutex> lock(_poolMutex);
@@ -316,23 +354,13 @@ void ReadModelDb::releaseReader(size_t slot, bool discard) noexcept {
 }
 
 Result<uint64_t> ReadModelDb::readCheckpoint(const std::string& projection) noexcept {
-    try {
-        // A reader session: the writer belongs to the apply thread alone.
+    // A reader session: the writer belongs to the apply thread alone.
+    return withReader<Result<uint64_t>>(WaitPolicy::MayWait, "reading the checkpoint", 0, [&](Reader& reader) {
         Poco::Int64 position = 0;
         std::string name = projection;
-        ReaderLease lease(*this);
-        try {
-            *lease->session << "SELECT position FROM checkpoints WHERE projection = ?", use(name), into(position), now;
-        } catch (...) {
-            lease.discard();
-            throw;
-        }
-        return static_cast<uint64_t>(position);
-    } catch (const Poco::Exception& e) {
-        return dbError("reading checkpoint", e);
-    } catch (const std::exception& e) {
-        return Status(StatusCode::Unavailable, std::string("orders read model: reading checkpoint: ") + e.what());
-    }
+        *reader.session << "SELECT position FROM checkpoints WHERE projection = ?", use(name), into(position), now;
+        return Result<uint64_t>(static_cast<uint64_t>(position));
+    });
 }
 
 Status ReadModelDb::writeBatch(const std::vector<RowToWrite>& orders, const std::string& projection,
@@ -359,42 +387,24 @@ Status ReadModelDb::writeBatch(const std::vector<RowToWrite>& orders, const std:
     return Status::ok();
 }
 
-Result<OrderRow> ReadModelDb::loadRow(int64_t id) noexcept {
-    OrderRow row;
-    try {
-        ReaderLease lease(*this);
-        try {
-            if (!lease->find(id, &row.order, &row.itemsJson)) return Result<OrderRow>(StatusCode::NotFound, "Order not found");
-        } catch (...) {
-            lease.discard();
-            throw;
-        }
-    } catch (const Poco::Exception& e) {
-        return dbError("reading order " + std::to_string(id), e);
-    } catch (const std::exception& e) {
-        return Status(StatusCode::Unavailable, std::string("orders read model: reading an order: ") + e.what());
-    }
-    return row;
+Result<OrderRow> ReadModelDb::loadRow(int64_t id, WaitPolicy wait) noexcept {
+    return withReader<Result<OrderRow>>(wait, "reading order", id, [&](Reader& reader) {
+        OrderRow row;
+        if (!reader.find(id, &row.order, &row.itemsJson)) return Result<OrderRow>(StatusCode::NotFound, "Order not found");
+        return Result<OrderRow>(std::move(row));
+    });
 }
 
-Status ReadModelDb::appendDocument(int64_t id, std::string* out) noexcept {
+Status ReadModelDb::appendDocument(int64_t id, std::string* out, WaitPolicy wait) noexcept {
     int found = 0;
-    try {
-        ReaderLease lease(*this);
-        try {
-            found = lease->appendDocument(id, out);
-        } catch (...) {
-            lease.discard();
-            throw;
-        }
-    } catch (const Poco::Exception& e) {
-        return dbError("reading order " + std::to_string(id), e);
-    } catch (const std::exception& e) {
-        return Status(StatusCode::Unavailable, std::string("orders read model: reading an order: ") + e.what());
-    }
+    Status s = withReader<Status>(wait, "reading order", id, [&](Reader& reader) {
+        found = reader.appendDocument(id, out);
+        return Status::ok();
+    });
+    if (!s) return s;
     if (found == 0) return Status(StatusCode::NotFound, "Order not found");
     if (found > 0) return Status::ok();
-    auto row = loadRow(id);  // migrated row without a stored document
+    auto row = loadRow(id, wait);  // migrated row without a stored document
     if (!row) return row.status();
     sdk::JsonWriter w(*out);
     domain::writeOrderDocument(w, row->order, row->itemsJson);
@@ -402,7 +412,7 @@ Status ReadModelDb::appendDocument(int64_t id, std::string* out) noexcept {
 }
 
 Result<domain::Order> ReadModelDb::loadOrder(int64_t id) noexcept {
-    auto row = loadRow(id);
+    auto row = loadRow(id, WaitPolicy::MayWait);
     if (!row) return row.status();
     domain::Order o = std::move(row->order);
     const std::string& itemsJson = row->itemsJson;
@@ -412,7 +422,7 @@ Result<domain::Order> ReadModelDb::loadOrder(int64_t id) noexcept {
     return o;
 }
 
-Result<std::vector<OrderRow>> ReadModelDb::list(const ListFilter& filter) noexcept {
+Result<std::vector<OrderRow>> ReadModelDb::list(const app::ListFilter& filter, WaitPolicy wait) noexcept {
     std::string sql = kSelectColumns;
     const char* glue = " WHERE ";
     int status = filter.status ? static_cast<int>(*filter.status) : 0;
@@ -428,31 +438,22 @@ Result<std::vector<OrderRow>> ReadModelDb::list(const ListFilter& filter) noexce
     }
     sql += filter.newestFirst ? " ORDER BY created_at_ms DESC, id DESC LIMIT ?"
                               : " ORDER BY created_at_ms ASC, id ASC LIMIT ?";
-    try {
-        ReaderLease lease(*this);
-        try {
-            Poco::Data::Statement st(*lease->session);
-            st << sql;
-            if (filter.status) st, use(status);
-            if (filter.customer) st, use(customer);
-            if (filter.afterId > 0) st, use(afterCreated), use(after);
-            st, use(limit);
-            Columns c;
-            c.bindInto(st);
-            st.execute();
-            std::vector<OrderRow> rows;
-            rows.reserve(c.id.size());
-            for (size_t i = 0; i < c.id.size(); ++i) rows.push_back(c.row(i));
-            return rows;
-        } catch (...) {
-            lease.discard();
-            throw;
-        }
-    } catch (const Poco::Exception& e) {
-        return dbError("querying orders", e);
-    } catch (const std::exception& e) {
-        return Status(StatusCode::Unavailable, std::string("orders read model: querying orders: ") + e.what());
-    }
+    using Rows = Result<std::vector<OrderRow>>;
+    return withReader<Rows>(wait, "querying orders", 0, [&](Reader& reader) {
+        Poco::Data::Statement st(*reader.session);
+        st << sql;
+        if (filter.status) st, use(status);
+        if (filter.customer) st, use(customer);
+        if (filter.afterId > 0) st, use(afterCreated), use(after);
+        st, use(limit);
+        Columns c;
+        c.bindInto(st);
+        st.execute();
+        std::vector<OrderRow> rows;
+        rows.reserve(c.id.size());
+        for (size_t i = 0; i < c.id.size(); ++i) rows.push_back(c.row(i));
+        return Rows(std::move(rows));
+    });
 }
 
 }  // namespace ordersystem::plugins::orders::store

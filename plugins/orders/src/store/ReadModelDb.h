@@ -5,8 +5,12 @@
 // - writeBatch() is called only by the projection's apply thread; it uses the one writer session
 //   and `BEGIN IMMEDIATE`, and stores the checkpoint in the same transaction as the rows.
 // - loadOrder()/list()/readCheckpoint() run on any thread; each borrows a reader session from a small
-//   pool (a session is never used by two threads at once); at most 16 sessions exist, a 17th
-//   caller waits for one to be returned.
+//   pool (a session is never used by two threads at once); at most kReaderSlots sessions exist,
+//   one caller more waits for one to be returned.
+// - With app::WaitPolicy::MustNotWait a read waits neither for a session nor for the disk: its
+//   pages come from the kernel's page cache only (sqlite/nonblocking_reads.h, scoped to the one
+//   read), and where it would have waited it answers WouldBlock (counted in the counter given to
+//   countDiskRefusals when the disk was the reason).
 // Errors come back as Status (Unavailable for database failures); nothing here throws.
 #pragma once
 
@@ -20,8 +24,10 @@
 #include <string_view>
 #include <vector>
 
+#include "app/ReadModelPort.h"
 #include "domain/Order.h"
 #include "ordersystem/sdk/logger.h"
+#include "ordersystem/sdk/metrics.h"
 #include "ordersystem/sdk/status.h"
 
 namespace Poco::Data {
@@ -33,29 +39,11 @@ namespace ordersystem::plugins::orders::store {
 /// The schema version this build writes (see migrate() in ReadModelDb.cpp for the history).
 inline constexpr int kSchemaVersion = 4;
 
-/// One row: the aggregate plus the items exactly as stored (JSON array text).
-struct OrderRow {
-    domain::Order order;  ///< items left empty; itemsJson holds them
-    std::string itemsJson;
-};
-
 /// One row to upsert: the order and, when the caller has it already, its document JSON
 /// (empty: built here). Stored so that a GET of an uncached order copies one column.
 struct RowToWrite {
     const domain::Order* order = nullptr;
     std::string_view document;
-};
-
-struct ListFilter {
-    std::optional<domain::OrderStatus> status;
-    std::optional<std::string> customer;
-    /// Keyset cursor: orders strictly after (afterCreatedAtMs, afterId) in the chosen direction
-    /// (afterId 0 = from the start). Lists are ordered by creation time, then id: ids come in
-    /// per-node blocks in the distributed modes, so id order is not creation order across nodes.
-    int64_t afterCreatedAtMs = 0;
-    int64_t afterId = 0;
-    bool newestFirst = false;
-    int64_t limit = 100;
 };
 
 class ReadModelDb {
@@ -76,11 +64,14 @@ public:
     /// The order with its items parsed; NotFound when absent.
     sdk::Result<domain::Order> loadOrder(int64_t id) noexcept;
     /// The stored row with the items left as JSON text (no parsing); NotFound when absent.
-    sdk::Result<OrderRow> loadRow(int64_t id) noexcept;
+    sdk::Result<app::OrderRow> loadRow(int64_t id, app::WaitPolicy wait) noexcept;
     /// Appends the stored order document of `id` to *out (built from the row when an older schema
     /// left it empty); NotFound when absent.
-    sdk::Status appendDocument(int64_t id, std::string* out) noexcept;
-    sdk::Result<std::vector<OrderRow>> list(const ListFilter& filter) noexcept;
+    sdk::Status appendDocument(int64_t id, std::string* out, app::WaitPolicy wait) noexcept;
+    sdk::Result<std::vector<app::OrderRow>> list(const app::ListFilter& filter, app::WaitPolicy wait) noexcept;
+
+    /// Counts the MustNotWait reads refused because they needed the disk; may be null.
+    void countDiskRefusals(sdk::Counter* counter) noexcept { _diskRefusals = counter; }
 
     /// Schema version found in the file when it was opened (before migrating).
     int openedSchemaVersion() const noexcept { return _openedVersion; }
@@ -92,8 +83,15 @@ private:
     /// Prepared once and re-executed per row; rebuilt after a failure (a Statement that threw is unusable).
     WriterStatements& writerStatements(const std::string& projection);
     std::unique_ptr<Poco::Data::Session> newSession();
+    /// Runs read(reader) on a borrowed reader session: R is what read returns (a Status or a
+    /// Result); database failures become Unavailable naming `what`, a read that would have
+    /// waited (MustNotWait) WouldBlock.
+    template <class R, class Read>
+    R withReader(app::WaitPolicy wait, const char* what, int64_t id, Read&& read) noexcept;
     /// Index of a slot now owned by the caller, its reader opened; throws when opening fails.
-    size_t acquireReader();
+    /// kNoSlot when every slot is busy and the caller must not wait.
+    size_t acquireReader(app::WaitPolicy wait);
+    static constexpr size_t kNoSlot = static_cast<size_t>(-1);
     /// Gives the slot back; discard: its reader failed and is closed (reopened on next use).
     void releaseReader(size_t slot, bool discard) noexcept;
     void migrate(Poco::Data::Session& session);
@@ -117,6 +115,7 @@ private:
     std::mutex _poolMutex;  ///< only for sleeping while every slot is busy
     std::condition_variable _poolCv;
     int _openedVersion = 0;
+    sdk::Counter* _diskRefusals = nullptr;
 };
 
 }  // namespace ordersystem::plugins::orders::store

@@ -8,17 +8,18 @@
 //   control characters (anything else is 400 before any handler runs).
 // - Handlers are called concurrently on the host's HTTP threads; they must be thread-safe,
 //   must not throw (the host still catches and answers 500) and fill in the response.
-//   A plain handler may block (it runs on a worker thread) unless its route says nonBlocking,
-//   which lets the host run it on an event-loop thread without a thread switch. Such a handler
-//   sees request.onEventLoop; when it finds it would have to wait after all, it sets
-//   response.runOnWorker and returns, and the host calls it again on a worker thread.
+//   A plain handler (add) may block: it runs on a worker thread. A non-blocking handler
+//   (addNonBlocking) is called on an event-loop thread without a thread switch
+//   (request.onEventLoop) and must not wait there: when it finds it would have to, it returns
+//   HandlerOutcome::WouldBlock instead of answering, and the host calls it again on a worker
+//   thread, where it may wait (WouldBlock there is a handler bug, answered 500).
 // - Asynchronous handlers (addAsync) are called on an event-loop thread (request.onEventLoop)
 //   and must not block. One that would have to wait first (a blocking call to a broker, say)
-//   replies at once with response.runOnWorker set, and the host calls it again on a worker
-//   thread. A handler finishes by calling the HttpReply exactly once, from any thread (a
-//   transport's commit thread, say); the host writes the reply on the connection's event loop.
-//   The request lives until then. A request whose body is larger than the host's loop limit
-//   (16 KiB) is never handled on an event loop: parsing it would hold up the loop's other
+//   returns WouldBlock without calling the reply, and the host calls it again on a worker
+//   thread. Otherwise it returns Handled and calls the HttpReply exactly once, from any thread
+//   (a transport's commit thread, say); the host writes the reply on the connection's event
+//   loop. The request lives until then. A request whose body is larger than the host's loop
+//   limit (16 KiB) is never handled on an event loop: parsing it would hold up the loop's other
 //   connections.
 // - The request and response are owned by the host and live for the duration of the call.
 #pragma once
@@ -53,7 +54,7 @@ struct HttpRequest {
     HeaderList queryParams;   ///< percent-decoded, in order of appearance
     HeaderList pathParams;    ///< from "{name}" segments of the route pattern, percent-decoded
     std::string remoteAddress;
-    /// The handler runs on an event-loop thread: it must not wait (see HttpResponse::runOnWorker).
+    /// The handler runs on an event-loop thread: it must not wait (see HandlerOutcome::WouldBlock).
     bool onEventLoop = false;
 
     const std::string* header(std::string_view name) const noexcept { return find(headers, name, true); }
@@ -73,10 +74,6 @@ struct HttpResponse {
     std::string contentType = "application/json";
     HeaderList headers;   ///< extra headers (Location, Allow, ...)
     std::string body;
-    /// Set by a handler called with onEventLoop that would have to wait (a nonBlocking plain
-    /// route, or an asynchronous route replying with it at once): the host discards this response
-    /// and calls the handler again on a worker thread.
-    bool runOnWorker = false;
 
     void setHeader(std::string name, std::string value) {
         for (auto& kv : headers)
@@ -85,20 +82,26 @@ struct HttpResponse {
     }
 };
 
+/// What a handler that may be called on an event loop tells the host.
+enum class HandlerOutcome {
+    Handled,     ///< it answered (or, asynchronous, will reply)
+    WouldBlock,  ///< on an event loop only: it would have to wait; it did not answer, run it on a worker
+};
+
+/// A plain handler: runs on a worker thread and may block.
 using RouteHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
+/// A handler the host may run on an event-loop thread (see the contract above).
+using NonBlockingRouteHandler = std::function<HandlerOutcome(const HttpRequest&, HttpResponse&)>;
 /// Finishes an asynchronous request; call exactly once, from any thread.
 using HttpReply = std::function<void(HttpResponse&&)>;
 /// The request stays valid until reply has been called.
-using AsyncRouteHandler = std::function<void(const HttpRequest&, HttpReply reply)>;
+using AsyncRouteHandler = std::function<HandlerOutcome(const HttpRequest&, HttpReply reply)>;
 
 struct RouteOptions {
     /// The route takes a JSON body: the host answers 415 unless Content-Type is application/json.
     bool jsonBody = false;
     /// Short operation name used for metrics labels and logs, e.g. "createOrder".
     std::string operationId;
-    /// The handler never waits on the network or on other requests (it reads memory or the local
-    /// database only): the host may run it directly on an event-loop thread.
-    bool nonBlocking = false;
     /// The largest body the route takes (413 beyond, before the body is read); never more than
     /// [http] max_body_bytes. -1: [http] max_body_bytes for jsonBody routes, kSmallBodyBytes for
     /// the others.
@@ -116,6 +119,10 @@ class Router {
 public:
     virtual ~Router() = default;
     virtual void add(std::string method, std::string pattern, RouteHandler handler, RouteOptions options = {}) = 0;
+    /// A route whose handler the host may run directly on an event-loop thread (see the contract
+    /// above): for handlers that read memory or local data and know when they would wait.
+    virtual void addNonBlocking(std::string method, std::string pattern, NonBlockingRouteHandler handler,
+                                RouteOptions options = {}) = 0;
     /// A route answered asynchronously (see the contract above).
     virtual void addAsync(std::string method, std::string pattern, AsyncRouteHandler handler,
                           RouteOptions options = {}) = 0;

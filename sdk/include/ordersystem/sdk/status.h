@@ -22,6 +22,9 @@ enum class StatusCode : int {
     Timeout,          ///< a dependency did not answer in time (503)
     InvalidConfig,    ///< configuration refused at start-up
     Internal,         ///< a bug or an unexpected failure (500)
+    /// The caller said it must not wait (an event-loop thread) and the answer needs a wait: ask
+    /// again where waiting is fine. Turned into HandlerOutcome::WouldBlock, never shown to a client.
+    WouldBlock,
 };
 
 /// The result of an operation: a code and, when not Ok, a human-readable message.
@@ -49,6 +52,7 @@ inline const char* statusCodeName(StatusCode code) noexcept {
     case StatusCode::Timeout: return "Timeout";
     case StatusCode::InvalidConfig: return "InvalidConfig";
     case StatusCode::Internal: return "Internal";
+    case StatusCode::WouldBlock: return "WouldBlock";
     }
     return "Unknown";
 }
@@ -65,7 +69,8 @@ inline int httpStatusFor(StatusCode code) noexcept {
     case StatusCode::Unavailable:
     case StatusCode::Timeout: return 503;
     case StatusCode::InvalidConfig:
-    case StatusCode::Internal: return 500;
+    case StatusCode::Internal:
+    case StatusCode::WouldBlock: return 500;  // a WouldBlock that reached a client is a bug
     }
     return 500;
 }

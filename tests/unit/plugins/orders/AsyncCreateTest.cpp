@@ -154,11 +154,11 @@ TEST_F(AsyncCreate, HostMayRunTheCreateAndLocalReadsOnItsEventLoop) {
     EXPECT_TRUE(router.route("POST", "/api/orders")->isAsync());
     EXPECT_TRUE(router.route("POST", "/api/orders")->options.jsonBody);
     for (const char* read : {"/api/orders", "/api/orders/pending", "/api/orders/customer/{customerName}", "/api/orders/{id}"})
-        EXPECT_TRUE(router.route("GET", read)->options.nonBlocking) << read;
+        EXPECT_TRUE(router.route("GET", read)->isNonBlocking()) << read;
     // The history reads the log (a network call for Redis/NATS); transitions append and block.
-    EXPECT_FALSE(router.route("GET", "/api/orders/{id}/events")->options.nonBlocking);
+    EXPECT_FALSE(router.route("GET", "/api/orders/{id}/events")->isNonBlocking());
     for (const char* command : {"/api/orders/{id}/process", "/api/orders/{id}/complete", "/api/orders/{id}/cancel"}) {
-        EXPECT_FALSE(router.route("POST", command)->options.nonBlocking) << command;
+        EXPECT_FALSE(router.route("POST", command)->isNonBlocking()) << command;
         EXPECT_FALSE(router.route("POST", command)->isAsync()) << command;
     }
 }
@@ -167,7 +167,7 @@ TEST_F(CreateRoutes, CreateRunsOnAWorkerThreadWhenTheLogAppendsSynchronously) {
     const auto* route = host->fakeRouter().route("POST", "/api/orders");
     ASSERT_NE(route, nullptr);
     EXPECT_FALSE(route->isAsync());
-    EXPECT_FALSE(route->options.nonBlocking);
+    EXPECT_FALSE(route->isNonBlocking());
     EXPECT_EQ(create(kOrder).status, 201);
     EXPECT_EQ(log.asyncAppendCalls(), 0);
 }

@@ -465,49 +465,5 @@ TEST_F(OrderEvents, UnknownOrderIs404) {
     EXPECT_EQ(get("/api/orders/abc/events").status, 404);
 }
 
-using EventLoopReads = OrdersTest;
-
-/// Calls a local-read route the way the host's event loop does.
-sdk::HttpResponse onLoop(ordersystem::testing::FakeHost& host, const std::string& pattern, sdk::HeaderList params) {
-    const auto* route = host.fakeRouter().route("GET", pattern);
-    sdk::HttpRequest req;
-    req.method = "GET";
-    req.pathParams = std::move(params);
-    req.onEventLoop = true;
-    sdk::HttpResponse res;
-    if (!route || !route->options.nonBlocking) {
-        res.status = 0;  // not offered to the loop at all
-        return res;
-    }
-    route->handler(req, res);
-    return res;
-}
-
-TEST_F(EventLoopReads, ReadsAnswerOnTheLoopUnlessTheyWouldWaitForTheProjection) {
-    const int64_t old = createOrder("Old Customer");
-    ASSERT_EQ(get("/api/orders").status, 200);  // waits until the projection has it
-    // Caught up: every local read is answered on the loop.
-    const auto list = onLoop(*host, "/api/orders", {});
-    EXPECT_FALSE(list.runOnWorker);
-    EXPECT_EQ(list.status, 200);
-    EXPECT_NE(list.body.find("Old Customer"), std::string::npos) << list.body;
-
-    log.pauseDelivery(true);
-    const int64_t fresh = createOrder("Fresh Customer");  // acknowledged, not projected
-    // The new order is in the hot cache: no wait, answered on the loop.
-    const auto cached = onLoop(*host, "/api/orders/{id}", {{"id", std::to_string(fresh)}});
-    EXPECT_FALSE(cached.runOnWorker);
-    EXPECT_NE(cached.body.find("Fresh Customer"), std::string::npos) << cached.body;
-    // A list would have to wait for the projection: it asks for a worker and answers nothing.
-    const auto waiting = onLoop(*host, "/api/orders/pending", {});
-    EXPECT_TRUE(waiting.runOnWorker);
-    EXPECT_TRUE(waiting.body.empty()) << waiting.body;
-    log.pauseDelivery(false);
-    // Off the loop the same read waits and sees both orders.
-    const auto pending = get("/api/orders/pending");
-    EXPECT_NE(pending.body.find("Fresh Customer"), std::string::npos) << pending.body;
-    EXPECT_NE(pending.body.find(std::to_string(old)), std::string::npos) << pending.body;
-}
-
 }  // namespace
 }  // namespace ordersystem::plugins::orders::testing

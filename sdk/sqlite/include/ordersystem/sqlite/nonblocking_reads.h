@@ -7,7 +7,9 @@
 // where waiting is fine, finds it on its way. A refused read ends only the statement it was in:
 // the connection stays usable.
 // Reads outside a scope, and every read on a file system without RWF_NOWAIT for buffered reads,
-// behave exactly as without this. Per thread; per plugin (each plugin has its own copy).
+// behave exactly as without this. Per thread, so a scope belongs around the statements it is
+// for, in the code that runs them, which asks refused() afterwards; per plugin (each plugin has
+// its own copy).
 #pragma once
 
 namespace ordersystem::sqlite {
@@ -26,9 +28,5 @@ private:
     bool _outerActive;
     bool _outerRefused;
 };
-
-/// True on a thread inside a NonBlockingReads scope whose reads were refused: lets code between
-/// the scope and SQLite tell "would have waited" from a real failure (no reconnect, no error log).
-bool nonBlockingReadRefused() noexcept;
 
 }  // namespace ordersystem::sqlite

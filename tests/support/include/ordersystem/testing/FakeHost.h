@@ -1,7 +1,8 @@
 // Test doubles for the SDK's Host: lets a plugin be started and driven in a unit test without
 // the ordersystem executable. Header-only; thread-safe where the SDK promises thread safety.
-// FakeRouter runs plain and asynchronous routes on the caller's thread (an asynchronous one sees
-// onEventLoop, and one that replies runOnWorker is called again on a thread of its own); call()
+// FakeRouter runs every route on the caller's thread; non-blocking and asynchronous ones see
+// onEventLoop, as on the host's event loop, and one that answers WouldBlock there is called again
+// on a "worker" (a non-blocking one on the same thread, an asynchronous one on its own); call()
 // waits (bounded) for an asynchronous reply, start() returns a RouteCall to watch a reply that has
 // not come yet.
 #pragma once
@@ -145,6 +146,8 @@ public:
         std::lock_guard<std::mutex> lock(_mutex);
         return _replies;
     }
+    /// The handler answered WouldBlock on the "event loop" and was called again on a "worker".
+    bool ranOnWorker() const { return _calledAgain.load(); }
 
 private:
     friend class FakeRouter;
@@ -154,7 +157,7 @@ private:
         _cv.notify_all();
     }
     HttpRequest _request;
-    /// An asynchronous handler asked for a worker and was called again.
+    /// The handler answered WouldBlock and was called again.
     std::atomic<bool> _calledAgain{false};
     mutable std::mutex _mutex;
     mutable std::condition_variable _cv;
@@ -163,23 +166,31 @@ private:
 };
 
 /// Records routes and dispatches requests to them with the host's matching rules
-/// (literal segments win over "{name}" segments). Asynchronous routes (addAsync) are called on
-/// the caller's thread like the others; their reply may come from any thread.
+/// (literal segments win over "{name}" segments). Non-blocking (addNonBlocking) and asynchronous
+/// routes (addAsync) are called on the caller's thread like the others; an asynchronous reply may
+/// come from any thread.
 class FakeRouter final : public Router {
 public:
     struct Route {
         std::string method;
         std::vector<std::string> segments;
-        RouteHandler handler;  ///< empty for an asynchronous route
+        RouteHandler handler;  ///< set for a plain route
         RouteOptions options;
-        AsyncRouteHandler asyncHandler = {};  ///< set for an asynchronous route
+        AsyncRouteHandler asyncHandler = {};              ///< set for an asynchronous route
+        NonBlockingRouteHandler nonBlockingHandler = {};  ///< set for a non-blocking route
         bool isAsync() const { return static_cast<bool>(asyncHandler); }
+        /// The host may run it on an event loop without a thread switch.
+        bool isNonBlocking() const { return static_cast<bool>(nonBlockingHandler); }
     };
     /// How long call() waits for an asynchronous route's reply.
     static constexpr int64_t kReplyTimeoutMs = 5000;
 
     void add(std::string method, std::string pattern, RouteHandler handler, RouteOptions options) override {
         _routes.push_back(Route{std::move(method), split(pattern), std::move(handler), std::move(options)});
+    }
+    void addNonBlocking(std::string method, std::string pattern, NonBlockingRouteHandler handler,
+                        RouteOptions options) override {
+        _routes.push_back(Route{std::move(method), split(pattern), {}, std::move(options), {}, std::move(handler)});
     }
     void addAsync(std::string method, std::string pattern, AsyncRouteHandler handler, RouteOptions options) override {
         _routes.push_back(Route{std::move(method), split(pattern), {}, std::move(options), std::move(handler)});
@@ -218,17 +229,26 @@ public:
             res.status = 404;
             pending->finish(std::move(res));
         } else if (best->isAsync()) {
-            // As the host does: called as on an event loop; a handler that replies runOnWorker at
-            // once is called again on another thread (the "worker") with onEventLoop false.
+            // As the host does: called as on an event loop; one that answers WouldBlock is called
+            // again on another thread (the "worker") with onEventLoop false.
             req.onEventLoop = true;
             AsyncRouteHandler handler = best->asyncHandler;
-            handler(req, [pending, handler](HttpResponse&& r) {
-                if (!r.runOnWorker || pending->_calledAgain.exchange(true)) return pending->finish(std::move(r));
+            if (handler(req, [pending](HttpResponse&& r) { pending->finish(std::move(r)); }) == HandlerOutcome::WouldBlock) {
+                pending->_calledAgain = true;
                 pending->_request.onEventLoop = false;
                 std::thread([pending, handler] {
                     handler(pending->_request, [pending](HttpResponse&& answer) { pending->finish(std::move(answer)); });
                 }).detach();
-            });
+            }
+        } else if (best->isNonBlocking()) {
+            req.onEventLoop = true;
+            if (best->nonBlockingHandler(req, res) == HandlerOutcome::WouldBlock) {
+                pending->_calledAgain = true;
+                req.onEventLoop = false;
+                res = HttpResponse{};
+                best->nonBlockingHandler(req, res);
+            }
+            pending->finish(std::move(res));
         } else {
             best->handler(req, res);
             pending->finish(std::move(res));

@@ -10,8 +10,8 @@ namespace ordersystem::plugins::inmemory {
 /// Every table of the standalone log; positions are assigned by the writer (no AUTOINCREMENT gaps).
 /// event_id carries no index: eventIds are fresh UUIDs made in this process and an append is an
 /// in-process call that never times out, so there is no retried publish for a UNIQUE index to
-/// catch; it cost ~3x commits/s (random keys dirty a random index page per event). Files made by
-/// an earlier build keep their old index, which is harmless.
+/// catch, and an index on random keys dirties a random page per event. An existing file's index
+/// on it is harmless.
 inline constexpr const char* kSchemaSql = R"SQL(
 CREATE TABLE IF NOT EXISTS events(
   position     INTEGER PRIMARY KEY,

@@ -73,7 +73,7 @@ Result<EventBatch> SubscriptionHub::fetch(Worker& worker, uint64_t next) {
         --it;  // the window holding `next` (windows are consecutive up to head)
         // One group commit's events as they are (no copy) when the subscriber keeps up. When it
         // lags, several windows are merged into one batch: a batch costs the subscriber a
-        // transaction (tens of thousands of instructions), copying an event ~1.5k.
+        // transaction, far more than copying its events.
         const auto following = std::next(it);
         if (it->first == next && it->events->size() <= _fetchLimit &&
             (following == _recent.end() || it->events->size() + following->events->size() > _fetchLimit))

@@ -47,9 +47,8 @@ NatsClient::NatsClient(const Settings& settings, sdk::Logger& logger, sdk::Metri
 NatsClient::~NatsClient() { close(); }
 
 sdk::Status NatsClient::connect(const std::string& clientName) {
-    // The threads cnats starts here (the socket reader, its timers and callbacks, later the
-    // reconnect thread, which starts the next reader) took the host's main thread's name,
-    // "ordersystem"; the reader alone is ~20 % of a NATS node's CPU under load.
+    // Named nats-io so cnats's threads (its busy socket reader first, its timers and callbacks,
+    // the reconnect thread) are told apart from the host's in top -H.
     sdk::Status result;
     onThreadNamed("nats-io", [&] { result = connectOnThisThread(clientName); });
     return result;

@@ -1,8 +1,7 @@
 // Contract: drives this node's projections (read models) from one durable pull consumer, on one
 // thread owned here.
 // - Why one cursor for all of them: nats-server then sends each event to the node once instead of
-//   once per read model, and the node parses it once. With the orders read model and analytics
-//   that second delivery cost about a tenth of a create's CPU (README, transport-nats).
+//   once per read model, and the node parses it once (docs/performance.md).
 // - Each projection keeps its own checkpoint (in its own SQLite, atomically with its data), and
 //   gets only the events past it, in order, each once, without gaps. The cursor starts at the
 //   lowest checkpoint + 1; a projection added later below the cursor (a second read model, a

@@ -57,7 +57,8 @@ struct GetOrder {
     WaitPolicy wait = WaitPolicy::MayWait;
 };
 
-/// Lists orders. paged: {"items":[...],"nextCursor":"<id>"|null}; otherwise a plain array.
+/// Lists orders. paged: {"items":[...],"nextCursor":"<createdAtMs>-<id>"|null} (opaque to
+/// clients); otherwise a plain array.
 struct ListOrders {
     using Result = std::string;
     static constexpr const char* kName = "ListOrders";

@@ -100,15 +100,13 @@ private:
     std::string _path;
     std::unique_ptr<Poco::Data::Session> _writer;
     std::unique_ptr<WriterStatements> _statements;  ///< apply thread only
-    /// A fixed set of reader slots claimed with one compare-exchange: no mutex on the common
-    /// path (the mutex-guarded pool cost a futex round per GET under 64 connections).
+    /// A fixed set of reader slots claimed with one compare-exchange: no mutex on the common path.
     struct ReaderSlot {
         std::atomic<bool> busy{false};
         std::unique_ptr<Reader> reader;  ///< owned by whoever holds busy; opened lazily
     };
-    /// Bounded (there can be 128 HTTP threads; each session costs up to a 2 MiB page cache), but
-    /// not to the core count: with 2 cores and ~130 threads a slot holder is often preempted,
-    /// and 4 slots measured 20-24k GET/s against 37-41k with 16 (all cache misses, c=64).
+    /// Bounded (each session holds up to a 512 KiB page cache; up to 128 HTTP threads), but above
+    /// the core count: a preempted slot holder must not stall GETs (docs/performance.md).
     static constexpr size_t kReaderSlots = 64;
     ReaderSlot _slots[kReaderSlots];
     std::atomic<int> _slotWaiters{0};

@@ -12,8 +12,7 @@
 //   handler that throws before completing completes with Internal. send() of a message that
 //   only has an asynchronous handler waits for it; sendAsync() of one with a plain handler
 //   completes on the caller's thread.
-// Cost target: under 100 ns per send with a trivial handler and the standard behaviors
-// (bench/mediator_bench.cpp measures it).
+// Kept cheap: bench/mediator_bench.cpp measures a send.
 #pragma once
 
 #include <atomic>

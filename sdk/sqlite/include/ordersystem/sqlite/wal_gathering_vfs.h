@@ -1,6 +1,6 @@
 // Contract: an SQLite VFS that writes a transaction's WAL frames with one write() instead of two
 // per page. SQLite appends each WAL frame as two writes (24-byte header, then the page), so a
-// commit of 8 pages costs 16 syscalls before its fsync; on a virtual machine each costs 3-5 µs.
+// commit costs two syscalls per page before its fsync.
 // This VFS wraps another one (the default: "unix") and, for WAL files only, keeps contiguous
 // appends in a buffer that it hands to the wrapped file in one write (one per 124 KiB):
 //   - when the frame that commits a transaction (WAL format: header bytes 4-7 non-zero) has been

@@ -18,7 +18,7 @@ struct Family {
     const char* label;  ///< the one label this family carries, or nullptr
 };
 
-// The event log, measured by the host around every transport's append.
+// The event log: every transport records its appends through AppendMeter.
 inline constexpr Family kEventsAppended{"ordersystem_events_appended_total",
                                         "Events appended to the event log by this node", nullptr};
 inline constexpr Family kAppendConflicts{"ordersystem_event_append_conflicts_total",

@@ -13,8 +13,9 @@ if [[ "${1:-}" == "--test" ]]; then
   # The service tests: cpack's shlibdeps (dpkg-dev), systemd-analyze verify (systemd), a
   # self-signed certificate for the TLS test (openssl), Swagger UI in a real browser (chromium).
   packages+=(dpkg-dev systemd openssl chromium adduser)
-  # The fuzzers (tests/fuzz/run.sh): clang with libFuzzer and the sanitizer runtimes.
-  packages+=(clang libclang-rt-14-dev)
+  # The fuzzers (tests/fuzz/run.sh): clang with libFuzzer and the sanitizer runtimes; the house
+  # style and the static checks (tests/format.sh, tests/tidy.sh).
+  packages+=(clang libclang-rt-14-dev clang-format-14 clang-tidy-14)
 fi
 
 missing=()

@@ -186,7 +186,7 @@ void RedisEventLog::appendAsync(AppendRequest& request, AppendCallback done) noe
         refused.status = Status(StatusCode::Internal, std::string("append: ") + e.what());
     }
     // Refused at once: on the caller's thread (done was moved into call only when call exists).
-    deliver(call ? call->done : done, std::move(refused));
+    deliver(call ? call->done : done, std::move(refused));  // NOLINT(bugprone-use-after-move)
 }
 
 void RedisEventLog::deliver(AppendCallback& done, AppendResult&& result) noexcept {

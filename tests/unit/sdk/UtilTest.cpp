@@ -6,6 +6,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <ctime>
+#include <limits>
+#include <random>
 #include <set>
 #include <thread>
 #include <vector>
@@ -17,9 +21,58 @@ using namespace ordersystem::sdk;
 TEST(Util, TimestampsAreRfc3339UtcWithMillisecondsAndParseBack) {
     EXPECT_EQ(formatTimestamp(0), "1970-01-01T00:00:00.000Z");
     EXPECT_EQ(formatTimestamp(1760210505123), "2025-10-11T19:21:45.123Z");
+    EXPECT_EQ(formatTimestamp(951868799999LL), "2000-02-29T23:59:59.999Z");
+    EXPECT_EQ(formatTimestamp(-1), "1969-12-31T23:59:59.999Z");
     EXPECT_EQ(parseTimestamp("2025-10-11T19:21:45.123Z"), 1760210505123);
     EXPECT_EQ(parseTimestamp("yesterday"), -1);
     EXPECT_EQ(formatCompactUtc(1760210505123), "20251011192145");
+}
+
+namespace {
+/// The same instant as libc writes it (gmtime_r, printf's %04d year): the reference.
+std::string libcTimestamp(int64_t epochMs, bool compact) {
+    int64_t seconds = epochMs / 1000;
+    int64_t ms = epochMs % 1000;
+    if (ms < 0) {
+        ms += 1000;
+        --seconds;
+    }
+    const auto t = static_cast<std::time_t>(seconds);
+    std::tm tm{};
+    if (gmtime_r(&t, &tm) == nullptr) return "gmtime_r failed";
+    char buf[64];
+    if (compact)
+        std::snprintf(buf, sizeof buf, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                      tm.tm_hour, tm.tm_min, tm.tm_sec);
+    else
+        std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+    return buf;
+}
+
+void expectSameAsLibc(int64_t epochMs) {
+    ASSERT_EQ(formatTimestamp(epochMs), libcTimestamp(epochMs, false)) << epochMs;
+    ASSERT_EQ(formatCompactUtc(epochMs), libcTimestamp(epochMs, true)) << epochMs;
+}
+}  // namespace
+
+TEST(Util, TimestampsAreTheTextLibcWritesForEveryInstant) {
+    // Millisecond and day boundaries around the epoch, leap days, centuries, years 0 and 9999.
+    for (const int64_t ms : {int64_t{0}, int64_t{1}, int64_t{-1}, int64_t{999}, int64_t{-999}, int64_t{1000},
+                             int64_t{-1000}, int64_t{-1001}, int64_t{86399999}, int64_t{-86400000},
+                             int64_t{-86400001}, int64_t{951782400000}, int64_t{4107542399999},
+                             int64_t{-2203891200001}, int64_t{-62167219200000}, int64_t{-62167219200001},
+                             int64_t{253402300799999}, int64_t{253402300800000}, std::numeric_limits<int64_t>::max(),
+                             std::numeric_limits<int64_t>::min()})
+        expectSameAsLibc(ms);
+    // Every day from 1600 to 2400 (two full 400-year leap cycles) at an odd time of day.
+    for (int64_t day = -135140; day < 157054; ++day) expectSameAsLibc(day * 86400000 + 45296789);
+    // Random instants, near now and across the whole range.
+    std::mt19937_64 random(20251011);
+    for (int i = 0; i < 100000; ++i) {
+        expectSameAsLibc(static_cast<int64_t>(random() % 8000000000000ULL));
+        expectSameAsLibc(static_cast<int64_t>(random()));
+    }
 }
 
 TEST(Util, UuidsAreVersion4AndDistinct) {

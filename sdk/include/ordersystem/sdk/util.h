@@ -15,7 +15,9 @@ namespace ordersystem::sdk {
 
 /// Wall clock, Unix epoch milliseconds (UTC).
 int64_t nowMs() noexcept;
-/// RFC 3339 UTC with milliseconds and Z: "2025-10-11T19:21:45.123Z".
+/// RFC 3339 UTC with milliseconds and Z: "2025-10-11T19:21:45.123Z". The project's one
+/// timestamp formatter; no libc call (it runs for every order document). Years outside
+/// 0000-9999, which RFC 3339 cannot write, come out as printf's "%04d" writes them.
 std::string formatTimestamp(int64_t epochMs);
 /// Parses formatTimestamp()'s format back; -1 when malformed.
 int64_t parseTimestamp(std::string_view text) noexcept;

@@ -260,6 +260,7 @@ void writeProblem(HttpResponse& response, int status, std::string_view detail, c
         w.endArray();
     }
     w.endObject();
+    if (status == 503) response.setHeader("Retry-After", "1");
 }
 
 void writeProblem(HttpResponse& response, const Status& status) {

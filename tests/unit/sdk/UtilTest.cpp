@@ -147,6 +147,14 @@ TEST(CatchUpPriority, AReadModelThreadYieldsWhileItKeepsUpAndRunsAtNormalPriorit
     }
 }
 
+namespace {
+const std::string* retryAfter(const HttpResponse& r) {
+    for (const auto& [name, value] : r.headers)
+        if (name == "Retry-After") return &value;
+    return nullptr;
+}
+}  // namespace
+
 TEST(Util, ProblemDocumentsCarryStatusTitleDetailAndFieldErrors) {
     HttpResponse r;
     writeProblem(r, 400, "Validation failed", {{"customerName", "must not be blank"}});
@@ -156,4 +164,25 @@ TEST(Util, ProblemDocumentsCarryStatusTitleDetailAndFieldErrors) {
     writeProblem(r, Status(StatusCode::NotFound, "Order not found"));
     EXPECT_EQ(r.status, 404);
     EXPECT_NE(r.body.find("Order not found"), std::string::npos);
+    EXPECT_EQ(retryAfter(r), nullptr);
+}
+
+TEST(Util, EveryErrorCodeAnswersTheStatusTheContractNamesAndA503SaysWhenToRetry) {
+    const std::pair<StatusCode, int> expected[] = {
+        {StatusCode::InvalidArgument, 400}, {StatusCode::NotFound, 404},    {StatusCode::Conflict, 409},
+        {StatusCode::VersionConflict, 409}, {StatusCode::Unprocessable, 422}, {StatusCode::Unavailable, 503},
+        {StatusCode::Timeout, 503},         {StatusCode::InvalidConfig, 500}, {StatusCode::Internal, 500},
+    };
+    for (const auto& [code, status] : expected) {
+        HttpResponse r;
+        writeProblem(r, Status(code, "why"));
+        EXPECT_EQ(r.status, status) << static_cast<int>(code);
+        const std::string* retry = retryAfter(r);
+        if (status == 503) {
+            ASSERT_NE(retry, nullptr) << static_cast<int>(code);
+            EXPECT_EQ(*retry, "1");
+        } else {
+            EXPECT_EQ(retry, nullptr) << static_cast<int>(code);
+        }
+    }
 }

@@ -72,7 +72,7 @@ struct FieldError {
 };
 
 /// Fills response with an RFC 9457 problem document (application/problem+json).
-/// title defaults to the HTTP reason phrase of status.
+/// title defaults to the HTTP reason phrase of status. A 503 also says `Retry-After: 1`.
 void writeProblem(HttpResponse& response, int status, std::string_view detail,
                   const std::vector<FieldError>& errors = {}, std::string_view title = {});
 /// The same from a Status (httpStatusFor(status.code), detail = status.message).

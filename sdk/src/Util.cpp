@@ -202,17 +202,6 @@ std::string newUuid() {
     return buf;
 }
 
-std::string fingerprint(std::string_view data) {
-    uint64_t h = 1469598103934665603ULL;
-    for (const char c : data) {
-        h ^= static_cast<unsigned char>(c);
-        h *= 1099511628211ULL;
-    }
-    char buf[20];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-    return buf;
-}
-
 const char* reasonPhrase(int status) noexcept {
     switch (status) {
     case 200: return "OK";

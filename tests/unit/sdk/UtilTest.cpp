@@ -75,6 +75,15 @@ TEST(Util, TimestampsAreTheTextLibcWritesForEveryInstant) {
     }
 }
 
+TEST(Util, HashesAreTheStandardDigests) {
+    EXPECT_EQ(sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_EQ(sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(sha256("abc")[0], 0xba);
+    // Not the standard FNV offset basis (see util.h), and never to change: stored names use it.
+    EXPECT_EQ(fnv1aHex(""), "14650fb0739d0383");
+    EXPECT_EQ(fnv1aHex("a"), "44bd8ad473cd9906");
+}
+
 TEST(Util, UuidsAreVersion4AndDistinct) {
     std::set<std::string> seen;
     for (int i = 0; i < 1000; ++i) {

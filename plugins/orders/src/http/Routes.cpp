@@ -1,6 +1,7 @@
 // The orders REST routes (see Routes.h).
 #include "http/Routes.h"
 
+#include "app/Fingerprint.h"
 #include "app/Messages.h"
 #include "domain/Validation.h"
 #include "ordersystem/sdk/json.h"
@@ -94,7 +95,10 @@ bool parseCreate(const HttpRequest& req, app::CreateOrder* command, HttpResponse
         writeValidation(*res, {{"Idempotency-Key", "Idempotency-Key must be 1-255 visible ASCII characters"}});
         return false;
     }
-    if (!command->idempotencyKey.empty()) command->fingerprint = sdk::fingerprint(req.body);
+    if (!command->idempotencyKey.empty()) {
+        command->fingerprint = app::bodyFingerprint(req.body);
+        command->body = req.body;
+    }
     return true;
 }
 

@@ -322,8 +322,30 @@ TEST_F(CreateOrderIdempotency, SameKeyWithAnotherBodyIs422) {
     EXPECT_EQ(log.eventCount(), 1u);
 }
 
+TEST_F(CreateOrderIdempotency, AKeyIsStoredWithTheSha256OfItsBody) {
+    ASSERT_EQ(create(kBody, {{"Idempotency-Key", "key-sha"}}).status, 201);
+    auto stored = log.claim("key-sha", "", 10000);
+    ASSERT_EQ(stored->state, sdk::IdempotencyClaim::State::Completed);
+    EXPECT_EQ(stored->fingerprint, sdk::sha256Hex(kBody));
+}
+
+TEST_F(CreateOrderIdempotency, AKeyAnOlderBuildStoredStillReplaysItsBodyAndRefusesAnother) {
+    // Builds before SHA-256 stored the 16-digit FNV-1a fingerprint; such keys live up to 24 h.
+    const std::string firstAnswer = R"({"orderId":77,"orderNumber":"ORD-20251011192145-0077"})";
+    ASSERT_EQ(log.claim("key-old", sdk::fnv1aHex(kBody), 10000)->state, sdk::IdempotencyClaim::State::Claimed);
+    ASSERT_TRUE(log.complete({"key-old", sdk::fnv1aHex(kBody), firstAnswer}).isOk());
+    auto replay = create(kBody, {{"Idempotency-Key", "key-old"}});
+    EXPECT_EQ(replay.status, 201) << replay.body;
+    EXPECT_EQ(replay.body, firstAnswer);
+    EXPECT_EQ(log.eventCount(), 0u);
+    auto other = create(R"({"customerName":"Other","items":[{"productName":"A","quantity":1,"price":1}]})",
+                        {{"Idempotency-Key", "key-old"}});
+    EXPECT_EQ(other.status, 422) << other.body;
+    EXPECT_EQ(log.eventCount(), 0u);
+}
+
 TEST_F(CreateOrderIdempotency, RepeatWhileTheFirstIsInFlightIs409) {
-    ASSERT_EQ(log.claim("key-3", sdk::fingerprint(kBody), 10000)->state, sdk::IdempotencyClaim::State::Claimed);
+    ASSERT_EQ(log.claim("key-3", sdk::sha256Hex(kBody), 10000)->state, sdk::IdempotencyClaim::State::Claimed);
     auto r = create(kBody, {{"Idempotency-Key", "key-3"}});
     EXPECT_EQ(r.status, 409) << r.body;
     EXPECT_EQ(log.eventCount(), 0u);

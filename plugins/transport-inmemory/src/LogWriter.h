@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "Sqlite.h"
+#include "Schema.h"
 #include "ordersystem/sdk/eventlog.h"
 #include "ordersystem/sdk/host.h"
 

@@ -1,12 +1,12 @@
-// Contract: the orders read model's SQLite file through Poco::Data.
-// - open() (start-up thread) creates the folder, opens the writer session, sets WAL and
+// Contract: the orders read model's SQLite file through the plugins' SQLite layer (sdk/sqlite).
+// - open() (start-up thread) creates the folder, opens the writer connection, sets WAL and
 //   synchronous=NORMAL (the file is rebuildable from the log) and migrates the schema in place
 //   (PRAGMA user_version; a newer version than this build knows is refused).
-// - writeBatch() is called only by the projection's apply thread; it uses the one writer session
-//   and `BEGIN IMMEDIATE`, and stores the checkpoint in the same transaction as the rows.
-// - loadOrder()/list()/readCheckpoint() run on any thread; each borrows a reader session from a small
-//   pool (a session is never used by two threads at once); at most 16 sessions exist, a 17th
-//   caller waits for one to be returned.
+// - writeBatch() is called only by the projection's apply thread; it uses the one writer
+//   connection and `BEGIN IMMEDIATE`, and stores the checkpoint in the same transaction as the rows.
+// - loadOrder()/list()/readCheckpoint() run on any thread; each borrows a reader connection from
+//   a pool (a connection is never used by two threads at once); at most kReaderSlots exist, one
+//   more caller waits for one to be returned.
 // Errors come back as Status (Unavailable for database failures); nothing here throws.
 #pragma once
 
@@ -24,8 +24,8 @@
 #include "ordersystem/sdk/logger.h"
 #include "ordersystem/sdk/status.h"
 
-namespace Poco::Data {
-class Session;
+namespace ordersystem::sqlite {
+class Db;
 }
 
 namespace ordersystem::plugins::orders::store {
@@ -89,18 +89,20 @@ private:
     class ReaderLease;
     struct Reader;
     struct WriterStatements;
-    /// Prepared once and re-executed per row; rebuilt after a failure (a Statement that threw is unusable).
-    WriterStatements& writerStatements(const std::string& projection);
-    std::unique_ptr<Poco::Data::Session> newSession();
-    /// Index of a slot now owned by the caller, its reader opened; throws when opening fails.
-    size_t acquireReader();
+    /// Prepared once and re-executed per row; rebuilt after a failure. Null with *error set when
+    /// preparing failed.
+    WriterStatements* writerStatements(const std::string& projection, sdk::Status* error);
+    /// Opens db on the file with this model's settings (busy timeout, synchronous, page cache).
+    sdk::Status openConnection(sqlite::Db& db);
+    /// *slot is now owned by the caller, its reader opened; not Ok when opening it failed.
+    sdk::Status acquireReader(size_t* slot);
     /// Gives the slot back; discard: its reader failed and is closed (reopened on next use).
     void releaseReader(size_t slot, bool discard) noexcept;
-    void migrate(Poco::Data::Session& session);
+    sdk::Status migrate(sqlite::Db& db);
 
     sdk::Logger& _logger;
     std::string _path;
-    std::unique_ptr<Poco::Data::Session> _writer;
+    std::unique_ptr<sqlite::Db> _writer;
     std::unique_ptr<WriterStatements> _statements;  ///< apply thread only
     /// A fixed set of reader slots claimed with one compare-exchange: no mutex on the common
     /// path (the mutex-guarded pool cost a futex round per GET under 64 connections).
@@ -108,7 +110,7 @@ private:
         std::atomic<bool> busy{false};
         std::unique_ptr<Reader> reader;  ///< owned by whoever holds busy; opened lazily
     };
-    /// Bounded (there can be 128 HTTP threads; each session costs up to a 2 MiB page cache), but
+    /// Bounded (there can be 128 HTTP threads; each connection costs up to its page cache), but
     /// not to the core count: with 2 cores and ~130 threads a slot holder is often preempted,
     /// and 4 slots measured 20-24k GET/s against 37-41k with 16 (all cache misses, c=64).
     static constexpr size_t kReaderSlots = 64;

@@ -23,6 +23,8 @@ constexpr int kBusyTimeoutMs = 2000;
 /// Page cache per connection in KiB (SQLite's default is 2000).
 constexpr int kCacheKiB = 512;
 constexpr const char* kVfsName = "ordersystem-orders";
+/// The oldest schema a build of this plugin wrote (the first build wrote version 2).
+constexpr int kOldestSchemaVersion = 2;
 
 constexpr const char* kSelectColumns =
     "SELECT id, order_number, customer_name, total_cents, status, version, items_json, created_at_ms, "
@@ -183,6 +185,10 @@ Status ReadModelDb::migrate(sqlite::Db& db) {
         return Status(StatusCode::Unavailable, "schema version " + std::to_string(version) + " is newer than this build's " +
                                                    std::to_string(kSchemaVersion) +
                                                    "; delete the file to rebuild it from the log");
+    if (version != 0 && version < kOldestSchemaVersion)
+        return Status(StatusCode::Unavailable, "schema version " + std::to_string(version) +
+                                                   " was never written by this plugin; delete the file to rebuild it "
+                                                   "from the log");
     if (version == kSchemaVersion) return Status::ok();
     if (Status s = db.execute("BEGIN IMMEDIATE"); !s) return s;
     Status s;
@@ -196,17 +202,11 @@ Status ReadModelDb::migrate(sqlite::Db& db) {
                             "cancel_reason TEXT NOT NULL DEFAULT '', document TEXT)",
                             "CREATE TABLE IF NOT EXISTS checkpoints (projection TEXT PRIMARY KEY, position INTEGER NOT NULL)"});
     }
-    if (s && version == 1) {
-        // Version 1 had no cancellation columns and no status index.
-        s = executeAll(db, {"ALTER TABLE orders ADD COLUMN cancelled_at_ms INTEGER NOT NULL DEFAULT 0",
-                            "ALTER TABLE orders ADD COLUMN has_cancel_reason INTEGER NOT NULL DEFAULT 0",
-                            "ALTER TABLE orders ADD COLUMN cancel_reason TEXT NOT NULL DEFAULT ''"});
-    }
-    if (s && (version == 1 || version == 2)) {
+    if (s && version == 2) {
         // Version 3 stores the order document (NULL in migrated rows: built when read).
         s = db.execute("ALTER TABLE orders ADD COLUMN document TEXT");
     }
-    if (s && version >= 1 && version <= 3) {
+    if (s && (version == 2 || version == 3)) {
         // Version 4 orders lists by creation time: the indexes gain created_at_ms.
         s = executeAll(db, {"DROP INDEX IF EXISTS orders_by_customer", "DROP INDEX IF EXISTS orders_by_status"});
     }

@@ -79,17 +79,20 @@ TEST_F(OrdersReadModel, OlderSchemaIsMigratedInPlaceKeepingItsRows) {
     const int64_t a = createOrder("Old Customer");
     stopPlugin();
     std::filesystem::remove(dbPath());
-    // Schema version 1: no cancellation columns and no status index.
+    // Schema version 2, the first this plugin wrote: no document column, lists indexed by id.
     runSql(dbPath(),
            "CREATE TABLE orders (id INTEGER PRIMARY KEY, order_number TEXT NOT NULL, customer_name TEXT NOT NULL, "
            "total_cents INTEGER NOT NULL, status INTEGER NOT NULL, version INTEGER NOT NULL, items_json TEXT NOT NULL, "
            "created_at_ms INTEGER NOT NULL, processed_at_ms INTEGER NOT NULL DEFAULT 0, "
-           "completed_at_ms INTEGER NOT NULL DEFAULT 0);"
+           "completed_at_ms INTEGER NOT NULL DEFAULT 0, cancelled_at_ms INTEGER NOT NULL DEFAULT 0, "
+           "has_cancel_reason INTEGER NOT NULL DEFAULT 0, cancel_reason TEXT NOT NULL DEFAULT '');"
            "CREATE TABLE checkpoints (projection TEXT PRIMARY KEY, position INTEGER NOT NULL);"
+           "CREATE INDEX orders_by_customer ON orders(customer_name, id);"
+           "CREATE INDEX orders_by_status ON orders(status, id);"
            "INSERT INTO orders VALUES (1, 'ORD-OLD-0001', 'Old Customer', 99999, 0, 1, "
-           "'[{\"productName\":\"Laptop\",\"quantity\":1,\"price\":999.99}]', 1000, 0, 0);"
+           "'[{\"productName\":\"Laptop\",\"quantity\":1,\"price\":999.99}]', 1000, 0, 0, 0, 0, '');"
            "INSERT INTO checkpoints VALUES ('orders-read-model', 1);"
-           "PRAGMA user_version=1");
+           "PRAGMA user_version=2");
     startPlugin();
     EXPECT_EQ(userVersion(dbPath()), store::kSchemaVersion);
     EXPECT_TRUE(host->fakeLogger().contains("migrated schema"));
@@ -102,16 +105,19 @@ TEST_F(OrdersReadModel, OlderSchemaIsMigratedInPlaceKeepingItsRows) {
     EXPECT_EQ(json(get("/api/orders", {{"status", "Cancelled"}}).body).find("items")->items().size(), 1u);
 }
 
-TEST_F(OrdersReadModel, NewerSchemaThanThisBuildRefusesToStartNamingTheFile) {
-    stopPlugin();
-    runSql(dbPath(), "PRAGMA user_version=99");
-    host = std::make_unique<ordersystem::testing::FakeHost>(dir(), "node-a");
-    host->provideEventLog(&log);
-    plugin = std::make_unique<OrdersPlugin>(OrdersSettings{});
-    auto s = plugin->start(*host);
-    EXPECT_FALSE(s.isOk());
-    EXPECT_NE(s.message.find("orders.db"), std::string::npos) << s.message;
-    EXPECT_NE(s.message.find("99"), std::string::npos) << s.message;
+TEST_F(OrdersReadModel, ASchemaThisBuildCannotMigrateRefusesToStartNamingTheFile) {
+    // 99: newer than this build; 1: older than any this plugin wrote.
+    for (const char* version : {"99", "1"}) {
+        stopPlugin();
+        runSql(dbPath(), (std::string("PRAGMA user_version=") + version).c_str());
+        host = std::make_unique<ordersystem::testing::FakeHost>(dir(), "node-a");
+        host->provideEventLog(&log);
+        plugin = std::make_unique<OrdersPlugin>(OrdersSettings{});
+        auto s = plugin->start(*host);
+        EXPECT_FALSE(s.isOk()) << version;
+        EXPECT_NE(s.message.find("orders.db"), std::string::npos) << s.message;
+        EXPECT_NE(s.message.find(std::string("version ") + version), std::string::npos) << s.message;
+    }
 }
 
 TEST_F(OrdersReadModel, IsNotReadyWhileCatchingUpAndReadyOnceCaughtUp) {

@@ -58,7 +58,6 @@ public:
     int64_t get(int64_t orderId) const;  ///< 0 when unknown
     /// Empties the table; from now on it holds ids above base.
     void reset(int64_t base);
-    size_t denseSize() const noexcept { return _dense.size(); }
 
 private:
     static constexpr size_t kDenseSlack = size_t{1} << 20;

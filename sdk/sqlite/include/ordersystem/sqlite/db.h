@@ -49,8 +49,6 @@ public:
     std::string text(int column) const;
     /// The column's text without a copy; valid until the next step() or reset().
     std::string_view textView(int column) const noexcept;
-    bool isNull(int column) const noexcept { return sqlite3_column_type(_stmt, column) == SQLITE_NULL; }
-    bool valid() const noexcept { return _stmt != nullptr; }
 
 private:
     sdk::Status failure(int rc) const;
@@ -77,7 +75,6 @@ public:
     /// 0 when it returns no row.
     sdk::Result<int64_t> queryInt(const char* sql);
     sqlite3* handle() noexcept { return _db; }
-    bool isOpen() const noexcept { return _db != nullptr; }
     std::string lastError() const;
     int changes() const noexcept { return sqlite3_changes(_db); }
     /// False inside a transaction.

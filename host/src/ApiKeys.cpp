@@ -2,8 +2,6 @@
 
 #include <fstream>
 
-#include <Poco/SHA2Engine.h>
-
 #include "Config.h"
 #include "ordersystem/sdk/text.h"
 
@@ -11,26 +9,6 @@ namespace ordersystem::host {
 
 using sdk::Status;
 using sdk::StatusCode;
-
-Sha256 sha256(std::string_view text) {
-    Poco::SHA2Engine engine(Poco::SHA2Engine::SHA_256);
-    engine.update(text.data(), static_cast<unsigned>(text.size()));
-    const Poco::DigestEngine::Digest& d = engine.digest();
-    Sha256 out{};
-    for (size_t i = 0; i < out.size() && i < d.size(); ++i) out[i] = d[i];
-    return out;
-}
-
-std::string toHex(const Sha256& digest) {
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    out.reserve(64);
-    for (unsigned char b : digest) {
-        out.push_back(digits[b >> 4]);
-        out.push_back(digits[b & 0x0f]);
-    }
-    return out;
-}
 
 namespace {
 
@@ -72,7 +50,7 @@ sdk::Result<ApiKeys> ApiKeys::load(const std::string& path) {
 
 bool ApiKeys::accepts(std::string_view key) const {
     if (key.empty()) return false;
-    const Sha256 presented = sha256(key);
+    const Sha256 presented = sdk::sha256(key);
     unsigned matched = 0;
     for (const Sha256& h : _hashes) {
         unsigned diff = 0;

@@ -5,21 +5,16 @@
 // The key itself is never stored: only its hash, so the file is not a secret worth stealing.
 #pragma once
 
-#include <array>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "ordersystem/sdk/status.h"
+#include "ordersystem/sdk/util.h"
 
 namespace ordersystem::host {
 
-using Sha256 = std::array<unsigned char, 32>;
-
-/// SHA-256 of text.
-Sha256 sha256(std::string_view text);
-/// Lower-case hex of a digest.
-std::string toHex(const Sha256& digest);
+using sdk::Sha256;
 
 class ApiKeys {
 public:

@@ -179,7 +179,6 @@ void EventLoopServer::Loop::dispatch(Connection& conn) {
 void EventLoopServer::Loop::refuse(Connection& conn, int status, const std::string& detail) {
     sdk::HttpResponse response;
     sdk::writeProblem(response, status, detail);
-    if (status == 503) response.setHeader("Retry-After", "1");
     conn.keepAlive = false;
     conn.haveHead = false;
     conn.requestStartMs = 0;

@@ -21,7 +21,6 @@ public:
     void add(std::string name, sdk::HealthCheck check);
     void setIdentity(std::string nodeId, std::string mode);
     void beginShutdown() { _shuttingDown.store(true); }
-    bool shuttingDown() const { return _shuttingDown.load(); }
 
     /// Runs the probe and fills the response (200 Healthy or 503 Unhealthy).
     void answer(Probe probe, sdk::HttpResponse& response) const;

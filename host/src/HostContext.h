@@ -52,7 +52,6 @@ public:
     sdk::EventLog* eventLog() noexcept override { return _services.eventLog.load(); }
     void provideEventLog(sdk::EventLog* log) override;
 
-    SpdLoggerAdapter& spdLogger() { return _logger; }
     /// The first refused registration since the last call ("" = none). Registration methods never
     /// throw (plugins call them from noexcept start()); the plugin manager fails the start instead.
     std::string takeError();

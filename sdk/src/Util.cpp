@@ -25,21 +25,83 @@ int64_t nowMs() noexcept {
 }
 
 namespace {
-std::tm utcTm(int64_t epochMs) {
-    const std::time_t seconds = static_cast<std::time_t>(epochMs >= 0 ? epochMs / 1000 : (epochMs - 999) / 1000);
-    std::tm tm{};
-    gmtime_r(&seconds, &tm);
-    return tm;
+
+/// A UTC instant split into calendar fields (proleptic Gregorian, any int64 milliseconds).
+struct UtcFields {
+    int64_t year;
+    unsigned month, day, hour, minute, second, millis;
+};
+
+/// H. Hinnant's civil_from_days: no libc call and no lock, unlike gmtime_r (time zone state).
+UtcFields utcFields(int64_t epochMs) noexcept {
+    UtcFields f{};
+    constexpr int64_t kMsPerDay = 86400000;
+    // Floor division without overflow: the day of -1 ms is day -1, not day 0.
+    int64_t days = epochMs / kMsPerDay;
+    int64_t msOfDay = epochMs % kMsPerDay;
+    if (msOfDay < 0) {
+        msOfDay += kMsPerDay;
+        --days;
+    }
+    const int64_t z = days + 719468;
+    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    const auto doe = static_cast<unsigned>(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    f.day = doy - (153 * mp + 2) / 5 + 1;
+    f.month = mp < 10 ? mp + 3 : mp - 9;
+    f.year = static_cast<int64_t>(yoe) + era * 400 + (f.month <= 2 ? 1 : 0);
+    const auto ms = static_cast<unsigned>(msOfDay);
+    f.hour = ms / 3600000;
+    f.minute = ms / 60000 % 60;
+    f.second = ms / 1000 % 60;
+    f.millis = ms % 1000;
+    return f;
 }
+
+/// Writes value in exactly width decimal digits. Template: 32-bit division where it suffices.
+template <class Unsigned>
+char* digits(char* p, Unsigned value, int width) noexcept {
+    for (int i = width - 1; i >= 0; --i) {
+        p[i] = static_cast<char>('0' + value % 10);
+        value /= 10;
+    }
+    return p + width;
+}
+
+/// The year as printf's "%04d" writes it: at least four characters, a sign counting as one.
+char* yearDigits(char* p, int64_t year) noexcept {
+    if (year >= 0 && year <= 9999) return digits(p, static_cast<unsigned>(year), 4);
+    if (year < 0) *p++ = '-';
+    const uint64_t magnitude = year < 0 ? 0 - static_cast<uint64_t>(year) : static_cast<uint64_t>(year);
+    int width = 1;
+    for (uint64_t rest = magnitude / 10; rest > 0; rest /= 10) ++width;
+    return digits(p, magnitude, std::max(width, year < 0 ? 3 : 4));
+}
+
+/// "yyyy-MM-ddTHH:mm:ss" (RFC 3339) or "yyyyMMddHHmmss" (order numbers); returns the end.
+char* dateAndTime(char* p, const UtcFields& f, bool rfc3339) noexcept {
+    const unsigned fields[] = {f.month, f.day, f.hour, f.minute, f.second};
+    const char separators[] = "--T::";
+    p = yearDigits(p, f.year);
+    for (size_t i = 0; i < 5; ++i) {
+        if (rfc3339) *p++ = separators[i];
+        p = digits(p, fields[i], 2);
+    }
+    return p;
+}
+
 }  // namespace
 
 std::string formatTimestamp(int64_t epochMs) {
-    const std::tm tm = utcTm(epochMs);
-    const int ms = static_cast<int>(((epochMs % 1000) + 1000) % 1000);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ms);
-    return buf;
+    const UtcFields f = utcFields(epochMs);
+    char buf[48];
+    char* p = dateAndTime(buf, f, true);
+    *p++ = '.';
+    p = digits(p, f.millis, 3);
+    *p++ = 'Z';
+    return std::string(buf, static_cast<size_t>(p - buf));
 }
 
 int64_t parseTimestamp(std::string_view text) noexcept {
@@ -58,11 +120,9 @@ int64_t parseTimestamp(std::string_view text) noexcept {
 }
 
 std::string formatCompactUtc(int64_t epochMs) {
-    const std::tm tm = utcTm(epochMs);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                  tm.tm_hour, tm.tm_min, tm.tm_sec);
-    return buf;
+    char buf[40];
+    const char* end = dateAndTime(buf, utcFields(epochMs), false);
+    return std::string(buf, static_cast<size_t>(end - buf));
 }
 
 namespace {
@@ -142,17 +202,6 @@ std::string newUuid() {
     return buf;
 }
 
-std::string fingerprint(std::string_view data) {
-    uint64_t h = 1469598103934665603ULL;
-    for (const char c : data) {
-        h ^= static_cast<unsigned char>(c);
-        h *= 1099511628211ULL;
-    }
-    char buf[20];
-    std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-    return buf;
-}
-
 const char* reasonPhrase(int status) noexcept {
     switch (status) {
     case 200: return "OK";
@@ -200,6 +249,7 @@ void writeProblem(HttpResponse& response, int status, std::string_view detail, c
         w.endArray();
     }
     w.endObject();
+    if (status == 503) response.setHeader("Retry-After", "1");
 }
 
 void writeProblem(HttpResponse& response, const Status& status) {

@@ -2,8 +2,6 @@
 // checkpoint; memory is updated only after the commit, so a failed batch changes nothing.
 #include "AnalyticsPlugin.h"
 
-#include <Poco/Exception.h>
-
 #include <algorithm>
 #include <exception>
 #include <map>
@@ -78,9 +76,9 @@ Status AnalyticsPlugin::start(sdk::Host& host) noexcept {
                                 ? " (file upgraded from schema " + std::to_string(_store.upgradedFrom()) + ")"
                                 : std::string()));
         return Status::ok();
-    } catch (const Poco::Exception& e) {
+    } catch (const StoreError& e) {
         _store.close();
-        return Status(StatusCode::Unavailable, "analytics: cannot load " + _path + ": " + e.displayText());
+        return Status(StatusCode::Unavailable, "analytics: cannot load " + _path + ": " + e.what());
     } catch (const std::exception& e) {
         _store.close();
         return Status(StatusCode::Internal, std::string("analytics: start failed: ") + e.what());
@@ -115,9 +113,9 @@ Status AnalyticsPlugin::apply(const std::vector<sdk::EventRecord>& batch) noexce
             _store.rollback();
             throw;
         }
-    } catch (const Poco::Exception& e) {
-        noteFailure(e.displayText());
-        return Status(StatusCode::Unavailable, "analytics: " + _path + ": " + e.displayText());
+    } catch (const StoreError& e) {
+        noteFailure(e.what());
+        return Status(StatusCode::Unavailable, "analytics: " + _path + ": " + e.what());
     } catch (const std::exception& e) {
         noteFailure(e.what());
         return Status(StatusCode::Internal, std::string("analytics: ") + e.what());

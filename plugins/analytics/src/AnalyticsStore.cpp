@@ -1,26 +1,18 @@
-// SQLite through Poco::Data: a fresh Statement per call (a Statement that threw is unusable in
-// Poco 1.11), BEGIN IMMEDIATE issued by hand (Session::begin() is DEFERRED).
+// The analytics file through the plugins' SQLite layer; BEGIN IMMEDIATE, so a batch never
+// waits for a lock halfway.
 #include "AnalyticsStore.h"
 
-#include <Poco/Data/SQLite/SessionImpl.h>
-#include <Poco/Data/SQLite/Utility.h>
-#include <Poco/Data/Session.h>
-#include <Poco/Data/Statement.h>
-#include <Poco/Exception.h>
-#include <Poco/File.h>
-#include <Poco/Path.h>
-
-#include <sqlite3.h>
-
 #include <array>
+#include <filesystem>
 #include <string>
+#include <system_error>
 #include <vector>
 
+#include "ordersystem/sqlite/db.h"
 #include "ordersystem/sqlite/wal_gathering_vfs.h"
 
 namespace ordersystem::plugins::analytics {
 
-using namespace Poco::Data::Keywords;
 using sdk::Status;
 using sdk::StatusCode;
 
@@ -28,8 +20,8 @@ namespace {
 /// 1: per-order rows and the checkpoint. 2: the totals beside the checkpoint (start-up reads one
 /// row instead of aggregating every order: ~0.7 s per million orders before).
 constexpr int kSchemaVersion = 2;
-/// Seconds SQLite waits for a lock: short, so a stuck file fails an apply instead of hanging it.
-constexpr std::size_t kBusyTimeoutSeconds = 2;
+/// How long SQLite waits for a lock: short, so a stuck file fails an apply instead of hanging it.
+constexpr int kBusyTimeoutMs = 2000;
 constexpr const char* kVfsName = "ordersystem-analytics";
 /// The totals columns of the checkpoint row, in Totals order (status index, count then cents).
 constexpr const char* kTotalsColumns[kStatusCount][2] = {
@@ -47,63 +39,38 @@ std::string checkpointAssignments() {
         for (const char* column : pair) sql += std::string(", ") + column + " = ?" + std::to_string(parameter++);
     return sql;
 }
+
+/// Throws StoreError when s is not Ok (this store's methods report by throwing).
+void check(const Status& s) {
+    if (!s) throw StoreError(s.message);
+}
+
+/// Runs st to completion and resets it.
+void run(sqlite::Stmt& st) {
+    const Status s = st.exec();
+    st.reset();
+    check(s);
+}
 }  // namespace
 
-/// The projection's statements; used by the apply thread alone. Errors throw
-/// Poco::DataException with SQLite's message, like the Poco calls around them.
+/// The projection's statements; used by the apply thread alone.
 struct AnalyticsStore::Statements {
-    sqlite3* db;
-    sqlite3_stmt* begin = nullptr;
-    sqlite3_stmt* commit = nullptr;
-    sqlite3_stmt* rollback = nullptr;
-    sqlite3_stmt* find = nullptr;
-    sqlite3_stmt* upsert = nullptr;
-    sqlite3_stmt* checkpoint = nullptr;
+    sqlite::Stmt begin, commit, rollback, find, upsert, checkpoint;
 
-    explicit Statements(sqlite3* handle) : db(handle) {
-        try {
-            begin = prepare("BEGIN IMMEDIATE");
-            commit = prepare("COMMIT");
-            rollback = prepare("ROLLBACK");
-            find = prepare("SELECT status, total_cents, version FROM orders WHERE order_id = ?");
-            upsert = prepare(
-                "INSERT INTO orders(order_id, status, total_cents, version) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(order_id) DO UPDATE SET status = excluded.status, "
-                "total_cents = excluded.total_cents, version = excluded.version");
-            checkpoint = prepare(("UPDATE checkpoint SET " + checkpointAssignments() + " WHERE id = 1").c_str());
-        } catch (...) {
-            finalizeAll();
-            throw;
-        }
-    }
-    ~Statements() { finalizeAll(); }
-    Statements(const Statements&) = delete;
-    Statements& operator=(const Statements&) = delete;
-
-    sqlite3_stmt* prepare(const char* sql) {
-        sqlite3_stmt* st = nullptr;
-        if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK)
-            throw Poco::DataException(std::string("preparing ") + sql + ": " + sqlite3_errmsg(db));
-        return st;
-    }
-    void finalizeAll() noexcept {
-        for (sqlite3_stmt** st : {&begin, &commit, &rollback, &find, &upsert, &checkpoint}) {
-            sqlite3_finalize(*st);
-            *st = nullptr;
-        }
-    }
-    /// Steps once; true when a row is ready. Throws on an error (after resetting).
-    bool step(sqlite3_stmt* st) {
-        const int rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) return true;
-        if (rc == SQLITE_DONE) return false;
-        const std::string message = sqlite3_errmsg(db);
-        sqlite3_reset(st);
-        throw Poco::DataException(message);
-    }
-    void run(sqlite3_stmt* st) {
-        step(st);
-        sqlite3_reset(st);
+    explicit Statements(sqlite::Db& db) {
+        const std::string checkpointSql = "UPDATE checkpoint SET " + checkpointAssignments() + " WHERE id = 1";
+        const std::pair<sqlite::Stmt*, const char*> all[] = {
+            {&begin, "BEGIN IMMEDIATE"},
+            {&commit, "COMMIT"},
+            {&rollback, "ROLLBACK"},
+            {&find, "SELECT status, total_cents, version FROM orders WHERE order_id = ?"},
+            {&upsert,
+             "INSERT INTO orders(order_id, status, total_cents, version) VALUES (?, ?, ?, ?) "
+             "ON CONFLICT(order_id) DO UPDATE SET status = excluded.status, "
+             "total_cents = excluded.total_cents, version = excluded.version"},
+            {&checkpoint, checkpointSql.c_str()},
+        };
+        for (const auto& [stmt, sql] : all) check(stmt->prepare(db, sql));
     }
 };
 
@@ -115,18 +82,21 @@ Status AnalyticsStore::open(const std::string& path) {
     _createdFresh = false;
     _upgradedFrom = 0;
     try {
-        const std::string parent = Poco::Path(path).parent().toString();
-        if (!parent.empty()) Poco::File(parent).createDirectories();
+        std::error_code ec;
+        const auto parent = std::filesystem::path(path).parent_path();
+        if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+        if (ec) throw StoreError("cannot create " + parent.string() + ": " + ec.message());
         // Each commit's WAL frames in one write (see wal_gathering_vfs.h); the plain VFS otherwise.
-        _session = std::make_unique<Poco::Data::Session>(
-            new Poco::Data::SQLite::SessionImpl(sqlite::openNameThroughWalGathering(path, kVfsName), kBusyTimeoutSeconds));
-        Poco::Data::Session& s = *_session;
-        s << "PRAGMA journal_mode=WAL", now;
-        s << "PRAGMA synchronous=NORMAL", now;
-        int version = 0;
-        s << "PRAGMA user_version", into(version), now;
+        sqlite::registerWalGatheringVfs(kVfsName);
+        _db = std::make_unique<sqlite::Db>();
+        check(_db->open(path, false, kBusyTimeoutMs));
+        check(_db->execute("PRAGMA journal_mode=WAL"));
+        check(_db->execute("PRAGMA synchronous=NORMAL"));
+        auto found = _db->queryInt("PRAGMA user_version");
+        check(found.status());
+        const int version = static_cast<int>(*found);
         if (version > kSchemaVersion) {
-            _session.reset();
+            _db.reset();
             return Status(StatusCode::Internal, path + " has schema version " + std::to_string(version) +
                                                     ", newer than this build knows (" + std::to_string(kSchemaVersion) +
                                                     "); delete it to rebuild analytics from the log");
@@ -143,55 +113,50 @@ Status AnalyticsStore::open(const std::string& path) {
             _createdFresh = version == 0;
             _upgradedFrom = version;
         }
-        _statements = std::make_unique<Statements>(Poco::Data::SQLite::Utility::dbHandle(s));
+        _statements = std::make_unique<Statements>(*_db);
         return Status::ok();
-    } catch (const Poco::Exception& e) {
-        _statements.reset();
-        _session.reset();
-        return Status(StatusCode::Unavailable, "cannot open " + path + ": " + e.displayText());
     } catch (const std::exception& e) {
         _statements.reset();
-        _session.reset();
+        _db.reset();
         return Status(StatusCode::Unavailable, "cannot open " + path + ": " + e.what());
     }
 }
 
 void AnalyticsStore::migrate(int from) {
-    Poco::Data::Session& s = *_session;
+    sqlite::Db& db = *_db;
     if (from < 1) {
-        s << "CREATE TABLE IF NOT EXISTS orders ("
-             " order_id INTEGER PRIMARY KEY NOT NULL,"
-             " status TEXT NOT NULL,"
-             " total_cents INTEGER NOT NULL,"
-             " version INTEGER NOT NULL)", now;
-        s << "CREATE TABLE IF NOT EXISTS checkpoint ("
-             " id INTEGER PRIMARY KEY CHECK (id = 1),"
-             " position INTEGER NOT NULL)", now;
-        s << "INSERT OR IGNORE INTO checkpoint(id, position) VALUES(1, 0)", now;
+        check(db.execute("CREATE TABLE IF NOT EXISTS orders ("
+                         " order_id INTEGER PRIMARY KEY NOT NULL,"
+                         " status TEXT NOT NULL,"
+                         " total_cents INTEGER NOT NULL,"
+                         " version INTEGER NOT NULL)"));
+        check(db.execute("CREATE TABLE IF NOT EXISTS checkpoint ("
+                         " id INTEGER PRIMARY KEY CHECK (id = 1),"
+                         " position INTEGER NOT NULL)"));
+        check(db.execute("INSERT OR IGNORE INTO checkpoint(id, position) VALUES(1, 0)"));
     }
     if (from < 2) {
         for (const auto& pair : kTotalsColumns)
             for (const char* column : pair)
-                s << std::string("ALTER TABLE checkpoint ADD COLUMN ") + column + " INTEGER NOT NULL DEFAULT 0", now;
+                check(db.execute(std::string("ALTER TABLE checkpoint ADD COLUMN ") + column + " INTEGER NOT NULL DEFAULT 0"));
         // A file of version 1 has per-order rows: add them up once.
         const Totals t = totalsFromOrders();
         for (size_t i = 0; i < kStatusCount; ++i) {
-            Poco::Int64 count = t.countByStatus[i], cents = t.centsByStatus[i];
-            s << std::string("UPDATE checkpoint SET ") + kTotalsColumns[i][0] + " = ?, " + kTotalsColumns[i][1] +
-                     " = ? WHERE id = 1",
-                use(count), use(cents), now;
+            sqlite::Stmt set;
+            const std::string sql = std::string("UPDATE checkpoint SET ") + kTotalsColumns[i][0] + " = ?, " +
+                                    kTotalsColumns[i][1] + " = ? WHERE id = 1";
+            check(set.prepare(db, sql.c_str()));
+            set.bind(1, t.countByStatus[i]);
+            set.bind(2, t.centsByStatus[i]);
+            run(set);
         }
     }
-    s << "PRAGMA user_version = " + std::to_string(kSchemaVersion), now;
+    check(db.execute("PRAGMA user_version = " + std::to_string(kSchemaVersion)));
 }
 
 void AnalyticsStore::close() noexcept {
     _statements.reset();  // finalize before the connection closes
-    try {
-        if (_session) _session->close();
-    } catch (...) {
-    }
-    _session.reset();
+    _db.reset();
 }
 
 Totals AnalyticsStore::loadTotals() {
@@ -200,98 +165,106 @@ Totals AnalyticsStore::loadTotals() {
         if (!columns.empty()) columns += ", ";
         columns += std::string(pair[0]) + ", " + pair[1];
     }
-    static_assert(kStatusCount == 4, "one into() per column below");
-    std::array<Poco::Int64, 2 * kStatusCount> v{};
-    *_session << "SELECT " + columns + " FROM checkpoint WHERE id = 1", into(v[0]), into(v[1]), into(v[2]),
-        into(v[3]), into(v[4]), into(v[5]), into(v[6]), into(v[7]), now;
+    sqlite::Stmt q;
+    check(q.prepare(*_db, ("SELECT " + columns + " FROM checkpoint WHERE id = 1").c_str()));
+    Status error;
     Totals t;
-    for (size_t i = 0; i < kStatusCount; ++i) {
-        t.countByStatus[i] = v[2 * i];
-        t.centsByStatus[i] = v[2 * i + 1];
+    if (q.nextRow(&error)) {
+        for (size_t i = 0; i < kStatusCount; ++i) {
+            t.countByStatus[i] = q.int64(static_cast<int>(2 * i));
+            t.centsByStatus[i] = q.int64(static_cast<int>(2 * i + 1));
+        }
     }
+    check(error);
     return t;
 }
 
 Totals AnalyticsStore::totalsFromOrders() {
-    std::vector<std::string> statuses;
-    std::vector<Poco::Int64> counts, sums;
-    *_session << "SELECT status, COUNT(*), SUM(total_cents) FROM orders GROUP BY status", into(statuses),
-        into(counts), into(sums), now;
+    sqlite::Stmt q;
+    check(q.prepare(*_db, "SELECT status, COUNT(*), SUM(total_cents) FROM orders GROUP BY status"));
+    Status error;
     Totals t;
-    for (size_t i = 0; i < statuses.size(); ++i) {
-        const auto status = statusFromName(statuses[i]);
-        if (!status) throw Poco::DataException(_path + " holds an unknown order status \"" + statuses[i] + "\"");
-        t.countByStatus[static_cast<size_t>(*status)] = counts[i];
-        t.centsByStatus[static_cast<size_t>(*status)] = sums[i];
+    while (q.nextRow(&error)) {
+        const std::string name = q.text(0);
+        const auto status = statusFromName(name);
+        if (!status) throw StoreError(_path + " holds an unknown order status \"" + name + "\"");
+        t.countByStatus[static_cast<size_t>(*status)] = q.int64(1);
+        t.centsByStatus[static_cast<size_t>(*status)] = q.int64(2);
     }
+    check(error);
     return t;
 }
 
 uint64_t AnalyticsStore::loadCheckpoint() {
-    Poco::Int64 position = 0;
-    *_session << "SELECT position FROM checkpoint WHERE id = 1", into(position), now;
-    return static_cast<uint64_t>(position);
+    auto position = _db->queryInt("SELECT position FROM checkpoint WHERE id = 1");
+    check(position.status());
+    return static_cast<uint64_t>(*position);
 }
 
 void AnalyticsStore::begin() {
-    if (_statements) return _statements->run(_statements->begin);
-    *_session << "BEGIN IMMEDIATE", now;  // during open(), before the statements exist
+    if (_statements) return run(_statements->begin);
+    check(_db->execute("BEGIN IMMEDIATE"));  // during open(), before the statements exist
 }
 
 void AnalyticsStore::commit() {
-    if (_statements) return _statements->run(_statements->commit);
-    *_session << "COMMIT", now;
+    if (_statements) return run(_statements->commit);
+    check(_db->execute("COMMIT"));
 }
 
 void AnalyticsStore::rollback() noexcept {
-    try {
-        if (_statements) _statements->run(_statements->rollback);
-        else if (_session) *_session << "ROLLBACK", now;
-    } catch (...) {
-        // No transaction open (BEGIN failed): nothing to undo.
+    // No transaction open (BEGIN failed): nothing to undo.
+    if (!_db || _db->autocommit()) return;
+    if (_statements) {
+        (void)_statements->rollback.exec();
+        _statements->rollback.reset();
+    } else {
+        (void)_db->execute("ROLLBACK");
     }
 }
 
 std::map<int64_t, OrderState> AnalyticsStore::findMany(const std::vector<int64_t>& ids) {
     std::map<int64_t, OrderState> found;
-    sqlite3_stmt* st = _statements->find;
+    sqlite::Stmt& st = _statements->find;
     for (const int64_t id : ids) {
-        sqlite3_bind_int64(st, 1, id);
-        if (_statements->step(st)) {
-            const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
-            const std::string_view name(text ? text : "", static_cast<size_t>(sqlite3_column_bytes(st, 0)));
+        st.reset();
+        st.bind(1, id);
+        Status error;
+        if (st.nextRow(&error)) {
+            const std::string_view name = st.textView(0);
             const auto status = statusFromName(name);
             if (!status) {
-                sqlite3_reset(st);
-                throw Poco::DataException(_path + " holds an unknown status \"" + std::string(name) + "\" for order " +
-                                          std::to_string(id));
+                const std::string message = _path + " holds an unknown status \"" + std::string(name) +
+                                            "\" for order " + std::to_string(id);
+                st.reset();
+                throw StoreError(message);
             }
-            found[id] = OrderState{*status, sqlite3_column_int64(st, 1), sqlite3_column_int64(st, 2)};
+            found[id] = OrderState{*status, st.int64(1), st.int64(2)};
         }
-        sqlite3_reset(st);
+        st.reset();
+        check(error);
     }
     return found;
 }
 
 void AnalyticsStore::upsertMany(const std::map<int64_t, OrderState>& orders) {
-    sqlite3_stmt* st = _statements->upsert;
+    sqlite::Stmt& st = _statements->upsert;
     for (const auto& [id, order] : orders) {
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_text(st, 2, statusName(order.status), -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 3, order.totalCents);
-        sqlite3_bind_int64(st, 4, order.version);
-        _statements->run(st);
+        st.bind(1, id);
+        st.bind(2, std::string_view(statusName(order.status)));
+        st.bind(3, order.totalCents);
+        st.bind(4, order.version);
+        run(st);
     }
 }
 
 void AnalyticsStore::setCheckpoint(uint64_t position, const Totals& totals) {
-    sqlite3_stmt* st = _statements->checkpoint;
-    sqlite3_bind_int64(st, 1, static_cast<sqlite3_int64>(position));
+    sqlite::Stmt& st = _statements->checkpoint;
+    st.bind(1, static_cast<int64_t>(position));
     for (size_t i = 0; i < kStatusCount; ++i) {
-        sqlite3_bind_int64(st, static_cast<int>(2 + 2 * i), totals.countByStatus[i]);
-        sqlite3_bind_int64(st, static_cast<int>(3 + 2 * i), totals.centsByStatus[i]);
+        st.bind(static_cast<int>(2 + 2 * i), totals.countByStatus[i]);
+        st.bind(static_cast<int>(3 + 2 * i), totals.centsByStatus[i]);
     }
-    _statements->run(st);
+    run(st);
 }
 
 }  // namespace ordersystem::plugins::analytics

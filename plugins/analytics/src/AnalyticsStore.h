@@ -1,24 +1,31 @@
 // Contract: the analytics SQLite file (WAL, synchronous=NORMAL: it can always be rebuilt from
-// the log). Opened and loaded in start() on the main thread, then written only by the
-// projection's single transport thread (the SDK guarantees apply() calls never overlap), so it
-// holds one Poco session without a lock. Methods throw Poco::Exception on SQLite errors, except
-// open() which returns a Status; the caller (AnalyticsPlugin::apply) rolls back and reports.
+// the log) through the plugins' SQLite layer (sdk/sqlite). Opened and loaded in start() on the
+// main thread, then written only by the projection's single transport thread (the SDK
+// guarantees apply() calls never overlap), so it holds one connection without a lock. Methods
+// throw StoreError on SQLite errors, except open() which returns a Status; the caller
+// (AnalyticsPlugin::apply) rolls back and reports.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "Aggregates.h"
 #include "ordersystem/sdk/status.h"
 
-namespace Poco::Data {
-class Session;
+namespace ordersystem::sqlite {
+class Db;
 }
 
 namespace ordersystem::plugins::analytics {
+
+/// A failed read or write of the analytics file, with SQLite's message.
+struct StoreError : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
 
 class AnalyticsStore {
 public:
@@ -30,7 +37,7 @@ public:
     /// Creates folder and file when missing and migrates the schema (PRAGMA user_version).
     sdk::Status open(const std::string& path);
     void close() noexcept;
-    bool isOpen() const noexcept { return _session != nullptr; }
+    bool isOpen() const noexcept { return _db != nullptr; }
     /// True when open() created the schema, i.e. analytics starts from an empty file.
     bool createdFresh() const noexcept { return _createdFresh; }
     /// The schema version open() found and upgraded, when it was an older one (0 otherwise).
@@ -57,10 +64,8 @@ private:
     Totals totalsFromOrders();
 
     struct Statements;
-    std::unique_ptr<Poco::Data::Session> _session;
-    /// Prepared once on the session's own sqlite3 handle: Poco 1.11 re-prepares a Statement on
-    /// every execute(), which cost more than the rows themselves (profiled at ~17k instructions
-    /// per create with SQL text re-parsed every batch).
+    std::unique_ptr<sqlite::Db> _db;
+    /// Prepared once per connection: re-parsing the SQL every batch cost more than the rows.
     std::unique_ptr<Statements> _statements;
     std::string _path;
     bool _createdFresh = false;

@@ -1,7 +1,7 @@
 // Contract: the node's memory of which eventIds it already delivered, in its own SQLite file
 // (<data_dir>/notifications.db), so a redelivered event is acknowledged without a second POST.
 // Opened in start() on the main thread, then used from the transport's delivery threads: every
-// method locks one internal mutex (one Poco session is never shared unlocked). Methods throw
+// method locks one internal mutex (the one connection is never shared unlocked). Methods throw
 // nothing; failures come back as Status and the caller decides (a failed lookup means "deliver").
 #pragma once
 
@@ -12,8 +12,8 @@
 
 #include "ordersystem/sdk/status.h"
 
-namespace Poco::Data {
-class Session;
+namespace ordersystem::sqlite {
+class Db;
 }
 
 namespace ordersystem::plugins::notifications {
@@ -39,8 +39,13 @@ public:
     sdk::Result<int64_t> size();
 
 private:
+    struct Statements;
+    /// Not Ok while the file is not open.
+    sdk::Status ready() const;
+
     std::mutex _mutex;
-    std::unique_ptr<Poco::Data::Session> _session;
+    std::unique_ptr<sqlite::Db> _db;
+    std::unique_ptr<Statements> _statements;  ///< prepared once, finalized before _db closes
     std::string _path;
 };
 

@@ -7,6 +7,7 @@
 
 #include "Schema.h"
 #include "ordersystem/sdk/util.h"
+#include "ordersystem/sqlite/wal_gathering_vfs.h"
 
 namespace ordersystem::plugins::inmemory {
 
@@ -17,6 +18,7 @@ namespace {
 constexpr int64_t kCompletedKeyTtlMs = 24LL * 60 * 60 * 1000;
 constexpr const char* kInFlight = "inflight";
 constexpr const char* kCompleted = "completed";
+constexpr const char* kVfsName = "ordersystem-transport-inmemory";
 }  // namespace
 
 Status LogWriter::open(const std::string& path, sdk::Durability durability, LogState& state) {
@@ -25,7 +27,9 @@ Status LogWriter::open(const std::string& path, sdk::Durability durability, LogS
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
     if (ec) return Status(StatusCode::Unavailable, "cannot create folder '" + parent.string() + "': " + ec.message());
 
-    if (auto s = _db.open(path, false); !s) return s;
+    // Each commit's WAL frames in one write (see wal_gathering_vfs.h), for the readers too.
+    sqlite::registerWalGatheringVfs(kVfsName);
+    if (auto s = _db.open(path, false); !s) return Status(s.code, "event log: " + s.message);
     if (auto s = _db.execute("PRAGMA journal_mode=WAL"); !s) return s;
     const char* sync = durability == sdk::Durability::Full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL";
     if (auto s = _db.execute(sync); !s) return s;

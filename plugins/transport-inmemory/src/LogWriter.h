@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "Sqlite.h"
+#include "Schema.h"
 #include "ordersystem/sdk/eventlog.h"
 #include "ordersystem/sdk/host.h"
 #include "ordersystem/transport/handoff.h"
@@ -57,7 +57,6 @@ public:
     int64_t get(int64_t orderId) const;  ///< 0 when unknown
     /// Empties the table; from now on it holds ids above base.
     void reset(int64_t base);
-    size_t denseSize() const noexcept { return _dense.size(); }
 
 private:
     static constexpr size_t kDenseSlack = size_t{1} << 20;

@@ -2,10 +2,14 @@
 // Called once at start by the writer before any reader opens the file.
 #pragma once
 
-#include "Sqlite.h"
 #include "ordersystem/sdk/events.h"
+#include "ordersystem/sqlite/db.h"
 
 namespace ordersystem::plugins::inmemory {
+
+/// The plugins' one SQLite layer (sdk/sqlite): the log's connections and prepared statements.
+using sqlite::Db;
+using sqlite::Stmt;
 
 /// Every table of the standalone log; positions are assigned by the writer (no AUTOINCREMENT gaps).
 /// event_id carries no index: eventIds are fresh UUIDs made in this process and an append is an

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "GroupCommitter.h"
-#include "Sqlite.h"
+#include "Schema.h"
 #include "ordersystem/sdk/eventlog.h"
 #include "ordersystem/sdk/logger.h"
 #include "ordersystem/sdk/metrics.h"

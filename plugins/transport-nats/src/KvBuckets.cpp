@@ -38,7 +38,7 @@ std::string kvKeyFor(const std::string& text) {
         return out;
     }
     std::string reversed(text.rbegin(), text.rend());
-    return "h" + sdk::fingerprint(text) + sdk::fingerprint(reversed) + std::to_string(text.size());
+    return "h" + sdk::fnv1aHex(text) + sdk::fnv1aHex(reversed) + std::to_string(text.size());
 }
 
 }  // namespace ordersystem::plugins::nats

@@ -286,8 +286,9 @@ void unregisterWalGatheringVfs() {
     gRegistered = false;
 }
 
-std::string openNameThroughWalGathering(const std::string& path, const char* vfs) {
-    return registerWalGatheringVfs(vfs) ? uriWithVfs(path, vfs) : path;
+std::string openNameThroughWalGathering(const std::string& path) {
+    std::lock_guard<std::mutex> lock(gMutex);
+    return gRegistered ? uriWithVfs(path, gName.c_str()) : path;
 }
 
 std::string uriWithVfs(const std::string& path, const char* vfs) {

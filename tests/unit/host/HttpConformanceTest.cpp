@@ -133,7 +133,7 @@ public:
             defines.push_back("http.tls_cert=cert.pem");
             defines.push_back("http.tls_key=key.pem");
         }
-        writeFile(_dir.file("keys"), toHex(sha256(kKey)) + "\n");
+        writeFile(_dir.file("keys"), sdk::sha256Hex(kKey) + "\n");
         _server = std::make_unique<test::FixtureServer>(_dir, defines);
     }
     int port() const { return _server ? _server->port() : 0; }

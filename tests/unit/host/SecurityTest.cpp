@@ -25,14 +25,10 @@ using ordersystem::testing::writeFile;
 constexpr const char* kKey = "s3cret-key-for-tests";
 constexpr const char* kOtherKey = "second-key";
 
-TEST(ApiKeyFile, Sha256OfAKnownTextIsTheStandardDigest) {
-    EXPECT_EQ(toHex(sha256("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-}
-
 TEST(ApiKeyFile, AcceptsSha256sumOutputCommentsAndBlankLinesAndOnlyTheListedKeys) {
     TempDir dir;
-    writeFile(dir.file("keys"), "# ordersystem API keys\n\n" + toHex(sha256(kKey)) + "  -\n" +
-                                    toHex(sha256(kOtherKey)) + "\n");
+    writeFile(dir.file("keys"), "# ordersystem API keys\n\n" + sdk::sha256Hex(kKey) + "  -\n" +
+                                    sdk::sha256Hex(kOtherKey) + "\n");
     auto keys = ApiKeys::load(dir.file("keys"));
     ASSERT_TRUE(keys) << keys.status().message;
     EXPECT_EQ(keys->size(), 2u);
@@ -40,12 +36,12 @@ TEST(ApiKeyFile, AcceptsSha256sumOutputCommentsAndBlankLinesAndOnlyTheListedKeys
     EXPECT_TRUE(keys->accepts(kOtherKey));
     EXPECT_FALSE(keys->accepts("s3cret-key-for-test"));
     EXPECT_FALSE(keys->accepts(""));
-    EXPECT_FALSE(keys->accepts(toHex(sha256(kKey))));  // the hash itself is not a key
+    EXPECT_FALSE(keys->accepts(sdk::sha256Hex(kKey)));  // the hash itself is not a key
 }
 
 TEST(ApiKeyFile, MalformedLineOrEmptyFileIsRefusedNamingFileAndLine) {
     TempDir dir;
-    writeFile(dir.file("bad"), toHex(sha256(kKey)) + "\nnot-a-hash\n");
+    writeFile(dir.file("bad"), sdk::sha256Hex(kKey) + "\nnot-a-hash\n");
     auto bad = ApiKeys::load(dir.file("bad"));
     ASSERT_FALSE(bad);
     EXPECT_MENTIONS(bad.status().message, dir.file("bad") + ":2");
@@ -64,7 +60,7 @@ TEST(ApiKeyHeader, BearerWinsAndXApiKeyIsTheFallback) {
 class SecurityTest : public ::testing::Test {
 protected:
     void startWith(std::vector<std::string> defines) {
-        writeFile(_dir.file("keys"), toHex(sha256(kKey)) + "\n");
+        writeFile(_dir.file("keys"), sdk::sha256Hex(kKey) + "\n");
         _server = std::make_unique<test::FixtureServer>(_dir, std::move(defines));
         ASSERT_TRUE(_server->ok()) << _server->status().message;
         _port = _server->port();

@@ -6,6 +6,10 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <ctime>
+#include <limits>
+#include <random>
 #include <set>
 #include <thread>
 #include <vector>
@@ -17,9 +21,67 @@ using namespace ordersystem::sdk;
 TEST(Util, TimestampsAreRfc3339UtcWithMillisecondsAndParseBack) {
     EXPECT_EQ(formatTimestamp(0), "1970-01-01T00:00:00.000Z");
     EXPECT_EQ(formatTimestamp(1760210505123), "2025-10-11T19:21:45.123Z");
+    EXPECT_EQ(formatTimestamp(951868799999LL), "2000-02-29T23:59:59.999Z");
+    EXPECT_EQ(formatTimestamp(-1), "1969-12-31T23:59:59.999Z");
     EXPECT_EQ(parseTimestamp("2025-10-11T19:21:45.123Z"), 1760210505123);
     EXPECT_EQ(parseTimestamp("yesterday"), -1);
     EXPECT_EQ(formatCompactUtc(1760210505123), "20251011192145");
+}
+
+namespace {
+/// The same instant as libc writes it (gmtime_r, printf's %04d year): the reference.
+std::string libcTimestamp(int64_t epochMs, bool compact) {
+    int64_t seconds = epochMs / 1000;
+    int64_t ms = epochMs % 1000;
+    if (ms < 0) {
+        ms += 1000;
+        --seconds;
+    }
+    const auto t = static_cast<std::time_t>(seconds);
+    std::tm tm{};
+    if (gmtime_r(&t, &tm) == nullptr) return "gmtime_r failed";
+    char buf[64];
+    if (compact)
+        std::snprintf(buf, sizeof buf, "%04d%02d%02d%02d%02d%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                      tm.tm_hour, tm.tm_min, tm.tm_sec);
+    else
+        std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                      tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+    return buf;
+}
+
+void expectSameAsLibc(int64_t epochMs) {
+    ASSERT_EQ(formatTimestamp(epochMs), libcTimestamp(epochMs, false)) << epochMs;
+    ASSERT_EQ(formatCompactUtc(epochMs), libcTimestamp(epochMs, true)) << epochMs;
+}
+}  // namespace
+
+TEST(Util, TimestampsAreTheTextLibcWritesForEveryInstant) {
+    // Millisecond and day boundaries around the epoch, leap days, centuries, years 0 and 9999.
+    for (const int64_t ms : {int64_t{0}, int64_t{1}, int64_t{-1}, int64_t{999}, int64_t{-999}, int64_t{1000},
+                             int64_t{-1000}, int64_t{-1001}, int64_t{86399999}, int64_t{-86400000},
+                             int64_t{-86400001}, int64_t{951782400000}, int64_t{4107542399999},
+                             int64_t{-2203891200001}, int64_t{-62167219200000}, int64_t{-62167219200001},
+                             int64_t{253402300799999}, int64_t{253402300800000}, std::numeric_limits<int64_t>::max(),
+                             std::numeric_limits<int64_t>::min()})
+        expectSameAsLibc(ms);
+    // Every day from 1600 to 2400 (two full 400-year leap cycles) at an odd time of day.
+    for (int64_t day = -135140; day < 157054; ++day) expectSameAsLibc(day * 86400000 + 45296789);
+    // Random instants, near now and across the whole range.
+    std::mt19937_64 random(20251011);
+    for (int i = 0; i < 100000; ++i) {
+        expectSameAsLibc(static_cast<int64_t>(random() % 8000000000000ULL));
+        expectSameAsLibc(static_cast<int64_t>(random()));
+    }
+}
+
+TEST(Util, HashesAreTheStandardDigests) {
+    EXPECT_EQ(sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_EQ(sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(sha256("abc")[0], 0xba);
+    // Not the standard FNV offset basis (see util.h), and never to change: stored names use it.
+    EXPECT_EQ(fnv1aHex(""), "14650fb0739d0383");
+    EXPECT_EQ(fnv1aHex("a"), "44bd8ad473cd9906");
 }
 
 TEST(Util, UuidsAreVersion4AndDistinct) {
@@ -94,6 +156,14 @@ TEST(CatchUpPriority, AReadModelThreadYieldsWhileItKeepsUpAndRunsAtNormalPriorit
     }
 }
 
+namespace {
+const std::string* retryAfter(const HttpResponse& r) {
+    for (const auto& [name, value] : r.headers)
+        if (name == "Retry-After") return &value;
+    return nullptr;
+}
+}  // namespace
+
 TEST(Util, ProblemDocumentsCarryStatusTitleDetailAndFieldErrors) {
     HttpResponse r;
     writeProblem(r, 400, "Validation failed", {{"customerName", "must not be blank"}});
@@ -103,4 +173,25 @@ TEST(Util, ProblemDocumentsCarryStatusTitleDetailAndFieldErrors) {
     writeProblem(r, Status(StatusCode::NotFound, "Order not found"));
     EXPECT_EQ(r.status, 404);
     EXPECT_NE(r.body.find("Order not found"), std::string::npos);
+    EXPECT_EQ(retryAfter(r), nullptr);
+}
+
+TEST(Util, EveryErrorCodeAnswersTheStatusTheContractNamesAndA503SaysWhenToRetry) {
+    const std::pair<StatusCode, int> expected[] = {
+        {StatusCode::InvalidArgument, 400}, {StatusCode::NotFound, 404},    {StatusCode::Conflict, 409},
+        {StatusCode::VersionConflict, 409}, {StatusCode::Unprocessable, 422}, {StatusCode::Unavailable, 503},
+        {StatusCode::Timeout, 503},         {StatusCode::InvalidConfig, 500}, {StatusCode::Internal, 500},
+    };
+    for (const auto& [code, status] : expected) {
+        HttpResponse r;
+        writeProblem(r, Status(code, "why"));
+        EXPECT_EQ(r.status, status) << static_cast<int>(code);
+        const std::string* retry = retryAfter(r);
+        if (status == 503) {
+            ASSERT_NE(retry, nullptr) << static_cast<int>(code);
+            EXPECT_EQ(*retry, "1");
+        } else {
+            EXPECT_EQ(retry, nullptr) << static_cast<int>(code);
+        }
+    }
 }

@@ -8,16 +8,15 @@ namespace ordersystem::plugins::orders::app {
 using sdk::StatusCode;
 
 namespace {
+/// By the HTTP status the outcome answers (sdk::httpStatusFor), so the labels follow the one map.
 size_t outcomeIndex(StatusCode code) noexcept {
-    switch (code) {
-    case StatusCode::Ok: return 0;
-    case StatusCode::InvalidArgument: return 1;
-    case StatusCode::NotFound: return 2;
-    case StatusCode::Conflict:
-    case StatusCode::VersionConflict: return 3;
-    case StatusCode::Unprocessable: return 4;
-    case StatusCode::Unavailable:
-    case StatusCode::Timeout: return 5;
+    switch (sdk::httpStatusFor(code)) {
+    case 200: return 0;
+    case 400: return 1;
+    case 404: return 2;
+    case 409: return 3;
+    case 422: return 4;
+    case 503: return 5;
     default: return 6;
     }
 }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "app/ReadModelPort.h"
 #include "domain/Order.h"
@@ -24,7 +25,10 @@ struct CreateOrder {
     static constexpr bool kIsCommand = true;
     domain::NewOrder order;
     std::string idempotencyKey;  ///< empty: none
-    std::string fingerprint;     ///< of the request body, with a key
+    std::string fingerprint;     ///< bodyFingerprint() of the request body, with a key
+    /// The request body, to match a fingerprint an older build stored (Fingerprint.h). Valid
+    /// while the handler runs, which is when the key is claimed.
+    std::string_view body;
 };
 
 struct ProcessOrder {

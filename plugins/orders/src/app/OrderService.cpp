@@ -3,6 +3,7 @@
 
 #include <chrono>
 
+#include "app/Fingerprint.h"
 #include "ordersystem/sdk/json.h"
 #include "ordersystem/sdk/util.h"
 
@@ -169,7 +170,7 @@ std::optional<Result<CreatedOrder>> OrderService::claimOrAnswer(const CreateOrde
     case sdk::IdempotencyClaim::State::InFlight:
         return Result<CreatedOrder>(StatusCode::Conflict, "A request with this Idempotency-Key is still in progress");
     case sdk::IdempotencyClaim::State::Completed: {
-        if (claim->fingerprint != c.fingerprint)
+        if (!fingerprintMatches(claim->fingerprint, c.fingerprint, c.body))
             return Result<CreatedOrder>(StatusCode::Unprocessable,
                                         "This Idempotency-Key was already used with a different request body");
         auto doc = sdk::parseJson(claim->response);

@@ -1,8 +1,6 @@
 // The Order state machine and event application (see Order.h).
 #include "domain/Order.h"
 
-#include <cstdio>
-
 #include "domain/Money.h"
 #include "ordersystem/sdk/util.h"
 
@@ -40,94 +38,11 @@ int64_t NewOrder::totalCents() const noexcept {
     return total;
 }
 
-namespace {
-
-/// Civil date of days since 1970-01-01 (H. Hinnant's days_from_civil inverse), proleptic Gregorian.
-void civilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) noexcept {
-    z += 719468;
-    const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    const auto doe = static_cast<unsigned>(z - era * 146097);
-    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    const unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2 ? 1 : 0);
-}
-
-char* digits(char* p, unsigned value, int width) noexcept {
-    for (int i = width - 1; i >= 0; --i) {
-        p[i] = static_cast<char>('0' + value % 10);
-        value /= 10;
-    }
-    return p + width;
-}
-
-/// Fields of epochMs in UTC; false outside years 0..9999 (the callers fall back to libc there).
-struct UtcFields {
-    unsigned year, month, day, hour, minute, second, millis;
-};
-bool utcFields(int64_t epochMs, UtcFields* f) noexcept {
-    if (epochMs < 0 || epochMs >= 253402300800000LL) return false;  // 10000-01-01
-    const int64_t secs = epochMs / 1000;
-    const int64_t days = secs / 86400;
-    const auto rem = static_cast<unsigned>(secs % 86400);
-    int64_t y;
-    civilFromDays(days, &y, &f->month, &f->day);
-    f->year = static_cast<unsigned>(y);
-    f->hour = rem / 3600;
-    f->minute = rem / 60 % 60;
-    f->second = rem % 60;
-    f->millis = static_cast<unsigned>(epochMs % 1000);
-    return true;
-}
-
-}  // namespace
-
-std::string formatUtc(int64_t epochMs) {
-    UtcFields f;
-    if (!utcFields(epochMs, &f)) return sdk::formatTimestamp(epochMs);
-    char buf[24];
-    char* p = digits(buf, f.year, 4);
-    *p++ = '-';
-    p = digits(p, f.month, 2);
-    *p++ = '-';
-    p = digits(p, f.day, 2);
-    *p++ = 'T';
-    p = digits(p, f.hour, 2);
-    *p++ = ':';
-    p = digits(p, f.minute, 2);
-    *p++ = ':';
-    p = digits(p, f.second, 2);
-    *p++ = '.';
-    p = digits(p, f.millis, 3);
-    *p++ = 'Z';
-    return std::string(buf, static_cast<size_t>(p - buf));
-}
-
 std::string makeOrderNumber(int64_t nowMs, int64_t orderId) {
-    UtcFields f;
-    if (!utcFields(nowMs, &f) || orderId < 0) {
-        char suffix[32];
-        std::snprintf(suffix, sizeof suffix, "%04lld", static_cast<long long>(orderId));
-        return "ORD-" + sdk::formatCompactUtc(nowMs) + "-" + suffix;
-    }
-    char buf[48] = {'O', 'R', 'D', '-'};
-    char* p = digits(buf + 4, f.year, 4);
-    p = digits(p, f.month, 2);
-    p = digits(p, f.day, 2);
-    p = digits(p, f.hour, 2);
-    p = digits(p, f.minute, 2);
-    p = digits(p, f.second, 2);
-    *p++ = '-';
-    int width = 4;
-    for (uint64_t v = static_cast<uint64_t>(orderId) / 10000; v > 0; v /= 10) ++width;
-    for (int i = width - 1; i >= 0; --i) {
-        p[i] = static_cast<char>('0' + static_cast<uint64_t>(orderId) % 10);
-        orderId /= 10;
-    }
-    p += width;
-    return std::string(buf, static_cast<size_t>(p - buf));
+    const std::string id = std::to_string(orderId);
+    std::string number = "ORD-" + sdk::formatCompactUtc(nowMs) + "-";
+    if (id.size() < 4) number.append(4 - id.size(), '0');  // ids are positive
+    return number + id;
 }
 
 namespace {
@@ -303,7 +218,7 @@ namespace {
 void timestampOrNull(sdk::JsonWriter& w, const char* key, int64_t ms) {
     w.key(key);
     if (ms == 0) w.null();
-    else w.value(formatUtc(ms));
+    else w.value(sdk::formatTimestamp(ms));
 }
 }  // namespace
 

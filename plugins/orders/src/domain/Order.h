@@ -67,10 +67,6 @@ struct EventContext {
 /// "ORD-<yyyyMMddHHmmss>-<id zero-padded to at least 4 digits>".
 std::string makeOrderNumber(int64_t nowMs, int64_t orderId);
 
-/// Same text as sdk::formatTimestamp ("2024-01-02T03:04:05.006Z") without gmtime_r/snprintf:
-/// it runs for every order document, where the libc path cost ~5k instructions per call.
-std::string formatUtc(int64_t epochMs);
-
 /// The OrderCreated event (version 1) for a validated request.
 sdk::EventRecord makeCreated(const NewOrder& order, int64_t orderId, const std::string& orderNumber,
                              const EventContext& ctx);

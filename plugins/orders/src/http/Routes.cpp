@@ -1,6 +1,7 @@
 // The orders REST routes (see Routes.h).
 #include "http/Routes.h"
 
+#include "app/Fingerprint.h"
 #include "app/Messages.h"
 #include "domain/Validation.h"
 #include "ordersystem/sdk/json.h"
@@ -27,28 +28,24 @@ int64_t parseOrderId(std::string_view text) noexcept {
 
 namespace {
 
-/// The one place a Status becomes an HTTP answer; internals are never shown to clients.
-void writeError(HttpResponse& res, const Status& s) {
+/// The text a client sees for a failed command or query; internals are never shown to clients.
+std::string_view clientDetail(const Status& s) {
     switch (s.code) {
     case StatusCode::Internal:
-    case StatusCode::InvalidConfig:
-        sdk::writeProblem(res, 500, "An unexpected error occurred; it has been logged");
-        return;
-    case StatusCode::Unavailable:
-        sdk::writeProblem(res, 503, "The order store is unavailable; nothing was changed, please retry");
-        res.setHeader("Retry-After", "1");
-        return;
+    case StatusCode::InvalidConfig: return "An unexpected error occurred; it has been logged";
+    case StatusCode::Unavailable: return "The order store is unavailable; nothing was changed, please retry";
     case StatusCode::Timeout:
         // The log did not answer in time: the write may still have been stored (an
         // acknowledgement lost on the way back), so the client must not be told nothing changed.
-        sdk::writeProblem(res, 503,
-                          "The order store did not confirm the change in time; it may have been made. A create "
-                          "retried with the same Idempotency-Key returns the first order; read the order before "
-                          "repeating a command");
-        res.setHeader("Retry-After", "1");
-        return;
-    default: sdk::writeProblem(res, s);
+        return "The order store did not confirm the change in time; it may have been made. A create retried with "
+               "the same Idempotency-Key returns the first order; read the order before repeating a command";
+    default: return s.message;
     }
+}
+
+/// The status comes from the SDK's one map (sdk::httpStatusFor).
+void writeError(HttpResponse& res, const Status& s) {
+    sdk::writeProblem(res, sdk::httpStatusFor(s.code), clientDetail(s));
 }
 
 void writeValidation(HttpResponse& res, const std::vector<sdk::FieldError>& errors) {
@@ -110,7 +107,10 @@ bool parseCreate(const HttpRequest& req, app::CreateOrder* command, HttpResponse
         writeValidation(*res, {{"Idempotency-Key", "Idempotency-Key must be 1-255 visible ASCII characters"}});
         return false;
     }
-    if (!command->idempotencyKey.empty()) command->fingerprint = sdk::fingerprint(req.body);
+    if (!command->idempotencyKey.empty()) {
+        command->fingerprint = app::bodyFingerprint(req.body);
+        command->body = req.body;
+    }
     return true;
 }
 

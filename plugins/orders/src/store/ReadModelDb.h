@@ -1,13 +1,13 @@
-// Contract: the orders read model's SQLite file through Poco::Data.
-// - open() (start-up thread) creates the folder, opens the writer session, sets WAL and
+// Contract: the orders read model's SQLite file through the plugins' SQLite layer (sdk/sqlite).
+// - open() (start-up thread) creates the folder, opens the writer connection, sets WAL and
 //   synchronous=NORMAL (the file is rebuildable from the log) and migrates the schema in place
 //   (PRAGMA user_version; a newer version than this build knows is refused).
-// - writeBatch() is called only by the projection's apply thread; it uses the one writer session
-//   and `BEGIN IMMEDIATE`, and stores the checkpoint in the same transaction as the rows.
-// - loadOrder()/list()/readCheckpoint() run on any thread; each borrows a reader session from a small
-//   pool (a session is never used by two threads at once); at most kReaderSlots sessions exist,
-//   one caller more waits for one to be returned.
-// - With app::WaitPolicy::MustNotWait a read waits neither for a session nor for the disk: its
+// - writeBatch() is called only by the projection's apply thread; it uses the one writer
+//   connection and `BEGIN IMMEDIATE`, and stores the checkpoint in the same transaction as the rows.
+// - loadOrder()/list()/readCheckpoint() run on any thread; each borrows a reader connection from
+//   a pool (a connection is never used by two threads at once); at most kReaderSlots exist, one
+//   more caller waits for one to be returned.
+// - With app::WaitPolicy::MustNotWait a read waits neither for a connection nor for the disk: its
 //   pages come from the kernel's page cache only (sqlite/nonblocking_reads.h, scoped to the one
 //   read), and where it would have waited it answers WouldBlock (counted in the counter given to
 //   countDiskRefusals when the disk was the reason).
@@ -30,8 +30,8 @@
 #include "ordersystem/sdk/metrics.h"
 #include "ordersystem/sdk/status.h"
 
-namespace Poco::Data {
-class Session;
+namespace ordersystem::sqlite {
+class Db;
 }
 
 namespace ordersystem::plugins::orders::store {
@@ -80,33 +80,34 @@ private:
     class ReaderLease;
     struct Reader;
     struct WriterStatements;
-    /// Prepared once and re-executed per row; rebuilt after a failure (a Statement that threw is unusable).
-    WriterStatements& writerStatements(const std::string& projection);
-    std::unique_ptr<Poco::Data::Session> newSession();
-    /// Runs read(reader) on a borrowed reader session: R is what read returns (a Status or a
+    /// Prepared once and re-executed per row; rebuilt after a failure. Null with *error set when
+    /// preparing failed.
+    WriterStatements* writerStatements(const std::string& projection, sdk::Status* error);
+    /// Opens db on the file with this model's settings (busy timeout, synchronous, page cache).
+    sdk::Status openConnection(sqlite::Db& db);
+    /// Runs read(reader, &error) on a borrowed reader: R is what read returns (a Status or a
     /// Result); database failures become Unavailable naming `what`, a read that would have
     /// waited (MustNotWait) WouldBlock.
     template <class R, class Read>
-    R withReader(app::WaitPolicy wait, const char* what, int64_t id, Read&& read) noexcept;
-    /// Index of a slot now owned by the caller, its reader opened; throws when opening fails.
-    /// kNoSlot when every slot is busy and the caller must not wait.
-    size_t acquireReader(app::WaitPolicy wait);
-    static constexpr size_t kNoSlot = static_cast<size_t>(-1);
+    R withReader(app::WaitPolicy wait, const std::string& what, Read&& read) noexcept;
+    /// *slot is now owned by the caller, its reader opened; not Ok when opening it failed, and
+    /// WouldBlock when every slot is busy and the caller must not wait.
+    sdk::Status acquireReader(app::WaitPolicy wait, size_t* slot);
     /// Gives the slot back; discard: its reader failed and is closed (reopened on next use).
     void releaseReader(size_t slot, bool discard) noexcept;
-    void migrate(Poco::Data::Session& session);
+    sdk::Status migrate(sqlite::Db& db);
 
     sdk::Logger& _logger;
     std::string _path;
-    std::unique_ptr<Poco::Data::Session> _writer;
+    std::unique_ptr<sqlite::Db> _writer;
     std::unique_ptr<WriterStatements> _statements;  ///< apply thread only
     /// A fixed set of reader slots claimed with one compare-exchange: no mutex on the common path.
     struct ReaderSlot {
         std::atomic<bool> busy{false};
         std::unique_ptr<Reader> reader;  ///< owned by whoever holds busy; opened lazily
     };
-    /// Bounded (each session holds up to a 512 KiB page cache; up to 128 HTTP threads), but above
-    /// the core count: a preempted slot holder must not stall GETs (docs/performance.md).
+    /// Bounded (each connection holds up to a 512 KiB page cache; up to 128 HTTP threads), but
+    /// above the core count: a preempted slot holder must not stall GETs (docs/performance.md).
     static constexpr size_t kReaderSlots = 64;
     ReaderSlot _slots[kReaderSlots];
     std::atomic<int> _slotWaiters{0};

@@ -20,7 +20,6 @@ public:
 
     Type type() const noexcept { return _type; }
     bool isNull() const noexcept { return _type == Type::Null; }
-    bool isBool() const noexcept { return _type == Type::Bool; }
     bool isNumber() const noexcept { return _type == Type::Number; }
     bool isString() const noexcept { return _type == Type::String; }
     bool isArray() const noexcept { return _type == Type::Array; }

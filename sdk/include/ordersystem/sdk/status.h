@@ -40,23 +40,6 @@ struct Status {
     explicit operator bool() const noexcept { return isOk(); }
 };
 
-inline const char* statusCodeName(StatusCode code) noexcept {
-    switch (code) {
-    case StatusCode::Ok: return "Ok";
-    case StatusCode::InvalidArgument: return "InvalidArgument";
-    case StatusCode::NotFound: return "NotFound";
-    case StatusCode::Conflict: return "Conflict";
-    case StatusCode::VersionConflict: return "VersionConflict";
-    case StatusCode::Unprocessable: return "Unprocessable";
-    case StatusCode::Unavailable: return "Unavailable";
-    case StatusCode::Timeout: return "Timeout";
-    case StatusCode::InvalidConfig: return "InvalidConfig";
-    case StatusCode::Internal: return "Internal";
-    case StatusCode::WouldBlock: return "WouldBlock";
-    }
-    return "Unknown";
-}
-
 /// The one mapping from our error codes to HTTP statuses.
 inline int httpStatusFor(StatusCode code) noexcept {
     switch (code) {

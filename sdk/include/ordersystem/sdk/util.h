@@ -1,7 +1,8 @@
-// Contract: small stateless helpers every plugin needs: clocks, timestamps, UUIDs, thread
+// Contract: small stateless helpers every plugin needs: clocks, timestamps, UUIDs, hashes, thread
 // priority, problem documents. All thread-safe.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -15,7 +16,9 @@ namespace ordersystem::sdk {
 
 /// Wall clock, Unix epoch milliseconds (UTC).
 int64_t nowMs() noexcept;
-/// RFC 3339 UTC with milliseconds and Z: "2025-10-11T19:21:45.123Z".
+/// RFC 3339 UTC with milliseconds and Z: "2025-10-11T19:21:45.123Z". The project's one
+/// timestamp formatter; no libc call (it runs for every order document). Years outside
+/// 0000-9999, which RFC 3339 cannot write, come out as printf's "%04d" writes them.
 std::string formatTimestamp(int64_t epochMs);
 /// Parses formatTimestamp()'s format back; -1 when malformed.
 int64_t parseTimestamp(std::string_view text) noexcept;
@@ -23,8 +26,16 @@ int64_t parseTimestamp(std::string_view text) noexcept;
 std::string formatCompactUtc(int64_t epochMs);
 /// A random (version 4) UUID in canonical lower-case form.
 std::string newUuid();
-/// FNV-1a 64-bit hash as 16 hex digits (fingerprints, not security).
-std::string fingerprint(std::string_view data);
+/// SHA-256 of data (OpenSSL: the CPU's SHA instructions where it has them). Throws
+/// std::bad_alloc when OpenSSL cannot allocate.
+using Sha256 = std::array<unsigned char, 32>;
+Sha256 sha256(std::string_view data);
+/// The same as 64 lower-case hex digits.
+std::string sha256Hex(std::string_view data);
+/// FNV-1a 64-bit hash as 16 hex digits, with this project's offset basis 1469598103934665603
+/// (not the standard 14695981039346656037): not collision-resistant, and never to change, since
+/// what it made is stored (NATS KV keys of long texts, older builds' idempotency fingerprints).
+std::string fnv1aHex(std::string_view data);
 
 /// Marks the calling thread as background work (projections, reactions): its nice value goes up
 /// by kBackgroundNice (at most 19), so when the CPUs are busy the kernel runs the threads a
@@ -70,7 +81,7 @@ struct FieldError {
 };
 
 /// Fills response with an RFC 9457 problem document (application/problem+json).
-/// title defaults to the HTTP reason phrase of status.
+/// title defaults to the HTTP reason phrase of status. A 503 also says `Retry-After: 1`.
 void writeProblem(HttpResponse& response, int status, std::string_view detail,
                   const std::vector<FieldError>& errors = {}, std::string_view title = {});
 /// The same from a Status (httpStatusFor(status.code), detail = status.message).

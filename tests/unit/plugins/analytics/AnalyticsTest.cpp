@@ -4,8 +4,6 @@
 
 #include <Poco/File.h>
 
-#include <sqlite3.h>
-
 #include <cstdlib>
 #include <memory>
 #include <stdexcept>
@@ -14,6 +12,7 @@
 
 #include "AnalyticsPlugin.h"
 #include "ordersystem/sdk/json.h"
+#include "ordersystem/sqlite/db.h"
 #include "ordersystem/testing/FakeHost.h"
 #include "ordersystem/testing/TestSupport.h"
 
@@ -227,8 +226,8 @@ TEST(Analytics, AFileOfThePreviousSchemaKeepsItsFiguresAndGoesOnCounting) {
     TempDir dir;
     {
         // What schema version 1 wrote: per-order rows and the checkpoint, no stored totals.
-        sqlite3* db = nullptr;
-        ASSERT_EQ(sqlite3_open((dir.path() + "/analytics.db").c_str(), &db), SQLITE_OK);
+        ordersystem::sqlite::Db db;
+        ASSERT_TRUE(db.open(dir.path() + "/analytics.db", false).isOk());
         const char* sql =
             "CREATE TABLE orders (order_id INTEGER PRIMARY KEY NOT NULL, status TEXT NOT NULL,"
             " total_cents INTEGER NOT NULL, version INTEGER NOT NULL);"
@@ -237,8 +236,8 @@ TEST(Analytics, AFileOfThePreviousSchemaKeepsItsFiguresAndGoesOnCounting) {
             "INSERT INTO orders VALUES (1, 'Completed', 1599, 3), (2, 'Cancelled', 500, 2), (3, 'Pending', 300, 1),"
             " (4, 'Pending', 101, 1);"
             "PRAGMA user_version = 1;";
-        ASSERT_EQ(sqlite3_exec(db, sql, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
-        sqlite3_close(db);
+        const Status s = db.execute(sql);
+        ASSERT_TRUE(s.isOk()) << s.message;
     }
     std::string before;
     {

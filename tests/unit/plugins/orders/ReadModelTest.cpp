@@ -5,27 +5,31 @@
 #include <thread>
 #include <vector>
 
-#include <Poco/Data/SQLite/Connector.h>
-#include <Poco/Data/Session.h>
-
 #include <filesystem>
 
 #include "OrdersFixture.h"
 #include "domain/Order.h"
+#include "ordersystem/sqlite/db.h"
 
 namespace ordersystem::plugins::orders::testing {
 namespace {
 
-using namespace Poco::Data::Keywords;
 using OrdersReadModel = OrdersTest;
 using OrdersConfig = OrdersTest;
 
-int userVersion(const std::string& path) {
-    Poco::Data::SQLite::Connector::registerConnector();
-    Poco::Data::Session s("SQLite", path);
-    int v = -1;
-    s << "PRAGMA user_version", into(v), now;
-    return v;
+/// Runs sql on the file as another program would (a second connection).
+void runSql(const std::string& path, const char* sql) {
+    sqlite::Db db;
+    ASSERT_TRUE(db.open(path, false).isOk()) << path;
+    const auto s = db.execute(sql);
+    ASSERT_TRUE(s.isOk()) << s.message;
+}
+
+int64_t userVersion(const std::string& path) {
+    sqlite::Db db;
+    if (!db.open(path, true).isOk()) return -1;
+    auto v = db.queryInt("PRAGMA user_version");
+    return v ? *v : -1;
 }
 
 TEST_F(OrdersReadModel, DeletedDatabaseIsRebuiltFromTheLogOnNextStart) {
@@ -75,20 +79,20 @@ TEST_F(OrdersReadModel, OlderSchemaIsMigratedInPlaceKeepingItsRows) {
     const int64_t a = createOrder("Old Customer");
     stopPlugin();
     std::filesystem::remove(dbPath());
-    {
-        // Schema version 1: no cancellation columns and no status index.
-        Poco::Data::SQLite::Connector::registerConnector();
-        Poco::Data::Session s("SQLite", dbPath());
-        s << "CREATE TABLE orders (id INTEGER PRIMARY KEY, order_number TEXT NOT NULL, customer_name TEXT NOT NULL, "
-             "total_cents INTEGER NOT NULL, status INTEGER NOT NULL, version INTEGER NOT NULL, items_json TEXT NOT NULL, "
-             "created_at_ms INTEGER NOT NULL, processed_at_ms INTEGER NOT NULL DEFAULT 0, "
-             "completed_at_ms INTEGER NOT NULL DEFAULT 0)", now;
-        s << "CREATE TABLE checkpoints (projection TEXT PRIMARY KEY, position INTEGER NOT NULL)", now;
-        s << "INSERT INTO orders VALUES (1, 'ORD-OLD-0001', 'Old Customer', 99999, 0, 1, "
-             "'[{\"productName\":\"Laptop\",\"quantity\":1,\"price\":999.99}]', 1000, 0, 0)", now;
-        s << "INSERT INTO checkpoints VALUES ('orders-read-model', 1)", now;
-        s << "PRAGMA user_version=1", now;
-    }
+    // Schema version 2, the first this plugin wrote: no document column, lists indexed by id.
+    runSql(dbPath(),
+           "CREATE TABLE orders (id INTEGER PRIMARY KEY, order_number TEXT NOT NULL, customer_name TEXT NOT NULL, "
+           "total_cents INTEGER NOT NULL, status INTEGER NOT NULL, version INTEGER NOT NULL, items_json TEXT NOT NULL, "
+           "created_at_ms INTEGER NOT NULL, processed_at_ms INTEGER NOT NULL DEFAULT 0, "
+           "completed_at_ms INTEGER NOT NULL DEFAULT 0, cancelled_at_ms INTEGER NOT NULL DEFAULT 0, "
+           "has_cancel_reason INTEGER NOT NULL DEFAULT 0, cancel_reason TEXT NOT NULL DEFAULT '');"
+           "CREATE TABLE checkpoints (projection TEXT PRIMARY KEY, position INTEGER NOT NULL);"
+           "CREATE INDEX orders_by_customer ON orders(customer_name, id);"
+           "CREATE INDEX orders_by_status ON orders(status, id);"
+           "INSERT INTO orders VALUES (1, 'ORD-OLD-0001', 'Old Customer', 99999, 0, 1, "
+           "'[{\"productName\":\"Laptop\",\"quantity\":1,\"price\":999.99}]', 1000, 0, 0, 0, 0, '');"
+           "INSERT INTO checkpoints VALUES ('orders-read-model', 1);"
+           "PRAGMA user_version=2");
     startPlugin();
     EXPECT_EQ(userVersion(dbPath()), store::kSchemaVersion);
     EXPECT_TRUE(host->fakeLogger().contains("migrated schema"));
@@ -101,20 +105,19 @@ TEST_F(OrdersReadModel, OlderSchemaIsMigratedInPlaceKeepingItsRows) {
     EXPECT_EQ(json(get("/api/orders", {{"status", "Cancelled"}}).body).find("items")->items().size(), 1u);
 }
 
-TEST_F(OrdersReadModel, NewerSchemaThanThisBuildRefusesToStartNamingTheFile) {
-    stopPlugin();
-    {
-        Poco::Data::SQLite::Connector::registerConnector();
-        Poco::Data::Session s("SQLite", dbPath());
-        s << "PRAGMA user_version=99", now;
+TEST_F(OrdersReadModel, ASchemaThisBuildCannotMigrateRefusesToStartNamingTheFile) {
+    // 99: newer than this build; 1: older than any this plugin wrote.
+    for (const char* version : {"99", "1"}) {
+        stopPlugin();
+        runSql(dbPath(), (std::string("PRAGMA user_version=") + version).c_str());
+        host = std::make_unique<ordersystem::testing::FakeHost>(dir(), "node-a");
+        host->provideEventLog(&log);
+        plugin = std::make_unique<OrdersPlugin>(OrdersSettings{});
+        auto s = plugin->start(*host);
+        EXPECT_FALSE(s.isOk()) << version;
+        EXPECT_NE(s.message.find("orders.db"), std::string::npos) << s.message;
+        EXPECT_NE(s.message.find(std::string("version ") + version), std::string::npos) << s.message;
     }
-    host = std::make_unique<ordersystem::testing::FakeHost>(dir(), "node-a");
-    host->provideEventLog(&log);
-    plugin = std::make_unique<OrdersPlugin>(OrdersSettings{});
-    auto s = plugin->start(*host);
-    EXPECT_FALSE(s.isOk());
-    EXPECT_NE(s.message.find("orders.db"), std::string::npos) << s.message;
-    EXPECT_NE(s.message.find("99"), std::string::npos) << s.message;
 }
 
 TEST_F(OrdersReadModel, IsNotReadyWhileCatchingUpAndReadyOnceCaughtUp) {
@@ -135,11 +138,7 @@ TEST_F(OrdersReadModel, IsNotReadyWhileCatchingUpAndReadyOnceCaughtUp) {
 
 TEST_F(OrdersReadModel, FailingDatabaseMakesItUnreadyAndIsLoggedByName) {
     createOrder();
-    {
-        Poco::Data::SQLite::Connector::registerConnector();
-        Poco::Data::Session s("SQLite", dbPath());
-        s << "DROP TABLE orders", now;  // every later write of the projection fails
-    }
+    runSql(dbPath(), "DROP TABLE orders");  // every later write of the projection fails
     domain::NewOrder n{"Remote", {{"A", 1, 100}}};
     ASSERT_TRUE(log.appendForeign(domain::makeCreated(n, 90, "ORD-R-0090", {"node-b", 1})).isOk());
     auto check = host->healthChecks().at("orders-read-model");

@@ -7,14 +7,12 @@
 
 #include "OrdersFixture.h"
 #include "domain/Order.h"
-#include "ordersystem/sdk/util.h"
 
 namespace ordersystem::plugins::orders::testing {
 namespace {
 
 using CreateOrder = OrdersTest;
 using OrderTransition = OrdersTest;
-using CreateOrderIdempotency = OrdersTest;
 using OrderConcurrency = OrdersTest;
 using OrderLists = OrdersTest;
 using OrderEvents = OrdersTest;
@@ -298,66 +296,6 @@ TEST_F(OrderConcurrency, OrderCreatedElsewhereButNotYetProjectedCanStillBeProces
     log.pauseDelivery(false);
     ASSERT_TRUE(waitCaughtUp());
     EXPECT_EQ(statusOf(500), "Processing");
-}
-
-const std::string kBody = R"({"customerName":"Idem","items":[{"productName":"A","quantity":1,"price":1}]})";
-
-TEST_F(CreateOrderIdempotency, RepeatWithSameKeyAndBodyReplaysTheFirstResponseWithoutANewOrder) {
-    auto first = create(kBody, {{"Idempotency-Key", "key-1"}});
-    ASSERT_EQ(first.status, 201);
-    auto second = create(kBody, {{"Idempotency-Key", "\"key-1\""}});
-    EXPECT_EQ(second.status, 201);
-    EXPECT_EQ(second.body, first.body);
-    EXPECT_EQ(log.eventCount(), 1u);
-    bool location = false;
-    for (const auto& h : second.headers) location |= h.first == "Location" && h.second == "/api/orders/1";
-    EXPECT_TRUE(location);
-}
-
-TEST_F(CreateOrderIdempotency, SameKeyWithAnotherBodyIs422) {
-    ASSERT_EQ(create(kBody, {{"Idempotency-Key", "key-2"}}).status, 201);
-    auto r = create(R"({"customerName":"Other","items":[{"productName":"A","quantity":1,"price":1}]})",
-                    {{"Idempotency-Key", "key-2"}});
-    EXPECT_EQ(r.status, 422) << r.body;
-    EXPECT_EQ(log.eventCount(), 1u);
-}
-
-TEST_F(CreateOrderIdempotency, RepeatWhileTheFirstIsInFlightIs409) {
-    ASSERT_EQ(log.claim("key-3", sdk::fingerprint(kBody), 10000)->state, sdk::IdempotencyClaim::State::Claimed);
-    auto r = create(kBody, {{"Idempotency-Key", "key-3"}});
-    EXPECT_EQ(r.status, 409) << r.body;
-    EXPECT_EQ(log.eventCount(), 0u);
-}
-
-TEST_F(CreateOrderIdempotency, FailedCreateReleasesTheKeySoARetryWorks) {
-    log.setUnavailable(true);
-    EXPECT_EQ(create(kBody, {{"Idempotency-Key", "key-4"}}).status, 503);
-    log.setUnavailable(false);
-    EXPECT_EQ(create(kBody, {{"Idempotency-Key", "key-4"}}).status, 201);
-    EXPECT_EQ(log.eventCount(), 1u);
-}
-
-TEST_F(CreateOrderIdempotency, UnconfirmedCreateIs503ThatDoesNotClaimNothingChangedAndTheKeyReturnsTheOrder) {
-    log.setConfirmationsLost(true);  // stored, but the log's answer never came
-    const auto lost = create(kBody, {{"Idempotency-Key", "key-5"}});
-    EXPECT_EQ(lost.status, 503) << lost.body;
-    EXPECT_EQ(header(lost, "Retry-After"), "1");
-    EXPECT_EQ(lost.body.find("nothing was changed"), std::string::npos) << lost.body;
-    EXPECT_NE(lost.body.find("may have been made"), std::string::npos) << lost.body;
-    EXPECT_NE(lost.body.find("Idempotency-Key"), std::string::npos) << lost.body;
-    EXPECT_EQ(log.eventCount(), 1u);
-
-    log.setConfirmationsLost(false);
-    const auto retried = create(kBody, {{"Idempotency-Key", "key-5"}});
-    EXPECT_EQ(retried.status, 201) << retried.body;
-    EXPECT_EQ(header(retried, "Idempotent-Replayed"), "true");
-    EXPECT_EQ(log.eventCount(), 1u) << "the retry found the stored order instead of creating another";
-}
-
-TEST_F(CreateOrderIdempotency, MalformedKeyIs400) {
-    EXPECT_EQ(create(kBody, {{"Idempotency-Key", std::string(256, 'k')}}).status, 400);
-    EXPECT_EQ(create(kBody, {{"Idempotency-Key", "has space"}}).status, 400);
-    EXPECT_EQ(log.eventCount(), 0u);
 }
 
 std::vector<int64_t> idsOf(const sdk::JsonValue& array) {

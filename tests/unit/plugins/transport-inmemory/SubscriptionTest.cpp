@@ -1,5 +1,4 @@
 // Delivery to projections and reactions: catch-up, live order, retries, dead letters, unsubscribe.
-#include <sqlite3.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -11,6 +10,7 @@
 #include "LogFixture.h"
 #include "ordersystem/testing/TestSupport.h"
 #include "ordersystem/sdk/util.h"
+#include "ordersystem/sqlite/db.h"
 
 namespace ordersystem::plugins::inmemory::test {
 namespace {
@@ -170,18 +170,14 @@ TEST(InMemoryReaction, AFailedDeliveryIsRetriedUntilItSucceedsAndNotRepeatedAfte
 }
 
 int64_t countDeadLetters(const std::string& dbPath, const std::string& eventId) {
-    sqlite3* db = nullptr;
-    int64_t n = -1;
-    if (sqlite3_open_v2(dbPath.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-        sqlite3_stmt* st = nullptr;
-        sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM dead_letters WHERE event_id = ?1 AND reaction = 'test-reaction'", -1,
-                           &st, nullptr);
-        sqlite3_bind_text(st, 1, eventId.c_str(), -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-    }
-    sqlite3_close(db);
-    return n;
+    sqlite::Db db;
+    sqlite::Stmt q;
+    if (!db.open(dbPath, true).isOk() ||
+        !q.prepare(db, "SELECT COUNT(*) FROM dead_letters WHERE event_id = ?1 AND reaction = 'test-reaction'").isOk())
+        return -1;
+    q.bind(1, eventId);
+    sdk::Status error;
+    return q.nextRow(&error) ? q.int64(0) : -1;
 }
 
 TEST(InMemoryReaction, AnEventThatKeepsFailingIsDeadLetteredAfterMaxDeliveriesAndTheNextOneFollows) {

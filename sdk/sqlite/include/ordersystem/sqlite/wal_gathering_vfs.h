@@ -31,11 +31,12 @@ bool registerWalGatheringVfs(const char* name, const char* base = nullptr);
 void unregisterWalGatheringVfs();
 
 /// An SQLite URI that opens `path` with `vfs` ("file:" + the percent-encoded path + "?vfs=").
-/// Needs SQLITE_OPEN_URI (Poco::Data's SQLite sessions set it).
+/// Needs SQLITE_OPEN_URI (sqlite::Db sets it).
 std::string uriWithVfs(const std::string& path, const char* vfs);
 
-/// What a plugin opens `path` as: through its gathering VFS `vfs` (registered on first use), or
-/// `path` itself when that cannot be registered (the plain VFS then). Needs SQLITE_OPEN_URI.
-std::string openNameThroughWalGathering(const std::string& path, const char* vfs);
+/// What this shared object opens `path` as (sqlite::Db does): through the gathering VFS it
+/// registered, or `path` itself when it registered none (the plain VFS then). Needs
+/// SQLITE_OPEN_URI.
+std::string openNameThroughWalGathering(const std::string& path);
 
 }  // namespace ordersystem::sqlite

@@ -1,9 +1,11 @@
-#include "Sqlite.h"
+// The thin sqlite3 layer (see ordersystem/sqlite/db.h).
+#include "ordersystem/sqlite/db.h"
 
 #include "ordersystem/sqlite/wal_gathering_vfs.h"
 
-namespace ordersystem::plugins::inmemory {
+namespace ordersystem::sqlite {
 
+using sdk::Result;
 using sdk::Status;
 using sdk::StatusCode;
 
@@ -25,9 +27,11 @@ Status Stmt::prepare(Db& db, const char* sql) {
     if (_stmt) sqlite3_finalize(_stmt);
     _stmt = nullptr;
     _db = db.handle();
-    if (sqlite3_prepare_v3(_db, sql, -1, SQLITE_PREPARE_PERSISTENT, &_stmt, nullptr) != SQLITE_OK)
-        return Status(StatusCode::Internal, std::string("cannot prepare '") + sql + "': " + sqlite3_errmsg(_db));
-    return Status::ok();
+    const int rc = sqlite3_prepare_v3(_db, sql, -1, SQLITE_PREPARE_PERSISTENT, &_stmt, nullptr);
+    if (rc == SQLITE_OK) return Status::ok();
+    // SQLITE_ERROR is the statement itself (a bug); anything else is the file (busy, I/O).
+    const StatusCode code = rc == SQLITE_ERROR ? StatusCode::Internal : StatusCode::Unavailable;
+    return Status(code, std::string("cannot prepare '") + sql + "': " + sqlite3_errmsg(_db));
 }
 
 void Stmt::reset() noexcept {
@@ -46,33 +50,42 @@ void Stmt::bindNull(int index) noexcept { sqlite3_bind_null(_stmt, index); }
 
 int Stmt::step() noexcept { return sqlite3_step(_stmt); }
 
-Status Stmt::exec() noexcept {
-    const int rc = sqlite3_step(_stmt);
-    if (rc == SQLITE_DONE || rc == SQLITE_ROW) return Status::ok();
+Status Stmt::failure(int rc) const {
     const StatusCode code = (rc == SQLITE_CONSTRAINT) ? StatusCode::Conflict : StatusCode::Unavailable;
     return Status(code, std::string("sqlite: ") + sqlite3_errmsg(_db) + " in '" + sqlite3_sql(_stmt) + "'");
 }
 
-std::string Stmt::text(int column) const {
-    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(_stmt, column));
-    if (!p) return {};
-    return std::string(p, static_cast<size_t>(sqlite3_column_bytes(_stmt, column)));
+Status Stmt::exec() noexcept {
+    const int rc = sqlite3_step(_stmt);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) return Status::ok();
+    return failure(rc);
 }
 
-namespace {
-constexpr const char* kVfsName = "ordersystem-transport-inmemory";
-}  // namespace
+bool Stmt::nextRow(Status* error) noexcept {
+    const int rc = sqlite3_step(_stmt);
+    if (rc == SQLITE_ROW) return true;
+    if (rc != SQLITE_DONE) *error = failure(rc);
+    return false;
+}
+
+std::string Stmt::text(int column) const { return std::string(textView(column)); }
+
+std::string_view Stmt::textView(int column) const noexcept {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(_stmt, column));
+    if (!p) return {};
+    return std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(_stmt, column)));
+}
 
 Status Db::open(const std::string& path, bool readOnly, int busyTimeoutMs) {
     close();
     const int flags = (readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)) |
                       SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_URI;
     // Each commit's WAL frames in one write (see wal_gathering_vfs.h); the plain VFS otherwise.
-    const std::string name = sqlite::openNameThroughWalGathering(path, kVfsName);
+    const std::string name = openNameThroughWalGathering(path);
     if (sqlite3_open_v2(name.c_str(), &_db, flags, nullptr) != SQLITE_OK) {
         std::string msg = _db ? sqlite3_errmsg(_db) : "out of memory";
         close();
-        return Status(StatusCode::Unavailable, "cannot open event log '" + path + "': " + msg);
+        return Status(StatusCode::Unavailable, "cannot open '" + path + "': " + msg);
     }
     sqlite3_busy_timeout(_db, busyTimeoutMs);
     return Status::ok();
@@ -93,6 +106,15 @@ Status Db::execute(const char* sql) noexcept {
     return Status::ok();
 }
 
+Result<int64_t> Db::queryInt(const char* sql) {
+    Stmt q;
+    if (Status s = q.prepare(*this, sql); !s) return s;
+    Status error;
+    const int64_t value = q.nextRow(&error) ? q.int64(0) : 0;
+    if (!error) return error;
+    return value;
+}
+
 std::string Db::lastError() const { return _db ? sqlite3_errmsg(_db) : "closed"; }
 
-}  // namespace ordersystem::plugins::inmemory
+}  // namespace ordersystem::sqlite

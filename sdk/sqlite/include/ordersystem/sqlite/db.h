@@ -1,14 +1,14 @@
-// Contract: a thin RAII layer over the sqlite3 C API for this plugin only.
+// Contract: the one thin RAII layer over the sqlite3 C API through which every plugin keeps its
+// SQLite files (the standalone event log, the orders read model, analytics, notifications).
 // One Db is one connection; it is NOT thread-safe: each thread (or the group-commit leader, which
-// holds leadership) uses its own Db. Errors come back as sdk::Status (never exceptions).
+// holds leadership) uses its own Db, or the owner serialises the calls. Errors come back as
+// sdk::Status (never exceptions): Unavailable for a database failure, Conflict for a constraint.
 //
-// Why the C API and not Poco::Data (the project standard): the append path executes a handful of
-// statements per event inside a group commit that may hold hundreds of events; keeping
-// sqlite3_stmt handles prepared for the life of the connection, binding without copies and
-// resetting instead of rebuilding avoids Poco::Data's per-execution binder/extractor allocations
-// and its "a Statement that threw is unusable" rule. Measured on this project's events table
-// (Poco 1.11, SQLite 3.40, 200k rows, 32 per transaction, synchronous=OFF so only library cost
-// shows): a reused Poco::Data Statement 26.6-37.4 us/row, a reused sqlite3_stmt 18.2-21.7 us/row.
+// Why the C API and not Poco::Data: every one of these files is written per event, and the log
+// and the read model are read per request; statements prepared once per connection, bound
+// without copies and reset instead of rebuilt skip Poco::Data's per-execution binders and
+// extractors, its re-prepare on every execute() (Poco 1.11) and its "a Statement that threw is
+// unusable" rule (docs/architecture.md, "SQLite").
 #pragma once
 
 #include <sqlite3.h>
@@ -19,7 +19,7 @@
 
 #include "ordersystem/sdk/status.h"
 
-namespace ordersystem::plugins::inmemory {
+namespace ordersystem::sqlite {
 
 class Db;
 
@@ -43,12 +43,15 @@ public:
     int step() noexcept;
     /// step() expecting SQLITE_DONE; the Status names the statement on failure.
     sdk::Status exec() noexcept;
+    /// step() for a query: true on a row, false when done; *error is set on a failure.
+    bool nextRow(sdk::Status* error) noexcept;
     int64_t int64(int column) const noexcept { return sqlite3_column_int64(_stmt, column); }
     std::string text(int column) const;
-    bool isNull(int column) const noexcept { return sqlite3_column_type(_stmt, column) == SQLITE_NULL; }
-    bool valid() const noexcept { return _stmt != nullptr; }
+    /// The column's text without a copy; valid until the next step() or reset().
+    std::string_view textView(int column) const noexcept;
 
 private:
+    sdk::Status failure(int rc) const;
     sqlite3_stmt* _stmt = nullptr;
     sqlite3* _db = nullptr;
 };
@@ -61,18 +64,24 @@ public:
     Db(const Db&) = delete;
     Db& operator=(const Db&) = delete;
 
-    /// Opens (creating when allowed) with a short busy timeout.
+    /// Opens (creating when allowed) with a short busy timeout, through the gathering VFS this
+    /// shared object registered (wal_gathering_vfs.h), the plain VFS when it registered none.
     sdk::Status open(const std::string& path, bool readOnly, int busyTimeoutMs = 2000);
     void close() noexcept;
     /// Runs one or more statements without results.
     sdk::Status execute(const char* sql) noexcept;
+    sdk::Status execute(const std::string& sql) noexcept { return execute(sql.c_str()); }
+    /// The first column of the first row of a one-off query (PRAGMA user_version, COUNT(*));
+    /// 0 when it returns no row.
+    sdk::Result<int64_t> queryInt(const char* sql);
     sqlite3* handle() noexcept { return _db; }
-    bool isOpen() const noexcept { return _db != nullptr; }
     std::string lastError() const;
     int changes() const noexcept { return sqlite3_changes(_db); }
+    /// False inside a transaction.
+    bool autocommit() const noexcept { return sqlite3_get_autocommit(_db) != 0; }
 
 private:
     sqlite3* _db = nullptr;
 };
 
-}  // namespace ordersystem::plugins::inmemory
+}  // namespace ordersystem::sqlite

@@ -47,9 +47,8 @@ inline constexpr int kBackgroundNice = 10;
 /// For a read model's thread, which nobody waits for while it keeps up but whose lag becomes
 /// stale reads when it does not: it runs as background work (as above) while few events wait,
 /// at its creator's priority once `behindHigh` or more wait, and as background work again once at
-/// most `behindLow` wait. Niced for good, such threads starved on a saturated machine (100k
-/// events behind after 10 s); at normal priority for good they cost the event loops up to a
-/// fifth of their creates/s while keeping up anyway. Returning to normal priority needs root,
+/// most `behindLow` wait. Niced for good, such threads starve on a saturated machine; at normal
+/// priority for good they take CPU from the event loops (docs/performance.md). Returning to normal priority needs root,
 /// CAP_SYS_NICE or RLIMIT_NICE (systemd: LimitNICE=); without that the thread is never niced.
 /// Construct and call update() on the thread itself. Best effort: never fails.
 class CatchUpPriority {

@@ -8,8 +8,8 @@
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
-#include <Poco/StreamCopier.h>
 #include <Poco/NullStream.h>
+#include <Poco/StreamCopier.h>
 
 #include <csignal>
 #include <cstdlib>

@@ -4,9 +4,9 @@
 // fields; an sdk::JsonValue). docs/http.md has the figures and the decisions they led to.
 #include <benchmark/benchmark.h>
 
-#include <boost/beast/http.hpp>
 #include <rapidjson/reader.h>
 #include <simdjson.h>
+#include <boost/beast/http.hpp>
 
 #include <string>
 #include <vector>

@@ -59,7 +59,8 @@ sdk::Result<std::shared_ptr<TlsContext>> TlsContext::load(const std::string& cer
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
     // Partial writes suit a loop that resumes where the socket stopped; idle connections give
     // their read and write buffers back.
-    SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_mode(ctx,
+                     SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
     SSL_CTX_set_cipher_list(ctx, "HIGH:!aNULL:!eNULL:!MD5:!RC4:!3DES");
     static const unsigned char kSessionContext[] = "ordersystem";
     SSL_CTX_set_session_id_context(ctx, kSessionContext, sizeof kSessionContext - 1);
@@ -69,7 +70,8 @@ sdk::Result<std::shared_ptr<TlsContext>> TlsContext::load(const std::string& cer
     if (SSL_CTX_use_PrivateKey_file(ctx, keyFile.c_str(), SSL_FILETYPE_PEM) != 1)
         return Status(StatusCode::InvalidConfig, "[http] tls_key " + keyFile + ": " + lastTlsError());
     if (SSL_CTX_check_private_key(ctx) != 1)
-        return Status(StatusCode::InvalidConfig, "[http] tls_key " + keyFile + " does not belong to tls_cert " + certFile);
+        return Status(StatusCode::InvalidConfig,
+                      "[http] tls_key " + keyFile + " does not belong to tls_cert " + certFile);
     return context;
 }
 

@@ -36,8 +36,10 @@ ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view input, size_t& cons
             }
             if (_digits == 0) return bad("malformed chunk size");
             if (c == '\r') _state = State::SizeLf;
-            else if (c == ';' || c == ' ' || c == '\t') { _state = State::Extension; ++_lineBytes; }
-            else return bad("malformed chunk size");
+            else if (c == ';' || c == ' ' || c == '\t') {
+                _state = State::Extension;
+                ++_lineBytes;
+            } else return bad("malformed chunk size");
             break;
         }
         case State::Extension:
@@ -52,7 +54,8 @@ ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view input, size_t& cons
             _digits = 0;
             if (_size == 0) {
                 _state = State::TrailerStart;
-            } else if (static_cast<uint64_t>(body.size()) + _size > static_cast<uint64_t>(std::max<int64_t>(maxBody, 0))) {
+            } else if (static_cast<uint64_t>(body.size()) + _size >
+                       static_cast<uint64_t>(std::max<int64_t>(maxBody, 0))) {
                 return Result::TooLarge;
             } else {
                 _state = State::Data;
@@ -68,7 +71,10 @@ ChunkedDecoder::Result ChunkedDecoder::feed(std::string_view input, size_t& cons
             _size = 0;
             break;
         case State::TrailerStart:
-            if (c == '\r') { _state = State::LastLf; break; }
+            if (c == '\r') {
+                _state = State::LastLf;
+                break;
+            }
             if (!isTokenChar(c)) return bad("malformed trailer field");
             if (++_trailerFields > kMaxTrailerFields) return bad("too many trailer fields");
             _state = State::TrailerName;

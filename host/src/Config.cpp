@@ -95,7 +95,8 @@ Result<Configuration> Configuration::parse(std::string_view text, const std::str
         const std::string where = fileName + ":" + std::to_string(lineNo);
         if (line.front() == '[') {
             if (line.back() != ']')
-                return Status(StatusCode::InvalidConfig, where + ": malformed section header '" + std::string(line) + "'");
+                return Status(StatusCode::InvalidConfig,
+                              where + ": malformed section header '" + std::string(line) + "'");
             section = toLower(trim(line.substr(1, line.size() - 2)));
             if (section.empty()) return Status(StatusCode::InvalidConfig, where + ": empty section name");
             cfg._sections[section];
@@ -103,15 +104,17 @@ Result<Configuration> Configuration::parse(std::string_view text, const std::str
         }
         const size_t eq = line.find('=');
         if (eq == std::string_view::npos)
-            return Status(StatusCode::InvalidConfig, where + ": expected 'key = value', got '" + std::string(line) + "'");
+            return Status(StatusCode::InvalidConfig,
+                          where + ": expected 'key = value', got '" + std::string(line) + "'");
         const std::string key = toLower(trim(line.substr(0, eq)));
         if (key.empty()) return Status(StatusCode::InvalidConfig, where + ": missing key before '='");
         if (section.empty())
             return Status(StatusCode::InvalidConfig, where + ": key '" + key + "' outside of any [section]");
         auto& slot = cfg._sections[section][key];
         if (slot.line != 0)
-            return Status(StatusCode::InvalidConfig,
-                          where + ": [" + section + "] " + key + " is set twice (first on line " + std::to_string(slot.line) + ")");
+            return Status(StatusCode::InvalidConfig, where + ": [" + section + "] " + key +
+                                                         " is set twice (first on line " + std::to_string(slot.line) +
+                                                         ")");
         slot = ConfigValue{std::string(trim(line.substr(eq + 1))), ConfigOrigin::Ini, lineNo};
         if (end == text.size()) break;
     }
@@ -130,9 +133,7 @@ Status Configuration::applyDefine(std::string_view define) {
     return Status::ok();
 }
 
-bool Configuration::hasSection(std::string_view section) const {
-    return _sections.count(toLower(section)) != 0;
-}
+bool Configuration::hasSection(std::string_view section) const { return _sections.count(toLower(section)) != 0; }
 
 std::vector<std::string> Configuration::keys(std::string_view section) const {
     std::vector<std::string> out;

@@ -24,8 +24,14 @@ bool parseInt(std::string_view text, int64_t* out) {
 
 bool parseBool(std::string_view text, bool* out) {
     const std::string s = toLower(trim(text));
-    if (s == "true" || s == "yes" || s == "on" || s == "1") { *out = true; return true; }
-    if (s == "false" || s == "no" || s == "off" || s == "0") { *out = false; return true; }
+    if (s == "true" || s == "yes" || s == "on" || s == "1") {
+        *out = true;
+        return true;
+    }
+    if (s == "false" || s == "no" || s == "off" || s == "0") {
+        *out = false;
+        return true;
+    }
     return false;
 }
 
@@ -140,9 +146,9 @@ Result<ValidatedSection> validateSection(const Configuration& cfg, std::string_v
             chosen = *fromCfg;
         }
         if (chosen.origin != ConfigOrigin::Default && !typeMatches(specs[i].type, chosen.value))
-            return Status(StatusCode::InvalidConfig,
-                          "[" + section + "] " + key + " = '" + chosen.value + "' " + originText(cfg, chosen, envName) +
-                              ": must be " + configTypeName(specs[i].type));
+            return Status(StatusCode::InvalidConfig, "[" + section + "] " + key + " = '" + chosen.value + "' " +
+                                                         originText(cfg, chosen, envName) + ": must be " +
+                                                         configTypeName(specs[i].type));
         values[key] = chosen.value;
     }
     return ValidatedSection(section, std::move(values), std::move(types));
@@ -190,7 +196,8 @@ const std::vector<HostSchema>& hostSchemas() {
           {"request_timeout_ms", T::Int, "30000",
            "milliseconds a client may take to send a whole request from its first byte, and to take the answer; "
            "then 408 or the connection is closed (100..3600000)"},
-          {"max_uri_bytes", T::Int, "8192", "longest request target (path and query) in bytes; longer ones get 414 (256..16000)"},
+          {"max_uri_bytes", T::Int, "8192",
+           "longest request target (path and query) in bytes; longer ones get 414 (256..16000)"},
           {"max_header_bytes", T::Int, "16384",
            "largest request header block in bytes; larger ones get 431 (1024..1048576)"},
           {"api_keys_file", T::Path, "",
@@ -198,7 +205,8 @@ const std::vector<HostSchema>& hostSchemas() {
            "send Authorization: Bearer <key> or X-Api-Key: <key> (empty: no authentication)"},
           {"api_keys_scope", T::String, "api",
            "where API keys are required: api = on /api/* only (health, metrics and docs stay open) | all = on every route"},
-          {"tls_cert", T::Path, "", "PEM certificate chain; set with tls_key to serve HTTPS instead of HTTP (empty: plain HTTP)"},
+          {"tls_cert", T::Path, "",
+           "PEM certificate chain; set with tls_key to serve HTTPS instead of HTTP (empty: plain HTTP)"},
           {"tls_key", T::Path, "", "PEM private key of tls_cert; keep it readable by the service user only"}}},
         {"plugins",
          {{"dir", T::Path, "",
@@ -209,10 +217,12 @@ const std::vector<HostSchema>& hostSchemas() {
            "exactly one transport-* plugin, which decides the mode"}}},
         {"log",
          {{"level", T::String, "info", "least severe messages written: trace | debug | info | warn | error"},
-          {"format", T::String, "text", "text: one readable line per message | json: one JSON object per line (for log shippers)"},
+          {"format", T::String, "text",
+           "text: one readable line per message | json: one JSON object per line (for log shippers)"},
           {"file", T::Path, "", "file to log to, rotated by size (empty: stdout, which systemd hands to the journal)"},
           {"file_max_bytes", T::Int, "10485760", "size in bytes at which the log file is rotated (at least 4096)"},
-          {"file_max_files", T::Int, "5", "rotated log files kept beside the current one; older ones are deleted (1..1000)"}}},
+          {"file_max_files", T::Int, "5",
+           "rotated log files kept beside the current one; older ones are deleted (1..1000)"}}},
     };
     return schemas;
 }

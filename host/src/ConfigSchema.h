@@ -19,7 +19,8 @@ namespace ordersystem::host {
 class ValidatedSection final : public sdk::ConfigSection {
 public:
     ValidatedSection() = default;
-    ValidatedSection(std::string name, std::map<std::string, std::string> values, std::map<std::string, sdk::ConfigType> types)
+    ValidatedSection(std::string name, std::map<std::string, std::string> values,
+                     std::map<std::string, sdk::ConfigType> types)
         : _name(std::move(name)), _values(std::move(values)), _types(std::move(types)) {}
 
     std::string_view name() const noexcept override { return _name; }
@@ -45,8 +46,7 @@ const char* configTypeWord(sdk::ConfigType type);
 
 /// Validates `section` of cfg against specs; env supplies environment overrides.
 sdk::Result<ValidatedSection> validateSection(const Configuration& cfg, std::string_view section,
-                                              const sdk::ConfigKeySpec* specs, size_t specCount,
-                                              const EnvLookup& env);
+                                              const sdk::ConfigKeySpec* specs, size_t specCount, const EnvLookup& env);
 
 /// The host's own sections and their keys ([node], [http], [plugins], [log]).
 struct HostSchema {

@@ -67,8 +67,14 @@ inline void count(sdk::Counter* counter) noexcept {
 struct EventLoopServer::Shared {
     Shared(RequestDispatcher& d, WorkerPool& w, int fd, TlsContext* t, int max, sdk::Metrics* m,
            const std::vector<std::unique_ptr<Loop>>& l)
-        : dispatcher(d), workers(w), listenFd(fd), tls(t), maxConnections(max), loops(l),
-          bodies(d.settings().maxBodyMemoryBytes), metrics(m) {}
+        : dispatcher(d),
+          workers(w),
+          listenFd(fd),
+          tls(t),
+          maxConnections(max),
+          loops(l),
+          bodies(d.settings().maxBodyMemoryBytes),
+          metrics(m) {}
     /// One connection more (+1) or fewer (-1), and the gauge with it.
     void countOpen(int delta) noexcept {
         const int now = open.fetch_add(delta, std::memory_order_relaxed) + delta;
@@ -82,7 +88,7 @@ struct EventLoopServer::Shared {
     /// Every loop, for handing accepted connections round robin.
     const std::vector<std::unique_ptr<Loop>>& loops;
     std::atomic<unsigned> nextLoop{0};
-    std::atomic<int> open{0};  ///< accepted and not yet closed, on all loops
+    std::atomic<int> open{0};                        ///< accepted and not yet closed, on all loops
     std::atomic<int64_t> shortOfDescriptorsAtMs{0};  ///< the last accept that failed for want of them
     BodyBudget bodies;
     LogThrottle acceptFailures;
@@ -216,7 +222,7 @@ private:
     /// Answers handed over by workers and asynchronous replies; _tasksMutex.
     std::vector<std::pair<std::shared_ptr<Connection>, sdk::HttpResponse>> _answers;
     std::unordered_map<int, std::shared_ptr<Connection>> _connections;  ///< loop thread only
-    std::vector<std::shared_ptr<Connection>> _graveyard;                 ///< loop thread only
+    std::vector<std::shared_ptr<Connection>> _graveyard;                ///< loop thread only
     int64_t _lastTickMs = 0;
     std::mutex _listenerMutex;      ///< the listener's registration: the loop and stopAccepting()
     bool _watchingListener = true;  ///< _listenerMutex

@@ -163,9 +163,9 @@ void EventLoopServer::Loop::dispatch(Connection& conn) {
     if (route->asyncHandler) {
         if (!small) return runAsyncOnWorker(self, *route);
         conn.request.onEventLoop = true;
-        const sdk::HandlerOutcome outcome = _dispatcher.runAsync(
-            *route, conn.trace, conn.request,
-            [this, self](sdk::HttpResponse&& answer) { answerAsync(self, std::move(answer)); });
+        const sdk::HandlerOutcome outcome =
+            _dispatcher.runAsync(*route, conn.trace, conn.request,
+                                 [this, self](sdk::HttpResponse&& answer) { answerAsync(self, std::move(answer)); });
         if (outcome == sdk::HandlerOutcome::WouldBlock) runAsyncOnWorker(self, *route);
         return;
     }
@@ -189,9 +189,10 @@ void EventLoopServer::Loop::refuseForBodyBudget(Connection& conn) {
     count(_shared.metrics.bodyBudgetRefusals);
     uint64_t heldBack = 0;
     if (_shared.bodyBudgetFull.allow(steadyNowMs(), &heldBack))
-        _dispatcher.log().warn("request bodies in flight hold [http] max_body_memory_bytes = {}: answering 503 "
-                               "({} more since the last report)",
-                               _shared.bodies.limit(), heldBack);
+        _dispatcher.log().warn(
+            "request bodies in flight hold [http] max_body_memory_bytes = {}: answering 503 "
+            "({} more since the last report)",
+            _shared.bodies.limit(), heldBack);
     refuse(conn, 503, "The server holds as many request bodies as it may; please retry");
 }
 

@@ -53,21 +53,23 @@ EdgeMetrics::EdgeMetrics(sdk::Metrics* m) {
     if (!m) return;
     openConnections = &m->gauge("ordersystem_http_open_connections", "HTTP connections open now, plain or TLS");
     const char* pauses = "ordersystem_http_accept_pauses_total";
-    const char* pausesHelp = "Times a loop stopped accepting: at [http] max_connections, or out of descriptors or memory";
+    const char* pausesHelp =
+        "Times a loop stopped accepting: at [http] max_connections, or out of descriptors or memory";
     pausedAtLimit = &m->counter(pauses, pausesHelp, {{"reason", "max_connections"}});
     pausedForDescriptors = &m->counter(pauses, pausesHelp, {{"reason", "descriptors"}});
     closedToMakeRoom = &m->counter("ordersystem_http_unused_connections_closed_total",
                                    "Connections that held a slot without asking, closed to make room under pressure");
-    bodyBudgetRefusals = &m->counter("ordersystem_http_body_budget_refusals_total",
-                                     "Requests answered 503 because the bodies in flight held [http] max_body_memory_bytes");
+    bodyBudgetRefusals =
+        &m->counter("ordersystem_http_body_budget_refusals_total",
+                    "Requests answered 503 because the bodies in flight held [http] max_body_memory_bytes");
 }
 
 EventLoopServer::EventLoopServer(RequestDispatcher& dispatcher, int listenFd, int loops, TlsContext* tls,
                                  int maxConnections, sdk::Metrics* metrics)
     : _workers(std::make_unique<WorkerPool>(dispatcher.settings().threads)) {
     fcntl(listenFd, F_SETFL, fcntl(listenFd, F_GETFL) | O_NONBLOCK);
-    _shared = std::make_unique<Shared>(dispatcher, *_workers, listenFd, tls, std::max(1, maxConnections), metrics,
-                                       _loops);
+    _shared =
+        std::make_unique<Shared>(dispatcher, *_workers, listenFd, tls, std::max(1, maxConnections), metrics, _loops);
     for (int i = 0; i < std::max(1, loops); ++i) _loops.push_back(std::make_unique<Loop>(*_shared));
 }
 
@@ -238,14 +240,16 @@ void EventLoopServer::Loop::accept() {
             count(_shared.metrics.pausedAtLimit);
             uint64_t heldBack = 0;
             if (_shared.connectionLimit.allow(now, &heldBack))
-                _dispatcher.log().warn("{} connections are open ([http] max_connections): new ones wait until one "
-                                       "closes ({} more times since the last report)",
-                                       _shared.maxConnections, heldBack);
+                _dispatcher.log().warn(
+                    "{} connections are open ([http] max_connections): new ones wait until one "
+                    "closes ({} more times since the last report)",
+                    _shared.maxConnections, heldBack);
             return;
         }
         sockaddr_storage addr{};
         socklen_t len = sizeof addr;
-        const int fd = accept4(_shared.listenFd, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        const int fd =
+            accept4(_shared.listenFd, reinterpret_cast<sockaddr*>(&addr), &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO) continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK) return;
@@ -257,15 +261,17 @@ void EventLoopServer::Loop::accept() {
             count(_shared.metrics.pausedForDescriptors);
             uint64_t heldBack = 0;
             if (_shared.acceptFailures.allow(now, &heldBack))
-                _dispatcher.log().error("cannot accept connections: {} ({} open); pausing {} ms at a time "
-                                        "({} more failures since the last report)",
-                                        std::strerror(error), _shared.open.load(), kAcceptBackOffMs, heldBack);
+                _dispatcher.log().error(
+                    "cannot accept connections: {} ({} open); pausing {} ms at a time "
+                    "({} more failures since the last report)",
+                    std::strerror(error), _shared.open.load(), kAcceptBackOffMs, heldBack);
             return;
         }
         _shared.countOpen(+1);
         const int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        Loop* owner = _shared.loops[_shared.nextLoop.fetch_add(1, std::memory_order_relaxed) % _shared.loops.size()].get();
+        Loop* owner =
+            _shared.loops[_shared.nextLoop.fetch_add(1, std::memory_order_relaxed) % _shared.loops.size()].get();
         if (owner == this) {
             adopt(fd, peerName(addr));
         } else {
@@ -399,7 +405,7 @@ void EventLoopServer::Loop::drain(Connection& conn) {
     conn.readPending = false;
     for (;;) {
         const IoResult r = conn.stream.discard();
-        if (r.status == IoStatus::WouldBlock) return;  // until the next edge
+        if (r.status == IoStatus::WouldBlock) return;                  // until the next edge
         if (r.status != IoStatus::Done) return closeConnection(conn);  // the client closed (or failed): done
         conn.discarded += static_cast<int64_t>(r.bytes);
         if (conn.discarded > wire::kDiscardAfterRefusalBytes) return closeConnection(conn);

@@ -1,6 +1,5 @@
 #include "HostContext.h"
 
-
 namespace ordersystem::host {
 
 std::string HostContext::dataPath(std::string_view fileName) const {

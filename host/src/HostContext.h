@@ -38,7 +38,10 @@ class HostContext final : public sdk::Host {
 public:
     HostContext(HostServices& services, const ValidatedSection& section, std::string pluginName, bool isTransport,
                 std::shared_ptr<spdlog::logger> logger)
-        : _services(services), _section(section), _pluginName(std::move(pluginName)), _isTransport(isTransport),
+        : _services(services),
+          _section(section),
+          _pluginName(std::move(pluginName)),
+          _isTransport(isTransport),
           _logger(std::move(logger)) {}
 
     const sdk::NodeSettings& node() const noexcept override { return _services.node; }

@@ -81,47 +81,56 @@ void registerHostRoutes(HostServices& services, const std::string& docsDir) {
         o.operationId = id;
         return o;
     };
-    r.add("GET", "/health", [&health](const sdk::HttpRequest&, sdk::HttpResponse& res) { health.answer(Health::Probe::Full, res); },
-          opts("health"));
-    r.add("GET", "/health/live",
-          [&health](const sdk::HttpRequest&, sdk::HttpResponse& res) { health.answer(Health::Probe::Live, res); }, opts("live"));
-    r.add("GET", "/health/ready",
-          [&health](const sdk::HttpRequest&, sdk::HttpResponse& res) { health.answer(Health::Probe::Ready, res); },
-          opts("ready"));
+    r.add(
+        "GET", "/health",
+        [&health](const sdk::HttpRequest&, sdk::HttpResponse& res) { health.answer(Health::Probe::Full, res); },
+        opts("health"));
+    r.add(
+        "GET", "/health/live",
+        [&health](const sdk::HttpRequest&, sdk::HttpResponse& res) { health.answer(Health::Probe::Live, res); },
+        opts("live"));
+    r.add(
+        "GET", "/health/ready",
+        [&health](const sdk::HttpRequest&, sdk::HttpResponse& res) { health.answer(Health::Probe::Ready, res); },
+        opts("ready"));
     MetricsRegistry& metrics = services.metrics;
     auto process = std::make_shared<ProcessMetrics>(metrics);
-    r.add("GET", "/metrics",
-          [&metrics, &services, process](const sdk::HttpRequest&, sdk::HttpResponse& res) {
-              process->collect();
-              if (auto* observed = dynamic_cast<ObservedEventLog*>(services.eventLog.load())) observed->collect();
-              res.status = 200;
-              res.contentType = "text/plain; version=0.0.4; charset=utf-8";
-              res.body = metrics.render();
-          },
-          opts("metrics"));
-    r.add("GET", "/api/cluster/nodes",
-          [&services](const sdk::HttpRequest&, sdk::HttpResponse& res) { clusterNodes(services, res); },
-          opts("clusterNodes"));
-    r.add("GET", "/openapi.json",
-          [docsDir](const sdk::HttpRequest&, sdk::HttpResponse& res) {
-              serveFile(docsDir + "/openapi.json", "openapi.json", res);
-          },
-          opts("openapi"));
+    r.add(
+        "GET", "/metrics",
+        [&metrics, &services, process](const sdk::HttpRequest&, sdk::HttpResponse& res) {
+            process->collect();
+            if (auto* observed = dynamic_cast<ObservedEventLog*>(services.eventLog.load())) observed->collect();
+            res.status = 200;
+            res.contentType = "text/plain; version=0.0.4; charset=utf-8";
+            res.body = metrics.render();
+        },
+        opts("metrics"));
+    r.add(
+        "GET", "/api/cluster/nodes",
+        [&services](const sdk::HttpRequest&, sdk::HttpResponse& res) { clusterNodes(services, res); },
+        opts("clusterNodes"));
+    r.add(
+        "GET", "/openapi.json",
+        [docsDir](const sdk::HttpRequest&, sdk::HttpResponse& res) {
+            serveFile(docsDir + "/openapi.json", "openapi.json", res);
+        },
+        opts("openapi"));
     auto index = [docsDir](const sdk::HttpRequest&, sdk::HttpResponse& res) {
         serveFile(docsDir + "/swagger-ui/index.html", "index.html", res);
     };
     r.add("GET", "/swagger", index, opts("swagger"));
     r.add("GET", "/swagger/", index, opts("swagger"));
-    r.add("GET", "/swagger/{file}",
-          [docsDir](const sdk::HttpRequest& req, sdk::HttpResponse& res) {
-              const std::string* file = req.param("file");
-              if (!file || !safeFileName(*file)) {
-                  sdk::writeProblem(res, 404, "No such documentation file");
-                  return;
-              }
-              serveFile(docsDir + "/swagger-ui/" + *file, *file, res);
-          },
-          opts("swaggerFile"));
+    r.add(
+        "GET", "/swagger/{file}",
+        [docsDir](const sdk::HttpRequest& req, sdk::HttpResponse& res) {
+            const std::string* file = req.param("file");
+            if (!file || !safeFileName(*file)) {
+                sdk::writeProblem(res, 404, "No such documentation file");
+                return;
+            }
+            serveFile(docsDir + "/swagger-ui/" + *file, *file, res);
+        },
+        opts("swaggerFile"));
 }
 
 }  // namespace ordersystem::host

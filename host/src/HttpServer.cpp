@@ -42,7 +42,9 @@ int connectionsThatFit(int wanted, spdlog::logger& log) {
 
 HttpServer::HttpServer(HttpSettings settings, Router& router, std::shared_ptr<spdlog::logger> log,
                        sdk::Metrics* metrics)
-    : _log(log), _metrics(metrics), _dispatcher(std::make_shared<RequestDispatcher>(std::move(settings), router, std::move(log))) {}
+    : _log(log),
+      _metrics(metrics),
+      _dispatcher(std::make_shared<RequestDispatcher>(std::move(settings), router, std::move(log))) {}
 
 HttpServer::~HttpServer() {
     stop(std::chrono::milliseconds(0));
@@ -76,8 +78,9 @@ sdk::Status HttpServer::bind() {
 
 void HttpServer::start() {
     const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-    _loops = std::make_unique<EventLoopServer>(*_dispatcher, _socket->impl()->sockfd(), static_cast<int>(std::min(cores, 8u)),
-                                               _tls.get(), _maxConnections, _metrics);
+    _loops =
+        std::make_unique<EventLoopServer>(*_dispatcher, _socket->impl()->sockfd(),
+                                          static_cast<int>(std::min(cores, 8u)), _tls.get(), _maxConnections, _metrics);
     _loops->start();
     _running = true;
 }

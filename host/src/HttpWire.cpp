@@ -78,7 +78,8 @@ bool splitTarget(std::string_view target, const std::string& method, RequestHead
 HeadOutcome parseRequestLine(std::string_view line, const Limits& limits, RequestHead& head) {
     const size_t sp1 = line.find(' ');
     const size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
-    if (sp1 == 0 || sp2 == std::string_view::npos || sp2 == sp1 + 1 || line.find(' ', sp2 + 1) != std::string_view::npos)
+    if (sp1 == 0 || sp2 == std::string_view::npos || sp2 == sp1 + 1 ||
+        line.find(' ', sp2 + 1) != std::string_view::npos)
         return bad(400, "Malformed request line");
     const std::string_view method = line.substr(0, sp1);
     if (method.size() > kMaxMethodBytes) return bad(400, "Malformed request line: the method is too long");
@@ -172,7 +173,8 @@ HeadOutcome interpretHeaders(RequestHead& head) {
             else if (containsToken(value, "keep-alive")) head.keepAlive = true;
         } else if (sdk::equalsIgnoreCase(name, "expect")) {
             if (head.http10) continue;  // RFC 9110 10.1.1: ignored in HTTP/1.0
-            if (!sdk::equalsIgnoreCase(value, "100-continue")) return bad(417, "Only Expect: 100-continue is supported");
+            if (!sdk::equalsIgnoreCase(value, "100-continue"))
+                return bad(417, "Only Expect: 100-continue is supported");
             head.expectContinue = true;
         }
     }

@@ -72,9 +72,9 @@ public:
     void reset() noexcept { *this = HeadParser{}; }
 
 private:
-    size_t _scanned = 0;    ///< bytes already looked at
-    size_t _start = 0;      ///< the request line's first byte (blank lines before it are skipped)
-    size_t _lineStart = 0;  ///< the current line's first byte
+    size_t _scanned = 0;      ///< bytes already looked at
+    size_t _start = 0;        ///< the request line's first byte (blank lines before it are skipped)
+    size_t _lineStart = 0;    ///< the current line's first byte
     size_t _headerStart = 0;  ///< first byte after the request line (0: not reached yet)
     size_t _lines = 0;
     bool _started = false;  ///< a byte other than a line end was seen
@@ -92,8 +92,20 @@ public:
     const char* error() const noexcept { return _error; }
 
 private:
-    enum class State { Size, Extension, SizeLf, Data, DataCr, DataLf, TrailerStart, TrailerName, TrailerValue,
-                       TrailerLf, LastLf, Done };
+    enum class State {
+        Size,
+        Extension,
+        SizeLf,
+        Data,
+        DataCr,
+        DataLf,
+        TrailerStart,
+        TrailerName,
+        TrailerValue,
+        TrailerLf,
+        LastLf,
+        Done
+    };
     Result bad(const char* why) {
         _error = why;
         return Result::Bad;
@@ -117,8 +129,21 @@ void writeResponseHead(const sdk::HttpResponse& response, bool keepAlive, std::s
 inline bool isTokenChar(char c) noexcept {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return true;
     switch (c) {
-    case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+': case '-': case '.':
-    case '^': case '_': case '`': case '|': case '~': return true;
+    case '!':
+    case '#':
+    case '$':
+    case '%':
+    case '&':
+    case '\'':
+    case '*':
+    case '+':
+    case '-':
+    case '.':
+    case '^':
+    case '_':
+    case '`':
+    case '|':
+    case '~': return true;
     default: return false;
     }
 }

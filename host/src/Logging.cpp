@@ -118,8 +118,6 @@ void SpdLoggerAdapter::log(sdk::LogLevel level, std::string_view message) noexce
     }
 }
 
-bool SpdLoggerAdapter::enabled(sdk::LogLevel level) const noexcept {
-    return _logger->should_log(toSpd(level));
-}
+bool SpdLoggerAdapter::enabled(sdk::LogLevel level) const noexcept { return _logger->should_log(toSpd(level)); }
 
 }  // namespace ordersystem::host

@@ -47,8 +47,8 @@ std::string formatMetricValue(double value) {
 struct MetricsRegistry::Instrument final : sdk::Counter, sdk::Gauge, sdk::Histogram {
     std::string labels;  ///< rendered, without braces
     std::atomic<double> value{0.0};
-    const std::vector<double>* bounds = nullptr;             ///< histogram only
-    std::unique_ptr<std::atomic<uint64_t>[]> bucketCounts;   ///< per bucket, not cumulative (+Inf last)
+    const std::vector<double>* bounds = nullptr;            ///< histogram only
+    std::unique_ptr<std::atomic<uint64_t>[]> bucketCounts;  ///< per bucket, not cumulative (+Inf last)
     std::atomic<uint64_t> count{0};
 
     void inc(double amount) noexcept override { atomicAdd(value, amount); }
@@ -130,7 +130,8 @@ std::string MetricsRegistry::render() const {
     std::string out;
     out.reserve(8192);
     std::lock_guard<std::mutex> lock(_mutex);
-    for (const auto& name : _conflicts) out += "# ordersystem: metric " + name + " was registered again with another type; that use is not exported\n";
+    for (const auto& name : _conflicts)
+        out += "# ordersystem: metric " + name + " was registered again with another type; that use is not exported\n";
     for (const auto& [name, family] : _families) {
         out += "# HELP " + name + " ";
         appendEscaped(out, family.help, true);

@@ -11,12 +11,14 @@ public:
     ObservedProjection(sdk::Projection& inner, sdk::Metrics& metrics)
         : _inner(inner),
           _name(inner.projectionName()),
-          _applied(families::counter(metrics, families::kEventsApplied, families::labelled(families::kEventsApplied, _name))),
+          _applied(families::counter(metrics, families::kEventsApplied,
+                                     families::labelled(families::kEventsApplied, _name))),
           _failures(families::counter(metrics, families::kProjectionApplyFailures,
                                       families::labelled(families::kProjectionApplyFailures, _name))),
           _positionGauge(families::gauge(metrics, families::kProjectionPosition,
                                          families::labelled(families::kProjectionPosition, _name))),
-          _lag(families::gauge(metrics, families::kProjectionLag, families::labelled(families::kProjectionLag, _name))) {}
+          _lag(families::gauge(metrics, families::kProjectionLag,
+                               families::labelled(families::kProjectionLag, _name))) {}
 
     std::string_view projectionName() const noexcept override { return _inner.projectionName(); }
     uint64_t checkpoint() noexcept override {
@@ -57,7 +59,8 @@ public:
         : _inner(inner),
           _name(inner.reactionName()),
           _ok(families::counter(metrics, families::kReactionEvents, {{"reaction", _name}, {"outcome", "ok"}})),
-          _failed(families::counter(metrics, families::kReactionEvents, {{"reaction", _name}, {"outcome", "failed"}})) {}
+          _failed(families::counter(metrics, families::kReactionEvents, {{"reaction", _name}, {"outcome", "failed"}})) {
+    }
 
     std::string_view reactionName() const noexcept override { return _inner.reactionName(); }
     sdk::Status handle(const sdk::EventRecord& event) noexcept override {

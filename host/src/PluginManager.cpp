@@ -75,8 +75,8 @@ Status PluginManager::create(const EnvLookup& env) {
         }
         if (!plugin) {
             if (error.isOk()) error = Status(StatusCode::Internal, "create() returned no plugin and no reason");
-            return Status(StatusCode::InvalidConfig,
-                          "plugin '" + e.loaded->name + "' refused its configuration [" + d.section + "]: " + error.message);
+            return Status(StatusCode::InvalidConfig, "plugin '" + e.loaded->name + "' refused its configuration [" +
+                                                         d.section + "]: " + error.message);
         }
         e.plugin = plugin;
         e.context = std::make_unique<HostContext>(_services, *e.section, e.loaded->name,

@@ -29,7 +29,8 @@ bool parseQuery(std::string_view query, sdk::HeaderList& out) {
         const size_t eq = pair.find('=');
         std::string key, value;
         if (!percentDecode(pair.substr(0, eq), key, true) || !sdk::isCleanText(key)) return false;
-        if (eq != std::string_view::npos && (!percentDecode(pair.substr(eq + 1), value, true) || !sdk::isCleanText(value)))
+        if (eq != std::string_view::npos &&
+            (!percentDecode(pair.substr(eq + 1), value, true) || !sdk::isCleanText(value)))
             return false;
         out.emplace_back(std::move(key), std::move(value));
     }
@@ -62,8 +63,8 @@ bool RequestDispatcher::needsKey(const Route* route, std::string_view decodedPat
 bool RequestDispatcher::authorized(const sdk::HeaderList& headers, sdk::HttpResponse& refusal) const {
     const std::string* authorization = findHeader(headers, "Authorization");
     const std::string* xApiKey = findHeader(headers, "X-Api-Key");
-    const std::string key = presentedApiKey(authorization ? *authorization : std::string_view(),
-                                            xApiKey ? *xApiKey : std::string_view());
+    const std::string key =
+        presentedApiKey(authorization ? *authorization : std::string_view(), xApiKey ? *xApiKey : std::string_view());
     if (_settings.apiKeys->accepts(key)) return true;
     sdk::writeProblem(refusal, 401,
                       key.empty() ? "An API key is required: send Authorization: Bearer <key> or X-Api-Key"
@@ -106,9 +107,9 @@ Admission RequestDispatcher::admit(RequestTrace& trace, const wire::RequestHead&
         }
     }
     const int64_t declared = route->options.maxBodyBytes;
-    const int64_t limit = std::min(_settings.maxBodyBytes,
-                                   declared >= 0 ? declared : route->options.jsonBody ? _settings.maxBodyBytes
-                                                                                      : sdk::kSmallBodyBytes);
+    const int64_t limit = std::min(_settings.maxBodyBytes, declared >= 0             ? declared
+                                                           : route->options.jsonBody ? _settings.maxBodyBytes
+                                                                                     : sdk::kSmallBodyBytes);
     if (head.contentLength > limit) {
         sdk::writeProblem(refusal, 413, "Request body exceeds the limit of " + std::to_string(limit) + " bytes");
         return {};
@@ -172,8 +173,8 @@ sdk::HandlerOutcome RequestDispatcher::runAsync(const Route& route, const Reques
     return sdk::HandlerOutcome::Handled;
 }
 
-void RequestDispatcher::asyncFailed(const RequestTrace& trace, const sdk::HttpReply& reply, const char* what) const
-    noexcept {
+void RequestDispatcher::asyncFailed(const RequestTrace& trace, const sdk::HttpReply& reply,
+                                    const char* what) const noexcept {
     try {
         _log->error("{} {} (route {}) {}", trace.method, trace.uri, trace.routeLabel, what);
         sdk::HttpResponse failed;

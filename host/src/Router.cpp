@@ -36,7 +36,8 @@ bool percentDecode(std::string_view text, std::string& out, bool plusAsSpace) {
     bool ok = true;
     for (size_t i = 0; i < text.size(); ++i) {
         const char c = text[i];
-        if (c == '%' && i + 2 < text.size() && sdk::hexDigitValue(text[i + 1]) >= 0 && sdk::hexDigitValue(text[i + 2]) >= 0) {
+        if (c == '%' && i + 2 < text.size() && sdk::hexDigitValue(text[i + 1]) >= 0 &&
+            sdk::hexDigitValue(text[i + 2]) >= 0) {
             out.push_back(static_cast<char>(sdk::hexDigitValue(text[i + 1]) * 16 + sdk::hexDigitValue(text[i + 2])));
             i += 2;
         } else if (c == '%') {
@@ -73,8 +74,9 @@ const RouteStats::Instruments* RouteStats::instrumentsFor(int status) noexcept {
         auto inst = std::make_unique<Instruments>();
         inst->requests = &_metrics.counter("ordersystem_http_requests_total",
                                            "HTTP requests by method, route pattern and status", labels);
-        inst->duration = &_metrics.histogram("ordersystem_http_request_duration_seconds",
-                                             "HTTP request duration in seconds by method, route pattern and status", labels);
+        inst->duration =
+            &_metrics.histogram("ordersystem_http_request_duration_seconds",
+                                "HTTP request duration in seconds by method, route pattern and status", labels);
         found = inst.get();
         _owned.push_back(std::move(inst));
     } catch (...) {
@@ -153,7 +155,8 @@ void Router::addRoute(std::string method, std::string pattern, Route handlers, s
             node = node->param.get();
             continue;
         }
-        auto it = std::find_if(node->literals.begin(), node->literals.end(), [&](const auto& kv) { return kv.first == seg; });
+        auto it =
+            std::find_if(node->literals.begin(), node->literals.end(), [&](const auto& kv) { return kv.first == seg; });
         if (it == node->literals.end()) {
             node->literals.emplace_back(std::string(seg), std::make_unique<Node>());
             it = node->literals.end() - 1;

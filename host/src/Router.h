@@ -81,7 +81,8 @@ public:
 
     /// Never throws (plugins call it from noexcept start()): a refused route is remembered in
     /// takeError(), which the plugin manager checks after each start() and turns into a start failure.
-    void add(std::string method, std::string pattern, sdk::RouteHandler handler, sdk::RouteOptions options = {}) override;
+    void add(std::string method, std::string pattern, sdk::RouteHandler handler,
+             sdk::RouteOptions options = {}) override;
     void addNonBlocking(std::string method, std::string pattern, sdk::NonBlockingRouteHandler handler,
                         sdk::RouteOptions options = {}) override;
     void addAsync(std::string method, std::string pattern, sdk::AsyncRouteHandler handler,

@@ -44,9 +44,7 @@ Runtime::Runtime(RuntimeOptions options) : _options(std::move(options)) {
     if (_options.exeDir.empty()) _options.exeDir = executableDir();
 }
 
-Runtime::~Runtime() {
-    stop(std::chrono::milliseconds(0));
-}
+Runtime::~Runtime() { stop(std::chrono::milliseconds(0)); }
 
 Status Runtime::readHttpLimitsAndSecurity(const ValidatedSection& http) {
     const int64_t requestTimeout = http.getInt("request_timeout_ms");
@@ -86,7 +84,8 @@ Status Runtime::openLogging(const ValidatedSection& log) {
     logSettings.level = level.value();
     const std::string format = toLower(log.getString("format"));
     if (format != "text" && format != "json")
-        return Status(StatusCode::InvalidConfig, "[log] format = '" + log.getString("format") + "': must be text or json");
+        return Status(StatusCode::InvalidConfig,
+                      "[log] format = '" + log.getString("format") + "': must be text or json");
     logSettings.json = format == "json";
     logSettings.file = _config->resolvePath(log.getString("file"));
     const int64_t maxBytes = log.getInt("file_max_bytes");
@@ -134,7 +133,8 @@ Status Runtime::readHostSettings() {
     if (port < 0 || port > 65535) return outOfRange("[http] port", port, "0..65535");
     _settings.http.port = static_cast<int>(port);
     _settings.http.maxBodyBytes = http.getInt("max_body_bytes");
-    if (_settings.http.maxBodyBytes < 0) return outOfRange("[http] max_body_bytes", _settings.http.maxBodyBytes, ">= 0");
+    if (_settings.http.maxBodyBytes < 0)
+        return outOfRange("[http] max_body_bytes", _settings.http.maxBodyBytes, ">= 0");
     const int64_t threads = http.getInt("threads");
     if (threads < 1 || threads > 4096) return outOfRange("[http] threads", threads, "1..4096");
     _settings.http.threads = static_cast<int>(threads);
@@ -142,14 +142,16 @@ Status Runtime::readHostSettings() {
     if (queued < 1 || queued > 65536) return outOfRange("[http] max_queued", queued, "1..65536");
     _settings.http.maxQueued = static_cast<int>(queued);
     const int64_t connections = http.getInt("max_connections");
-    if (connections < 1 || connections > 1000000) return outOfRange("[http] max_connections", connections, "1..1000000");
+    if (connections < 1 || connections > 1000000)
+        return outOfRange("[http] max_connections", connections, "1..1000000");
     _settings.http.maxConnections = static_cast<int>(connections);
     _settings.http.maxBodyMemoryBytes = http.getInt("max_body_memory_bytes");
     if (_settings.http.maxBodyMemoryBytes < _settings.http.maxBodyBytes)
         return outOfRange("[http] max_body_memory_bytes", _settings.http.maxBodyMemoryBytes,
                           ">= [http] max_body_bytes (" + std::to_string(_settings.http.maxBodyBytes) + ")");
     const int64_t keepAlive = http.getInt("keep_alive_timeout_ms");
-    if (keepAlive < 1 || keepAlive > 3600000) return outOfRange("[http] keep_alive_timeout_ms", keepAlive, "1..3600000");
+    if (keepAlive < 1 || keepAlive > 3600000)
+        return outOfRange("[http] keep_alive_timeout_ms", keepAlive, "1..3600000");
     _settings.http.keepAliveTimeoutMs = static_cast<int>(keepAlive);
     if (Status st = readHttpLimitsAndSecurity(http); !st) return st;
     const std::string docs = http.getString("docs_dir");
@@ -212,7 +214,8 @@ Status Runtime::start() {
         try {
             Poco::File(_settings.dataDir).createDirectories();
         } catch (const Poco::Exception& e) {
-            s = Status(StatusCode::InvalidConfig, "[node] data_dir: cannot create " + _settings.dataDir + ": " + e.displayText());
+            s = Status(StatusCode::InvalidConfig,
+                       "[node] data_dir: cannot create " + _settings.dataDir + ": " + e.displayText());
         }
     }
     if (s) {
@@ -230,13 +233,15 @@ Status Runtime::start() {
     node.dataDir = _settings.dataDir;
     node.durability = _settings.durability;
     node.version = ORDERSYSTEM_VERSION;
-    const std::string advertisedHost = _settings.http.host == "0.0.0.0" || _settings.http.host.empty() ? "127.0.0.1"
-                                                                                                       : _settings.http.host;
+    const std::string advertisedHost =
+        _settings.http.host == "0.0.0.0" || _settings.http.host.empty() ? "127.0.0.1" : _settings.http.host;
     node.httpAddress = !_settings.address.empty() ? _settings.address
-                                                  : std::string(_http->tls() ? "https://" : "http://") + advertisedHost + ":" + std::to_string(_http->port());
+                                                  : std::string(_http->tls() ? "https://" : "http://") +
+                                                        advertisedHost + ":" + std::to_string(_http->port());
     try {
         registerHostRoutes(*_services, _settings.docsDir);
-        _services->metrics.gauge("ordersystem_build_info", "Build information", {{"version", ORDERSYSTEM_VERSION}}).set(1.0);
+        _services->metrics.gauge("ordersystem_build_info", "Build information", {{"version", ORDERSYSTEM_VERSION}})
+            .set(1.0);
     } catch (const std::exception& e) {
         s = Status(StatusCode::Internal, std::string("host routes: ") + e.what());
     }
@@ -254,14 +259,15 @@ Status Runtime::start() {
     _started = true;
     std::string plugins;
     for (const auto& n : _plugins->names()) plugins += (plugins.empty() ? "" : ", ") + n;
-    _log->info("ordersystem {} started: node {} mode {} plugins [{}] listening on {}:{} ({}, up to {} connections) data {} "
-               "durability {}{}{}, {}",
-               ORDERSYSTEM_VERSION, _settings.nodeId, _mode, plugins, _settings.http.host, _http->port(),
-               node.httpAddress, _http->maxConnections(), _settings.dataDir, _settings.durability == sdk::Durability::Full ? "full" : "normal",
-               _settings.http.apiKeys ? fmt::format(", {} API key(s) required on {}", _settings.http.apiKeys->size(),
-                                                    _settings.http.apiKeysOnAllRoutes ? "every route" : "/api/*")
-                                      : std::string(", no API keys"),
-               _http->tls() ? ", TLS" : "", _options.allocator);
+    _log->info(
+        "ordersystem {} started: node {} mode {} plugins [{}] listening on {}:{} ({}, up to {} connections) data {} "
+        "durability {}{}{}, {}",
+        ORDERSYSTEM_VERSION, _settings.nodeId, _mode, plugins, _settings.http.host, _http->port(), node.httpAddress,
+        _http->maxConnections(), _settings.dataDir, _settings.durability == sdk::Durability::Full ? "full" : "normal",
+        _settings.http.apiKeys ? fmt::format(", {} API key(s) required on {}", _settings.http.apiKeys->size(),
+                                             _settings.http.apiKeysOnAllRoutes ? "every route" : "/api/*")
+                               : std::string(", no API keys"),
+        _http->tls() ? ", TLS" : "", _options.allocator);
     return Status::ok();
 }
 

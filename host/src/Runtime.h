@@ -76,7 +76,6 @@ private:
     /// [plugins] dir resolved against the ini's folder, or <exe dir>/../lib/ordersystem/plugins.
     std::string pluginDirOf(const ValidatedSection& plugins) const;
 
-
     RuntimeOptions _options;
     HostSettings _settings;
     std::unique_ptr<Configuration> _config;

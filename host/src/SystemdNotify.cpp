@@ -28,7 +28,8 @@ Status notifySystemd(std::string_view state, const std::string& socketPath) {
 
     const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) return Status(StatusCode::Unavailable, std::string("notify socket: ") + std::strerror(errno));
-    const ssize_t sent = ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr), length);
+    const ssize_t sent =
+        ::sendto(fd, state.data(), state.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr), length);
     const int error = errno;
     ::close(fd);
     if (sent < 0 || static_cast<size_t>(sent) != state.size())

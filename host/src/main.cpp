@@ -30,14 +30,18 @@ protected:
     void defineOptions(OptionSet& options) override {
         // ServerApplication's own --daemon/--pidfile/--umask are deliberately not offered: run in the foreground.
         options.addOption(Option("help", "h", "print this help and exit").required(false).repeatable(false));
-        options.addOption(Option("config", "c", "the ini file (required but for --describe-config)").required(false).repeatable(false).argument("FILE"));
+        options.addOption(Option("config", "c", "the ini file (required but for --describe-config)")
+                              .required(false)
+                              .repeatable(false)
+                              .argument("FILE"));
         options.addOption(Option("define", "D", "override one setting, e.g. --define=http.port=5001 (repeatable)")
                               .required(false)
                               .repeatable(true)
                               .argument("section.key=value"));
-        options.addOption(Option("check-config", "", "validate the configuration and plugins, print the result and exit")
-                              .required(false)
-                              .repeatable(false));
+        options.addOption(
+            Option("check-config", "", "validate the configuration and plugins, print the result and exit")
+                .required(false)
+                .repeatable(false));
         options.addOption(Option("describe-config", "",
                                  "print every section and key the host and the plugins in the plugin folder accept, "
                                  "as Markdown, and exit (--config optional: only its [plugins] dir is read)")
@@ -57,10 +61,12 @@ protected:
         if (_help) {
             Poco::Util::HelpFormatter help(options());
             help.setCommand(commandName());
-            help.setUsage("--config=FILE [--define=section.key=value ...] [--check-config] | --describe-config [--config=FILE]");
-            help.setHeader("The order service host: loads the plugins named in the ini file and serves HTTP.\n"
-                           "Settings can also come from ORDERSYSTEM_<SECTION>_<KEY> environment variables.\n"
-                           "Precedence: --define > environment > ini > defaults.");
+            help.setUsage(
+                "--config=FILE [--define=section.key=value ...] [--check-config] | --describe-config [--config=FILE]");
+            help.setHeader(
+                "The order service host: loads the plugins named in the ini file and serves HTTP.\n"
+                "Settings can also come from ORDERSYSTEM_<SECTION>_<KEY> environment variables.\n"
+                "Precedence: --define > environment > ini > defaults.");
             help.setUnixStyle(true);
             help.format(std::cout);
             return EXIT_OK;
@@ -106,7 +112,8 @@ private:
         if (!dir) return fail(dir.status().message);
         const auto reference = ordersystem::host::collectConfigReference(dir.value());
         if (!reference) return fail(reference.status().message);
-        for (const auto& skipped : reference.value().skipped) std::cerr << "ordersystem: left out " << skipped << std::endl;
+        for (const auto& skipped : reference.value().skipped)
+            std::cerr << "ordersystem: left out " << skipped << std::endl;
         const auto& sections = reference.value().sections;
         if (std::none_of(sections.begin(), sections.end(), [](const auto& s) { return !s.plugin.empty(); }))
             std::cerr << "ordersystem: no plugins in " << dir.value() << "; only the host's sections are described"

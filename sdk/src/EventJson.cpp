@@ -22,7 +22,6 @@ std::string toJson(const EventRecord& e) {
     return out;
 }
 
-
 Result<EventRecord> eventFromJson(std::string_view json) {
     auto parsed = parseJson(json);
     if (!parsed) return parsed.status();

@@ -12,7 +12,8 @@ Sha256 sha256(std::string_view data) {
     Sha256 digest{};
     unsigned int length = 0;
     // EVP_Digest fails only when it cannot allocate its context.
-    if (EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1) throw std::bad_alloc();
+    if (EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1)
+        throw std::bad_alloc();
     return digest;
 }
 

@@ -23,7 +23,10 @@ public:
         skipSpace();
         if (!parseValue(v, 0)) return fail();
         skipSpace();
-        if (_pos != _s.size()) { _error = "unexpected text after the JSON value"; return fail(); }
+        if (_pos != _s.size()) {
+            _error = "unexpected text after the JSON value";
+            return fail();
+        }
         return v;
     }
 
@@ -32,10 +35,14 @@ private:
         return Status(StatusCode::InvalidArgument, "malformed JSON at byte " + std::to_string(_pos) + ": " + _error);
     }
     void skipSpace() {
-        while (_pos < _s.size() && (_s[_pos] == ' ' || _s[_pos] == '\t' || _s[_pos] == '\n' || _s[_pos] == '\r')) ++_pos;
+        while (_pos < _s.size() && (_s[_pos] == ' ' || _s[_pos] == '\t' || _s[_pos] == '\n' || _s[_pos] == '\r'))
+            ++_pos;
     }
     bool literal(std::string_view word) {
-        if (_s.substr(_pos, word.size()) != word) { _error = "invalid literal"; return false; }
+        if (_s.substr(_pos, word.size()) != word) {
+            _error = "invalid literal";
+            return false;
+        }
         _pos += word.size();
         return true;
     }
@@ -52,8 +59,14 @@ private:
     }
 
     bool parseValue(JsonValue& out, int depth) {
-        if (depth > _maxDepth) { _error = "nesting too deep"; return false; }
-        if (_pos >= _s.size()) { _error = "unexpected end of input"; return false; }
+        if (depth > _maxDepth) {
+            _error = "nesting too deep";
+            return false;
+        }
+        if (_pos >= _s.size()) {
+            _error = "unexpected end of input";
+            return false;
+        }
         switch (_s[_pos]) {
         case '{': return parseObject(out, depth);
         case '[': return parseArray(out, depth);
@@ -63,9 +76,18 @@ private:
             out = JsonValue::makeString(std::move(s));
             return true;
         }
-        case 't': if (!literal("true")) return false; out = JsonValue::makeBool(true); return true;
-        case 'f': if (!literal("false")) return false; out = JsonValue::makeBool(false); return true;
-        case 'n': if (!literal("null")) return false; out = JsonValue::makeNull(); return true;
+        case 't':
+            if (!literal("true")) return false;
+            out = JsonValue::makeBool(true);
+            return true;
+        case 'f':
+            if (!literal("false")) return false;
+            out = JsonValue::makeBool(false);
+            return true;
+        case 'n':
+            if (!literal("null")) return false;
+            out = JsonValue::makeNull();
+            return true;
         default: return parseNumber(out);
         }
     }
@@ -73,22 +95,34 @@ private:
         out = JsonValue::makeObject();
         ++_pos;
         skipSpace();
-        if (_pos < _s.size() && _s[_pos] == '}') { ++_pos; return true; }
+        if (_pos < _s.size() && _s[_pos] == '}') {
+            ++_pos;
+            return true;
+        }
         reserveFirst(out.mutableMembers());
         for (;;) {
             skipSpace();
-            if (_pos >= _s.size() || _s[_pos] != '"') { _error = "expected a member name"; return false; }
+            if (_pos >= _s.size() || _s[_pos] != '"') {
+                _error = "expected a member name";
+                return false;
+            }
             std::string name;
             if (!parseString(name)) return false;
             skipSpace();
-            if (_pos >= _s.size() || _s[_pos] != ':') { _error = "expected ':'"; return false; }
+            if (_pos >= _s.size() || _s[_pos] != ':') {
+                _error = "expected ':'";
+                return false;
+            }
             ++_pos;
             skipSpace();
             JsonValue member;
             if (!parseValue(member, depth + 1)) return false;
             out.mutableMembers().emplace_back(std::move(name), std::move(member));
             skipSpace();
-            if (_pos < _s.size() && _s[_pos] == ',') { ++_pos; continue; }
+            if (_pos < _s.size() && _s[_pos] == ',') {
+                ++_pos;
+                continue;
+            }
             if (_pos < _s.size() && _s[_pos] == '}') {
                 ++_pos;
                 return uniqueNames(out.members());
@@ -117,7 +151,10 @@ private:
         out = JsonValue::makeArray();
         ++_pos;
         skipSpace();
-        if (_pos < _s.size() && _s[_pos] == ']') { ++_pos; return true; }
+        if (_pos < _s.size() && _s[_pos] == ']') {
+            ++_pos;
+            return true;
+        }
         reserveFirst(out.mutableItems());
         for (;;) {
             skipSpace();
@@ -125,8 +162,14 @@ private:
             if (!parseValue(item, depth + 1)) return false;
             out.mutableItems().push_back(std::move(item));
             skipSpace();
-            if (_pos < _s.size() && _s[_pos] == ',') { ++_pos; continue; }
-            if (_pos < _s.size() && _s[_pos] == ']') { ++_pos; return true; }
+            if (_pos < _s.size() && _s[_pos] == ',') {
+                ++_pos;
+                continue;
+            }
+            if (_pos < _s.size() && _s[_pos] == ']') {
+                ++_pos;
+                return true;
+            }
             _error = "expected ',' or ']'";
             return false;
         }
@@ -134,18 +177,28 @@ private:
     bool parseNumber(JsonValue& out) {
         const size_t start = _pos;
         if (_pos < _s.size() && _s[_pos] == '-') ++_pos;
-        if (_pos >= _s.size() || !isDigit(_s[_pos])) { _error = "invalid value"; return false; }
+        if (_pos >= _s.size() || !isDigit(_s[_pos])) {
+            _error = "invalid value";
+            return false;
+        }
         if (_s[_pos] == '0') ++_pos;
-        else while (_pos < _s.size() && isDigit(_s[_pos])) ++_pos;
+        else
+            while (_pos < _s.size() && isDigit(_s[_pos])) ++_pos;
         if (_pos < _s.size() && _s[_pos] == '.') {
             ++_pos;
-            if (_pos >= _s.size() || !isDigit(_s[_pos])) { _error = "digit expected after '.'"; return false; }
+            if (_pos >= _s.size() || !isDigit(_s[_pos])) {
+                _error = "digit expected after '.'";
+                return false;
+            }
             while (_pos < _s.size() && isDigit(_s[_pos])) ++_pos;
         }
         if (_pos < _s.size() && (_s[_pos] == 'e' || _s[_pos] == 'E')) {
             ++_pos;
             if (_pos < _s.size() && (_s[_pos] == '+' || _s[_pos] == '-')) ++_pos;
-            if (_pos >= _s.size() || !isDigit(_s[_pos])) { _error = "digit expected in exponent"; return false; }
+            if (_pos >= _s.size() || !isDigit(_s[_pos])) {
+                _error = "digit expected in exponent";
+                return false;
+            }
             while (_pos < _s.size() && isDigit(_s[_pos])) ++_pos;
         }
         out = JsonValue::makeNumber(std::string(_s.substr(start, _pos - start)));
@@ -153,11 +206,17 @@ private:
     }
     static bool isDigit(char c) { return c >= '0' && c <= '9'; }
     bool readHex4(unsigned& cp) {
-        if (_pos + 4 > _s.size()) { _error = "short \\u escape"; return false; }
+        if (_pos + 4 > _s.size()) {
+            _error = "short \\u escape";
+            return false;
+        }
         cp = 0;
         for (int i = 0; i < 4; ++i) {
             const int h = hexDigitValue(_s[_pos + i]);
-            if (h < 0) { _error = "bad \\u escape"; return false; }
+            if (h < 0) {
+                _error = "bad \\u escape";
+                return false;
+            }
             cp = cp * 16 + static_cast<unsigned>(h);
         }
         _pos += 4;
@@ -183,7 +242,10 @@ private:
     bool copyUtf8(std::string& out) {
         uint32_t cp;
         const size_t n = decodeUtf8(_s, _pos, &cp);
-        if (n == 0) { _error = "invalid UTF-8"; return false; }
+        if (n == 0) {
+            _error = "invalid UTF-8";
+            return false;
+        }
         out.append(_s.data() + _pos, n);
         _pos += n;
         return true;
@@ -191,16 +253,28 @@ private:
     bool parseString(std::string& out) {
         ++_pos;  // opening quote
         for (;;) {
-            if (_pos >= _s.size()) { _error = "unterminated string"; return false; }
+            if (_pos >= _s.size()) {
+                _error = "unterminated string";
+                return false;
+            }
             const char c = _s[_pos];
-            if (c == '"') { ++_pos; return true; }
-            if (static_cast<unsigned char>(c) < 0x20) { _error = "control character in string"; return false; }
+            if (c == '"') {
+                ++_pos;
+                return true;
+            }
+            if (static_cast<unsigned char>(c) < 0x20) {
+                _error = "control character in string";
+                return false;
+            }
             if (c != '\\') {
                 if (!copyUtf8(out)) return false;
                 continue;
             }
             ++_pos;
-            if (_pos >= _s.size()) { _error = "unterminated escape"; return false; }
+            if (_pos >= _s.size()) {
+                _error = "unterminated escape";
+                return false;
+            }
             const char e = _s[_pos++];
             switch (e) {
             case '"': out.push_back('"'); break;
@@ -216,9 +290,15 @@ private:
                 if (!readHex4(cp)) return false;
                 if (cp >= 0xD800 && cp <= 0xDBFF) {
                     unsigned low;
-                    if (_pos + 2 > _s.size() || _s[_pos] != '\\' || _s[_pos + 1] != 'u') { _error = "lone surrogate"; return false; }
+                    if (_pos + 2 > _s.size() || _s[_pos] != '\\' || _s[_pos + 1] != 'u') {
+                        _error = "lone surrogate";
+                        return false;
+                    }
                     _pos += 2;
-                    if (!readHex4(low) || low < 0xDC00 || low > 0xDFFF) { _error = "lone surrogate"; return false; }
+                    if (!readHex4(low) || low < 0xDC00 || low > 0xDFFF) {
+                        _error = "lone surrogate";
+                        return false;
+                    }
                     cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
                 } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
                     _error = "lone surrogate";
@@ -264,9 +344,7 @@ const JsonValue* JsonValue::find(std::string_view key) const noexcept {
     return nullptr;
 }
 
-Result<JsonValue> parseJson(std::string_view text, int maxDepth) {
-    return Parser(text, maxDepth).parseDocument();
-}
+Result<JsonValue> parseJson(std::string_view text, int maxDepth) { return Parser(text, maxDepth).parseDocument(); }
 
 void appendJsonString(std::string& out, std::string_view s) {
     static const char hex[] = "0123456789abcdef";
@@ -341,7 +419,10 @@ JsonWriter& JsonWriter::value(uint64_t n) {
 
 JsonWriter& JsonWriter::value(double d) {
     separate();
-    if (!std::isfinite(d)) { _out.append("null"); return *this; }
+    if (!std::isfinite(d)) {
+        _out.append("null");
+        return *this;
+    }
     char buf[32];
     auto [p, ec] = std::to_chars(buf, buf + sizeof buf, d);
     (void)ec;
@@ -372,7 +453,10 @@ JsonWriter& JsonWriter::value(const JsonValue& v) {
 
 JsonWriter& JsonWriter::cents(int64_t amount) {
     separate();
-    if (amount < 0) { _out.push_back('-'); amount = -amount; }
+    if (amount < 0) {
+        _out.push_back('-');
+        amount = -amount;
+    }
     char buf[24];
     auto [p, ec] = std::to_chars(buf, buf + sizeof buf, amount / 100);
     (void)ec;

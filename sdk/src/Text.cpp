@@ -7,8 +7,18 @@ bool isUnicodeSpace(uint32_t cp) noexcept {
     if (cp == ' ' || (cp >= 0x09 && cp <= 0x0D)) return true;
     if (cp < 0x85) return false;
     switch (cp) {
-    case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000: return true;
-    case 0x180E: case 0x200B: case 0x2060: case 0xFEFF: return true;  // zero-width: show as nothing
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000: return true;
+    case 0x180E:
+    case 0x200B:
+    case 0x2060:
+    case 0xFEFF: return true;  // zero-width: show as nothing
     default: return cp >= 0x2000 && cp <= 0x200A;
     }
 }

@@ -154,8 +154,9 @@ CatchUpPriority::CatchUpPriority(uint64_t behindHigh, uint64_t behindLow) noexce
     // Lowering a nice value again is allowed to root / CAP_SYS_NICE (geteuid() stands in for
     // both) or down to 20 - RLIMIT_NICE.
     rlimit limit{};
-    const bool mayLower = geteuid() == 0 || (getrlimit(RLIMIT_NICE, &limit) == 0 &&
-                                             (limit.rlim_cur == RLIM_INFINITY || 20 - static_cast<int>(limit.rlim_cur) <= _normal));
+    const bool mayLower =
+        geteuid() == 0 || (getrlimit(RLIMIT_NICE, &limit) == 0 &&
+                           (limit.rlim_cur == RLIM_INFINITY || 20 - static_cast<int>(limit.rlim_cur) <= _normal));
     if (!mayLower) return;
     _adaptive = true;
     setNice(backgroundNiceFrom(_normal));
@@ -173,9 +174,7 @@ void CatchUpPriority::update(uint64_t behind) noexcept {
     }
 }
 
-void CatchUpPriority::setNice(int value) noexcept {
-    (void)setpriority(PRIO_PROCESS, thisThreadId(), value);
-}
+void CatchUpPriority::setNice(int value) noexcept { (void)setpriority(PRIO_PROCESS, thisThreadId(), value); }
 
 void nameThisThread(std::string_view name) noexcept {
     char buf[16];

@@ -166,7 +166,8 @@ TEST_F(AbuseTest, APipeliningClientThatNeverReadsHoldsBoundedMemoryAndOthersAreS
     const double rssBefore = processRssMiB(pid);
     // Large requests, small answers: the answers fill the client's socket long after the
     // requests would have filled the server's memory, were they read ahead.
-    const std::string request = "GET /api/orders/1 HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(12000, 'p') + "\r\n\r\n";
+    const std::string request =
+        "GET /api/orders/1 HTTP/1.1\r\nHost: x\r\nX-Pad: " + std::string(12000, 'p') + "\r\n\r\n";
     std::string all;
     while (all.size() < 128u * 1024 * 1024) all += request;
     RawClient greedy(node->port(), false);
@@ -188,14 +189,16 @@ TEST_F(AbuseTest, ManyLargeBodiesAtOnceHoldNoMoreThanTheBodyBudgetAndTheRestGet5
     const int pid = node->process()->pid();
     const double rssBefore = processRssMiB(pid);
     const size_t declared = 250 * 1000;
-    const std::string head = "POST /api/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
-                             std::to_string(declared) + "\r\n\r\n";
+    const std::string head =
+        "POST /api/orders HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+        std::to_string(declared) + "\r\n\r\n";
     const std::string body(declared - 1000, ' ');  // never quite complete: the server has to hold it
     std::vector<std::unique_ptr<RawClient>> senders;
     const auto deadline = Clock::now() + std::chrono::seconds(8);
     for (int i = 0; i < 600; ++i) {
         senders.push_back(std::make_unique<RawClient>(node->port(), false));
-        sendWhatFits(senders.back()->fd(), head + body, std::min(deadline, Clock::now() + std::chrono::milliseconds(20)));
+        sendWhatFits(senders.back()->fd(), head + body,
+                     std::min(deadline, Clock::now() + std::chrono::milliseconds(20)));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     const double grown = processRssMiB(pid) - rssBefore;

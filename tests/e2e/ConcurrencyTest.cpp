@@ -8,7 +8,7 @@ using namespace e2e;
 
 namespace {
 class Concurrency : public StandaloneTest {};
-}
+}  // namespace
 
 TEST_F(Concurrency, HundredsOfParallelCreatesAllSucceedWithUniqueIdsAndAllAreStored) {
     constexpr int kThreads = 16;

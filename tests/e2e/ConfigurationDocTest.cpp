@@ -25,7 +25,8 @@ std::string shellQuoted(const std::string& text) {
 /// stdout of `ordersystem --describe-config` as a user runs it (no ini; plugins beside the executable).
 /// stderr stays the test's own, so a plugin that failed to load is named in the test's output.
 std::string describeConfigOutput(int* exitCode) {
-    const std::string command = "env -u ORDERSYSTEM_PLUGINS_DIR " + shellQuoted(hostExecutable()) + " --describe-config";
+    const std::string command =
+        "env -u ORDERSYSTEM_PLUGINS_DIR " + shellQuoted(hostExecutable()) + " --describe-config";
     FILE* pipe = ::popen(command.c_str(), "r");
     if (!pipe) return "";
     std::string out;
@@ -50,7 +51,8 @@ std::string firstDifference(const std::string& committed, const std::string& pri
     size_t i = 0;
     while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
     std::string hint = "first difference at line " + std::to_string(i + 1) + " (docs/configuration.md has " +
-                       std::to_string(a.size()) + " lines, --describe-config prints " + std::to_string(b.size()) + "):\n";
+                       std::to_string(a.size()) + " lines, --describe-config prints " + std::to_string(b.size()) +
+                       "):\n";
     hint += i < a.size() ? "- " + a[i] + "\n" : "- (end of file)\n";
     hint += i < b.size() ? "+ " + b[i] + "\n" : "+ (end of output)\n";
     if (committed.size() == printed.size() && committed != printed) hint += "(the lines match; line endings differ)\n";
@@ -63,9 +65,10 @@ TEST(ConfigurationReference, DocsConfigurationMdIsWhatDescribeConfigPrints) {
     ASSERT_EQ(exitCode, 0) << "ordersystem --describe-config failed";
     const std::string docPath = sourceDir() + "/docs/configuration.md";
     const std::string committed = readFile(docPath);
-    EXPECT_TRUE(committed == printed)
-        << docPath << " is not what `ordersystem --describe-config` prints; " << firstDifference(committed, printed)
-        << "Regenerate it with:\n  " << shellQuoted(hostExecutable()) << " --describe-config > " << shellQuoted(docPath);
+    EXPECT_TRUE(committed == printed) << docPath << " is not what `ordersystem --describe-config` prints; "
+                                      << firstDifference(committed, printed) << "Regenerate it with:\n  "
+                                      << shellQuoted(hostExecutable()) << " --describe-config > "
+                                      << shellQuoted(docPath);
 }
 
 TEST(ConfigurationReference, EveryKeyOfTheHostAndTheBuiltPluginsIsExplained) {

@@ -11,12 +11,14 @@
 
 namespace e2e {
 
-std::string orderBody(const std::string& customer, const std::vector<std::tuple<std::string, int, std::string>>& items) {
+std::string orderBody(const std::string& customer,
+                      const std::vector<std::tuple<std::string, int, std::string>>& items) {
     std::string body = "{\"customerName\":\"" + customer + "\",\"items\":[";
     for (size_t i = 0; i < items.size(); ++i) {
         if (i) body += ",";
-        body += "{\"productName\":\"" + std::get<0>(items[i]) + "\",\"quantity\":" + std::to_string(std::get<1>(items[i])) +
-                ",\"price\":" + std::get<2>(items[i]) + "}";
+        body += "{\"productName\":\"" + std::get<0>(items[i]) +
+                "\",\"quantity\":" + std::to_string(std::get<1>(items[i])) + ",\"price\":" + std::get<2>(items[i]) +
+                "}";
     }
     return body + "]}";
 }

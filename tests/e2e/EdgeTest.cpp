@@ -70,7 +70,8 @@ TEST_F(StandaloneTest, TextThatIsNotCleanIs400AndNeverReachesTheEventLog) {
          {std::string(R"({"customerName":"a\u0000b","items":[{"productName":"P","quantity":1,"price":1}]})"),
           std::string(R"({"customerName":"\u2003\u00a0","items":[{"productName":"P","quantity":1,"price":1}]})"),
           std::string(R"({"customerName":"A","items":[{"productName":"P\u001b[31m","quantity":1,"price":1}]})"),
-          std::string(R"({"customerName":"A","customerName":"B","items":[{"productName":"P","quantity":1,"price":1}]})"),
+          std::string(
+              R"({"customerName":"A","customerName":"B","items":[{"productName":"P","quantity":1,"price":1}]})"),
           std::string(R"({"customerName":"A","items":[{"productName":"P","quantity":1,"quantity":5,"price":1}]})")}) {
         const HttpResult r = httpPostJson(port(), "/api/orders", body);
         EXPECT_EQ(r.status, 400) << body << " -> " << r.body;
@@ -84,8 +85,9 @@ TEST_F(StandaloneTest, TextThatIsNotCleanIs400AndNeverReachesTheEventLog) {
 
 TEST_F(StandaloneTest, HeadOfAnOrderRouteHasTheGetsLengthAndNoBody) {
     const int64_t id = create();
-    for (const std::string& path : {"/api/orders/" + std::to_string(id), std::string("/api/orders?limit=5"),
-                                   std::string("/api/orders/pending"), std::string("/health"), std::string("/metrics")}) {
+    for (const std::string& path :
+         {"/api/orders/" + std::to_string(id), std::string("/api/orders?limit=5"), std::string("/api/orders/pending"),
+          std::string("/health"), std::string("/metrics")}) {
         const HttpResult full = get(path);
         ASSERT_EQ(full.status, 200) << path;
         RawClient client(port(), false);
@@ -104,7 +106,8 @@ TEST_F(StandaloneTest, ACreateBodyHasItsOwnLimitFarBelowTheServersAndTheLargestV
     std::string items;
     const std::string longName(200, 'n');
     for (int i = 0; i < 100; ++i)
-        items += std::string(i ? "," : "") + R"({"productName":")" + longName + R"(","quantity":10000,"price":999999999.99})";
+        items += std::string(i ? "," : "") + R"({"productName":")" + longName +
+                 R"(","quantity":10000,"price":999999999.99})";
     const std::string largest = R"({"customerName":")" + std::string(200, 'c') + R"(","items":[)" + items + "]}";
     const HttpResult ok = httpPostJson(port(), "/api/orders", largest);
     EXPECT_EQ(ok.status, 201) << ok.body.substr(0, 300);

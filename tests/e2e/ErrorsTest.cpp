@@ -29,13 +29,15 @@ protected:
 TEST_F(Errors, EveryInvalidCreateIs400WithTheFieldNamedAndStoresNothing) {
     const std::string longName(201, 'x');
     std::string manyItems = "{\"customerName\":\"A\",\"items\":[";
-    for (int i = 0; i < 101; ++i) manyItems += std::string(i ? "," : "") + "{\"productName\":\"P\",\"quantity\":1,\"price\":1}";
+    for (int i = 0; i < 101; ++i)
+        manyItems += std::string(i ? "," : "") + "{\"productName\":\"P\",\"quantity\":1,\"price\":1}";
     manyItems += "]}";
     const std::vector<std::pair<std::string, std::string>> cases = {
         {R"({"items":[{"productName":"P","quantity":1,"price":1}]})", "customerName"},
         {R"({"customerName":"","items":[{"productName":"P","quantity":1,"price":1}]})", "customerName"},
         {R"({"customerName":"   ","items":[{"productName":"P","quantity":1,"price":1}]})", "customerName"},
-        {"{\"customerName\":\"" + longName + "\",\"items\":[{\"productName\":\"P\",\"quantity\":1,\"price\":1}]}", "customerName"},
+        {"{\"customerName\":\"" + longName + "\",\"items\":[{\"productName\":\"P\",\"quantity\":1,\"price\":1}]}",
+         "customerName"},
         {R"({"customerName":null,"items":[{"productName":"P","quantity":1,"price":1}]})", "customerName"},
         {R"({"customerName":42,"items":[{"productName":"P","quantity":1,"price":1}]})", "customerName"},
         {R"({"customerName":"A","items":[]})", "items"},
@@ -72,7 +74,8 @@ TEST_F(Errors, EveryInvalidCreateIs400WithTheFieldNamedAndStoresNothing) {
 }
 
 TEST_F(Errors, MalformedJsonIs400AndNeverCrashesTheServer) {
-    for (const std::string& bad : std::vector<std::string>{"", "{", "not json", "[]", "null", "{\"customerName\":\"A\",", "{\"a\":1}}",
+    for (const std::string& bad :
+         std::vector<std::string>{"", "{", "not json", "[]", "null", "{\"customerName\":\"A\",", "{\"a\":1}}",
                                   std::string(5000, '['), "\"just a string\"", "{\"customerName\":\"\xff\"}"}) {
         const HttpResult r = httpPostJson(port(), "/api/orders", bad);
         expectProblem(r, 400);
@@ -85,7 +88,8 @@ TEST_F(Errors, ABodyOverTheLimitIs413AndANonJsonContentTypeIs415) {
     const std::string huge(2 * 1024 * 1024, 'x');
     const HttpResult big = httpPostJson(port(), "/api/orders", huge);
     EXPECT_EQ(big.status, 413) << big.body << big.error;
-    const HttpResult text = httpRequest(port(), "POST", "/api/orders", orderBody("A"), {{"Content-Type", "text/plain"}});
+    const HttpResult text =
+        httpRequest(port(), "POST", "/api/orders", orderBody("A"), {{"Content-Type", "text/plain"}});
     expectProblem(text, 415);
     const HttpResult none = httpRequest(port(), "POST", "/api/orders", orderBody("A"));
     expectProblem(none, 415);

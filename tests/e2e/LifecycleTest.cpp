@@ -75,22 +75,26 @@ TEST_F(Lifecycle, KillNineUnderLoadLosesNoAcknowledgedOrder) {
     for (int t = 0; t < 8; ++t)
         writers.emplace_back([&, t] {
             for (int i = 0; i < 2000 && !stop.load(); ++i) {
-                const HttpResult r =
-                    httpPostJson(port(), "/api/orders", orderBody("Crash" + std::to_string(t)));
+                const HttpResult r = httpPostJson(port(), "/api/orders", orderBody("Crash" + std::to_string(t)));
                 if (r.status == 201) {
                     std::lock_guard<std::mutex> lock(mutex);
                     acknowledged.insert(intField(r.json(), "orderId"));
                 }
             }
         });
-    ASSERT_TRUE(waitUntil([&] { std::lock_guard<std::mutex> l(mutex); return acknowledged.size() >= 200; },
-                          std::chrono::seconds(60)));
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            std::lock_guard<std::mutex> l(mutex);
+            return acknowledged.size() >= 200;
+        },
+        std::chrono::seconds(60)));
     node->kill9();
     stop = true;
     for (auto& w : writers) w.join();
     ASSERT_TRUE(node->start()) << node->output();
     ASSERT_TRUE(node->waitReady()) << node->output();
-    for (const int64_t id : acknowledged) ASSERT_EQ(get("/api/orders/" + std::to_string(id)).status, 200) << "lost " << id;
+    for (const int64_t id : acknowledged)
+        ASSERT_EQ(get("/api/orders/" + std::to_string(id)).status, 200) << "lost " << id;
     const int64_t next = create("AfterCrash");
     EXPECT_GT(next, *acknowledged.rbegin());
     // Every stored order has exactly one OrderCreated event: nothing duplicated.
@@ -141,9 +145,11 @@ TEST(Configuration, EnvironmentAndDefineOverrideTheIniInThatOrder) {
         EXPECT_EQ(p.terminate(), 0);
     }
     {
-        ChildProcess p(hostExecutable(), {"--config=" + node.configPath(), "--define=http.port=" + std::to_string(definePort)},
+        ChildProcess p(hostExecutable(),
+                       {"--config=" + node.configPath(), "--define=http.port=" + std::to_string(definePort)},
                        dir.file("define.log"), {{"ORDERSYSTEM_HTTP_PORT", std::to_string(envPort)}});
-        EXPECT_TRUE(waitUntil([&] { return httpGet(definePort, "/health/live").status == 200; }, std::chrono::seconds(20)))
+        EXPECT_TRUE(
+            waitUntil([&] { return httpGet(definePort, "/health/live").status == 200; }, std::chrono::seconds(20)))
             << p.output();
         EXPECT_EQ(p.terminate(), 0);
     }

@@ -8,7 +8,7 @@ using namespace e2e;
 
 namespace {
 class Scenarios : public StandaloneTest {};
-}
+}  // namespace
 
 TEST_F(Scenarios, CreateProcessCompleteMovesTheOrderThroughItsLifeAndRecordsEachStep) {
     const HttpResult created = httpPostJson(port(), "/api/orders", orderBody("Alice", {{"Book", 3, "15.99"}}));

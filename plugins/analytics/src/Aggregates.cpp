@@ -57,9 +57,11 @@ std::optional<int64_t> topLevelTotalAmount(const std::string& json) {
     size_t begin = at + kKey.size();
     while (begin < json.size() && json[begin] == ' ') ++begin;
     size_t end = begin;
-    while (end < json.size() && (std::isdigit(static_cast<unsigned char>(json[end])) || json[end] == '.' || json[end] == '-'))
+    while (end < json.size() &&
+           (std::isdigit(static_cast<unsigned char>(json[end])) || json[end] == '.' || json[end] == '-'))
         ++end;
-    if (end == begin || end >= json.size() || (json[end] != ',' && json[end] != '}' && json[end] != ' ')) return std::nullopt;
+    if (end == begin || end >= json.size() || (json[end] != ',' && json[end] != '}' && json[end] != ' '))
+        return std::nullopt;
     return parseCents(std::string_view(json).substr(begin, end - begin));
 }
 

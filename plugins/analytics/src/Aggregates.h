@@ -53,8 +53,8 @@ std::string renderAnalytics(const Totals& totals);
 struct Decision {
     enum class Kind { Ignore, Upsert };
     Kind kind = Kind::Ignore;
-    OrderState next;        ///< when Upsert
-    std::string note;       ///< why ignored, or what was odd (for a log line); empty when normal
+    OrderState next;   ///< when Upsert
+    std::string note;  ///< why ignored, or what was odd (for a log line); empty when normal
     bool noteIsWarning = false;
 };
 

@@ -57,7 +57,7 @@ private:
 
     mutable std::mutex _mutex;  ///< guards _totals and _lastError
     Totals _totals;
-    std::string _lastError;     ///< the last apply failure; cleared by the next success
+    std::string _lastError;  ///< the last apply failure; cleared by the next success
     std::atomic<uint64_t> _checkpoint{0};
 };
 

@@ -125,20 +125,23 @@ Status AnalyticsStore::open(const std::string& path) {
 void AnalyticsStore::migrate(int from) {
     sqlite::Db& db = *_db;
     if (from < 1) {
-        check(db.execute("CREATE TABLE IF NOT EXISTS orders ("
-                         " order_id INTEGER PRIMARY KEY NOT NULL,"
-                         " status TEXT NOT NULL,"
-                         " total_cents INTEGER NOT NULL,"
-                         " version INTEGER NOT NULL)"));
-        check(db.execute("CREATE TABLE IF NOT EXISTS checkpoint ("
-                         " id INTEGER PRIMARY KEY CHECK (id = 1),"
-                         " position INTEGER NOT NULL)"));
+        check(
+            db.execute("CREATE TABLE IF NOT EXISTS orders ("
+                       " order_id INTEGER PRIMARY KEY NOT NULL,"
+                       " status TEXT NOT NULL,"
+                       " total_cents INTEGER NOT NULL,"
+                       " version INTEGER NOT NULL)"));
+        check(
+            db.execute("CREATE TABLE IF NOT EXISTS checkpoint ("
+                       " id INTEGER PRIMARY KEY CHECK (id = 1),"
+                       " position INTEGER NOT NULL)"));
         check(db.execute("INSERT OR IGNORE INTO checkpoint(id, position) VALUES(1, 0)"));
     }
     if (from < 2) {
         for (const auto& pair : kTotalsColumns)
             for (const char* column : pair)
-                check(db.execute(std::string("ALTER TABLE checkpoint ADD COLUMN ") + column + " INTEGER NOT NULL DEFAULT 0"));
+                check(db.execute(std::string("ALTER TABLE checkpoint ADD COLUMN ") + column +
+                                 " INTEGER NOT NULL DEFAULT 0"));
         // A file of version 1 has per-order rows: add them up once.
         const Totals t = totalsFromOrders();
         for (size_t i = 0; i < kStatusCount; ++i) {
@@ -233,8 +236,8 @@ std::map<int64_t, OrderState> AnalyticsStore::findMany(const std::vector<int64_t
             const std::string_view name = st.textView(0);
             const auto status = statusFromName(name);
             if (!status) {
-                const std::string message = _path + " holds an unknown status \"" + std::string(name) +
-                                            "\" for order " + std::to_string(id);
+                const std::string message =
+                    _path + " holds an unknown status \"" + std::string(name) + "\" for order " + std::to_string(id);
                 st.reset();
                 throw StoreError(message);
             }

@@ -47,7 +47,7 @@ public:
     Totals loadTotals();
     uint64_t loadCheckpoint();
 
-    void begin();      ///< BEGIN IMMEDIATE
+    void begin();  ///< BEGIN IMMEDIATE
     void commit();
     void rollback() noexcept;
     /// The known orders among ids (one prepared lookup each).

@@ -79,7 +79,8 @@ Status DeliveredStore::open(const std::string& path) {
     if (!version) return Status(StatusCode::Unavailable, "cannot open " + path + ": " + version.status().message);
     if (*version > kSchemaVersion)
         return Status(StatusCode::Internal, path + " has schema version " + std::to_string(*version) +
-                                                ", newer than this build knows (" + std::to_string(kSchemaVersion) + ")");
+                                                ", newer than this build knows (" + std::to_string(kSchemaVersion) +
+                                                ")");
     if (*version < 1) s = createSchema(*db);
     if (s) s = statements->prepare(*db);
     if (!s) return Status(StatusCode::Unavailable, "cannot open " + path + ": " + s.message);

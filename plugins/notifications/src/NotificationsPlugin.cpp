@@ -75,8 +75,8 @@ Result<NotificationsSettings> parseSettings(const sdk::ConfigSection& config) {
                       "notifications.timeout_ms = " + std::to_string(s.timeoutMs) + " must be between 1 and 600000");
     const int64_t hours = config.getInt("dedup_retention_hours");
     if (hours <= 0 || hours > 24 * 365)
-        return Status(StatusCode::InvalidConfig, "notifications.dedup_retention_hours = " + std::to_string(hours) +
-                                                     " must be between 1 and 8760");
+        return Status(StatusCode::InvalidConfig,
+                      "notifications.dedup_retention_hours = " + std::to_string(hours) + " must be between 1 and 8760");
     s.dedupRetentionMs = hours * 3600 * 1000;
     return s;
 }
@@ -100,7 +100,8 @@ Status NotificationsPlugin::start(sdk::Host& host) noexcept {
     try {
         _host = &host;
         sdk::EventLog* log = host.eventLog();
-        if (!log) return Status(StatusCode::Internal, "notifications: no event log (a transport plugin must start first)");
+        if (!log)
+            return Status(StatusCode::Internal, "notifications: no event log (a transport plugin must start first)");
         _metrics = std::make_unique<Instruments>(host.metrics());
         const std::string path = host.dataPath("notifications.db");
         if (_client) {
@@ -111,14 +112,14 @@ Status NotificationsPlugin::start(sdk::Host& host) noexcept {
         auto sub = log->subscribe(static_cast<sdk::Reaction&>(*this));
         if (!sub) {
             _store.close();
-            return Status(sub.status().code, "notifications: cannot subscribe to the event log: " + sub.status().message);
+            return Status(sub.status().code,
+                          "notifications: cannot subscribe to the event log: " + sub.status().message);
         }
         _subscription = sub.value();
         if (_client)
             host.logger().info("notifications: POSTing every event to " + _client->target().display + " (timeout " +
                                std::to_string(_settings.timeoutMs) + " ms; delivered eventIds kept in " + path + ")");
-        else
-            host.logger().info("notifications: no webhook_url configured, events are only logged");
+        else host.logger().info("notifications: no webhook_url configured, events are only logged");
         return Status::ok();
     } catch (const std::exception& e) {
         return Status(StatusCode::Internal, std::string("notifications: start failed: ") + e.what());
@@ -162,7 +163,8 @@ Status NotificationsPlugin::deliver(const sdk::EventRecord& event) {
                  "), delivering anyway");
     } else if (seen.value()) {
         if (_metrics) _metrics->duplicate.inc();
-        log.debug("notifications: " + describe(event) + " id " + event.eventId + " already delivered by this node, acked");
+        log.debug("notifications: " + describe(event) + " id " + event.eventId +
+                  " already delivered by this node, acked");
         return Status::ok();
     }
 
@@ -204,8 +206,7 @@ void NotificationsPlugin::pruneIfDue(int64_t nowMs) {
     int64_t last = _lastPruneMs.load();
     if (nowMs - last < kPruneEveryMs || !_lastPruneMs.compare_exchange_strong(last, nowMs)) return;
     auto removed = _store.pruneOlderThan(nowMs - _settings.dedupRetentionMs);
-    if (!removed)
-        _host->logger().warn("notifications: pruning the delivery log failed: " + removed.status().message);
+    if (!removed) _host->logger().warn("notifications: pruning the delivery log failed: " + removed.status().message);
     else if (removed.value() > 0)
         _host->logger().info("notifications: forgot " + std::to_string(removed.value()) +
                              " delivered eventIds older than the retention");

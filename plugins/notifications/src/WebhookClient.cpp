@@ -53,7 +53,8 @@ std::string readSomeBody(std::istream& in) {
         const std::streamsize got = in.gcount();
         if (got <= 0) break;
         if (static_cast<std::streamsize>(text.size()) < kMaxLoggedBody)
-            text.append(buf, static_cast<size_t>(std::min(got, kMaxLoggedBody - static_cast<std::streamsize>(text.size()))));
+            text.append(buf,
+                        static_cast<size_t>(std::min(got, kMaxLoggedBody - static_cast<std::streamsize>(text.size()))));
         total += got;
     }
     for (char& c : text)
@@ -64,8 +65,8 @@ std::string readSomeBody(std::istream& in) {
 #ifdef ORDERSYSTEM_NOTIFICATIONS_HTTPS
 /// One client TLS context for the process: system CAs, peer and host name verified.
 Poco::Net::Context::Ptr tlsContext() {
-    static Poco::Net::Context::Ptr context = new Poco::Net::Context(
-        Poco::Net::Context::TLS_CLIENT_USE, "", Poco::Net::Context::VERIFY_RELAXED, 9, true);
+    static Poco::Net::Context::Ptr context =
+        new Poco::Net::Context(Poco::Net::Context::TLS_CLIENT_USE, "", Poco::Net::Context::VERIFY_RELAXED, 9, true);
     return context;
 }
 #endif
@@ -106,11 +107,13 @@ Result<WebhookTarget> parseWebhookUrl(std::string_view url) {
     if (t.port == 0) return badUrl(url, "the port must be 1-65535");
     t.pathAndQuery = uri.getPathAndQuery();
     if (t.pathAndQuery.empty() || t.pathAndQuery.front() != '/') t.pathAndQuery.insert(0, "/");
-    t.display = t.scheme + "://" + t.host + ":" + std::to_string(t.port) + (uri.getPath().empty() ? "/" : uri.getPath());
+    t.display =
+        t.scheme + "://" + t.host + ":" + std::to_string(t.port) + (uri.getPath().empty() ? "/" : uri.getPath());
     return t;
 }
 
-WebhookClient::WebhookClient(WebhookTarget target, int64_t timeoutMs) : _target(std::move(target)), _timeoutMs(timeoutMs) {
+WebhookClient::WebhookClient(WebhookTarget target, int64_t timeoutMs)
+    : _target(std::move(target)), _timeoutMs(timeoutMs) {
 #ifdef ORDERSYSTEM_NOTIFICATIONS_HTTPS
     if (_target.scheme == "https") Poco::Net::initializeSSL();
 #endif

@@ -15,10 +15,10 @@ namespace ordersystem::plugins::notifications {
 
 /// A parsed webhook URL: everything post() needs, checked once at create().
 struct WebhookTarget {
-    std::string scheme;       ///< "http" or "https"
+    std::string scheme;  ///< "http" or "https"
     std::string host;
     uint16_t port = 0;
-    std::string pathAndQuery; ///< at least "/"
+    std::string pathAndQuery;  ///< at least "/"
     /// Safe to log: scheme://host:port/path, without user info or query (they may hold secrets).
     std::string display;
 };
@@ -31,9 +31,9 @@ bool httpsSupported() noexcept;
 
 /// What one attempt did.
 struct DeliveryOutcome {
-    bool delivered = false;   ///< a 2xx answer
-    int httpStatus = 0;       ///< 0 when no answer came (connection error, timeout)
-    std::string error;        ///< empty when delivered; otherwise what went wrong, for the log
+    bool delivered = false;  ///< a 2xx answer
+    int httpStatus = 0;      ///< 0 when no answer came (connection error, timeout)
+    std::string error;       ///< empty when delivered; otherwise what went wrong, for the log
     bool timedOut = false;
 };
 

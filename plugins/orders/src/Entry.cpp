@@ -35,10 +35,18 @@ sdk::Plugin* create(const sdk::ConfigSection& config, sdk::Status* error) noexce
 }
 
 const sdk::PluginDescriptor kDescriptor{
-    ORDERSYSTEM_SDK_ABI_VERSION, "orders", sdk::PluginKind::Domain, "orders",
-    kKeys, static_cast<uint32_t>(sizeof kKeys / sizeof kKeys[0]), &create, &sdk::destroyPlugin,
+    ORDERSYSTEM_SDK_ABI_VERSION,
+    "orders",
+    sdk::PluginKind::Domain,
+    "orders",
+    kKeys,
+    static_cast<uint32_t>(sizeof kKeys / sizeof kKeys[0]),
+    &create,
+    &sdk::destroyPlugin,
 };
 
 }  // namespace
 
-ORDERSYSTEM_PLUGIN_EXPORT const ordersystem::sdk::PluginDescriptor* ordersystem_plugin_descriptor() { return &kDescriptor; }
+ORDERSYSTEM_PLUGIN_EXPORT const ordersystem::sdk::PluginDescriptor* ordersystem_plugin_descriptor() {
+    return &kDescriptor;
+}

@@ -31,7 +31,8 @@ Status OrdersPlugin::start(sdk::Host& host) noexcept {
     try {
         _host = &host;
         _log = host.eventLog();
-        if (!_log) return Status(StatusCode::InvalidConfig, "orders: no event log; load exactly one transport-* plugin");
+        if (!_log)
+            return Status(StatusCode::InvalidConfig, "orders: no event log; load exactly one transport-* plugin");
         const std::string path = host.dataPath(_settings.database);
         _readModel = std::make_unique<store::ReadModel>(host.logger(), static_cast<size_t>(_settings.cacheEntries));
         if (Status s = _readModel->open(path); !s) return s;
@@ -40,10 +41,9 @@ Status OrdersPlugin::start(sdk::Host& host) noexcept {
         if (!head) return Status(head.status().code, "orders: reading the event log's head: " + head.status().message);
         _readModel->setStartHead(*head);
         _readModel->setReadWaitMs(_settings.commandTimeoutMs);
-        _readModel->countDiskRefusals(
-            &host.metrics().counter("ordersystem_reads_sent_to_workers_total",
-                                    "Reads an event loop handed to a worker because they would wait for the disk",
-                                    {{"reason", "disk"}}));
+        _readModel->countDiskRefusals(&host.metrics().counter(
+            "ordersystem_reads_sent_to_workers_total",
+            "Reads an event loop handed to a worker because they would wait for the disk", {{"reason", "disk"}}));
 
         app::ServiceSettings settings;
         settings.nodeId = host.node().nodeId;
@@ -61,10 +61,10 @@ Status OrdersPlugin::start(sdk::Host& host) noexcept {
         http::registerRoutes(host.router(), _service->mediator(), modes);
         store::ReadModel* model = _readModel.get();
         host.addHealthCheck(std::string(store::ReadModel::kName), [model] { return model->health(); });
-        host.logger().info("read model " + path + " (schema v" + std::to_string(store::kSchemaVersion) +
-                           ", was v" + std::to_string(_readModel->database().openedSchemaVersion()) +
-                           ") at position " + std::to_string(checkpoint) + " of " + std::to_string(*head) +
-                           ", cache " + std::to_string(_settings.cacheEntries) + " orders, command timeout " +
+        host.logger().info("read model " + path + " (schema v" + std::to_string(store::kSchemaVersion) + ", was v" +
+                           std::to_string(_readModel->database().openedSchemaVersion()) + ") at position " +
+                           std::to_string(checkpoint) + " of " + std::to_string(*head) + ", cache " +
+                           std::to_string(_settings.cacheEntries) + " orders, command timeout " +
                            std::to_string(_settings.commandTimeoutMs) + " ms, log mode " + std::string(_log->mode()) +
                            (_service->createsAsynchronously() ? ", asynchronous creates" : ""));
         return Status::ok();

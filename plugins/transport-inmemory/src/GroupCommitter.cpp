@@ -21,7 +21,9 @@ constexpr int64_t kPurgeIntervalMs = 60 * 1000;
 }  // namespace
 
 GroupCommitter::GroupCommitter(LogWriter& writer, size_t maxBatch, Publisher publisher, Instruments instruments)
-    : _writer(writer), _maxBatch(maxBatch == 0 ? 1 : maxBatch), _publisher(std::move(publisher)),
+    : _writer(writer),
+      _maxBatch(maxBatch == 0 ? 1 : maxBatch),
+      _publisher(std::move(publisher)),
       _instruments(instruments) {
     _batch.reserve(_maxBatch);
     _lastPurgeMs = sdk::nowMs();

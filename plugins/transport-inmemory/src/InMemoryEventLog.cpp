@@ -67,11 +67,11 @@ Status InMemoryEventLog::open() {
     }
     GroupCommitter::Instruments instruments;
     instruments.commits = &_metrics.counter("ordersystem_inmemory_commits_total", "Group commits of the event log");
-    instruments.batchSize = &_metrics.histogram("ordersystem_inmemory_commit_batch_size", "Operations per group commit", {},
-                                                {1, 2, 4, 8, 16, 32, 64, 128, 256, 512});
+    instruments.batchSize = &_metrics.histogram("ordersystem_inmemory_commit_batch_size", "Operations per group commit",
+                                                {}, {1, 2, 4, 8, 16, 32, 64, 128, 256, 512});
     _committer = std::make_unique<GroupCommitter>(
-        _writer, _settings.maxBatch,
-        [this](std::vector<sdk::EventRecord>& committed) { _hub->publish(committed); }, instruments);
+        _writer, _settings.maxBatch, [this](std::vector<sdk::EventRecord>& committed) { _hub->publish(committed); },
+        instruments);
     _hub = std::make_unique<SubscriptionHub>(_settings.databasePath, state.headPosition, _settings.maxBatch,
                                              _settings.projectionLingerMs, _settings.reaction, _logger, _metrics,
                                              *_committer);
@@ -90,7 +90,7 @@ void InMemoryEventLog::shutdown() noexcept {
     try {
         _committer->refuseExternal();  // in-flight group finishes; new appends are Unavailable
         _hub->stopAll();               // reactions may still store their checkpoints
-        _committer->close();  // the committer and hub objects stay: late callers get Unavailable
+        _committer->close();           // the committer and hub objects stay: late callers get Unavailable
         {
             std::lock_guard<std::mutex> lock(_readersMutex);
             _readers.clear();
@@ -249,7 +249,7 @@ void InMemoryEventLog::unsubscribe(sdk::SubscriptionId id) noexcept {
 }
 
 Result<sdk::IdempotencyClaim> InMemoryEventLog::claim(const std::string& key, const std::string& fingerprint,
-                                                       int64_t leaseMs) noexcept {
+                                                      int64_t leaseMs) noexcept {
     try {
         if (!_open) return unavailable();
         Op op(OpKind::Claim);

@@ -60,24 +60,32 @@ Status LogWriter::open(const std::string& path, sdk::Durability durability, LogS
 }
 
 Status LogWriter::prepareAll() {
-    struct Item { Stmt* stmt; const char* sql; };
+    struct Item {
+        Stmt* stmt;
+        const char* sql;
+    };
     const Item items[] = {
         {&_begin, "BEGIN IMMEDIATE"},
         {&_commit, "COMMIT"},
         {&_rollback, "ROLLBACK"},
-        {&_insertEvent, "INSERT INTO events(position, event_id, order_id, version, type, order_number, occurred_at, "
-                        "node_id, data) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
+        {&_insertEvent,
+         "INSERT INTO events(position, event_id, order_id, version, type, order_number, occurred_at, "
+         "node_id, data) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
         {&_selectIdem, "SELECT fingerprint, response, state, expires_at FROM idempotency WHERE key = ?1"},
-        {&_upsertIdem, "INSERT INTO idempotency(key, fingerprint, response, state, expires_at) VALUES(?1, ?2, ?3, ?4, ?5) "
-                       "ON CONFLICT(key) DO UPDATE SET fingerprint = excluded.fingerprint, response = excluded.response, "
-                       "state = excluded.state, expires_at = excluded.expires_at"},
+        {&_upsertIdem,
+         "INSERT INTO idempotency(key, fingerprint, response, state, expires_at) VALUES(?1, ?2, ?3, ?4, ?5) "
+         "ON CONFLICT(key) DO UPDATE SET fingerprint = excluded.fingerprint, response = excluded.response, "
+         "state = excluded.state, expires_at = excluded.expires_at"},
         {&_deleteIdem, "DELETE FROM idempotency WHERE key = ?1 AND state = 'inflight'"},
-        {&_setHighWater, "INSERT INTO id_reservation(id, high_water) VALUES(1, ?1) "
-                         "ON CONFLICT(id) DO UPDATE SET high_water = excluded.high_water"},
-        {&_setReactionCheckpoint, "INSERT INTO reaction_checkpoints(name, position) VALUES(?1, ?2) "
-                                  "ON CONFLICT(name) DO UPDATE SET position = excluded.position"},
-        {&_insertDeadLetter, "INSERT OR REPLACE INTO dead_letters(reaction, position, event_id, attempts, last_error, "
-                             "dead_at, event_json) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+        {&_setHighWater,
+         "INSERT INTO id_reservation(id, high_water) VALUES(1, ?1) "
+         "ON CONFLICT(id) DO UPDATE SET high_water = excluded.high_water"},
+        {&_setReactionCheckpoint,
+         "INSERT INTO reaction_checkpoints(name, position) VALUES(?1, ?2) "
+         "ON CONFLICT(name) DO UPDATE SET position = excluded.position"},
+        {&_insertDeadLetter,
+         "INSERT OR REPLACE INTO dead_letters(reaction, position, event_id, attempts, last_error, "
+         "dead_at, event_json) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
         {&_purgeIdem, "DELETE FROM idempotency WHERE expires_at < ?1"},
         {&_selectVersion, "SELECT COALESCE(MAX(version), 0) FROM events WHERE order_id = ?1"},
     };
@@ -151,8 +159,8 @@ Status LogWriter::storedVersion(int64_t orderId, int64_t& version) {
     _selectVersion.reset();
     _selectVersion.bind(1, orderId);
     if (_selectVersion.step() != SQLITE_ROW)
-        return Status(StatusCode::Unavailable, "cannot read the version of order " + std::to_string(orderId) + ": " +
-                                                   _db.lastError());
+        return Status(StatusCode::Unavailable,
+                      "cannot read the version of order " + std::to_string(orderId) + ": " + _db.lastError());
     version = _selectVersion.int64(0);
     _selectVersion.reset();
     remember(orderId, version);
@@ -243,21 +251,21 @@ Status LogWriter::runAppend(Op& op, std::vector<sdk::EventRecord>& committed) {
     int64_t current = 0;
     if (auto s = versionOf(req.orderId, current); !s) return s;  // the database failed: roll back
     if (current != req.expectedVersion) {
-        op.result = sdk::AppendResult{Status(StatusCode::VersionConflict,
-                                             "order " + std::to_string(req.orderId) + " is at version " +
-                                                 std::to_string(current) + ", not " +
-                                                 std::to_string(req.expectedVersion)),
-                                      0, current};
+        op.result =
+            sdk::AppendResult{Status(StatusCode::VersionConflict, "order " + std::to_string(req.orderId) +
+                                                                      " is at version " + std::to_string(current) +
+                                                                      ", not " + std::to_string(req.expectedVersion)),
+                              0, current};
         return Status::ok();  // refusing is not a database failure: the batch goes on
     }
     int64_t version = current;
     for (auto& e : req.events) {
         if (e.orderId != req.orderId || e.version != version + 1) {
-            op.result = sdk::AppendResult{Status(StatusCode::InvalidArgument,
-                                                 "event " + e.eventId + " does not continue order " +
-                                                     std::to_string(req.orderId) + " at version " +
-                                                     std::to_string(version + 1)),
-                                          0, current};
+            op.result = sdk::AppendResult{
+                Status(StatusCode::InvalidArgument, "event " + e.eventId + " does not continue order " +
+                                                        std::to_string(req.orderId) + " at version " +
+                                                        std::to_string(version + 1)),
+                0, current};
             // Undo the positions handed to earlier events of this request in the batch.
             for (auto& prior : req.events) {
                 if (&prior == &e) break;

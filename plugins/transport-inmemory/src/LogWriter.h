@@ -37,7 +37,7 @@ struct Op {
     sdk::AppendResult result;
     sdk::IdempotencyClaim claim;
     transport::HandOff handoff;  ///< between the leader and this op's submitter
-    Op* next = nullptr;  ///< queue link, guarded by the committer's mutex
+    Op* next = nullptr;          ///< queue link, guarded by the committer's mutex
     /// Set by GroupCommitter::submitAsync: an AsyncOp, completed by the leader instead of woken.
     bool async = false;
 };

@@ -37,9 +37,14 @@ struct SubscriptionHub::Worker {
 SubscriptionHub::SubscriptionHub(std::string dbPath, uint64_t head, size_t fetchLimit, int64_t projectionLingerMs,
                                  ReactionSettings reaction, sdk::Logger& logger, sdk::Metrics& metrics,
                                  GroupCommitter& committer)
-    : _dbPath(std::move(dbPath)), _fetchLimit(fetchLimit == 0 ? 1 : fetchLimit),
-      _projectionLingerMs(std::max<int64_t>(0, projectionLingerMs)), _reaction(reaction),
-      _logger(logger), _metrics(metrics), _committer(committer), _head(head) {}
+    : _dbPath(std::move(dbPath)),
+      _fetchLimit(fetchLimit == 0 ? 1 : fetchLimit),
+      _projectionLingerMs(std::max<int64_t>(0, projectionLingerMs)),
+      _reaction(reaction),
+      _logger(logger),
+      _metrics(metrics),
+      _committer(committer),
+      _head(head) {}
 
 SubscriptionHub::~SubscriptionHub() { stopAll(); }
 
@@ -109,8 +114,8 @@ Result<EventBatch> SubscriptionHub::readFromDb(Worker& worker, uint64_t from, ui
     }
     q.reset();
     if (rc != SQLITE_DONE)
-        return Status(StatusCode::Unavailable, "cannot read the event log at position " + std::to_string(from) + ": " +
-                                                   worker.db.lastError());
+        return Status(StatusCode::Unavailable,
+                      "cannot read the event log at position " + std::to_string(from) + ": " + worker.db.lastError());
     if (out->empty() || out->front().position != from)
         return Status(StatusCode::Internal, "event log has a gap at position " + std::to_string(from));
     return EventBatch(std::move(out));
@@ -163,7 +168,8 @@ Result<sdk::SubscriptionId> SubscriptionHub::start(std::shared_ptr<Worker> worke
     std::string sql = std::string("SELECT ") + kEventColumns +
                       " FROM events WHERE position >= ?1 AND position <= ?2 ORDER BY position";
     if (auto s = worker->readRange.prepare(worker->db, sql.c_str()); !s) return s;
-    if (auto s = worker->readCheckpoint.prepare(worker->db, "SELECT position FROM reaction_checkpoints WHERE name = ?1");
+    if (auto s =
+            worker->readCheckpoint.prepare(worker->db, "SELECT position FROM reaction_checkpoints WHERE name = ?1");
         !s)
         return s;
     Worker* w = worker.get();

@@ -83,8 +83,8 @@ private:
     GroupCommitter& _committer;
 
     std::mutex _mutex;
-    std::condition_variable _cv;       ///< commits and stops
-    std::condition_variable _stopCv;   ///< stops only (linger)
+    std::condition_variable _cv;      ///< commits and stops
+    std::condition_variable _stopCv;  ///< stops only (linger)
     std::atomic<uint64_t> _head;
     std::deque<Window> _recent;
     size_t _recentEvents = 0;

@@ -6,8 +6,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "ordersystem/transport/task_executor.h"
 #include "ordersystem/sdk/util.h"
+#include "ordersystem/transport/task_executor.h"
 
 namespace ordersystem::plugins::nats {
 
@@ -164,7 +164,8 @@ void AsyncPublisher::acknowledged(natsMsg* msg, jsPubAck* ack, jsPubAckErr* err)
     } else if (err != nullptr) {
         outcome.status = err->Err == NATS_OK ? NATS_ERR : err->Err;
         outcome.jsError = err->ErrCode;
-        outcome.detail = err->ErrText != nullptr && *err->ErrText != '\0' ? err->ErrText : natsStatus_GetText(outcome.status);
+        outcome.detail =
+            err->ErrText != nullptr && *err->ErrText != '\0' ? err->ErrText : natsStatus_GetText(outcome.status);
     } else {
         outcome.status = NATS_ERR;
         outcome.detail = "an acknowledgement without a result";
@@ -219,7 +220,8 @@ void AsyncPublisher::sweep() {
         _changed.notify_all();
         for (auto& done : expired)
             answer(done, NATS_TIMEOUT,
-                   std::string("NATS did not acknowledge the publish ") + (down ? "before the connection was lost" : "in time") +
+                   std::string("NATS did not acknowledge the publish ") +
+                       (down ? "before the connection was lost" : "in time") +
                        "; outcome unknown, a retry with the same event id cannot store it twice");
         lock.lock();
     }

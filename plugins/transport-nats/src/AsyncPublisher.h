@@ -58,10 +58,10 @@ inline constexpr int64_t kFlushWaitMs = 200;
 
 /// What became of one asynchronous publish, in cnats' terms (appendFailure() turns it into ours).
 struct PublishOutcome {
-    natsStatus status = NATS_OK;                   ///< NATS_OK: stored (or already stored: duplicate)
+    natsStatus status = NATS_OK;                    ///< NATS_OK: stored (or already stored: duplicate)
     jsErrCode jsError = static_cast<jsErrCode>(0);  ///< the server's refusal, e.g. JSStreamWrongLastSequenceErr
-    std::string detail;                            ///< what went wrong, for the message
-    uint64_t sequence = 0;                         ///< NATS_OK: the message's stream sequence
+    std::string detail;                             ///< what went wrong, for the message
+    uint64_t sequence = 0;                          ///< NATS_OK: the message's stream sequence
     bool duplicate = false;
 };
 
@@ -136,7 +136,7 @@ private:
     std::thread _flusher;
     std::mutex _flushMutex;
     std::condition_variable _flushWake;
-    bool _flushWanted = false;    ///< a publish since the flusher last started writing
+    bool _flushWanted = false;     ///< a publish since the flusher last started writing
     bool _flusherWaiting = false;  ///< asleep on _flushWake: only then does publish() notify
     bool _flushStop = false;
 };

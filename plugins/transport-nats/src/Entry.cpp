@@ -31,4 +31,6 @@ const sdk::PluginDescriptor kDescriptor{
 
 }  // namespace
 
-ORDERSYSTEM_PLUGIN_EXPORT const ordersystem::sdk::PluginDescriptor* ordersystem_plugin_descriptor() { return &kDescriptor; }
+ORDERSYSTEM_PLUGIN_EXPORT const ordersystem::sdk::PluginDescriptor* ordersystem_plugin_descriptor() {
+    return &kDescriptor;
+}

@@ -10,7 +10,8 @@ namespace ordersystem::plugins::nats {
 
 sdk::Status appendFailure(int64_t orderId, natsStatus status, jsErrCode jsError, const std::string& detail) {
     if (jsError == JSStreamWrongLastSequenceErr)
-        return sdk::Status(sdk::StatusCode::VersionConflict, "order " + std::to_string(orderId) + " changed concurrently");
+        return sdk::Status(sdk::StatusCode::VersionConflict,
+                           "order " + std::to_string(orderId) + " changed concurrently");
     return toStatus(status, jsError, "cannot append to order " + std::to_string(orderId), detail);
 }
 

@@ -47,7 +47,8 @@ bool decode(const char* data, int len, Stored* out) {
 
 }  // namespace
 
-KvIdempotencyStore::KvIdempotencyStore(const Settings& settings, NatsClient& client) : _settings(settings), _client(client) {}
+KvIdempotencyStore::KvIdempotencyStore(const Settings& settings, NatsClient& client)
+    : _settings(settings), _client(client) {}
 
 KvIdempotencyStore::~KvIdempotencyStore() { close(); }
 
@@ -63,8 +64,9 @@ void KvIdempotencyStore::close() noexcept {
     _kv = nullptr;
 }
 
-sdk::Result<sdk::IdempotencyClaim> KvIdempotencyStore::claimOnce(const std::string& kvKey, const std::string& fingerprint,
-                                                                  int64_t leaseMs, bool* retry) {
+sdk::Result<sdk::IdempotencyClaim> KvIdempotencyStore::claimOnce(const std::string& kvKey,
+                                                                 const std::string& fingerprint, int64_t leaseMs,
+                                                                 bool* retry) {
     *retry = false;
     const std::string mine = encode(false, fingerprint, "", sdk::nowMs() + leaseMs);
     uint64_t rev = 0;
@@ -132,7 +134,8 @@ sdk::Status KvIdempotencyStore::complete(const sdk::IdempotencyCompletion& compl
         uint64_t rev = 0;
         const natsStatus s =
             kvStore_Put(&rev, _kv, kvKeyFor(completion.key).c_str(), value.data(), static_cast<int>(value.size()));
-        return s == NATS_OK ? sdk::Status::ok() : toStatus(s, static_cast<jsErrCode>(0), "cannot complete an Idempotency-Key");
+        return s == NATS_OK ? sdk::Status::ok()
+                            : toStatus(s, static_cast<jsErrCode>(0), "cannot complete an Idempotency-Key");
     } catch (const std::exception& e) {
         return sdk::Status(sdk::StatusCode::Internal, std::string("complete: ") + e.what());
     }
@@ -142,7 +145,8 @@ sdk::Status KvIdempotencyStore::release(const std::string& key) noexcept {
     try {
         if (!_client.connected() || _kv == nullptr) return _client.unavailable("cannot release an Idempotency-Key");
         const natsStatus s = kvStore_Delete(_kv, kvKeyFor(key).c_str());
-        return s == NATS_OK ? sdk::Status::ok() : toStatus(s, static_cast<jsErrCode>(0), "cannot release an Idempotency-Key");
+        return s == NATS_OK ? sdk::Status::ok()
+                            : toStatus(s, static_cast<jsErrCode>(0), "cannot release an Idempotency-Key");
     } catch (const std::exception& e) {
         return sdk::Status(sdk::StatusCode::Internal, std::string("release: ") + e.what());
     }

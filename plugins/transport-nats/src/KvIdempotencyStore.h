@@ -21,13 +21,14 @@ public:
     sdk::Status open();
     void close() noexcept;
 
-    sdk::Result<sdk::IdempotencyClaim> claim(const std::string& key, const std::string& fingerprint, int64_t leaseMs) noexcept override;
+    sdk::Result<sdk::IdempotencyClaim> claim(const std::string& key, const std::string& fingerprint,
+                                             int64_t leaseMs) noexcept override;
     sdk::Status complete(const sdk::IdempotencyCompletion& completion) noexcept override;
     sdk::Status release(const std::string& key) noexcept override;
 
 private:
-    sdk::Result<sdk::IdempotencyClaim> claimOnce(const std::string& kvKey, const std::string& fingerprint, int64_t leaseMs,
-                                                  bool* retry);
+    sdk::Result<sdk::IdempotencyClaim> claimOnce(const std::string& kvKey, const std::string& fingerprint,
+                                                 int64_t leaseMs, bool* retry);
 
     const Settings& _settings;
     NatsClient& _client;

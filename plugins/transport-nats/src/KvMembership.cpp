@@ -14,7 +14,8 @@ KvMembership::KvMembership(const Settings& settings, NatsClient& client, sdk::Ho
       _client(client),
       _host(host),
       _key(safeName(host.node().nodeId)),
-      _heartbeat(host.node().nodeId, settings.heartbeatIntervalMs, [this] { return beat(); }, host.logger()) {}
+      _heartbeat(
+          host.node().nodeId, settings.heartbeatIntervalMs, [this] { return beat(); }, host.logger()) {}
 
 KvMembership::~KvMembership() { stop(); }
 
@@ -79,7 +80,8 @@ sdk::Result<std::vector<sdk::NodeInfo>> KvMembership::liveNodes() noexcept {
             nodes.push_back(std::move(node));
         }
         kvKeysList_Destroy(&keys);
-        std::sort(nodes.begin(), nodes.end(), [](const sdk::NodeInfo& a, const sdk::NodeInfo& b) { return a.nodeId < b.nodeId; });
+        std::sort(nodes.begin(), nodes.end(),
+                  [](const sdk::NodeInfo& a, const sdk::NodeInfo& b) { return a.nodeId < b.nodeId; });
         return nodes;
     } catch (const std::exception& e) {
         return sdk::Status(sdk::StatusCode::Internal, std::string("liveNodes: ") + e.what());

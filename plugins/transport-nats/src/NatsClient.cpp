@@ -23,8 +23,9 @@ sdk::Status toStatus(natsStatus status, jsErrCode jsError, const std::string& wh
 }
 
 sdk::Status toStatus(natsStatus status, jsErrCode jsError, const std::string& what, const std::string& detail) {
-    const std::string text = what + ": " + detail +
-                             (jsError != 0 ? " (JetStream error " + std::to_string(static_cast<int>(jsError)) + ")" : "");
+    const std::string text =
+        what + ": " + detail +
+        (jsError != 0 ? " (JetStream error " + std::to_string(static_cast<int>(jsError)) + ")" : "");
     switch (status) {
     case NATS_OK: return sdk::Status::ok();
     case NATS_TIMEOUT: return sdk::Status(sdk::StatusCode::Timeout, text);
@@ -158,8 +159,8 @@ void NatsClient::onDisconnected(natsConnection*, void* closure) {
     st->connectedGauge->set(0);
     st->disconnects->inc();
     st->logger->warn("lost the connection to NATS at " + st->url +
-                     "; writes answer 503 until it is back, reconnecting every " +
-                     std::to_string(st->reconnectWaitMs) + " ms");
+                     "; writes answer 503 until it is back, reconnecting every " + std::to_string(st->reconnectWaitMs) +
+                     " ms");
 }
 
 void NatsClient::onReconnected(natsConnection*, void* closure) {

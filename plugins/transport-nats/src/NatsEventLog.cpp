@@ -33,8 +33,11 @@ std::string header(natsMsg* msg, const char* name) {
 
 /// A stored message back to an event (position = its stream sequence).
 sdk::Result<sdk::EventRecord> decode(natsMsg* msg, uint64_t seq) {
-    auto event = sdk::eventFromJson(std::string_view(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))));
-    if (!event) return sdk::Status(sdk::StatusCode::Internal, "stream message " + std::to_string(seq) + " is not an event: " + event.status().message);
+    auto event =
+        sdk::eventFromJson(std::string_view(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))));
+    if (!event)
+        return sdk::Status(sdk::StatusCode::Internal,
+                           "stream message " + std::to_string(seq) + " is not an event: " + event.status().message);
     event->position = seq;
     return event;
 }
@@ -52,8 +55,9 @@ NatsEventLog::NatsEventLog(const Settings& settings, NatsClient& client, sdk::Ho
       _meter(host.metrics()),
       _publisher(settings, client, _logger),
       _executor(kExecutorThreads, kExecutorQueue, _logger, "nats-task"),
-      _ids(kIdBlock, [this] { return reserveIdBlock(); },
-           [this](std::function<void(bool)> work) { return _executor.tryPost(std::move(work)); }) {}
+      _ids(
+          kIdBlock, [this] { return reserveIdBlock(); },
+          [this](std::function<void(bool)> work) { return _executor.tryPost(std::move(work)); }) {}
 
 NatsEventLog::~NatsEventLog() {
     stopAppends();
@@ -92,8 +96,9 @@ sdk::Status NatsEventLog::ensureStream(const std::string& name, const std::strin
     for (int i = 0; i < existing.info->Config->SubjectsLen; ++i)
         if (subject == existing.info->Config->Subjects[i]) hasSubject = true;
     if (!hasSubject)
-        return sdk::Status(sdk::StatusCode::InvalidConfig, "JetStream stream " + name + " exists but does not capture '" +
-                                                               subject + "'; fix transport.nats.stream or the stream");
+        return sdk::Status(sdk::StatusCode::InvalidConfig, "JetStream stream " + name +
+                                                               " exists but does not capture '" + subject +
+                                                               "'; fix transport.nats.stream or the stream");
     if (allowDirect && !existing.info->Config->AllowDirect) {
         existing.info->Config->AllowDirect = true;
         StreamInfoGuard updated;
@@ -110,7 +115,9 @@ sdk::Status NatsEventLog::ensureStreams() {
     if (auto st = ensureStream(_settings.idStream(), _settings.idSubject, 1, false, 0); !st) return st;
     // Dead letters are kept 30 days for an operator to inspect and replay.
     const int64_t thirtyDaysNs = int64_t{30} * 24 * 3600 * 1000 * kNanosPerMs;
-    if (auto st = ensureStream(_settings.deadLetterStream(), _settings.deadLetterPrefix + ".>", -1, false, thirtyDaysNs); !st)
+    if (auto st =
+            ensureStream(_settings.deadLetterStream(), _settings.deadLetterPrefix + ".>", -1, false, thirtyDaysNs);
+        !st)
         return st;
     checkIdCounter();
     return sdk::Status::ok();
@@ -143,8 +150,8 @@ void NatsEventLog::checkIdCounter() {
     }
     if (reach < orders || reach < newestId)
         _logger.error("id stream " + _settings.idStream() + " is at " + std::to_string(blocks) + " (ids up to " +
-                      std::to_string(reach) + ") but stream " + _settings.stream + " already holds " + std::to_string(orders) +
-                      " orders, the newest with id " + std::to_string(newestId) +
+                      std::to_string(reach) + ") but stream " + _settings.stream + " already holds " +
+                      std::to_string(orders) + " orders, the newest with id " + std::to_string(newestId) +
                       ": the id counter was reset, new orders will collide with old ones until it passes them");
 }
 
@@ -162,7 +169,8 @@ sdk::Result<int64_t> NatsEventLog::reserveIdBlock() {
         if (s != NATS_OK) return toStatus(s, jerr, "cannot allocate an order id");
         const uint64_t block = ack.ack->Sequence;
         if (block == 0 || block > static_cast<uint64_t>((kMaxSafeId - kIdBlock + 1) / kIdBlock))
-            return sdk::Status(sdk::StatusCode::Internal, "order id space exhausted (id block " + std::to_string(block) + ")");
+            return sdk::Status(sdk::StatusCode::Internal,
+                               "order id space exhausted (id block " + std::to_string(block) + ")");
         const int64_t first = static_cast<int64_t>(block) * kIdBlock;
         _logger.debug("reserved order ids " + std::to_string(first) + "-" + std::to_string(first + kIdBlock - 1));
         return first;
@@ -190,7 +198,8 @@ sdk::Result<NatsEventLog::Tip> NatsEventLog::readTip(int64_t orderId) {
     MsgGuard m;
     const natsStatus s = js_DirectGetMsg(&m.msg, _client.js(), _settings.stream.c_str(), &jo, &dg);
     if (s == NATS_NOT_FOUND) return Tip{};
-    if (s != NATS_OK) return toStatus(s, static_cast<jsErrCode>(0), "cannot read the last event of order " + std::to_string(orderId));
+    if (s != NATS_OK)
+        return toStatus(s, static_cast<jsErrCode>(0), "cannot read the last event of order " + std::to_string(orderId));
     Tip tip;
     tip.seq = natsMsg_GetSequence(m.msg);
     const std::string version = header(m.msg, kVersionHeader);
@@ -226,7 +235,8 @@ void NatsEventLog::rememberTip(int64_t orderId, const Tip& tip) {
 
 sdk::Status NatsEventLog::publishEvent(const sdk::EventRecord& event, uint64_t expectedSubjectSeq, uint64_t* seq) {
     EventMessage m;
-    if (auto st = buildEventMessage(_settings, event, expectedSubjectSeq, _settings.requestTimeoutMs, &m); !st) return st;
+    if (auto st = buildEventMessage(_settings, event, expectedSubjectSeq, _settings.requestTimeoutMs, &m); !st)
+        return st;
     for (int attempt = 0; attempt < 2; ++attempt) {
         if (!_client.connected()) return _client.unavailable("cannot append to order " + std::to_string(event.orderId));
         PubAckGuard ack;
@@ -241,7 +251,8 @@ sdk::Status NatsEventLog::publishEvent(const sdk::EventRecord& event, uint64_t e
         if (s == NATS_TIMEOUT && attempt == 0) continue;
         return appendFailure(event.orderId, s, jerr, natsErrorText(s));
     }
-    return sdk::Status(sdk::StatusCode::Timeout, "cannot append to order " + std::to_string(event.orderId) + ": NATS did not answer");
+    return sdk::Status(sdk::StatusCode::Timeout,
+                       "cannot append to order " + std::to_string(event.orderId) + ": NATS did not answer");
 }
 
 sdk::AppendResult NatsEventLog::conflict(int64_t currentVersion, const std::string& why) {
@@ -275,9 +286,11 @@ int64_t NatsEventLog::landedPrefix(sdk::AppendRequest& request, const Tip& tip) 
     const int64_t landed = tip.version - request.expectedVersion;
     // The order moved on by k events and its newest is our k-th: an earlier attempt of this very
     // append was stored (a retry after a timeout or crash), beyond the Nats-Msg-Id window too.
-    if (landed < 1 || landed > static_cast<int64_t>(events.size()) || tip.lastEventId != events[landed - 1].eventId) return -1;
+    if (landed < 1 || landed > static_cast<int64_t>(events.size()) || tip.lastEventId != events[landed - 1].eventId)
+        return -1;
     events[landed - 1].position = tip.seq;
-    auto stored = landed > 1 ? readOrder(request.orderId) : sdk::Result<std::vector<sdk::EventRecord>>(std::vector<sdk::EventRecord>{});
+    auto stored = landed > 1 ? readOrder(request.orderId)
+                             : sdk::Result<std::vector<sdk::EventRecord>>(std::vector<sdk::EventRecord>{});
     if (stored)
         for (int64_t i = 0; i < landed - 1; ++i)
             for (const auto& e : *stored)
@@ -291,15 +304,18 @@ sdk::Status NatsEventLog::checkRequest(const sdk::AppendRequest& request) {
     if (n == 0 || request.orderId <= 0 || request.expectedVersion < 0)
         return sdk::Status(sdk::StatusCode::InvalidArgument, "append needs an order id and at least one event");
     for (int64_t i = 0; i < n; ++i) {
-        if (events[i].orderId != request.orderId || events[i].version != request.expectedVersion + 1 + i || events[i].eventId.empty())
-            return sdk::Status(sdk::StatusCode::InvalidArgument, "events must belong to the order, carry ids and follow its version");
+        if (events[i].orderId != request.orderId || events[i].version != request.expectedVersion + 1 + i ||
+            events[i].eventId.empty())
+            return sdk::Status(sdk::StatusCode::InvalidArgument,
+                               "events must belong to the order, carry ids and follow its version");
     }
     return sdk::Status::ok();
 }
 
 sdk::AppendResult NatsEventLog::appendUnchecked(sdk::AppendRequest& request) {
     if (auto st = checkRequest(request); !st) return {st, 0, -1};
-    if (!_client.connected()) return {_client.unavailable("cannot append to order " + std::to_string(request.orderId)), 0, -1};
+    if (!_client.connected())
+        return {_client.unavailable("cannot append to order " + std::to_string(request.orderId)), 0, -1};
 
     Tip tip;
     if (!cachedTip(request.orderId, &tip) || tip.version != request.expectedVersion) {
@@ -316,7 +332,8 @@ sdk::AppendResult NatsEventLog::appendUnchecked(sdk::AppendRequest& request) {
         next = landedPrefix(request, tip);
         if (next < 0)
             return conflict(tip.version, "order " + std::to_string(request.orderId) + " is at version " +
-                                             std::to_string(tip.version) + ", not " + std::to_string(request.expectedVersion));
+                                             std::to_string(tip.version) + ", not " +
+                                             std::to_string(request.expectedVersion));
     }
     return publishFrom(request, tip, next);
 }
@@ -357,8 +374,8 @@ bool NatsEventLog::resumeAfterConflict(sdk::AppendRequest& request, const sdk::S
         return true;
     }
     if (*next > 0)
-        _logger.error("append to order " + std::to_string(request.orderId) + " stored only " + std::to_string(*next) + " of " +
-                      std::to_string(request.events.size()) + " events before a concurrent write");
+        _logger.error("append to order " + std::to_string(request.orderId) + " stored only " + std::to_string(*next) +
+                      " of " + std::to_string(request.events.size()) + " events before a concurrent write");
     *refused = conflict(fresh->version, why.message);
     return false;
 }
@@ -378,8 +395,8 @@ void NatsEventLog::completeIdempotency(const sdk::AppendRequest& request) {
     // creates a second order. The window is one KV round trip; the events themselves are safe.
     const sdk::Status st = _idempotency.complete(*request.idempotency);
     if (!st)
-        _logger.warn("order " + std::to_string(request.orderId) + " was stored but its Idempotency-Key could not be completed: " +
-                     st.message);
+        _logger.warn("order " + std::to_string(request.orderId) +
+                     " was stored but its Idempotency-Key could not be completed: " + st.message);
 }
 
 sdk::Result<std::vector<sdk::EventRecord>> NatsEventLog::readOrder(int64_t orderId) noexcept {
@@ -397,7 +414,8 @@ sdk::Result<std::vector<sdk::EventRecord>> NatsEventLog::readOrder(int64_t order
             MsgGuard m;
             const natsStatus s = js_DirectGetMsg(&m.msg, _client.js(), _settings.stream.c_str(), &jo, &dg);
             if (s == NATS_NOT_FOUND) break;
-            if (s != NATS_OK) return toStatus(s, static_cast<jsErrCode>(0), "cannot read order " + std::to_string(orderId));
+            if (s != NATS_OK)
+                return toStatus(s, static_cast<jsErrCode>(0), "cannot read order " + std::to_string(orderId));
             const uint64_t seq = natsMsg_GetSequence(m.msg);
             auto event = decode(m.msg, seq);
             if (!event) return event.status();

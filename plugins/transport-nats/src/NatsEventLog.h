@@ -39,12 +39,12 @@
 #include "AsyncPublisher.h"
 #include "NatsClient.h"
 #include "NatsSettings.h"
-#include "ordersystem/transport/task_executor.h"
 #include "ordersystem/sdk/eventlog.h"
 #include "ordersystem/sdk/host.h"
 #include "ordersystem/transport/append_meter.h"
 #include "ordersystem/transport/id_block_allocator.h"
 #include "ordersystem/transport/subscriptions.h"
+#include "ordersystem/transport/task_executor.h"
 
 namespace ordersystem::plugins::nats {
 

@@ -40,11 +40,17 @@ void NatsEventLog::appendAsync(sdk::AppendRequest& request, AppendCallback done)
         uint64_t expectedSubjectSeq = 0;
         const std::string order = std::to_string(request.orderId);
         if (auto st = checkRequest(request); !st) refused = {st, 0, -1};
-        else if (_appendsStopped) refused = {sdk::Status(sdk::StatusCode::Unavailable, "cannot append to order " + order + ": the event log is stopping"), 0, -1};
+        else if (_appendsStopped)
+            refused = {sdk::Status(sdk::StatusCode::Unavailable,
+                                   "cannot append to order " + order + ": the event log is stopping"),
+                       0, -1};
         else if (!_client.connected()) refused = {_client.unavailable("cannot append to order " + order), 0, -1};
         else if (fastPathSequence(request, &expectedSubjectSeq)) return publishAsync(op, expectedSubjectSeq);
         else if (appendOnExecutor(op)) return;
-        else refused = {sdk::Status(sdk::StatusCode::Unavailable, "cannot append to order " + order + ": too many appends waiting"), 0, -1};
+        else
+            refused = {sdk::Status(sdk::StatusCode::Unavailable,
+                                   "cannot append to order " + order + ": too many appends waiting"),
+                       0, -1};
     } catch (const std::exception& e) {
         refused = {sdk::Status(sdk::StatusCode::Internal, std::string("append: ") + e.what()), 0, -1};
     }
@@ -108,8 +114,9 @@ sdk::AppendResult NatsEventLog::afterRefusal(sdk::AppendRequest& request, const 
 bool NatsEventLog::appendOnExecutor(const AsyncAppendPtr& op) {
     return _executor.tryPost([this, op](bool cancelled) {
         if (cancelled) {
-            sdk::Status stopping(sdk::StatusCode::Unavailable,
-                                 "cannot append to order " + std::to_string(op->request.orderId) + ": the event log is stopping");
+            sdk::Status stopping(
+                sdk::StatusCode::Unavailable,
+                "cannot append to order " + std::to_string(op->request.orderId) + ": the event log is stopping");
             return finishAsync(*op, {stopping, 0, -1}, true);
         }
         finishAsync(*op, append(op->request), false);  // append() counted it

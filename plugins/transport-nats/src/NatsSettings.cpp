@@ -123,8 +123,10 @@ sdk::Result<Settings> readSettings(const sdk::ConfigSection& config) {
     s.idSubject = config.getString("id_subject");
     if (auto st = checkUrl(s.url); !st) return st;
     if (!validStreamName(s.stream)) return invalid("stream", "'" + s.stream + "' must be 1-64 of A-Z a-z 0-9 _ -");
-    if (!validSubject(s.subjectPrefix)) return invalid("subject_prefix", "'" + s.subjectPrefix + "' is not a plain NATS subject");
-    if (!validSubject(s.deadLetterPrefix)) return invalid("deadletter_prefix", "'" + s.deadLetterPrefix + "' is not a plain NATS subject");
+    if (!validSubject(s.subjectPrefix))
+        return invalid("subject_prefix", "'" + s.subjectPrefix + "' is not a plain NATS subject");
+    if (!validSubject(s.deadLetterPrefix))
+        return invalid("deadletter_prefix", "'" + s.deadLetterPrefix + "' is not a plain NATS subject");
     if (!validSubject(s.idSubject)) return invalid("id_subject", "'" + s.idSubject + "' is not a plain NATS subject");
     if (insidePrefix(s.deadLetterPrefix, s.subjectPrefix))
         return invalid("deadletter_prefix", "must not overlap subject_prefix '" + s.subjectPrefix + "'");
@@ -154,11 +156,13 @@ sdk::Result<Settings> readSettings(const sdk::ConfigSection& config) {
     for (const auto& k : ints) {
         const int64_t v = config.getInt(k.name);
         if (v < k.min || v > k.max)
-            return invalid(k.name, std::to_string(v) + " is outside " + std::to_string(k.min) + "-" + std::to_string(k.max));
+            return invalid(k.name,
+                           std::to_string(v) + " is outside " + std::to_string(k.min) + "-" + std::to_string(k.max));
         *k.target = v;
     }
     if (s.nodeTtlMs <= s.heartbeatIntervalMs)
-        return invalid("node_ttl_ms", "must be longer than heartbeat_interval_ms (" + std::to_string(s.heartbeatIntervalMs) + ")");
+        return invalid("node_ttl_ms",
+                       "must be longer than heartbeat_interval_ms (" + std::to_string(s.heartbeatIntervalMs) + ")");
     return s;
 }
 

@@ -14,8 +14,8 @@ namespace ordersystem::plugins::nats {
 
 struct Settings {
     std::string url = "nats://127.0.0.1:4222";
-    std::string stream = "ORDERS";                 ///< the event log stream
-    std::string subjectPrefix = "orders.events";   ///< one subject per order: <prefix>.<orderId>
+    std::string stream = "ORDERS";                ///< the event log stream
+    std::string subjectPrefix = "orders.events";  ///< one subject per order: <prefix>.<orderId>
     std::string deadLetterPrefix = "orders.deadletter";
     std::string idSubject = "orders.ids";
     int64_t streamReplicas = 1;

@@ -46,9 +46,9 @@ sdk::Status NatsTransportPlugin::startUnchecked(sdk::Host& host) {
 
     host.provideEventLog(_log.get());
     host.addHealthCheck("nats", [this] { return checkHealth(); });
-    log.info("cluster mode: connected to NATS at " + _settings.url + ", JetStream stream " + _settings.stream + " (subjects " +
-             _settings.eventsFilter() + ", file storage, " + std::to_string(_settings.streamReplicas) + " replica(s)) at position " +
-             std::to_string(*head) + ", node " + host.node().nodeId);
+    log.info("cluster mode: connected to NATS at " + _settings.url + ", JetStream stream " + _settings.stream +
+             " (subjects " + _settings.eventsFilter() + ", file storage, " + std::to_string(_settings.streamReplicas) +
+             " replica(s)) at position " + std::to_string(*head) + ", node " + host.node().nodeId);
     return sdk::Status::ok();
 }
 

@@ -72,7 +72,8 @@ void ProjectionFeed::remove(sdk::Projection& projection) noexcept {
     bool last = false;
     {
         std::lock_guard<std::mutex> lock(_mutex);  // waits for an apply in progress
-        auto it = std::find_if(_members.begin(), _members.end(), [&](const auto& m) { return m->projection == &projection; });
+        auto it =
+            std::find_if(_members.begin(), _members.end(), [&](const auto& m) { return m->projection == &projection; });
         if (it == _members.end()) return;
         gone = std::move(*it);
         _members.erase(it);
@@ -108,10 +109,11 @@ void ProjectionFeed::warnIfBeyondHead(const Member& member) {
     StreamInfoGuard si;
     if (js_GetStreamInfo(&si.info, _client.js(), _settings.stream.c_str(), &jo, nullptr) == NATS_OK &&
         si.info->State.LastSeq < member.applied)
-        _logger.warn("projection " + member.name + " is at position " + std::to_string(member.applied) + " but stream " +
-                     _settings.stream + " ends at " + std::to_string(si.info->State.LastSeq) +
-                     ": the stream was recreated or this node's data belongs to another cluster; delete the node's read "
-                     "model files to rebuild them from the stream");
+        _logger.warn(
+            "projection " + member.name + " is at position " + std::to_string(member.applied) + " but stream " +
+            _settings.stream + " ends at " + std::to_string(si.info->State.LastSeq) +
+            ": the stream was recreated or this node's data belongs to another cluster; delete the node's read "
+            "model files to rebuild them from the stream");
 }
 
 sdk::Status ProjectionFeed::openCursor(uint64_t from, bool forceRecreate) {
@@ -122,10 +124,12 @@ sdk::Status ProjectionFeed::openCursor(uint64_t from, bool forceRecreate) {
     bool reuse = false;
     {
         ConsumerInfoGuard ci;
-        natsStatus s = js_GetConsumerInfo(&ci.info, _client.js(), _settings.stream.c_str(), _consumer.c_str(), &jo, &jerr);
+        natsStatus s =
+            js_GetConsumerInfo(&ci.info, _client.js(), _settings.stream.c_str(), _consumer.c_str(), &jo, &jerr);
         if (s == NATS_OK) {
             const jsConsumerConfig* c = ci.info->Config;
-            const bool sameShape = c->AckPolicy == js_AckNone && c->FilterSubject != nullptr && _filter == c->FilterSubject &&
+            const bool sameShape = c->AckPolicy == js_AckNone && c->FilterSubject != nullptr &&
+                                   _filter == c->FilterSubject &&
                                    (c->DeliverSubject == nullptr || *c->DeliverSubject == '\0');
             reuse = !forceRecreate && sameShape && ci.info->Delivered.Stream + 1 == from && ci.info->NumAckPending == 0;
             if (reuse) _lastConsumerSeq = ci.info->Delivered.Consumer;
@@ -213,7 +217,8 @@ std::vector<natsMsg*> ProjectionFeed::fetchBatch() {
         natsMsgList_Destroy(&list);
         _behind = pending;
         if (_needReset || pending == 0) break;
-        want = static_cast<int>(std::min<uint64_t>(pending, static_cast<uint64_t>(_settings.projectionBatch) - out.size()));
+        want = static_cast<int>(
+            std::min<uint64_t>(pending, static_cast<uint64_t>(_settings.projectionBatch) - out.size()));
         if (want <= 0) break;
         wait = _settings.requestTimeoutMs;
     }
@@ -228,7 +233,8 @@ std::vector<sdk::EventRecord> ProjectionFeed::parse(std::vector<natsMsg*>& msgs,
         if (natsMsg_GetMetaData(&meta.meta, m) != NATS_OK) continue;
         const uint64_t seq = meta.meta->Sequence.Stream;
         *last = std::max(*last, seq);
-        auto event = sdk::eventFromJson(std::string_view(natsMsg_GetData(m), static_cast<size_t>(natsMsg_GetDataLength(m))));
+        auto event =
+            sdk::eventFromJson(std::string_view(natsMsg_GetData(m), static_cast<size_t>(natsMsg_GetDataLength(m))));
         if (event) {
             event->position = seq;
             batch.push_back(std::move(*event));

@@ -115,7 +115,7 @@ private:
 
     // The cursor: only the thread (and add() before starting it) touch these.
     natsSubscription* _sub = nullptr;
-    uint64_t _behind = 0;  ///< messages still pending after the last fetch (feed thread only)
+    uint64_t _behind = 0;           ///< messages still pending after the last fetch (feed thread only)
     uint64_t _lastConsumerSeq = 0;  ///< consumer sequence of the last delivery: the next is +1
     bool _needReset = false;
     transport::StopSignal _stop;

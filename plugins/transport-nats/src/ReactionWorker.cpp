@@ -56,9 +56,11 @@ sdk::Status ReactionWorker::ensureConsumer() {
     s = js_UpdateConsumer(&updated.info, _client.js(), _settings.stream.c_str(), &cc, &jo, &jerr);
     if (s == NATS_OK) return sdk::Status::ok();
     ConsumerInfoGuard existing;
-    if (js_GetConsumerInfo(&existing.info, _client.js(), _settings.stream.c_str(), _consumer.c_str(), &jo, nullptr) == NATS_OK) {
-        _logger.warn("reaction " + _name + ": consumer " + _consumer + " exists with other settings that cannot be changed (" +
-                     natsErrorText(s) + "); using it as it is");
+    if (js_GetConsumerInfo(&existing.info, _client.js(), _settings.stream.c_str(), _consumer.c_str(), &jo, nullptr) ==
+        NATS_OK) {
+        _logger.warn("reaction " + _name + ": consumer " + _consumer +
+                     " exists with other settings that cannot be changed (" + natsErrorText(s) +
+                     "); using it as it is");
         return sdk::Status::ok();
     }
     return toStatus(s, jerr, "cannot create consumer " + _consumer);
@@ -88,8 +90,9 @@ sdk::Status ReactionWorker::start() {
     }
     for (size_t i = 0; i < _subs.size(); ++i) _threads.emplace_back([this, i] { run(i); });
     _logger.info("reaction " + _name + " takes events from shared durable consumer " + _consumer + " (" +
-                 std::to_string(_settings.reactionWorkers) + " workers, ack wait " + std::to_string(_settings.reactionAckWaitMs) +
-                 " ms, dead letter after " + std::to_string(_settings.reactionMaxDeliveries) + " deliveries)");
+                 std::to_string(_settings.reactionWorkers) + " workers, ack wait " +
+                 std::to_string(_settings.reactionAckWaitMs) + " ms, dead letter after " +
+                 std::to_string(_settings.reactionMaxDeliveries) + " deliveries)");
     return sdk::Status::ok();
 }
 
@@ -140,7 +143,8 @@ bool ReactionWorker::alreadyDone(const std::string& eventId) {
 void ReactionWorker::markDone(const std::string& eventId) {
     uint64_t rev = 0;
     const natsStatus s = kvStore_PutString(&rev, _done, (_consumer + "." + safeName(eventId)).c_str(), "1");
-    if (s != NATS_OK) _logger.debug("reaction " + _name + ": could not record event " + eventId + " as done: " + natsErrorText(s));
+    if (s != NATS_OK)
+        _logger.debug("reaction " + _name + ": could not record event " + eventId + " as done: " + natsErrorText(s));
 }
 
 void ReactionWorker::deliver(natsMsg* msg) {
@@ -151,7 +155,8 @@ void ReactionWorker::deliver(natsMsg* msg) {
         deliveries = meta.meta->NumDelivered;
         seq = meta.meta->Sequence.Stream;
     }
-    auto event = sdk::eventFromJson(std::string_view(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))));
+    auto event =
+        sdk::eventFromJson(std::string_view(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))));
     if (!event) {
         deadLetter(msg, DeadLetterRecord{"", 0, seq, static_cast<int64_t>(deliveries),
                                          "not an event: " + event.status().message, "", true});
@@ -202,8 +207,8 @@ void ReactionWorker::deadLetter(natsMsg* msg, DeadLetterRecord record) {
     jsPubAck_Destroy(ack);
     natsMsg_Destroy(dl);
     if (s != NATS_OK) {
-        _logger.error("reaction " + _name + " gave up on event " + eventId + " but could not dead-letter it (" + natsErrorText(s) +
-                      "); it will be delivered again");
+        _logger.error("reaction " + _name + " gave up on event " + eventId + " but could not dead-letter it (" +
+                      natsErrorText(s) + "); it will be delivered again");
         natsMsg_NakWithDelay(msg, _deliveries.retryDelayMs(record.deliveries), nullptr);
         return;
     }

@@ -15,7 +15,10 @@ using sdk::StatusCode;
 
 AppendPipeline::AppendPipeline(ConnectionPool& pool, const LuaScript& script, int maxInFlight, size_t maxBatch,
                                sdk::Counter* batches)
-    : _pool(pool), _script(script), _maxInFlight(std::max(1, maxInFlight)), _maxBatch(std::max<size_t>(1, maxBatch)),
+    : _pool(pool),
+      _script(script),
+      _maxInFlight(std::max(1, maxInFlight)),
+      _maxBatch(std::max<size_t>(1, maxBatch)),
       _batches(batches) {}
 
 AppendPipeline::~AppendPipeline() { close(); }

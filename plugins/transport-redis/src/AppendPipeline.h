@@ -46,7 +46,7 @@ struct PipelineCall {
     ScriptCall script;
     std::optional<sdk::Result<ReplyPtr>> result;  ///< blocking calls: written before the hand-off is finished
     bool async = false;
-    bool queued = true;                           ///< guarded by the pipeline's mutex
+    bool queued = true;  ///< guarded by the pipeline's mutex
     /// Blocking calls: queued, named the next leader (under the mutex) or done (by its leader).
     transport::HandOff handoff;
 };

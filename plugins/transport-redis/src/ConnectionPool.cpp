@@ -71,7 +71,8 @@ Result<std::unique_ptr<RedisConnection>> ConnectionPool::connectFresh() {
         // While Redis is known to be down, one caller at a time probes it; the others fail at once
         // instead of each waiting out its own connect timeout.
         if (std::chrono::steady_clock::now() < _pauseUntil || (_down.load() && _probing))
-            return Status(StatusCode::Unavailable, "cannot reach Redis at " + _settings.endpoint.url + ": " + _lastError);
+            return Status(StatusCode::Unavailable,
+                          "cannot reach Redis at " + _settings.endpoint.url + ": " + _lastError);
         _probing = true;
     }
     auto conn = RedisConnection::open(_settings.endpoint, _settings.connectTimeoutMs, _settings.commandTimeoutMs);
@@ -84,7 +85,8 @@ Result<std::unique_ptr<RedisConnection>> ConnectionPool::connectFresh() {
         }
     }
     if (!conn) {
-        Status st(StatusCode::Unavailable, "cannot reach Redis at " + _settings.endpoint.url + ": " + conn.status().message);
+        Status st(StatusCode::Unavailable,
+                  "cannot reach Redis at " + _settings.endpoint.url + ": " + conn.status().message);
         noteFailure(st);
         return st;
     }
@@ -167,7 +169,8 @@ Status ConnectionPool::borrow(const std::function<Status(RedisConnection&)>& fn)
 
 Status ConnectionPool::transient(const redisReply* r) const {
     if (!transientErrorReply(r)) return Status::ok();
-    return Status(StatusCode::Unavailable, "Redis at " + _settings.endpoint.url + " cannot serve now: " + replyString(r));
+    return Status(StatusCode::Unavailable,
+                  "Redis at " + _settings.endpoint.url + " cannot serve now: " + replyString(r));
 }
 
 Result<ReplyPtr> ConnectionPool::withConnection(const std::function<Result<ReplyPtr>(RedisConnection&)>& fn) {
@@ -213,7 +216,8 @@ Result<ReplyPtr> ConnectionPool::script(const LuaScript& s, const std::vector<st
 Status ConnectionPool::connectNow() {
     auto conn = RedisConnection::open(_settings.endpoint, _settings.connectTimeoutMs, _settings.commandTimeoutMs);
     if (!conn)
-        return Status(StatusCode::Unavailable, "cannot reach Redis at " + _settings.endpoint.url + ": " + conn.status().message);
+        return Status(StatusCode::Unavailable,
+                      "cannot reach Redis at " + _settings.endpoint.url + ": " + conn.status().message);
     std::lock_guard<std::mutex> lock(_mutex);
     ++_open;
     _idle.push_back(std::move(conn.value()));

@@ -60,9 +60,9 @@ void ProjectionReader::checkNotAhead(RedisConnection& c) {
 }
 
 bool ProjectionReader::step(RedisConnection& c) {
-    auto reply = c.command({"XREAD", "COUNT", std::to_string(_core.settings.readBatch), "BLOCK",
-                            std::to_string(_core.settings.blockMs), "STREAMS", _core.keys.log,
-                            std::to_string(_cursor) + "-0"});
+    auto reply =
+        c.command({"XREAD", "COUNT", std::to_string(_core.settings.readBatch), "BLOCK",
+                   std::to_string(_core.settings.blockMs), "STREAMS", _core.keys.log, std::to_string(_cursor) + "-0"});
     if (!reply) {
         _link.drop(reply.status());
         return false;

@@ -2,8 +2,8 @@
 // stream from the projection's checkpoint (XREAD BLOCK, so a new event is seen within
 // milliseconds: this is the read-your-writes latency) and calls apply() with consecutive batches,
 // never overlapping, in position order. A failed apply() is retried after back-off from a fresh
-// checkpoint() (transport::ProjectionApplier). Redis outages are waited out with reconnects. stop() returns when the thread has
-// ended (after at most one block_ms read or one apply()).
+// checkpoint() (transport::ProjectionApplier). Redis outages are waited out with reconnects. stop() returns when the
+// thread has ended (after at most one block_ms read or one apply()).
 #pragma once
 
 #include <thread>

@@ -115,15 +115,17 @@ bool ReactionWorker::stillMine(RedisConnection& c, const std::string& id, Clock:
     const redisReply* r = reply.value().get();
     if (replyIsError(r)) return true;
     *mine = replySize(r) == 1;
-    if (!*mine) _core.logger->debug("reaction " + _name + ": " + id + " was taken over by another consumer; skipping it");
+    if (!*mine)
+        _core.logger->debug("reaction " + _name + ": " + id + " was taken over by another consumer; skipping it");
     return true;
 }
 
 bool ReactionWorker::retryPending(RedisConnection& c) {
     std::string start = "-";
     for (int page = 0; page < kMaxPages && !_stop.raised(); ++page) {
-        auto reply = c.command({"XPENDING", _core.keys.log, _name, "IDLE", std::to_string(_core.settings.reactionRetryMs),
-                                start, "+", std::to_string(kReactionBatch), _consumer});
+        auto reply =
+            c.command({"XPENDING", _core.keys.log, _name, "IDLE", std::to_string(_core.settings.reactionRetryMs), start,
+                       "+", std::to_string(kReactionBatch), _consumer});
         if (!reply) return fail(reply.status());
         const redisReply* r = reply.value().get();
         if (replyIsError(r)) return true;  // NOGROUP: readNew() recreates it
@@ -228,7 +230,8 @@ bool ReactionWorker::deliver(RedisConnection& c, const StreamEntry& entry, long 
     const auto outcome = _deliveries.deliver(event, deliveries);
     using Next = transport::ReactionDeliveries::Next;
     if (outcome.next == Next::Acknowledge) return ack(c, entry, event.eventId);
-    if (outcome.next == Next::DeadLetter) return deadLetter(c, entry, event.eventId, deliveries, outcome.status.message);
+    if (outcome.next == Next::DeadLetter)
+        return deadLetter(c, entry, event.eventId, deliveries, outcome.status.message);
     // Retry: the entry stays pending; retryPending() claims it again once its back-off has passed.
     if (_lastError.size() > 10000) _lastError.clear();
     _lastError[entry.id] = outcome.status.message;
@@ -240,7 +243,8 @@ bool ReactionWorker::ack(RedisConnection& c, const StreamEntry& entry, const std
                            {_name, entry.id, std::to_string(_core.settings.idempotencyTtlSeconds)});
     if (!reply) return fail(reply.status());
     if (replyIsError(reply.value().get()))
-        _core.logger->error("reaction " + _name + ": ack of " + entry.id + " refused: " + replyString(reply.value().get()));
+        _core.logger->error("reaction " + _name + ": ack of " + entry.id +
+                            " refused: " + replyString(reply.value().get()));
     _lastError.erase(entry.id);
     return true;
 }
@@ -268,7 +272,8 @@ void ReactionGroup::start() {
     const auto& settings = _core.settings;
     _deliveries = std::make_unique<transport::ReactionDeliveries>(
         _reaction,
-        transport::ReactionPolicy{settings.reactionMaxDeliveries, settings.reactionRetryMs, settings.reactionRetryMaxMs},
+        transport::ReactionPolicy{settings.reactionMaxDeliveries, settings.reactionRetryMs,
+                                  settings.reactionRetryMaxMs},
         *_core.logger, *_core.metrics);
     sdk::Counter& claims = _core.metrics->counter("ordersystem_redis_reaction_claims_total",
                                                   "Pending deliveries taken over from silent consumers",

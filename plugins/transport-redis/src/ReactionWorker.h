@@ -48,8 +48,8 @@ private:
     bool pruneConsumers(RedisConnection& c);
     /// Delivers one entry on its deliveries-th attempt; false when the connection failed.
     bool deliver(RedisConnection& c, const StreamEntry& entry, long long deliveries);
-    bool deadLetter(RedisConnection& c, const StreamEntry& entry, const std::string& eventId,
-                    long long deliveries, const std::string& reason);
+    bool deadLetter(RedisConnection& c, const StreamEntry& entry, const std::string& eventId, long long deliveries,
+                    const std::string& reason);
     bool ack(RedisConnection& c, const StreamEntry& entry, const std::string& eventId);
     bool fail(const sdk::Status& status);
 

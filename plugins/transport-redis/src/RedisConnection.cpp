@@ -3,10 +3,10 @@
 
 #include <hiredis/hiredis.h>
 
+#include <sys/time.h>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <sys/time.h>
 
 namespace ordersystem::plugins::redis {
 
@@ -60,7 +60,7 @@ timeval toTimeval(int ms) {
 }  // namespace
 
 Result<std::unique_ptr<RedisConnection>> RedisConnection::open(const RedisEndpoint& endpoint, int connectTimeoutMs,
-                                                                int commandTimeoutMs) {
+                                                               int commandTimeoutMs) {
     redisContext* c = redisConnectWithTimeout(endpoint.host.c_str(), endpoint.port, toTimeval(connectTimeoutMs));
     if (!c) return Status(StatusCode::Unavailable, "out of memory creating a Redis context");
     if (c->err) {

@@ -51,7 +51,7 @@ public:
     /// Connects, applies the command timeout, AUTHs and SELECTs. Unavailable with the reason
     /// (refused, timeout, auth error) when that fails.
     static sdk::Result<std::unique_ptr<RedisConnection>> open(const RedisEndpoint& endpoint, int connectTimeoutMs,
-                                                               int commandTimeoutMs);
+                                                              int commandTimeoutMs);
     ~RedisConnection();
     RedisConnection(const RedisConnection&) = delete;
     RedisConnection& operator=(const RedisConnection&) = delete;
@@ -79,7 +79,7 @@ private:
 struct LuaScript {
     std::string name;  ///< for errors, e.g. "append"
     std::string body;
-    std::string sha;   ///< filled by SCRIPT LOAD at start (empty: EVAL directly)
+    std::string sha;  ///< filled by SCRIPT LOAD at start (empty: EVAL directly)
 };
 
 /// Runs script on connection; error replies other than NOSCRIPT are returned as replies.

@@ -22,7 +22,7 @@ constexpr int64_t kMaxOrderId = (int64_t{1} << 53) - 1;
 /// Appends per pipelined write: large enough to absorb every HTTP thread, small enough that one
 /// batch's replies arrive well within the command timeout.
 constexpr size_t kMaxAppendBatch = 128;
-}
+}  // namespace
 
 RedisEventLog::RedisEventLog(TransportCore& core)
     : _core(core),
@@ -32,11 +32,12 @@ RedisEventLog::RedisEventLog(TransportCore& core)
       _pipeline(*core.pool, core.scripts.append, core.settings.appendPipelines, kMaxAppendBatch,
                 &core.metrics->counter("ordersystem_redis_append_batches_total",
                                        "Pipelined writes of append scripts to Redis (round trips of the append path)")),
-      _ids(core.settings.orderIdBlock, [this] { return reserveIdBlock(); },
-           [](std::function<void(bool)> work) {
-               work(false);  // on the caller, after its id was handed out
-               return true;
-           }) {}
+      _ids(
+          core.settings.orderIdBlock, [this] { return reserveIdBlock(); },
+          [](std::function<void(bool)> work) {
+              work(false);  // on the caller, after its id was handed out
+              return true;
+          }) {}
 
 RedisEventLog::~RedisEventLog() { shutdown(); }
 
@@ -136,9 +137,9 @@ AppendResult RedisEventLog::decodeReply(AppendRequest& request, Result<ReplyPtr>
     const uint64_t last = positionOfId(replyString(replyAt(r, 1)));
     if (code == 0) {
         out.currentVersion = replyInteger(replyAt(r, 2), -1);
-        out.status = Status(StatusCode::VersionConflict, "order " + std::to_string(request.orderId) + " is at version " +
-                                                             std::to_string(out.currentVersion) + ", not " +
-                                                             std::to_string(request.expectedVersion));
+        out.status = Status(StatusCode::VersionConflict, "order " + std::to_string(request.orderId) +
+                                                             " is at version " + std::to_string(out.currentVersion) +
+                                                             ", not " + std::to_string(request.expectedVersion));
         return out;
     }
     if ((code != 1 && code != 2) || last < n) {
@@ -211,9 +212,11 @@ Result<std::vector<EventRecord>> RedisEventLog::readOrder(int64_t orderId) noexc
             const std::string item = replyString(replyAt(r, i));
             const auto space = item.find(' ');
             if (space == std::string::npos)
-                return Status(StatusCode::Internal, "order " + std::to_string(orderId) + " has a malformed event entry");
+                return Status(StatusCode::Internal,
+                              "order " + std::to_string(orderId) + " has a malformed event entry");
             auto ev = sdk::eventFromJson(std::string_view(item).substr(space + 1));
-            if (!ev) return Status(StatusCode::Internal, "order " + std::to_string(orderId) + ": " + ev.status().message);
+            if (!ev)
+                return Status(StatusCode::Internal, "order " + std::to_string(orderId) + ": " + ev.status().message);
             ev.value().position = positionOfId(item.substr(0, space));
             events.push_back(std::move(ev.value()));
         }

@@ -27,10 +27,10 @@
 #include "RedisIdempotency.h"
 #include "RedisMembership.h"
 #include "TransportCore.h"
+#include "ordersystem/sdk/eventlog.h"
 #include "ordersystem/transport/append_meter.h"
 #include "ordersystem/transport/id_block_allocator.h"
 #include "ordersystem/transport/subscriptions.h"
-#include "ordersystem/sdk/eventlog.h"
 
 namespace ordersystem::plugins::redis {
 

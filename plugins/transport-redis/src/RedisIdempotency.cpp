@@ -48,8 +48,8 @@ Result<IdempotencyClaim> RedisIdempotencyStore::claim(const std::string& key, co
 
 Status RedisIdempotencyStore::complete(const sdk::IdempotencyCompletion& completion) noexcept {
     try {
-        auto reply = _core.pool->command({"SET", _core.keys.idempotency(completion.key), completedValue(completion), "EX",
-                                          std::to_string(_core.settings.idempotencyTtlSeconds)});
+        auto reply = _core.pool->command({"SET", _core.keys.idempotency(completion.key), completedValue(completion),
+                                          "EX", std::to_string(_core.settings.idempotencyTtlSeconds)});
         if (!reply) return reply.status();
         if (replyIsError(reply.value().get()))
             return Status(StatusCode::Internal, "idempotency complete: " + replyString(reply.value().get()));

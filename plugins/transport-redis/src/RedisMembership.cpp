@@ -12,7 +12,9 @@ using sdk::Status;
 using sdk::StatusCode;
 
 RedisMembership::RedisMembership(TransportCore& core)
-    : _core(core), _heartbeat(core.nodeId, core.settings.heartbeatIntervalMs, [this] { return beat(); }, *core.logger) {}
+    : _core(core),
+      _heartbeat(
+          core.nodeId, core.settings.heartbeatIntervalMs, [this] { return beat(); }, *core.logger) {}
 
 Status RedisMembership::beat() {
     auto reply = _core.pool->script(_core.scripts.heartbeat, {_core.keys.nodes, _core.keys.nodesInfo},

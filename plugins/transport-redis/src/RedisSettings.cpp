@@ -36,7 +36,8 @@ const ConfigKeySpec kKeys[] = {
     {"node_ttl_ms", ConfigType::Int, "10000",
      "milliseconds of silence after which a node leaves /api/cluster/nodes (100..3600000, above "
      "heartbeat_interval_ms)"},
-    {"read_batch", ConfigType::Int, "500", "events fetched per read when a read model projects or catches up (1..100000)"},
+    {"read_batch", ConfigType::Int, "500",
+     "events fetched per read when a read model projects or catches up (1..100000)"},
     {"block_ms", ConfigType::Int, "200",
      "longest blocking read in milliseconds while waiting for new events (1..10000); bounds how long stopping takes"},
     {"reaction_workers", ConfigType::Int, "2", "delivery threads per reaction (the webhook) on this node (1..64)"},

@@ -76,7 +76,8 @@ void RedisTransportPlugin::warnUnlessAppendOnly(sdk::Durability durability) {
     const std::string mode = replyString(replyAt(fsync.value().get(), 1));
     if (mode != "always")
         _core->logger->warn("[node] durability = full, but Redis at " + _settings.endpoint.url + " has appendfsync " +
-                            mode + ": a crash of Redis's machine (not just its process) can lose up to a second of "
+                            mode +
+                            ": a crash of Redis's machine (not just its process) can lose up to a second of "
                             "acknowledged events; set 'appendfsync always' for full durability");
 }
 

@@ -14,10 +14,14 @@ using sdk::Status;
 using sdk::StatusCode;
 
 TransportCore::TransportCore(RedisSettings s, std::string node, std::string addr, sdk::Logger& log, sdk::Metrics& m)
-    : settings(std::move(s)), keys(settings.keyPrefix), nodeId(std::move(node)), address(std::move(addr)),
-      logger(&log), metrics(&m) {
-    instruments.reconnects = &m.counter("ordersystem_redis_reconnects_total",
-                                        "Connections to Redis re-established after a failure");
+    : settings(std::move(s)),
+      keys(settings.keyPrefix),
+      nodeId(std::move(node)),
+      address(std::move(addr)),
+      logger(&log),
+      metrics(&m) {
+    instruments.reconnects =
+        &m.counter("ordersystem_redis_reconnects_total", "Connections to Redis re-established after a failure");
     instruments.commandErrors = &m.counter("ordersystem_redis_command_errors_total",
                                            "Redis commands that failed (connection lost or timed out)");
     pool = std::make_unique<ConnectionPool>(settings, log, instruments);

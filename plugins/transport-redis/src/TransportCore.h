@@ -61,9 +61,9 @@ private:
 
 /// One entry of an XREAD / XREADGROUP / XCLAIM reply.
 struct StreamEntry {
-    std::string id;         ///< "<position>-0"
+    std::string id;  ///< "<position>-0"
     uint64_t position = 0;
-    std::string json;       ///< field "event"; empty when the entry was deleted
+    std::string json;  ///< field "event"; empty when the entry was deleted
 };
 /// Entries of reply element list (an array of [id, [field, value, ...]]).
 std::vector<StreamEntry> parseEntries(const redisReply* list);

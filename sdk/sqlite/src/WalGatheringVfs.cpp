@@ -16,7 +16,7 @@
 namespace ordersystem::sqlite {
 namespace {
 
-constexpr int kFrameHeaderBytes = 24;          // WAL format: a frame header
+constexpr int kFrameHeaderBytes = 24;           // WAL format: a frame header
 constexpr size_t kMaxBufferedBytes = 4u << 20;  // flush early beyond this (huge transactions)
 // The unix VFS writes at most 128 KiB - 1 per call (os_unix.c masks the length with 0x1ffff):
 // larger buffers go down in chunks of whole 4 KiB pages below that.
@@ -162,18 +162,63 @@ int xFetch(sqlite3_file* f, sqlite3_int64 offset, int amount, void** out) {
 int xUnfetch(sqlite3_file* f, sqlite3_int64 offset, void* p) { return real(f)->pMethods->xUnfetch(real(f), offset, p); }
 
 /// Methods for WAL files whose wrapped file has io_methods version >= 3 (unix has 3).
-const sqlite3_io_methods kMethodsV3 = {3,        xClose,      xRead,          xWrite,     xTruncate,
-                                       xSync,    xFileSize,   xLock,          xUnlock,    xCheckReservedLock,
-                                       xFileControl, xSectorSize, xDeviceCharacteristics, xShmMap, xShmLock,
-                                       xShmBarrier, xShmUnmap, xFetch,        xUnfetch};
-const sqlite3_io_methods kMethodsV2 = {2,        xClose,      xRead,          xWrite,     xTruncate,
-                                       xSync,    xFileSize,   xLock,          xUnlock,    xCheckReservedLock,
-                                       xFileControl, xSectorSize, xDeviceCharacteristics, xShmMap, xShmLock,
-                                       xShmBarrier, xShmUnmap, nullptr,       nullptr};
-const sqlite3_io_methods kMethodsV1 = {1,        xClose,      xRead,          xWrite,     xTruncate,
-                                       xSync,    xFileSize,   xLock,          xUnlock,    xCheckReservedLock,
-                                       xFileControl, xSectorSize, xDeviceCharacteristics, nullptr, nullptr,
-                                       nullptr,  nullptr,     nullptr,        nullptr};
+const sqlite3_io_methods kMethodsV3 = {3,
+                                       xClose,
+                                       xRead,
+                                       xWrite,
+                                       xTruncate,
+                                       xSync,
+                                       xFileSize,
+                                       xLock,
+                                       xUnlock,
+                                       xCheckReservedLock,
+                                       xFileControl,
+                                       xSectorSize,
+                                       xDeviceCharacteristics,
+                                       xShmMap,
+                                       xShmLock,
+                                       xShmBarrier,
+                                       xShmUnmap,
+                                       xFetch,
+                                       xUnfetch};
+const sqlite3_io_methods kMethodsV2 = {2,
+                                       xClose,
+                                       xRead,
+                                       xWrite,
+                                       xTruncate,
+                                       xSync,
+                                       xFileSize,
+                                       xLock,
+                                       xUnlock,
+                                       xCheckReservedLock,
+                                       xFileControl,
+                                       xSectorSize,
+                                       xDeviceCharacteristics,
+                                       xShmMap,
+                                       xShmLock,
+                                       xShmBarrier,
+                                       xShmUnmap,
+                                       nullptr,
+                                       nullptr};
+const sqlite3_io_methods kMethodsV1 = {1,
+                                       xClose,
+                                       xRead,
+                                       xWrite,
+                                       xTruncate,
+                                       xSync,
+                                       xFileSize,
+                                       xLock,
+                                       xUnlock,
+                                       xCheckReservedLock,
+                                       xFileControl,
+                                       xSectorSize,
+                                       xDeviceCharacteristics,
+                                       nullptr,
+                                       nullptr,
+                                       nullptr,
+                                       nullptr,
+                                       nullptr,
+                                       nullptr};
 
 sqlite3_vfs* baseOf(sqlite3_vfs* vfs) { return static_cast<sqlite3_vfs*>(vfs->pAppData); }
 
@@ -192,7 +237,8 @@ int unixDescriptor(const sqlite3_vfs* base, const sqlite3_file* file, const char
     };
     if (name == nullptr || base->zName == nullptr || std::strncmp(base->zName, "unix", 4) != 0) return -1;
     const int fd = reinterpret_cast<const UnixFileHead*>(file)->h;
-    struct stat byFd {}, byName {};
+    struct stat byFd {
+    }, byName{};
     if (fd < 0 || fstat(fd, &byFd) != 0 || stat(name, &byName) != 0) return -1;
     const bool same = S_ISREG(byFd.st_mode) && byFd.st_dev == byName.st_dev && byFd.st_ino == byName.st_ino;
     return same ? fd : -1;
@@ -232,9 +278,7 @@ int vfsRandomness(sqlite3_vfs* v, int n, char* out) { return baseOf(v)->xRandomn
 int vfsSleep(sqlite3_vfs* v, int us) { return baseOf(v)->xSleep(baseOf(v), us); }
 int vfsCurrentTime(sqlite3_vfs* v, double* out) { return baseOf(v)->xCurrentTime(baseOf(v), out); }
 int vfsGetLastError(sqlite3_vfs* v, int n, char* out) { return baseOf(v)->xGetLastError(baseOf(v), n, out); }
-int vfsCurrentTimeInt64(sqlite3_vfs* v, sqlite3_int64* out) {
-    return baseOf(v)->xCurrentTimeInt64(baseOf(v), out);
-}
+int vfsCurrentTimeInt64(sqlite3_vfs* v, sqlite3_int64* out) { return baseOf(v)->xCurrentTimeInt64(baseOf(v), out); }
 
 std::mutex gMutex;
 sqlite3_vfs gVfs;

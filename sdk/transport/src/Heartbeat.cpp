@@ -7,7 +7,9 @@
 namespace ordersystem::transport {
 
 Heartbeat::Heartbeat(std::string nodeId, int64_t intervalMs, Beat beat, sdk::Logger& logger)
-    : _nodeId(std::move(nodeId)), _intervalMs(std::max<int64_t>(1, intervalMs)), _beat(std::move(beat)),
+    : _nodeId(std::move(nodeId)),
+      _intervalMs(std::max<int64_t>(1, intervalMs)),
+      _beat(std::move(beat)),
       _logger(logger) {}
 
 sdk::Status Heartbeat::start() {
@@ -38,8 +40,7 @@ void Heartbeat::run() {
         if (!st && !failing)
             _logger.warn("heartbeat of node " + _nodeId + " failed: " + st.message +
                          " (other nodes drop it from their live list after node_ttl_ms)");
-        else if (st && failing)
-            _logger.info("heartbeat of node " + _nodeId + " is back");
+        else if (st && failing) _logger.info("heartbeat of node " + _nodeId + " is back");
         failing = !st;
     }
 }

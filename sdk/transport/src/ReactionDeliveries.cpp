@@ -53,9 +53,8 @@ void ReactionDeliveries::gaveUp(const DeadLetterRecord& r) {
     _deadLetters.inc();
     _logger.error("reaction " + _name + " gave up on event " + (r.eventId.empty() ? "(unreadable)" : r.eventId) +
                   (r.orderId > 0 ? " (order " + std::to_string(r.orderId) + ", log position " : " (log position ") +
-                  std::to_string(r.position) + ") after " + std::to_string(r.deliveries) +
-                  " deliveries: " + r.reason + (r.recorded ? "; moved to " + r.movedTo
-                                                            : "; could NOT record it in " + r.movedTo));
+                  std::to_string(r.position) + ") after " + std::to_string(r.deliveries) + " deliveries: " + r.reason +
+                  (r.recorded ? "; moved to " + r.movedTo : "; could NOT record it in " + r.movedTo));
 }
 
 void ReactionDeliveries::skippedDuplicate(const std::string& eventId) {

@@ -39,9 +39,8 @@ Families familiesOf(const std::string& text) {
     return out;
 }
 
-const std::map<std::string, std::string> kEnginePrefix = {{"standalone", "ordersystem_inmemory_"},
-                                                          {"distributed", "ordersystem_redis_"},
-                                                          {"cluster", "ordersystem_nats_"}};
+const std::map<std::string, std::string> kEnginePrefix = {
+    {"standalone", "ordersystem_inmemory_"}, {"distributed", "ordersystem_redis_"}, {"cluster", "ordersystem_nats_"}};
 
 bool engineOnly(const std::string& name) {
     for (const auto& [mode, prefix] : kEnginePrefix)

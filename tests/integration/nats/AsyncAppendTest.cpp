@@ -82,7 +82,8 @@ public:
     PausableNats() : _port(freePort()) {
         _process = std::make_unique<ChildProcess>(
             "nats-server",
-            std::vector<std::string>{"-js", "-a", "127.0.0.1", "-p", std::to_string(_port), "-sd", _dir.path() + "/store"},
+            std::vector<std::string>{"-js", "-a", "127.0.0.1", "-p", std::to_string(_port), "-sd",
+                                     _dir.path() + "/store"},
             _dir.path() + "/nats.log");
         ok = waitUntil([this] { return reachable(); }, std::chrono::seconds(10));
     }
@@ -349,7 +350,8 @@ TEST_F(NatsSilent, ASilentServerEndsCallsWithTimeoutAndItsLateAcknowledgementsCh
     nats.pause();  // connected, but nobody answers
     const auto start = Clock::now();
     for (auto& c : calls) appendAsync(log(), *c);
-    ASSERT_TRUE(waitUntil([&] { return allAnswered(calls); }, std::chrono::seconds(3))) << "calls hung on a silent server";
+    ASSERT_TRUE(waitUntil([&] { return allAnswered(calls); }, std::chrono::seconds(3)))
+        << "calls hung on a silent server";
     EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(1500));
     for (const auto& c : calls) EXPECT_EQ(c->result.status.code, StatusCode::Timeout) << c->result.status.message;
     nats.resume();

@@ -148,14 +148,15 @@ TEST_F(NatsCluster, WritesAreReadableAtOnceOnTheAcceptingNodeAndSoonOnTheOthers)
         const auto start = std::chrono::steady_clock::now();
         ASSERT_TRUE(waitUntil([&] { return stringField(getOrder(reader, id).json(), "status") == "Processing"; }, kWait,
                               std::chrono::milliseconds(1)));
-        crossNodeMs.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
+        crossNodeMs.push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count());
         EXPECT_EQ(stringField(getOrder(writer, id).json(), "status"), "Processing");
     }
     std::sort(crossNodeMs.begin(), crossNodeMs.end());
     RecordProperty("cross_node_visibility_median_ms", std::to_string(crossNodeMs[crossNodeMs.size() / 2]));
     RecordProperty("cross_node_visibility_max_ms", std::to_string(crossNodeMs.back()));
-    std::cout << "cross-node visibility: median " << crossNodeMs[crossNodeMs.size() / 2] << " ms, max " << crossNodeMs.back()
-              << " ms\n";
+    std::cout << "cross-node visibility: median " << crossNodeMs[crossNodeMs.size() / 2] << " ms, max "
+              << crossNodeMs.back() << " ms\n";
 }
 
 TEST_F(NatsCluster, RacingCommandsOnOneOrderFromThreeNodesHaveExactlyOneWinner) {
@@ -175,7 +176,8 @@ TEST_F(NatsCluster, RacingCommandsOnOneOrderFromThreeNodesHaveExactlyOneWinner) 
                 statuses[n] = command(p[static_cast<size_t>(n)], id, "process").status;
             });
         for (auto& t : threads) t.join();
-        EXPECT_EQ(std::count(statuses, statuses + 3, 200), 1) << statuses[0] << " " << statuses[1] << " " << statuses[2];
+        EXPECT_EQ(std::count(statuses, statuses + 3, 200), 1)
+            << statuses[0] << " " << statuses[1] << " " << statuses[2];
         EXPECT_EQ(std::count(statuses, statuses + 3, 409), 2);
         const auto events = httpGet(p[2], "/api/orders/" + std::to_string(id) + "/events").json();
         EXPECT_EQ(events.items().size(), 2u);
@@ -216,8 +218,11 @@ TEST_F(NatsCluster, ClusterNodesListsTheLiveNodesAndDropsAKilledOneWithin15Secon
     }
     nodes[2]->kill9();
     const auto killedAt = std::chrono::steady_clock::now();
-    ASSERT_TRUE(waitUntil([&] { return listed(p[0]) == std::set<std::string>{"node-1", "node-2"}; }, std::chrono::seconds(15),
-                          std::chrono::milliseconds(100)));
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            return listed(p[0]) == std::set<std::string>{"node-1", "node-2"};
+        },
+        std::chrono::seconds(15), std::chrono::milliseconds(100)));
     const double droppedAfterS = std::chrono::duration<double>(std::chrono::steady_clock::now() - killedAt).count();
     std::cout << "killed node dropped from /api/cluster/nodes after " << droppedAfterS << " s\n";
     RecordProperty("dead_node_dropped_after_s", std::to_string(droppedAfterS));
@@ -245,8 +250,10 @@ TEST_F(NatsCluster, KillingANodeUnderLoadLosesNoAcknowledgedOrderAndItCatchesUpO
     // Creates in flight on the killed node may be stored without their 201 having reached the
     // client: every node agrees on the total, which covers at least every acknowledged order.
     EXPECT_TRUE(waitUntil([&] { return agreeOnTotal(p, created.size()); }, kWait))
-        << totalOrders(p[0]) << " " << totalOrders(p[1]) << " " << totalOrders(p[2]) << " acknowledged " << created.size();
-    for (const auto& [status, count] : load.failed()) EXPECT_TRUE(status == 0 || status == 503) << status << " x" << count;
+        << totalOrders(p[0]) << " " << totalOrders(p[1]) << " " << totalOrders(p[2]) << " acknowledged "
+        << created.size();
+    for (const auto& [status, count] : load.failed())
+        EXPECT_TRUE(status == 0 || status == 503) << status << " x" << count;
 }
 
 TEST_F(NatsCluster, FreshNodeWithAnEmptyDatabaseCatchesUpThenServes) {
@@ -277,7 +284,8 @@ TEST_F(NatsCluster, NatsRestartUnderLoadFailsWritesFastKeepsReadsAndLosesNothing
     ASSERT_TRUE(waitUntil([&] { return load.created().size() >= 40; }, kWait));
 
     nats->kill9();
-    for (int port : p) EXPECT_TRUE(waitUntil([&] { return httpGet(port, "/health/ready").status == 503; }, kWait)) << port;
+    for (int port : p)
+        EXPECT_TRUE(waitUntil([&] { return httpGet(port, "/health/ready").status == 503; }, kWait)) << port;
     // Writes fail fast with 503; reads are served from each node's own read model.
     const auto t0 = std::chrono::steady_clock::now();
     HttpResult refused;
@@ -290,9 +298,11 @@ TEST_F(NatsCluster, NatsRestartUnderLoadFailsWritesFastKeepsReadsAndLosesNothing
     RecordProperty("write_refused_ms", std::to_string(refusedMs));
 
     ASSERT_TRUE(nats->start());
-    for (int port : p) EXPECT_TRUE(waitUntil([&] { return httpGet(port, "/health/ready").status == 200; }, kWait)) << port;
+    for (int port : p)
+        EXPECT_TRUE(waitUntil([&] { return httpGet(port, "/health/ready").status == 200; }, kWait)) << port;
     const size_t afterRestart = load.created().size();
-    ASSERT_TRUE(waitUntil([&] { return load.created().size() >= afterRestart + 40; }, kWait)) << "writes did not resume";
+    ASSERT_TRUE(waitUntil([&] { return load.created().size() >= afterRestart + 40; }, kWait))
+        << "writes did not resume";
     load.stop();
     auto created = load.created();
     created.push_back(existing);
@@ -300,7 +310,8 @@ TEST_F(NatsCluster, NatsRestartUnderLoadFailsWritesFastKeepsReadsAndLosesNothing
     // A create whose publish reached NATS just as it died can be stored although its client got
     // 503 (outcome unknown, as with any broker): the nodes agree on a total covering every 201.
     EXPECT_TRUE(waitUntil([&] { return agreeOnTotal(p, created.size()); }, kWait))
-        << totalOrders(p[0]) << " " << totalOrders(p[1]) << " " << totalOrders(p[2]) << " acknowledged " << created.size();
+        << totalOrders(p[0]) << " " << totalOrders(p[1]) << " " << totalOrders(p[2]) << " acknowledged "
+        << created.size();
     for (const auto& [status, count] : load.failed()) EXPECT_TRUE(status == 503) << status << " x" << count;
     // Only creates were written, so the total must equal the log's length: nothing counted twice.
     // (The health detail is cached for a second, hence the wait.)

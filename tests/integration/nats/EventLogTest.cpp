@@ -166,7 +166,8 @@ TEST_F(NatsLog, PublishCarryingAnExistingEventIdIsDroppedAsDuplicate) {
     po.MsgId = req.events[0].eventId.c_str();
     jsPubAck* ack = nullptr;
     const std::string subject = env.names.at("subject_prefix") + ".12";
-    ASSERT_EQ(js_Publish(&ack, raw.js(), subject.c_str(), body.data(), static_cast<int>(body.size()), &po, nullptr), NATS_OK);
+    ASSERT_EQ(js_Publish(&ack, raw.js(), subject.c_str(), body.data(), static_cast<int>(body.size()), &po, nullptr),
+              NATS_OK);
     EXPECT_TRUE(ack->Duplicate);
     EXPECT_EQ(ack->Sequence, req.events[0].position);
     jsPubAck_Destroy(ack);
@@ -424,21 +425,26 @@ TEST(NatsStart, RefusesAnUnreachableServerWithOneClearLine) {
     auto node = startNode(fake, "node-x", dir.path(), {{"connect_timeout_ms", "500"}}, &st);
     EXPECT_FALSE(node);
     EXPECT_EQ(st.code, StatusCode::Unavailable);
-    EXPECT_NE(st.message.find("cannot reach NATS at nats://127.0.0.1:" + std::to_string(port)), std::string::npos) << st.message;
+    EXPECT_NE(st.message.find("cannot reach NATS at nats://127.0.0.1:" + std::to_string(port)), std::string::npos)
+        << st.message;
 }
 
 TEST(NatsStart, RefusesAServerWithoutJetStreamSayingHowToFixIt) {
     TempDir dir;
     const int port = ordersystem::testing::freePort();
-    ordersystem::testing::ChildProcess plain("nats-server", {"-a", "127.0.0.1", "-p", std::to_string(port)}, dir.file("nats.log"));
+    ordersystem::testing::ChildProcess plain("nats-server", {"-a", "127.0.0.1", "-p", std::to_string(port)},
+                                             dir.file("nats.log"));
     NatsEnv env(false, false);
     env.url = "nats://127.0.0.1:" + std::to_string(port);
     Status st;
     // Until the server listens the refusal is "cannot connect"; then it must name JetStream.
-    ASSERT_TRUE(waitUntil([&] {
-        startNode(env, "node-x", dir.path(), {{"connect_timeout_ms", "500"}}, &st);
-        return st.message.find("JetStream is not enabled") != std::string::npos;
-    }, std::chrono::seconds(10))) << st.message;
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            startNode(env, "node-x", dir.path(), {{"connect_timeout_ms", "500"}}, &st);
+            return st.message.find("JetStream is not enabled") != std::string::npos;
+        },
+        std::chrono::seconds(10)))
+        << st.message;
     EXPECT_EQ(st.code, StatusCode::Unavailable);
     EXPECT_EQ(st.message.rfind("cannot reach NATS at " + env.url, 0), 0u) << st.message;
 }

@@ -157,7 +157,8 @@ TEST(NatsFaults, NatsKilledAndRestartedUnderLoadLosesNothingAcknowledged) {
     }
     // And the projection on b, which lived through the outage, has all of them without gaps.
     const uint64_t head = *a->log().headPosition();
-    ASSERT_TRUE(waitUntil([&] { return projection.checkpoint() >= head; }, kWait)) << projection.checkpoint() << " < " << head;
+    ASSERT_TRUE(waitUntil([&] { return projection.checkpoint() >= head; }, kWait))
+        << projection.checkpoint() << " < " << head;
     b->log().unsubscribe(*sub);
     const auto seen = projection.events();
     ASSERT_EQ(seen.size(), head);

@@ -49,8 +49,10 @@ public:
         const char* shared = std::getenv("ORDERSYSTEM_TEST_NATS_URL");
         const std::string tag = newUuid().substr(0, 8);
         // Per-test names keep tests apart on a shared server.
-        names = {{"stream", "T" + tag}, {"subject_prefix", "t" + tag + ".events"},
-                 {"deadletter_prefix", "t" + tag + ".deadletter"}, {"id_subject", "t" + tag + ".ids"}};
+        names = {{"stream", "T" + tag},
+                 {"subject_prefix", "t" + tag + ".events"},
+                 {"deadletter_prefix", "t" + tag + ".deadletter"},
+                 {"id_subject", "t" + tag + ".ids"}};
         if (allowShared && shared != nullptr && *shared != '\0') {
             url = shared;
             return;
@@ -84,7 +86,8 @@ struct TestNode {
 inline ordersystem::testing::FakeConfig natsConfig(const std::map<std::string, std::string>& overrides) {
     ordersystem::testing::FakeConfig config("transport.nats");
     const auto* keys = ordersystem::plugins::nats::configKeys();
-    for (uint32_t i = 0; i < ordersystem::plugins::nats::configKeyCount(); ++i) config.set(keys[i].name, keys[i].defaultValue);
+    for (uint32_t i = 0; i < ordersystem::plugins::nats::configKeyCount(); ++i)
+        config.set(keys[i].name, keys[i].defaultValue);
     for (const auto& kv : overrides) config.set(kv.first, kv.second);
     return config;
 }
@@ -92,10 +95,12 @@ inline ordersystem::testing::FakeConfig natsConfig(const std::map<std::string, s
 /// Builds and starts a node; returns null (and fails the test unless startStatus is given) when
 /// start() fails.
 inline std::unique_ptr<TestNode> startNode(const NatsEnv& env, const std::string& nodeId, const std::string& dataDir,
-                                           std::map<std::string, std::string> extra = {}, Status* startStatus = nullptr) {
+                                           std::map<std::string, std::string> extra = {},
+                                           Status* startStatus = nullptr) {
     auto node = std::make_unique<TestNode>();
     node->host = std::make_unique<FakeHost>(dataDir, nodeId);
-    node->host->mutableNode().httpAddress = "http://127.0.0.1:" + std::to_string(1000 + (std::hash<std::string>{}(nodeId) % 50000));
+    node->host->mutableNode().httpAddress =
+        "http://127.0.0.1:" + std::to_string(1000 + (std::hash<std::string>{}(nodeId) % 50000));
     std::map<std::string, std::string> overrides = env.names;
     overrides["url"] = env.url;
     overrides["request_timeout_ms"] = "2000";
@@ -128,7 +133,8 @@ inline uint64_t appendNew(NatsEventLog& log, int64_t orderId, const std::string&
 }
 
 /// Appends the next event of an existing order at expectedVersion.
-inline AppendResult appendNext(NatsEventLog& log, int64_t orderId, int64_t expectedVersion, const std::string& nodeId = "node-a") {
+inline AppendResult appendNext(NatsEventLog& log, int64_t orderId, int64_t expectedVersion,
+                               const std::string& nodeId = "node-a") {
     AppendRequest req;
     req.orderId = orderId;
     req.expectedVersion = expectedVersion;
@@ -139,7 +145,8 @@ inline AppendResult appendNext(NatsEventLog& log, int64_t orderId, int64_t expec
 /// Records what it is given; apply() can be told to fail a number of times.
 class RecordingProjection final : public Projection {
 public:
-    explicit RecordingProjection(std::string name, uint64_t checkpoint = 0) : _name(std::move(name)), _checkpoint(checkpoint) {}
+    explicit RecordingProjection(std::string name, uint64_t checkpoint = 0)
+        : _name(std::move(name)), _checkpoint(checkpoint) {}
     std::string_view projectionName() const noexcept override { return _name; }
     uint64_t checkpoint() noexcept override { return _checkpoint.load(); }
     Status apply(const std::vector<EventRecord>& batch) noexcept override {
@@ -188,7 +195,8 @@ private:
 class RecordingReaction final : public Reaction {
 public:
     using Decide = std::function<Status(const EventRecord&)>;
-    explicit RecordingReaction(std::string name, Decide decide = nullptr) : _name(std::move(name)), _decide(std::move(decide)) {}
+    explicit RecordingReaction(std::string name, Decide decide = nullptr)
+        : _name(std::move(name)), _decide(std::move(decide)) {}
     std::string_view reactionName() const noexcept override { return _name; }
     Status handle(const EventRecord& event) noexcept override {
         {
@@ -245,7 +253,8 @@ public:
         return n;
     }
     /// The last message on subject in stream: body and one header (empty when absent).
-    std::pair<std::string, std::string> lastMessage(const std::string& stream, const std::string& subject, const char* headerName) {
+    std::pair<std::string, std::string> lastMessage(const std::string& stream, const std::string& subject,
+                                                    const char* headerName) {
         natsMsg* m = nullptr;
         std::pair<std::string, std::string> out;
         if (js_GetLastMsg(&m, _js, stream.c_str(), subject.c_str(), nullptr, nullptr) == NATS_OK) {

@@ -183,8 +183,9 @@ TEST_F(NatsSubscriptions, ReadModelThatKeepsFailingMovesToACursorOfItsOwnAndNoLo
     ASSERT_TRUE(s1.isOk() && s2.isOk());
     for (int64_t id = 1; id <= 5; ++id) appendNew(a->log(), id);
     ASSERT_TRUE(waitUntil([&] { return healthy.count() >= 5; }, kWait));
-    ASSERT_TRUE(waitUntil([&] { return a->host->fakeLogger().contains("it now follows the stream on its own cursor node-a_analytics"); },
-                          kWait));
+    ASSERT_TRUE(waitUntil(
+        [&] { return a->host->fakeLogger().contains("it now follows the stream on its own cursor node-a_analytics"); },
+        kWait));
     // Once moved, the others no longer wait for it at all.
     for (int64_t id = 6; id <= 10; ++id) appendNew(a->log(), id);
     ASSERT_TRUE(waitUntil([&] { return healthy.count() >= 10; }, std::chrono::seconds(3)));
@@ -258,7 +259,8 @@ TEST_F(NatsSubscriptions, EventNotAcknowledgedInTimeIsRedeliveredToAnotherNode) 
 }
 
 TEST_F(NatsSubscriptions, EventThatKeepsFailingIsDeadLetteredAfterMaxDeliveries) {
-    auto a = node("node-a", {{"reaction_max_deliveries", "3"}, {"reaction_retry_base_ms", "50"}, {"reaction_workers", "1"}});
+    auto a =
+        node("node-a", {{"reaction_max_deliveries", "3"}, {"reaction_retry_base_ms", "50"}, {"reaction_workers", "1"}});
     ASSERT_TRUE(a);
     AppendRequest bad;
     bad.orderId = 1;
@@ -273,7 +275,8 @@ TEST_F(NatsSubscriptions, EventThatKeepsFailingIsDeadLetteredAfterMaxDeliveries)
     appendNew(a->log(), 2);
     auto& metrics = a->host->fakeMetrics();
     const Labels labels = {{"reaction", "notifications"}};
-    ASSERT_TRUE(waitUntil([&] { return metrics.value("ordersystem_reaction_dead_letters_total", labels) >= 1; }, kWait));
+    ASSERT_TRUE(
+        waitUntil([&] { return metrics.value("ordersystem_reaction_dead_letters_total", labels) >= 1; }, kWait));
     ASSERT_TRUE(waitUntil([&] { return r.handled().size() >= 1; }, kWait));
     std::this_thread::sleep_for(std::chrono::milliseconds(400));  // a wrong extra delivery would show now
     a->log().unsubscribe(*sub);
@@ -305,7 +308,8 @@ TEST_F(NatsSubscriptions, FailingReactionIsRetriedWithBackOffUntilItSucceeds) {
     a->log().unsubscribe(*sub);
     EXPECT_EQ(r.attempts().size(), 3u);
     EXPECT_EQ(r.handled().size(), 1u);
-    EXPECT_EQ(a->host->fakeMetrics().value("ordersystem_reaction_dead_letters_total", {{"reaction", "notifications"}}), 0.0);
+    EXPECT_EQ(a->host->fakeMetrics().value("ordersystem_reaction_dead_letters_total", {{"reaction", "notifications"}}),
+              0.0);
 }
 
 TEST_F(NatsSubscriptions, StoppingANodeKeepsItsDurableConsumers) {
@@ -361,7 +365,8 @@ TEST_F(NatsSubscriptions, EventAlreadyHandledSomewhereInTheClusterIsAcknowledged
     a->log().unsubscribe(*sub);
     EXPECT_EQ(r.attempts().size(), 1u);
     EXPECT_NE(r.handled().front(), done.events[0].eventId);
-    EXPECT_EQ(a->host->fakeMetrics().value("ordersystem_reaction_duplicates_total", {{"reaction", "notifications"}}), 1.0);
+    EXPECT_EQ(a->host->fakeMetrics().value("ordersystem_reaction_duplicates_total", {{"reaction", "notifications"}}),
+              1.0);
 }
 
 TEST_F(NatsSubscriptions, ReadModelAheadOfTheStreamIsReportedToTheOperator) {
@@ -372,6 +377,7 @@ TEST_F(NatsSubscriptions, ReadModelAheadOfTheStreamIsReportedToTheOperator) {
     auto sub = a->log().subscribe(p);
     ASSERT_TRUE(sub.isOk());
     a->log().unsubscribe(*sub);
-    EXPECT_TRUE(a->host->fakeLogger().contains("is at position 500 but stream " + env.names.at("stream") + " ends at 1"));
+    EXPECT_TRUE(
+        a->host->fakeLogger().contains("is at position 500 but stream " + env.names.at("stream") + " ends at 1"));
     EXPECT_EQ(p.count(), 0u);
 }

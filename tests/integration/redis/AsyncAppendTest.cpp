@@ -103,14 +103,16 @@ TEST_F(RedisAsyncAppend, ManyConcurrentAsyncAppendsFromSeveralThreadsCompleteOnc
         submitters.insert(th.get_id());
         th.join();
     }
-    ASSERT_TRUE(appends.waitAll(std::chrono::seconds(30))) << appends.completed.load() << " of " << kTotal << " completed";
+    ASSERT_TRUE(appends.waitAll(std::chrono::seconds(30)))
+        << appends.completed.load() << " of " << kTotal << " completed";
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // a second completion would show by now
     std::set<uint64_t> positions;
     for (const auto& s : appends.slots) {
         EXPECT_EQ(s->calls.load(), 1) << "order " << s->request.orderId;
         ASSERT_TRUE(s->result.status.isOk()) << s->result.status.message;
         EXPECT_EQ(s->request.events[0].position, s->result.lastPosition) << "the position is filled in";
-        EXPECT_TRUE(positions.insert(s->result.lastPosition).second) << "position " << s->result.lastPosition << " twice";
+        EXPECT_TRUE(positions.insert(s->result.lastPosition).second)
+            << "position " << s->result.lastPosition << " twice";
         EXPECT_EQ(submitters.count(s->thread), 0u) << "a submitting thread ran a callback: it must not lead";
     }
     EXPECT_EQ(*positions.begin(), 1u);
@@ -123,7 +125,8 @@ TEST_F(RedisAsyncAppend, ManyConcurrentAsyncAppendsFromSeveralThreadsCompleteOnc
     EXPECT_EQ((*events)[0].position, appends.slots[2 * kPerThread + 17]->result.lastPosition);
     auto& metrics = node->host->fakeMetrics();
     EXPECT_EQ(metrics.value("ordersystem_events_appended_total"), static_cast<double>(kTotal));
-    EXPECT_LT(metrics.value("ordersystem_redis_append_batches_total"), static_cast<double>(kTotal)) << "calls share writes";
+    EXPECT_LT(metrics.value("ordersystem_redis_append_batches_total"), static_cast<double>(kTotal))
+        << "calls share writes";
     node->plugin->stop();
 }
 
@@ -132,9 +135,9 @@ TEST_F(RedisAsyncAppend, AConflictIdempotencyAndABadRequestAreAnsweredAsByTheBlo
     ASSERT_TRUE(node);
     ASSERT_GT(appendNew(node->log(), 5), 0u);
     AsyncAppends appends;
-    auto& stale = appends.add(5, 0);   // the order exists: conflict
-    auto& next = appends.add(5, 1);    // version 2 of it
-    auto& keyed = appends.add(6, 0);   // completes an idempotency key with the append
+    auto& stale = appends.add(5, 0);  // the order exists: conflict
+    auto& next = appends.add(5, 1);   // version 2 of it
+    auto& keyed = appends.add(6, 0);  // completes an idempotency key with the append
     const IdempotencyCompletion completion{"async-key", "fp-1", R"({"orderId":6})"};
     ASSERT_EQ(node->log().idempotency().claim("async-key", "fp-1", 10000)->state, IdempotencyClaim::State::Claimed);
     keyed.request.idempotency = &completion;
@@ -174,7 +177,8 @@ TEST_F(RedisAsyncAppend, ACallbackMayCallBlockingMethodsOfTheSameLogWithoutDeadl
     for (int i = 0; i < kCalls; ++i) {
         ASSERT_GT(appendNew(node->log(), 100 + i), 0u);
         completions[i] = IdempotencyCompletion{"key-" + std::to_string(i), "fp", "{}"};
-        ASSERT_EQ(node->log().idempotency().claim(completions[i].key, "fp", 60000)->state, IdempotencyClaim::State::Claimed);
+        ASSERT_EQ(node->log().idempotency().claim(completions[i].key, "fp", 60000)->state,
+                  IdempotencyClaim::State::Claimed);
         appends.add(100 + i, 0).request.idempotency = &completions[i];  // a failed create: the order exists
     }
     std::atomic<int> done{0};
@@ -183,7 +187,7 @@ TEST_F(RedisAsyncAppend, ACallbackMayCallBlockingMethodsOfTheSameLogWithoutDeadl
         log.appendAsync(appends.slots[i]->request, [&, i](AppendResult&& r) {
             // What the orders plugin does after a failed create, plus a blocking append for good measure.
             released[i] = r.status.code == StatusCode::VersionConflict ? log.idempotency().release(completions[i].key)
-                                                                        : Status(StatusCode::Internal, "no conflict");
+                                                                       : Status(StatusCode::Internal, "no conflict");
             AppendRequest other;
             other.orderId = 200 + i;
             other.events.push_back(makeEvent(200 + i, 1));
@@ -195,7 +199,8 @@ TEST_F(RedisAsyncAppend, ACallbackMayCallBlockingMethodsOfTheSameLogWithoutDeadl
     for (int i = 0; i < kCalls; ++i) {
         EXPECT_TRUE(released[i].isOk()) << released[i].message;
         EXPECT_TRUE(nested[i].isOk()) << nested[i].message;
-        EXPECT_EQ(node->log().idempotency().claim(completions[i].key, "fp", 1000)->state, IdempotencyClaim::State::Claimed)
+        EXPECT_EQ(node->log().idempotency().claim(completions[i].key, "fp", 1000)->state,
+                  IdempotencyClaim::State::Claimed)
             << "the key was given back";
     }
     node->plugin->stop();
@@ -290,20 +295,23 @@ TEST(RedisAsyncFaults, AStoppedRedisCompletesAsyncAppendsWithUnavailableQuicklyA
     AsyncAppends back;
     for (int i = 0; i < 200; ++i) back.add(100 + i);
     size_t next = 0;
-    EXPECT_TRUE(waitUntil([&] {
-        if (next == back.slots.size()) return false;
-        back.submit(a->log(), *back.slots[next++]);
-        return waitUntil([&] { return back.completed.load() == next; }, std::chrono::seconds(5)) &&
-               back.slots[next - 1]->result.status.isOk();
-    }, std::chrono::seconds(10), std::chrono::milliseconds(50)));
+    EXPECT_TRUE(waitUntil(
+        [&] {
+            if (next == back.slots.size()) return false;
+            back.submit(a->log(), *back.slots[next++]);
+            return waitUntil([&] { return back.completed.load() == next; }, std::chrono::seconds(5)) &&
+                   back.slots[next - 1]->result.status.isOk();
+        },
+        std::chrono::seconds(10), std::chrono::milliseconds(50)));
 }
 
 TEST(RedisAsyncFaults, AHungRedisNeverBlocksTheCallerAndCompletesWithinTheCommandTimeout) {
     TempDir dir;
     FreezableRedis server(dir.path());
     ASSERT_TRUE(server.ready());
-    auto a = startNode(server.url(), "hung-async", "node-a", dir.path(),
-                       {{"command_timeout_ms", "300"}, {"heartbeat_interval_ms", "600000"}, {"node_ttl_ms", "3600000"}});
+    auto a =
+        startNode(server.url(), "hung-async", "node-a", dir.path(),
+                  {{"command_timeout_ms", "300"}, {"heartbeat_interval_ms", "600000"}, {"node_ttl_ms", "3600000"}});
     ASSERT_TRUE(a);
     StopOnExit stopper{a};
     ASSERT_GT(appendNew(a->log(), 1), 0u);

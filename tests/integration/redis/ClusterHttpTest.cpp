@@ -91,7 +91,8 @@ TEST_F(RedisCluster, AWriteIsReadableOnItsNodeAtOnceAndOnAnotherNodeWithinASecon
     HttpResult events = httpGet(a->port(), "/api/orders/" + std::to_string(id) + "/events");
     ASSERT_EQ(events.json().items().size(), 2u) << events.body;
     EXPECT_EQ(stringField(events.json().items()[1], "nodeId"), "node-b");
-    EXPECT_TRUE(waitUntil([&] { return totalOrders(a->port()) == 1 && totalOrders(b->port()) == 1; }, std::chrono::seconds(5)));
+    EXPECT_TRUE(
+        waitUntil([&] { return totalOrders(a->port()) == 1 && totalOrders(b->port()) == 1; }, std::chrono::seconds(5)));
 }
 
 TEST_F(RedisCluster, AnIdempotentCreateRetriedOnAnotherNodeReturnsTheFirstOrder) {
@@ -103,7 +104,8 @@ TEST_F(RedisCluster, AnIdempotentCreateRetriedOnAnotherNodeReturnsTheFirstOrder)
     ASSERT_GT(id, 0) << first.body;
     const int64_t again = createOrder(b->port(), "Idem", &retry, {{"Idempotency-Key", "retry-me-1"}});
     EXPECT_EQ(again, id) << retry.status << " " << retry.body;
-    HttpResult other = httpPostJson(b->port(), "/api/orders", orderBody("Someone else"), {{"Idempotency-Key", "retry-me-1"}});
+    HttpResult other =
+        httpPostJson(b->port(), "/api/orders", orderBody("Someone else"), {{"Idempotency-Key", "retry-me-1"}});
     EXPECT_EQ(other.status, 422) << other.body;
     EXPECT_TRUE(waitUntil([&] { return totalOrders(b->port()) == 1; }, std::chrono::seconds(5)));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -150,18 +152,32 @@ TEST_F(RedisCluster, RacingCommandsFromTwoNodesLeaveOneWinnerAndTheSameStateEver
 
     auto race = [&](int64_t id, const std::string& onA, const std::string& onB, int* statusA, int* statusB) {
         std::atomic<int> ready{0};
-        std::thread ta([&] { ++ready; while (ready < 2) {} *statusA = command(a->port(), id, onA).status; });
-        std::thread tb([&] { ++ready; while (ready < 2) {} *statusB = command(b->port(), id, onB, onB == "cancel" ? "?reason=race" : "").status; });
+        std::thread ta([&] {
+            ++ready;
+            while (ready < 2) {
+            }
+            *statusA = command(a->port(), id, onA).status;
+        });
+        std::thread tb([&] {
+            ++ready;
+            while (ready < 2) {
+            }
+            *statusB = command(b->port(), id, onB, onB == "cancel" ? "?reason=race" : "").status;
+        });
         ta.join();
         tb.join();
     };
     for (int i = 0; i < 15; ++i) {  // process vs process: exactly one 200, one 409
         int sa = 0, sb = 0;
         race(ids[i], "process", "process", &sa, &sb);
-        EXPECT_TRUE((sa == 200 && sb == 409) || (sa == 409 && sb == 200)) << "order " << ids[i] << ": " << sa << "/" << sb;
-        EXPECT_TRUE(waitUntil([&] { return intField(getOrder(a->port(), ids[i]).json(), "version") == 2 &&
-                                           intField(getOrder(b->port(), ids[i]).json(), "version") == 2; },
-                              std::chrono::seconds(5)));
+        EXPECT_TRUE((sa == 200 && sb == 409) || (sa == 409 && sb == 200))
+            << "order " << ids[i] << ": " << sa << "/" << sb;
+        EXPECT_TRUE(waitUntil(
+            [&] {
+                return intField(getOrder(a->port(), ids[i]).json(), "version") == 2 &&
+                       intField(getOrder(b->port(), ids[i]).json(), "version") == 2;
+            },
+            std::chrono::seconds(5)));
     }
     for (int i = 15; i < 30; ++i) {  // process vs cancel: cancel is legal either way; process only if first
         int sp = 0, sc = 0;
@@ -169,13 +185,17 @@ TEST_F(RedisCluster, RacingCommandsFromTwoNodesLeaveOneWinnerAndTheSameStateEver
         EXPECT_EQ(sc, 200) << "order " << ids[i];
         EXPECT_TRUE(sp == 200 || sp == 409) << sp;
         const int64_t expectedVersion = sp == 200 ? 3 : 2;
-        EXPECT_TRUE(waitUntil([&] {
-            for (int port : {a->port(), b->port()}) {
-                JsonValue o = getOrder(port, ids[i]).json();
-                if (stringField(o, "status") != "Cancelled" || intField(o, "version") != expectedVersion) return false;
-            }
-            return true;
-        }, std::chrono::seconds(5))) << "order " << ids[i] << " process=" << sp;
+        EXPECT_TRUE(waitUntil(
+            [&] {
+                for (int port : {a->port(), b->port()}) {
+                    JsonValue o = getOrder(port, ids[i]).json();
+                    if (stringField(o, "status") != "Cancelled" || intField(o, "version") != expectedVersion)
+                        return false;
+                }
+                return true;
+            },
+            std::chrono::seconds(5)))
+            << "order " << ids[i] << " process=" << sp;
     }
 }
 
@@ -197,7 +217,8 @@ TEST_F(RedisCluster, AKilledNodeLosesNothingAcknowledgedTheOtherKeepsServingAndI
     EXPECT_LE(dropped, 15.0);
     writers.stop();
     EXPECT_EQ(writers.failures()[a->port()].size(), 0u) << "node-a never failed a create";
-    for (int64_t id : writers.acked()) ASSERT_EQ(getOrder(a->port(), id).status, 200) << "acknowledged order " << id << " lost";
+    for (int64_t id : writers.acked())
+        ASSERT_EQ(getOrder(a->port(), id).status, 200) << "acknowledged order " << id << " lost";
     EXPECT_TRUE(listsNode(a->port(), "node-a"));
 }
 
@@ -225,8 +246,9 @@ TEST_F(RedisCluster, AFreshThirdNodeWithAnEmptyDatabaseCatchesUpFromTheLogBefore
     // The newcomer writes for everyone.
     const int64_t fromC = createOrder(c->port(), "Late");
     ASSERT_GT(fromC, 0);
-    EXPECT_TRUE(waitUntil([&] { return getOrder(a->port(), fromC).status == 200 && getOrder(b->port(), fromC).status == 200; },
-                          std::chrono::seconds(5)));
+    EXPECT_TRUE(
+        waitUntil([&] { return getOrder(a->port(), fromC).status == 200 && getOrder(b->port(), fromC).status == 200; },
+                  std::chrono::seconds(5)));
 }
 
 TEST_F(RedisCluster, ARedisRestartUnderLoadLosesNothingAcknowledgedAndNodesRecoverByThemselves) {
@@ -304,7 +326,8 @@ TEST_F(RedisCluster, WebhooksPendingOnAKilledNodeAreTakenOverAndDeliveredOnceByA
     HookReceiver receiver;
     receiver.setFailing(true);
     const std::map<std::string, std::map<std::string, std::string>> keys = {
-        {"transport.redis", {{"reaction_claim_idle_ms", "1000"}, {"reaction_retry_ms", "100"}, {"reaction_retry_max_ms", "300"}}}};
+        {"transport.redis",
+         {{"reaction_claim_idle_ms", "1000"}, {"reaction_retry_ms", "100"}, {"reaction_retry_max_ms", "300"}}}};
     OrderNode* a = addNode("node-a", keys, receiver.url());
     OrderNode* b = addNode("node-b", keys, receiver.url());
     ASSERT_TRUE(a && b);
@@ -328,9 +351,11 @@ TEST_F(RedisCluster, WebhooksPendingOnAKilledNodeAreTakenOverAndDeliveredOnceByA
 TEST_F(RedisCluster, AWebhookThatNeverAcceptsEndsInTheDeadLetterStreamVisibleInLogsAndMetrics) {
     HookReceiver receiver;
     receiver.setFailing(true);
-    OrderNode* a = addNode("node-a", {{"transport.redis", {{"reaction_max_deliveries", "3"}, {"reaction_retry_ms", "50"},
-                                                           {"reaction_retry_max_ms", "100"}}}},
-                           receiver.url());
+    OrderNode* a =
+        addNode("node-a",
+                {{"transport.redis",
+                  {{"reaction_max_deliveries", "3"}, {"reaction_retry_ms", "50"}, {"reaction_retry_max_ms", "100"}}}},
+                receiver.url());
     ASSERT_TRUE(a);
     const int64_t id = createOrder(a->port(), "Doomed");
     ASSERT_GT(id, 0);

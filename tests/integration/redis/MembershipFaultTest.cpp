@@ -59,7 +59,8 @@ TEST(RedisMembership, ANodeThatStopsHeartbeatingDropsOutAfterTheTtlAndAStoppedNo
     auto raw = rawConnection(SharedRedis::instance().url());
     ASSERT_TRUE(raw);
     const std::string now = rawCommand(*raw, {"TIME"});
-    const long long ms = std::atoll(now.substr(0, now.find(' ')).c_str()) * 1000 + std::atoll(now.substr(now.find(' ') + 1).c_str()) / 1000;
+    const long long ms = std::atoll(now.substr(0, now.find(' ')).c_str()) * 1000 +
+                         std::atoll(now.substr(now.find(' ') + 1).c_str()) / 1000;
     rawCommand(*raw, {"ZADD", prefix + ":nodes", std::to_string(ms), "node-ghost"});
     rawCommand(*raw, {"HSET", prefix + ":nodes:info", "node-ghost", "http://10.0.0.9:5000\ndistributed"});
     EXPECT_TRUE(listed(live(*a), "node-ghost"));
@@ -136,8 +137,12 @@ TEST(RedisFaults, RedisKilledUnderLoadWritesFailFastAndAfterItsRestartNothingAck
             if (t2.joinable()) t2.join();
         }
     } joinWriters{stop, w1, w2};
-    ASSERT_TRUE(waitUntil([&] { std::lock_guard<std::mutex> l(mutex); return acknowledged.size() >= 100; },
-                          std::chrono::seconds(20)));
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            std::lock_guard<std::mutex> l(mutex);
+            return acknowledged.size() >= 100;
+        },
+        std::chrono::seconds(20)));
     redis.kill9();
     ASSERT_TRUE(waitUntil([&] { return failedFast.load() >= 4; }, std::chrono::seconds(10)));
     EXPECT_TRUE(waitUntil([&] { return !a->host->healthChecks().at("redis")().healthy; }, std::chrono::seconds(5)));
@@ -149,15 +154,19 @@ TEST(RedisFaults, RedisKilledUnderLoadWritesFailFastAndAfterItsRestartNothingAck
         before = acknowledged.size();
     }
     ASSERT_TRUE(redis.start());  // same port and folder: Redis replays its append-only file
-    ASSERT_TRUE(waitUntil([&] { std::lock_guard<std::mutex> l(mutex); return acknowledged.size() >= before + 100; },
-                          std::chrono::seconds(20)))
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            std::lock_guard<std::mutex> l(mutex);
+            return acknowledged.size() >= before + 100;
+        },
+        std::chrono::seconds(20)))
         << "appends work again after Redis returns";
     stop = true;
     w1.join();
     w2.join();
     EXPECT_EQ(slowFailures.load(), 0);
-    std::cout << "[ measured ] acknowledged " << acknowledged.size() << " appends (" << before
-              << " before the kill), " << failedFast.load() << " failed fast while Redis was down\n";
+    std::cout << "[ measured ] acknowledged " << acknowledged.size() << " appends (" << before << " before the kill), "
+              << failedFast.load() << " failed fast while Redis was down\n";
 
     std::map<int64_t, std::string> acked;
     {
@@ -171,7 +180,8 @@ TEST(RedisFaults, RedisKilledUnderLoadWritesFailFastAndAfterItsRestartNothingAck
         EXPECT_EQ((*events)[0].eventId, eventId);
     }
     // The projection reconnected by itself and has every acknowledged event.
-    ASSERT_TRUE(waitUntil([&] { return projection.position() >= b->log().headPosition().value(); }, std::chrono::seconds(10)));
+    ASSERT_TRUE(
+        waitUntil([&] { return projection.position() >= b->log().headPosition().value(); }, std::chrono::seconds(10)));
     std::set<std::string> projected;
     for (const auto& e : projection.snapshot()) projected.insert(e.eventId);
     for (const auto& kv : acked) EXPECT_EQ(projected.count(kv.second), 1u) << "order " << kv.first;
@@ -196,8 +206,12 @@ TEST(RedisFaults, TheFirstWriteAfterARedisRestartSucceedsAlthoughEveryPooledConn
     ASSERT_GT(first, 0u);
     redis.stop();
     ASSERT_TRUE(redis.start());
-    ASSERT_TRUE(waitUntil([&] { auto raw = rawConnection(redis.url()); return raw && rawCommand(*raw, {"PING"}) == "PONG"; },
-                          std::chrono::seconds(10)));
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            auto raw = rawConnection(redis.url());
+            return raw && rawCommand(*raw, {"PING"}) == "PONG";
+        },
+        std::chrono::seconds(10)));
     AppendRequest req;
     req.orderId = 2;
     req.events.push_back(makeEvent(2, 1));
@@ -214,7 +228,8 @@ TEST(RedisDurability, ANodeWarnsWhenRedisKeepsLessThanItsDurabilityPromises) {
     auto raw = rawConnection(SharedRedis::instance().url());
     ASSERT_TRUE(raw);
     const std::string fsync = rawCommand(*raw, {"CONFIG", "GET", "appendfsync"});
-    auto full = startNode(SharedRedis::instance().url(), prefix, "node-full", dir.path(), {}, nullptr, Durability::Full);
+    auto full =
+        startNode(SharedRedis::instance().url(), prefix, "node-full", dir.path(), {}, nullptr, Durability::Full);
     ASSERT_TRUE(full);
     EXPECT_EQ(full->host->fakeLogger().contains("has appendfsync everysec"), fsync == "appendfsync everysec") << fsync;
     auto normal = startNode(SharedRedis::instance().url(), prefix, "node-normal", dir.path());
@@ -229,8 +244,12 @@ TEST(RedisDurability, ANodeWarnsWhenRedisKeepsLessThanItsDurabilityPromises) {
                                              "--appendonly", "no", "--save", ""},
                                             dir.file("bare-redis.log"));
     const std::string bareUrl = "redis://127.0.0.1:" + std::to_string(port);
-    ASSERT_TRUE(waitUntil([&] { auto raw = rawConnection(bareUrl); return raw && rawCommand(*raw, {"PING"}) == "PONG"; },
-                          std::chrono::seconds(10)));
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            auto raw = rawConnection(bareUrl);
+            return raw && rawCommand(*raw, {"PING"}) == "PONG";
+        },
+        std::chrono::seconds(10)));
     auto risky = startNode(bareUrl, prefix, "node-risky", dir.path());
     ASSERT_TRUE(risky);
     EXPECT_TRUE(risky->host->fakeLogger().contains("runs without appendonly"));
@@ -244,8 +263,9 @@ TEST(RedisFaults, ARedisThatStopsAnsweringMakesWritesFailWithinTheCommandTimeout
     TempDir dir;
     FreezableRedis server(dir.path());
     ASSERT_TRUE(server.ready());
-    auto a = startNode(server.url(), "hung", "node-a", dir.path(),
-                       {{"command_timeout_ms", "300"}, {"heartbeat_interval_ms", "600000"}, {"node_ttl_ms", "3600000"}});
+    auto a =
+        startNode(server.url(), "hung", "node-a", dir.path(),
+                  {{"command_timeout_ms", "300"}, {"heartbeat_interval_ms", "600000"}, {"node_ttl_ms", "3600000"}});
     ASSERT_TRUE(a);
     appendNew(a->log(), 1);
     ASSERT_TRUE(server.freeze());  // accepts connections, answers nothing
@@ -256,15 +276,18 @@ TEST(RedisFaults, ARedisThatStopsAnsweringMakesWritesFailWithinTheCommandTimeout
         const auto t0 = std::chrono::steady_clock::now();
         AppendResult res = a->log().append(req);
         const auto took = std::chrono::steady_clock::now() - t0;
-        EXPECT_TRUE(res.status.code == StatusCode::Timeout || res.status.code == StatusCode::Unavailable) << res.status.message;
+        EXPECT_TRUE(res.status.code == StatusCode::Timeout || res.status.code == StatusCode::Unavailable)
+            << res.status.message;
         EXPECT_LT(took, std::chrono::seconds(3)) << "bounded by the 300 ms command timeout (plus one connect)";
     }
     EXPECT_TRUE(waitUntil([&] { return !a->host->healthChecks().at("redis")().healthy; }, std::chrono::seconds(5)));
     server.thaw();
-    EXPECT_TRUE(waitUntil([&] {
-        AppendRequest req;
-        req.orderId = 20;
-        req.events.push_back(makeEvent(20, 1));
-        return a->log().append(req).status.isOk();
-    }, std::chrono::seconds(10)));
+    EXPECT_TRUE(waitUntil(
+        [&] {
+            AppendRequest req;
+            req.orderId = 20;
+            req.events.push_back(makeEvent(20, 1));
+            return a->log().append(req).status.isOk();
+        },
+        std::chrono::seconds(10)));
 }

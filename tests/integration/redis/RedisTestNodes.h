@@ -36,9 +36,7 @@ using ordersystem::plugins::redis::RedisTransportPlugin;
 using ordersystem::plugins::redis::ReplyPtr;
 using ordersystem::testing::FakeHost;
 
-inline std::string uniquePrefix(const std::string& what) {
-    return "test-" + what + "-" + newUuid().substr(0, 8);
-}
+inline std::string uniquePrefix(const std::string& what) { return "test-" + what + "-" + newUuid().substr(0, 8); }
 
 using ordersystem::testing::makeEvent;
 
@@ -66,8 +64,10 @@ inline std::unique_ptr<TestNode> startNode(const std::string& url, const std::st
     auto node = std::make_unique<TestNode>();
     node->host = std::make_unique<FakeHost>(dataDir, nodeId);
     node->host->mutableNode().durability = durability;
-    node->host->mutableNode().httpAddress = "http://127.0.0.1:" + std::to_string(1000 + (std::hash<std::string>{}(nodeId) % 50000));
-    ordersystem::testing::FakeConfig config("transport.redis", {{"url", url}, {"key_prefix", prefix}, {"block_ms", "100"}});
+    node->host->mutableNode().httpAddress =
+        "http://127.0.0.1:" + std::to_string(1000 + (std::hash<std::string>{}(nodeId) % 50000));
+    ordersystem::testing::FakeConfig config("transport.redis",
+                                            {{"url", url}, {"key_prefix", prefix}, {"block_ms", "100"}});
     for (const auto& kv : extra) config.set(kv.first, kv.second);
     auto settings = ordersystem::plugins::redis::parseRedisSettings(config);
     if (!settings) {
@@ -141,7 +141,8 @@ inline uint64_t appendNew(EventLog& log, int64_t orderId, const std::string& nod
 /// A projection that records what it applied; can be told to fail its next applies.
 class RecordingProjection final : public Projection {
 public:
-    explicit RecordingProjection(std::string name, uint64_t checkpoint = 0) : _name(std::move(name)), _checkpoint(checkpoint) {}
+    explicit RecordingProjection(std::string name, uint64_t checkpoint = 0)
+        : _name(std::move(name)), _checkpoint(checkpoint) {}
     std::string_view projectionName() const noexcept override { return _name; }
     uint64_t checkpoint() noexcept override {
         std::lock_guard<std::mutex> lock(_mutex);
@@ -199,8 +200,8 @@ private:
 /// Deliveries seen by every node's reaction, shared so a test can count per cluster.
 struct DeliveryLog {
     std::mutex mutex;
-    std::map<std::string, int> attemptsByEvent;    ///< every handle() call
-    std::map<std::string, int> deliveredByEvent;   ///< handle() calls that returned Ok
+    std::map<std::string, int> attemptsByEvent;   ///< every handle() call
+    std::map<std::string, int> deliveredByEvent;  ///< handle() calls that returned Ok
     std::map<std::string, std::string> nodeByEvent;
     size_t delivered() {
         std::lock_guard<std::mutex> lock(mutex);
@@ -226,7 +227,8 @@ public:
         if (_delayMs > 0) std::this_thread::sleep_for(std::chrono::milliseconds(_delayMs));  // a slow webhook
         std::lock_guard<std::mutex> lock(_log.mutex);
         int attempt = ++_log.attemptsByEvent[event.eventId];
-        if (_failFirst < 0 || attempt <= _failFirst) return Status(StatusCode::Unavailable, "webhook answered 502 (test)");
+        if (_failFirst < 0 || attempt <= _failFirst)
+            return Status(StatusCode::Unavailable, "webhook answered 502 (test)");
         ++_log.deliveredByEvent[event.eventId];
         _log.nodeByEvent[event.eventId] = _nodeId;
         return Status::ok();
@@ -248,7 +250,8 @@ public:
         : _port(ordersystem::testing::freePort()),
           _url("redis://127.0.0.1:" + std::to_string(_port)),
           _server("redis-server",
-                  {"--port", std::to_string(_port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes", "--save", ""},
+                  {"--port", std::to_string(_port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes",
+                   "--save", ""},
                   dir + "/redis.log") {}
     ~FreezableRedis() { thaw(); }
     /// Waits until it answers PING.

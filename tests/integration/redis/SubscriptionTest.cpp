@@ -24,7 +24,9 @@ protected:
     }
     /// Short retry/claim settings so failure paths finish quickly.
     static std::map<std::string, std::string> fastReactions() {
-        return {{"reaction_retry_ms", "20"}, {"reaction_retry_max_ms", "40"}, {"reaction_claim_idle_ms", "300"},
+        return {{"reaction_retry_ms", "20"},
+                {"reaction_retry_max_ms", "40"},
+                {"reaction_claim_idle_ms", "300"},
                 {"reaction_max_deliveries", "3"}};
     }
     TempDir dir;
@@ -43,8 +45,12 @@ TEST_F(RedisSubscriptions, EveryNodesProjectionSeesEveryEventOfBothNodesInPositi
     auto sa = a->log().subscribe(pa);
     auto sb = b->log().subscribe(pb);
     ASSERT_TRUE(sa.isOk() && sb.isOk());
-    std::thread wa([&] { for (int i = 1; i <= 60; ++i) appendNew(a->log(), i, "node-a"); });
-    std::thread wb([&] { for (int i = 61; i <= 120; ++i) appendNew(b->log(), i, "node-b"); });
+    std::thread wa([&] {
+        for (int i = 1; i <= 60; ++i) appendNew(a->log(), i, "node-a");
+    });
+    std::thread wb([&] {
+        for (int i = 61; i <= 120; ++i) appendNew(b->log(), i, "node-b");
+    });
     wa.join();
     wb.join();
     ASSERT_TRUE(waitUntil([&] { return pa.count() >= 120 && pb.count() >= 120; }, std::chrono::seconds(10)));
@@ -166,7 +172,8 @@ TEST_F(RedisSubscriptions, AFailingDeliveryIsRetriedUntilItSucceeds) {
     ASSERT_TRUE(waitUntil([&] { return deliveries.delivered() == 1; }, std::chrono::seconds(10)));
     std::lock_guard<std::mutex> lock(deliveries.mutex);
     EXPECT_EQ(deliveries.attemptsByEvent.begin()->second, 3);
-    EXPECT_EQ(a->host->fakeMetrics().value("ordersystem_reaction_dead_letters_total", {{"reaction", "notifications"}}), 0.0);
+    EXPECT_EQ(a->host->fakeMetrics().value("ordersystem_reaction_dead_letters_total", {{"reaction", "notifications"}}),
+              0.0);
     a->log().unsubscribe(s.value());
 }
 
@@ -183,8 +190,11 @@ TEST_F(RedisSubscriptions, AnEventFailingMaxDeliveriesTimesGoesToTheDeadLetterSt
     ASSERT_TRUE(a->log().append(req).status.isOk());
     const std::string eventId = req.events[0].eventId;
     auto& metrics = a->host->fakeMetrics();
-    ASSERT_TRUE(waitUntil([&] { return metrics.value("ordersystem_reaction_dead_letters_total", {{"reaction", "notifications"}}) == 1.0; },
-                          std::chrono::seconds(10)));
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            return metrics.value("ordersystem_reaction_dead_letters_total", {{"reaction", "notifications"}}) == 1.0;
+        },
+        std::chrono::seconds(10)));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     EXPECT_EQ(deliveries.attempts(eventId), 3) << "exactly reaction_max_deliveries attempts";
     EXPECT_TRUE(a->host->fakeLogger().contains("gave up on event " + eventId));
@@ -205,18 +215,22 @@ TEST_F(RedisSubscriptions, DeliveriesLeftPendingByADeadNodeAreClaimedAndDelivere
     auto raw = rawConnection(url);
     ASSERT_TRUE(raw);
     rawCommand(*raw, {"XGROUP", "CREATE", prefix + ":log", "notifications", "0", "MKSTREAM"});
-    const std::string taken =
-        rawCommand(*raw, {"XREADGROUP", "GROUP", "notifications", "node-dead", "COUNT", "10", "STREAMS", prefix + ":log", ">"});
+    const std::string taken = rawCommand(
+        *raw, {"XREADGROUP", "GROUP", "notifications", "node-dead", "COUNT", "10", "STREAMS", prefix + ":log", ">"});
     ASSERT_NE(taken.find("OrderCreated"), std::string::npos) << taken;
     DeliveryLog deliveries;
     RecordingReaction r("notifications", "node-a", deliveries);
     StopOnExit stop_a{a};
     auto s = a->log().subscribe(r);
     ASSERT_TRUE(waitUntil([&] { return deliveries.delivered() == 4; }, std::chrono::seconds(15)));
-    EXPECT_EQ(a->host->fakeMetrics().value("ordersystem_redis_reaction_claims_total", {{"reaction", "notifications"}}), 4.0);
+    EXPECT_EQ(a->host->fakeMetrics().value("ordersystem_redis_reaction_claims_total", {{"reaction", "notifications"}}),
+              4.0);
     EXPECT_TRUE(a->host->fakeLogger().contains("took over 4 deliveries"));
-    EXPECT_TRUE(waitUntil([&] { return rawCommand(*raw, {"XPENDING", prefix + ":log", "notifications"}).substr(0, 1) == "0"; },
-                          std::chrono::seconds(5)));
+    EXPECT_TRUE(waitUntil(
+        [&] {
+            return rawCommand(*raw, {"XPENDING", prefix + ":log", "notifications"}).substr(0, 1) == "0";
+        },
+        std::chrono::seconds(5)));
     a->log().unsubscribe(s.value());
 }
 
@@ -237,16 +251,21 @@ TEST_F(RedisSubscriptions, AnEventAlreadyMarkedDeliveredIsAckedWithoutHandlingIt
     StopOnExit stop_a{a};
     auto s = a->log().subscribe(r);
     ASSERT_TRUE(waitUntil([&] { return deliveries.delivered() == 1; }, std::chrono::seconds(10)));
-    EXPECT_TRUE(waitUntil([&] {
-        return a->host->fakeMetrics().value("ordersystem_reaction_duplicates_total", {{"reaction", "notifications"}}) == 1.0;
-    }, std::chrono::seconds(5)));
+    EXPECT_TRUE(waitUntil(
+        [&] {
+            return a->host->fakeMetrics().value("ordersystem_reaction_duplicates_total",
+                                                {{"reaction", "notifications"}}) == 1.0;
+        },
+        std::chrono::seconds(5)));
     EXPECT_EQ(deliveries.attempts(req.events[0].eventId), 0);
     a->log().unsubscribe(s.value());
 }
 
 TEST_F(RedisSubscriptions, ASlowNodesBatchIsNotDeliveredTwiceWhenAnotherNodeTakesPartOfItOver) {
-    const std::map<std::string, std::string> settings = {{"reaction_workers", "1"}, {"reaction_claim_idle_ms", "300"},
-                                                         {"reaction_retry_ms", "20"}, {"reaction_retry_max_ms", "40"}};
+    const std::map<std::string, std::string> settings = {{"reaction_workers", "1"},
+                                                         {"reaction_claim_idle_ms", "300"},
+                                                         {"reaction_retry_ms", "20"},
+                                                         {"reaction_retry_max_ms", "40"}};
     auto a = node("node-a", settings), b = node("node-b", settings);
     ASSERT_TRUE(a && b);
     for (int i = 1; i <= 10; ++i) appendNew(a->log(), i);
@@ -257,8 +276,12 @@ TEST_F(RedisSubscriptions, ASlowNodesBatchIsNotDeliveredTwiceWhenAnotherNodeTake
     StopOnExit stop_a{a};
     StopOnExit stop_b{b};
     auto sa = a->log().subscribe(slow);
-    ASSERT_TRUE(waitUntil([&] { std::lock_guard<std::mutex> l(deliveries.mutex); return !deliveries.attemptsByEvent.empty(); },
-                          std::chrono::seconds(5)));
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            std::lock_guard<std::mutex> l(deliveries.mutex);
+            return !deliveries.attemptsByEvent.empty();
+        },
+        std::chrono::seconds(5)));
     auto sb = b->log().subscribe(fast);
     ASSERT_TRUE(waitUntil([&] { return deliveries.delivered() >= 10; }, std::chrono::seconds(15)));
     std::this_thread::sleep_for(std::chrono::milliseconds(500));

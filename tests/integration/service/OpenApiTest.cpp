@@ -57,8 +57,13 @@ protected:
         return cur ? *cur : v;
     }
     int createExampleOrder() {
-        const JsonValue* example = paths().find("/api/orders")->find("post")->find("requestBody")->find("content")
-                                       ->find("application/json")->find("example");
+        const JsonValue* example = paths()
+                                       .find("/api/orders")
+                                       ->find("post")
+                                       ->find("requestBody")
+                                       ->find("content")
+                                       ->find("application/json")
+                                       ->find("example");
         const HttpResult r = testing::httpPostJson(_node.port(), "/api/orders", text(*example));
         int64_t id = 0;
         const JsonValue doc = r.json();
@@ -93,8 +98,8 @@ TEST_F(OpenApiTest, EveryRegisteredRouteIsDocumentedAndEveryDocumentedRouteExist
     EXPECT_GE(registered.size(), 17u);
     for (const auto& [path, item] : paths().members())
         for (const auto& [method, op] : item.members())
-            EXPECT_TRUE(registered.count({method, path})) << "openapi.json documents " << method << " " << path
-                                                           << " but no plugin serves it";
+            EXPECT_TRUE(registered.count({method, path}))
+                << "openapi.json documents " << method << " " << path << " but no plugin serves it";
 }
 
 TEST_F(OpenApiTest, PathParametersMatchThePatternAndEveryOperationHasAnIdAndResponses) {

@@ -83,18 +83,23 @@ TEST_F(OperationsTest, MetricsCarryHostAndPluginFamiliesInPrometheusConventions)
         EXPECT_MENTIONS(r.body, "# HELP " + name + " ");
     }
     EXPECT_MENTIONS(r.body, "ordersystem_build_info{version=\"");
-    EXPECT_MENTIONS(r.body, "ordersystem_http_requests_total{method=\"POST\",route=\"/api/orders\",status=\"201\"} 1\n");
-    EXPECT_MENTIONS(r.body, "ordersystem_http_requests_total{method=\"GET\",route=\"/api/orders/{id}\",status=\"404\"} 1\n");
-    EXPECT_MENTIONS(r.body, "ordersystem_http_request_duration_seconds_bucket{method=\"POST\",route=\"/api/orders\",status=\"201\",le=\"+Inf\"} 1\n");
+    EXPECT_MENTIONS(r.body,
+                    "ordersystem_http_requests_total{method=\"POST\",route=\"/api/orders\",status=\"201\"} 1\n");
+    EXPECT_MENTIONS(r.body,
+                    "ordersystem_http_requests_total{method=\"GET\",route=\"/api/orders/{id}\",status=\"404\"} 1\n");
+    EXPECT_MENTIONS(
+        r.body,
+        "ordersystem_http_request_duration_seconds_bucket{method=\"POST\",route=\"/api/orders\",status=\"201\",le=\"+Inf\"} 1\n");
 }
 
 TEST_F(OperationsTest, ProjectionLagFallsToZeroOnceTheReadModelHasAppliedTheNewEvents) {
     const int port = _node.port();
     for (int i = 0; i < 3; ++i) {
-        ASSERT_EQ(testing::httpPostJson(port, "/api/orders",
-                                        R"({"customerName":"Lag","items":[{"productName":"P","quantity":1,"price":1}]})")
-                      .status,
-                  201);
+        ASSERT_EQ(
+            testing::httpPostJson(port, "/api/orders",
+                                  R"({"customerName":"Lag","items":[{"productName":"P","quantity":1,"price":1}]})")
+                .status,
+            201);
     }
     auto metricsMention = [port](const std::string& line, std::string& last) {
         return testing::waitUntil(
@@ -106,8 +111,10 @@ TEST_F(OperationsTest, ProjectionLagFallsToZeroOnceTheReadModelHasAppliedTheNewE
     };
     std::string last;
     EXPECT_TRUE(metricsMention("ordersystem_events_applied_total{projection=\"orders-read-model\"} 3\n", last)) << last;
-    EXPECT_TRUE(metricsMention("ordersystem_projection_lag_events{projection=\"orders-read-model\"} 0\n", last)) << last;
-    EXPECT_TRUE(metricsMention("ordersystem_reaction_events_total{reaction=\"notifications\",outcome=\"ok\"} 3\n", last))
+    EXPECT_TRUE(metricsMention("ordersystem_projection_lag_events{projection=\"orders-read-model\"} 0\n", last))
+        << last;
+    EXPECT_TRUE(
+        metricsMention("ordersystem_reaction_events_total{reaction=\"notifications\",outcome=\"ok\"} 3\n", last))
         << last;
 }
 

@@ -20,7 +20,8 @@ std::string findChromium() {
 
 TEST(SwaggerInBrowser, HeadlessChromiumRendersTheOperationsFromOurOpenApiDocument) {
     const std::string chromium = findChromium();
-    ASSERT_FALSE(chromium.empty()) << "chromium not found: run packaging/install-deps.sh --test (or set ORDERSYSTEM_CHROMIUM)";
+    ASSERT_FALSE(chromium.empty())
+        << "chromium not found: run packaging/install-deps.sh --test (or set ORDERSYSTEM_CHROMIUM)";
     test::ServiceNode node;
     ASSERT_TRUE(node.status().isOk()) << node.status().message;
     testing::TempDir profile;

@@ -57,7 +57,9 @@ struct HookReceiver::Impl {
         Impl& _owner;
     };
 
-    Impl() : socket(Poco::Net::SocketAddress("127.0.0.1", 0)), server(new Factory(*this), socket, new Poco::Net::HTTPServerParams) {
+    Impl()
+        : socket(Poco::Net::SocketAddress("127.0.0.1", 0)),
+          server(new Factory(*this), socket, new Poco::Net::HTTPServerParams) {
         server.start();
     }
     ~Impl() { server.stopAll(true); }

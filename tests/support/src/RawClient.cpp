@@ -19,9 +19,10 @@ namespace ordersystem::testing {
 using Clock = std::chrono::steady_clock;
 
 bool makeSelfSignedCertificate(const std::string& dir) {
-    const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost"
-                            " -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout '" + dir + "/key.pem' -out '" +
-                            dir + "/cert.pem' >'" + dir + "/openssl.log' 2>&1";
+    const std::string cmd =
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost"
+        " -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout '" +
+        dir + "/key.pem' -out '" + dir + "/cert.pem' >'" + dir + "/openssl.log' 2>&1";
     return std::system(cmd.c_str()) == 0;
 }
 
@@ -106,7 +107,8 @@ RawResponse RawClient::readResponse(bool headRequest, bool keepInterim, std::chr
         size_t pos = head.find("\r\n");
         while (pos != std::string::npos && pos < head.size()) {
             const size_t next = head.find("\r\n", pos + 2);
-            const std::string line = head.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
+            const std::string line =
+                head.substr(pos + 2, next == std::string::npos ? std::string::npos : next - pos - 2);
             const size_t colon = line.find(':');
             if (colon != std::string::npos) {
                 size_t v = colon + 1;
@@ -121,7 +123,8 @@ RawResponse RawClient::readResponse(bool headRequest, bool keepInterim, std::chr
             continue;
         }
         const size_t length = headRequest || r.status == 204 || r.status == 304
-                                  ? 0 : static_cast<size_t>(std::atoll(r.header("content-length").c_str()));
+                                  ? 0
+                                  : static_cast<size_t>(std::atoll(r.header("content-length").c_str()));
         while (_buffer.size() < length)
             if (!fill(deadline)) return {};
         r.body = _buffer.substr(0, length);

@@ -131,7 +131,8 @@ double processRssMiB(int pid) {
 int processOpenFiles(int pid) {
     std::error_code ec;
     int n = 0;
-    for (fs::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec), end; !ec && it != end; it.increment(ec)) ++n;
+    for (fs::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec), end; !ec && it != end; it.increment(ec))
+        ++n;
     return ec ? -1 : n;
 }
 
@@ -225,11 +226,13 @@ HttpResult httpRequest(int port, const std::string& method, const std::string& p
     HttpResult result;
     try {
         Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
-        session.setTimeout(Poco::Timespan(static_cast<long>(timeout.count() / 1000), static_cast<long>((timeout.count() % 1000) * 1000)));
+        session.setTimeout(Poco::Timespan(static_cast<long>(timeout.count() / 1000),
+                                          static_cast<long>((timeout.count() % 1000) * 1000)));
         Poco::Net::HTTPRequest req(method, pathAndQuery, Poco::Net::HTTPMessage::HTTP_1_1);
         req.setKeepAlive(false);
         for (const auto& h : headers) req.set(h.first, h.second);
-        if (!body.empty() || method == "POST" || method == "PUT") req.setContentLength(static_cast<std::streamsize>(body.size()));
+        if (!body.empty() || method == "POST" || method == "PUT")
+            req.setContentLength(static_cast<std::streamsize>(body.size()));
         std::ostream& os = session.sendRequest(req);
         os << body;
         Poco::Net::HTTPResponse res;
@@ -325,11 +328,12 @@ bool OrderNode::start(std::chrono::milliseconds timeout) {
                                               _dataRoot + "/node-" + std::to_string(_starts) + ".log",
                                               std::map<std::string, std::string>{}, _options.maxOpenFiles);
     return waitUntil(
-        [this] {
-            if (!_process->running()) return true;
-            return tls() ? RawClient(_port, true).stillServes("/health/live") : httpGet(_port, "/health/live").status == 200;
-        },
-        timeout, std::chrono::milliseconds(50)) &&
+               [this] {
+                   if (!_process->running()) return true;
+                   return tls() ? RawClient(_port, true).stillServes("/health/live")
+                                : httpGet(_port, "/health/live").status == 200;
+               },
+               timeout, std::chrono::milliseconds(50)) &&
            _process->running();
 }
 
@@ -372,9 +376,9 @@ bool RedisServer::available() { return onPath("redis-server"); }
 bool RedisServer::start(std::chrono::milliseconds timeout) {
     _process = std::make_unique<ChildProcess>(
         "redis-server",
-        std::vector<std::string>{"--port", std::to_string(_port), "--bind", "127.0.0.1", "--dir", _dir,
-                                 "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
-                                 "--protected-mode", "no", "--daemonize", "no"},
+        std::vector<std::string>{"--port", std::to_string(_port), "--bind", "127.0.0.1", "--dir", _dir, "--appendonly",
+                                 "yes", "--appendfsync", "everysec", "--save", "", "--protected-mode", "no",
+                                 "--daemonize", "no"},
         _dir + "/redis.log");
     return waitUntil([this] { return !_process->running() || portOpen(_port); }, timeout) && _process->running();
 }
@@ -393,7 +397,8 @@ bool NatsServer::available() { return onPath("nats-server"); }
 
 bool NatsServer::start(std::chrono::milliseconds timeout) {
     _process = std::make_unique<ChildProcess>(
-        "nats-server", std::vector<std::string>{"-js", "-a", "127.0.0.1", "-p", std::to_string(_port), "-sd", _dir + "/store"},
+        "nats-server",
+        std::vector<std::string>{"-js", "-a", "127.0.0.1", "-p", std::to_string(_port), "-sd", _dir + "/store"},
         _dir + "/nats.log");
     return waitUntil([this] { return !_process->running() || portOpen(_port); }, timeout) && _process->running();
 }

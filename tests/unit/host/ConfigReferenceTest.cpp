@@ -44,7 +44,8 @@ TEST(ConfigReferenceFormat, APipeInTheHelpIsEscapedSoTheRowKeepsItsFourColumns) 
 }
 
 TEST(ConfigReferenceFormat, AKeyWithoutDefaultShowsEmpty) {
-    const std::string row = rowOf(formatted({"webhook_url", sdk::ConfigType::String, "", "where to POST"}), "webhook_url");
+    const std::string row =
+        rowOf(formatted({"webhook_url", sdk::ConfigType::String, "", "where to POST"}), "webhook_url");
     EXPECT_EQ(row, "| `webhook_url` | string | *(empty)* | where to POST |");
 }
 
@@ -67,8 +68,9 @@ TEST(ConfigReferenceFormat, TypesAreNamedInWords) {
 }
 
 TEST(ConfigReferenceFormat, MarkdownCharactersInTheHelpStayLiteral) {
-    const std::string row = rowOf(
-        formatted({"dir", sdk::ConfigType::Path, "", "<exe dir>/x for /api/* and `data_dir`, not _this_ or \\n"}), "dir");
+    const std::string row =
+        rowOf(formatted({"dir", sdk::ConfigType::Path, "", "<exe dir>/x for /api/* and `data_dir`, not _this_ or \\n"}),
+              "dir");
     EXPECT_MENTIONS(row, "\\<exe dir>/x for /api/\\* and \\`data_dir\\`, not \\_this\\_ or \\\\n");
 }
 
@@ -97,8 +99,9 @@ TEST(ConfigReferenceFormat, EachSectionIsHeadedWithWhoReadsIt) {
     const std::string doc =
         formatConfigReference({{"node", "", "", {{"id", sdk::ConfigType::String, "", "name"}}}, pluginSection({})});
     EXPECT_MENTIONS(doc, "\n## [node] (host)\n\nRead by the host on every start.\n");
-    EXPECT_MENTIONS(doc, "\n## [transport.example] (plugin transport-example)\n\n"
-                         "Declared by the transport plugin `transport-example`; read when `[plugins] load` names it.\n");
+    EXPECT_MENTIONS(doc,
+                    "\n## [transport.example] (plugin transport-example)\n\n"
+                    "Declared by the transport plugin `transport-example`; read when `[plugins] load` names it.\n");
     EXPECT_MENTIONS(doc, "This section takes no keys.");
 }
 
@@ -121,7 +124,8 @@ TEST(ConfigReferenceCollect, APluginsKeysComeWithTypeDefaultAndHelp) {
     auto reference = collectConfigReference(test::fixturePluginDir());
     ASSERT_TRUE(reference) << reference.status().message;
     const auto& sections = reference.value().sections;
-    auto routes = std::find_if(sections.begin(), sections.end(), [](const auto& s) { return s.plugin == "fixture-routes"; });
+    auto routes =
+        std::find_if(sections.begin(), sections.end(), [](const auto& s) { return s.plugin == "fixture-routes"; });
     ASSERT_NE(routes, sections.end());
     EXPECT_EQ(routes->pluginKind, "domain");
     ASSERT_EQ(routes->keys.size(), 3u);
@@ -169,7 +173,8 @@ TEST(ConfigReferencePlugins, WithoutAnIniThePluginsBesideTheExecutableAreDescrib
 
 TEST(ConfigReferencePlugins, DefineAndEnvironmentChooseTheFolderWithoutAnIni) {
     EXPECT_EQ(pluginsLocatedWith(withoutIni({"plugins.dir=/srv/plugins"})), "/srv/plugins");
-    EXPECT_EQ(pluginsLocatedWith(withoutIni({}, test::envOf({{"ORDERSYSTEM_PLUGINS_DIR", "/env/plugins"}}))), "/env/plugins");
+    EXPECT_EQ(pluginsLocatedWith(withoutIni({}, test::envOf({{"ORDERSYSTEM_PLUGINS_DIR", "/env/plugins"}}))),
+              "/env/plugins");
 }
 
 TEST(ConfigReferencePlugins, AnIniNamesTheFolderRelativeToItself) {

@@ -71,10 +71,11 @@ protected:
 };
 
 TEST_F(EventLoopTest, PipelinedRequestsAreAnsweredInOrderOnOneConnection) {
-    const std::string req = "GET /fixture/items/1 HTTP/1.1\r\nHost: x\r\n\r\n"
-                            "GET /fixture/async?ms=50 HTTP/1.1\r\nHost: x\r\n\r\n"
-                            "GET /fixture/slow?ms=20 HTTP/1.1\r\nHost: x\r\n\r\n"
-                            "GET /fixture/inline HTTP/1.1\r\nHost: x\r\n\r\n";
+    const std::string req =
+        "GET /fixture/items/1 HTTP/1.1\r\nHost: x\r\n\r\n"
+        "GET /fixture/async?ms=50 HTTP/1.1\r\nHost: x\r\n\r\n"
+        "GET /fixture/slow?ms=20 HTTP/1.1\r\nHost: x\r\n\r\n"
+        "GET /fixture/inline HTTP/1.1\r\nHost: x\r\n\r\n";
     const std::string out = exchange(req, "HTTP/1.1 200", 4);
     ASSERT_EQ(count(out, "HTTP/1.1 200"), 4u) << out;
     const size_t items = out.find("\"path\":\"/fixture/items/1\"");
@@ -105,7 +106,8 @@ TEST_F(EventLoopTest, ThreeThousandPipelinedRequestsSentAtOnceAreAllAnswered) {
     // ~300 KB of requests: more than the loop reads in one round, and more answers than the
     // socket buffers hold while the client is still sending.
     std::string requests;
-    for (int i = 0; i < 3000; ++i) requests += "GET /fixture/items/" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    for (int i = 0; i < 3000; ++i)
+        requests += "GET /fixture/items/" + std::to_string(i) + " HTTP/1.1\r\nHost: x\r\n\r\n";
     Poco::Net::StreamSocket s(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(_port)));
     s.setReceiveTimeout(Poco::Timespan(10, 0));
     std::thread sender([&] { s.sendBytes(requests.data(), static_cast<int>(requests.size())); });
@@ -118,8 +120,9 @@ TEST_F(EventLoopTest, ThreeThousandPipelinedRequestsSentAtOnceAreAllAnswered) {
 TEST_F(EventLoopTest, AnAnswerLargerThanTheSocketBuffersReachesASlowReaderWhole) {
     Poco::Net::StreamSocket s(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(_port)));
     s.setReceiveTimeout(Poco::Timespan(10, 0));
-    const std::string req = "GET /fixture/big?kb=8192 HTTP/1.1\r\nHost: x\r\n\r\n"
-                            "GET /fixture/items/7 HTTP/1.1\r\nHost: x\r\n\r\n";
+    const std::string req =
+        "GET /fixture/big?kb=8192 HTTP/1.1\r\nHost: x\r\n\r\n"
+        "GET /fixture/items/7 HTTP/1.1\r\nHost: x\r\n\r\n";
     s.sendBytes(req.data(), static_cast<int>(req.size()));
     std::string out;
     char buf[65536];
@@ -135,8 +138,9 @@ TEST_F(EventLoopTest, AnAnswerLargerThanTheSocketBuffersReachesASlowReaderWhole)
 }
 
 TEST_F(EventLoopTest, ChunkedBodyReachesTheHandlerWhole) {
-    const std::string req = "POST /fixture/raw HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
-                            "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+    const std::string req =
+        "POST /fixture/raw HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
     const std::string out = exchange(req, "}", 1);
     EXPECT_NE(out.find("HTTP/1.1 200"), std::string::npos) << out;
     EXPECT_NE(out.find("\"bodySize\":11"), std::string::npos) << out;
@@ -145,7 +149,8 @@ TEST_F(EventLoopTest, ChunkedBodyReachesTheHandlerWhole) {
 TEST_F(EventLoopTest, ExpectContinueGets100ThenTheAnswer) {
     Poco::Net::StreamSocket s(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(_port)));
     s.setReceiveTimeout(Poco::Timespan(10, 0));
-    const std::string head = "POST /fixture/raw HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n";
+    const std::string head =
+        "POST /fixture/raw HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n";
     s.sendBytes(head.data(), static_cast<int>(head.size()));
     const std::string interim = readFrom(s, "\r\n\r\n", 1, nullptr);
     EXPECT_EQ(interim.rfind("HTTP/1.1 100 Continue", 0), 0u) << interim;
@@ -163,9 +168,10 @@ TEST_F(EventLoopTest, Http10RequestIsAnsweredAndTheConnectionClosed) {
 }
 
 TEST_F(EventLoopTest, MalformedRequestsAre400ProblemsAndTheServerKeepsServing) {
-    for (const std::string bad : {"NOT A REQUEST\r\n\r\n",
-                                  "POST /fixture/raw HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc",
-                                  "POST /fixture/raw HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
+    for (const std::string bad :
+         {"NOT A REQUEST\r\n\r\n",
+          "POST /fixture/raw HTTP/1.1\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\nabc",
+          "POST /fixture/raw HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"}) {
         bool closed = false;
         const std::string out = exchange(bad, "never", 1, &closed);
         EXPECT_NE(out.find("HTTP/1.1 400"), std::string::npos) << bad << " -> " << out;

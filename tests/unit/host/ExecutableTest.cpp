@@ -120,11 +120,14 @@ struct RunningHost {
     bool live = false;
     explicit RunningHost(const std::string& plugins)
         : process(test::hostExe(),
-                  {"--config=" + iniFor(dir, plugins), "--define=http.port=" + std::to_string(port), "--define=log.level=info"},
+                  {"--config=" + iniFor(dir, plugins), "--define=http.port=" + std::to_string(port),
+                   "--define=log.level=info"},
                   dir.file("out.log")) {
-        live = ordersystem::testing::waitUntil(
-            [&] { return ordersystem::testing::httpGet(port, "/health/live").status == 200 || !process.running(); },
-            std::chrono::seconds(20)) && process.running();
+        live =
+            ordersystem::testing::waitUntil(
+                [&] { return ordersystem::testing::httpGet(port, "/health/live").status == 200 || !process.running(); },
+                std::chrono::seconds(20)) &&
+            process.running();
     }
 };
 

@@ -4,8 +4,8 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "Runtime.h"
 #include "ordersystem/testing/TestSupport.h"
@@ -28,11 +28,13 @@ inline EnvLookup envOf(std::map<std::string, std::string> vars) {
 }
 
 /// A minimal valid ini using the fixture plugins; `extra` is appended verbatim.
-inline std::string fixtureIni(const std::string& load = "fixture-transport, fixture-routes", const std::string& extra = "") {
+inline std::string fixtureIni(const std::string& load = "fixture-transport, fixture-routes",
+                              const std::string& extra = "") {
     return "[node]\nid = test-node ; inline comment\ndata_dir = data\ndurability = normal\n"
            "[http]\nhost = 127.0.0.1\nport = 0\nthreads = 8\nmax_body_bytes = 100\nkeep_alive_timeout_ms = 500\n"
            "docs_dir = docs\n"
-           "[plugins]\ndir = " + fixturePluginDir() + "\nload = " + load + "\n[log]\nlevel = warn\n" + extra;
+           "[plugins]\ndir = " +
+           fixturePluginDir() + "\nload = " + load + "\n[log]\nlevel = warn\n" + extra;
 }
 
 inline RuntimeOptions optionsFor(const std::string& iniPath, std::vector<std::string> defines = {}) {

@@ -22,8 +22,9 @@ protected:
         _port = _server->port();
     }
     static std::string rawPost(const std::string& path, size_t length) {
-        return "POST " + path + " HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: " +
-               std::to_string(length) + "\r\n\r\n";
+        return "POST " + path +
+               " HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: " + std::to_string(length) +
+               "\r\n\r\n";
     }
     /// Where a route that may run on the loop ran for a body of `size` bytes.
     bool ranOnTheLoop(const std::string& path, size_t size) {
@@ -62,8 +63,10 @@ TEST_F(HttpLimitsTest, BodiesInFlightBeyondTheMemoryBudgetAre503AndTheBudgetCome
     EXPECT_TRUE(second.closedWithin(std::chrono::seconds(5)));
 
     RawClient chunked(_port, false);
-    ASSERT_TRUE(chunked.send("POST /fixture/raw HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
-                             "Transfer-Encoding: chunked\r\n\r\n249f0\r\n" + std::string(150000, 'c') + "\r\n0\r\n\r\n"));
+    ASSERT_TRUE(
+        chunked.send("POST /fixture/raw HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n249f0\r\n" +
+                     std::string(150000, 'c') + "\r\n0\r\n\r\n"));
     EXPECT_EQ(chunked.readResponse().status, 503) << "a chunked body counts against the budget as it grows";
 
     ASSERT_TRUE(holder.send(std::string(199000, 'a')));

@@ -58,7 +58,8 @@ protected:
 
 TEST_F(HttpServerTest, RequestIsParsedForTheHandlerAndResponseCarriesStandardHeaders) {
     startWith();
-    const HttpResult r = httpRequest(_port, "GET", "/fixture/items/a%20b?x=1&name=J+D%21&flag", "", {{"X-Fixture", "yes"}});
+    const HttpResult r =
+        httpRequest(_port, "GET", "/fixture/items/a%20b?x=1&name=J+D%21&flag", "", {{"X-Fixture", "yes"}});
     ASSERT_EQ(r.status, 200) << r.error << r.body;
     const sdk::JsonValue doc = r.json();
     EXPECT_EQ(str(doc, "path"), "/fixture/items/a b");
@@ -176,10 +177,13 @@ TEST_F(HttpServerTest, MetricsCountRequestsByRoutePatternNotRawPath) {
     const HttpResult r = httpGet(_port, "/metrics");
     ASSERT_EQ(r.status, 200);
     EXPECT_MENTIONS(r.header("content-type"), "text/plain; version=0.0.4");
-    EXPECT_MENTIONS(r.body, "ordersystem_http_requests_total{method=\"GET\",route=\"/fixture/items/{id}\",status=\"200\"} 2\n");
+    EXPECT_MENTIONS(r.body,
+                    "ordersystem_http_requests_total{method=\"GET\",route=\"/fixture/items/{id}\",status=\"200\"} 2\n");
     EXPECT_MENTIONS(r.body, "route=\"unmatched\",status=\"404\"} 1\n");
     EXPECT_MENTIONS(r.body, "# TYPE ordersystem_http_request_duration_seconds histogram");
-    EXPECT_MENTIONS(r.body, "ordersystem_http_request_duration_seconds_count{method=\"GET\",route=\"/fixture/items/{id}\",status=\"200\"} 2");
+    EXPECT_MENTIONS(
+        r.body,
+        "ordersystem_http_request_duration_seconds_count{method=\"GET\",route=\"/fixture/items/{id}\",status=\"200\"} 2");
     EXPECT_MENTIONS(r.body, "ordersystem_build_info{version=\"");
     EXPECT_EQ(r.body.find("/fixture/items/41"), std::string::npos);
 }

@@ -33,7 +33,8 @@ int statusOf(const std::string& text, Limits limits = {}) {
 
 TEST(HttpWire, ACompleteHeadGivesMethodTargetPathQueryHeadersAndItsLength) {
     RequestHead head;
-    const std::string text = "POST /api/orders?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\nX-Pad:  v  \r\n\r\nBODY";
+    const std::string text =
+        "POST /api/orders?x=1 HTTP/1.1\r\nHost: a\r\nContent-Length: 12\r\nX-Pad:  v  \r\n\r\nBODY";
     const HeadOutcome o = parse(text, head);
     ASSERT_EQ(o.status, HeadStatus::Complete) << o.error;
     EXPECT_EQ(o.consumed, text.size() - 4);
@@ -107,17 +108,17 @@ TEST(HttpWire, AmbiguousOrMalformedHeadsAre400) {
              "GET /\r\n\r\n",
              "GET  / HTTP/1.1\r\nHost: a\r\n\r\n",
              "G(T / HTTP/1.1\r\nHost: a\r\n\r\n",
-             "GET / HTTP/1.1\r\n\r\n",                                  // no Host
-             "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",            // two Hosts
+             "GET / HTTP/1.1\r\n\r\n",                        // no Host
+             "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",  // two Hosts
              "GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
-             "GET / HTTP/1.1\r\nHost: a\r\nX-A: x\ry\r\n\r\n",          // bare CR in a value
-             "GET / HTTP/1.1\rHost: a\r\n\r\n",                         // bare CR ending a line
+             "GET / HTTP/1.1\r\nHost: a\r\nX-A: x\ry\r\n\r\n",  // bare CR in a value
+             "GET / HTTP/1.1\rHost: a\r\n\r\n",                 // bare CR ending a line
              std::string("GET / HTTP/1.1\r\nHost: a\r\nX-A: x\0y\r\n\r\n", 37),
              "GET / HTTP/1.1\r\nHost: a\r\nX-A: x\x01y\r\n\r\n",
              "GET / HTTP/1.1\r\nHost: a\r\nX-A: x\x7fy\r\n\r\n",
-             "GET /a\x01 HTTP/1.1\r\nHost: a\r\n\r\n",                  // control in the target
+             "GET /a\x01 HTTP/1.1\r\nHost: a\r\n\r\n",  // control in the target
              "GET /a#frag HTTP/1.1\r\nHost: a\r\n\r\n",
-             "GET api/orders HTTP/1.1\r\nHost: a\r\n\r\n",              // neither a path nor a URL
+             "GET api/orders HTTP/1.1\r\nHost: a\r\n\r\n",  // neither a path nor a URL
              "GET * HTTP/1.1\r\nHost: a\r\n\r\n",
              "GET / HTTP/1.1x\r\nHost: a\r\n\r\n",
          }) {
@@ -153,7 +154,8 @@ TEST(HttpWire, LongTargetIs414AndLargeHeadersAre431EvenBeforeTheHeadEndsAndHowev
     for (int i = 0; i < 100; ++i) endless += "X-" + std::to_string(i) + ": vvvvvvvvvv\r\n";
     EXPECT_EQ(statusOf(endless, limits), 431);
     RequestHead head;
-    const HeadOutcome slow = parseByteByByte("GET / HTTP/1.1\r\nHost: a\r\nX-A: " + std::string(300, 'h'), head, limits);
+    const HeadOutcome slow =
+        parseByteByByte("GET / HTTP/1.1\r\nHost: a\r\nX-A: " + std::string(300, 'h'), head, limits);
     EXPECT_EQ(slow.errorStatus, 431);
     std::string many = "GET / HTTP/1.1\r\nHost: a\r\n";
     for (size_t i = 0; i < kMaxHeaderFields; ++i) many += "X: 1\r\n";
@@ -176,7 +178,8 @@ std::string decodeInPieces(const std::string& wireBody, size_t split, ChunkedDec
 }
 
 TEST(HttpWire, ChunkedBodyIsDecodedAcrossArbitrarySplits) {
-    const std::string wireBody = "4\r\nWiki\r\n5;ext=1\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nTrailer: x\r\n\r\nNEXT";
+    const std::string wireBody =
+        "4\r\nWiki\r\n5;ext=1\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nTrailer: x\r\n\r\nNEXT";
     for (size_t split = 1; split < wireBody.size(); ++split) {
         ChunkedDecoder::Result result;
         EXPECT_EQ(decodeInPieces(wireBody, split, &result), "Wikipedia in\r\n\r\nchunks.") << split;
@@ -190,9 +193,9 @@ TEST(HttpWire, ChunkedBodyIsDecodedAcrossArbitrarySplits) {
 }
 
 TEST(HttpWire, MalformedChunkedFramingIsBad) {
-    for (const std::string bad : {"zz\r\nab\r\n", "\r\n", "2\nab\r\n0\r\n\r\n", "2\r\nabc\r\n", "2\r\nab\n0\r\n\r\n",
-                                  "1;\x01\r\na\r\n", "0\r\nBad Name: x\r\n\r\n", "0\r\nX: a\x01\r\n\r\n",
-                                  "0\r\n\n", "10000000000000000\r\n"}) {
+    for (const std::string bad :
+         {"zz\r\nab\r\n", "\r\n", "2\nab\r\n0\r\n\r\n", "2\r\nabc\r\n", "2\r\nab\n0\r\n\r\n", "1;\x01\r\na\r\n",
+          "0\r\nBad Name: x\r\n\r\n", "0\r\nX: a\x01\r\n\r\n", "0\r\n\n", "10000000000000000\r\n"}) {
         ChunkedDecoder decoder;
         std::string body;
         size_t consumed = 0;
@@ -232,9 +235,9 @@ TEST(HttpWire, ResponseHeadCarriesLengthStandardHeadersAndCloseWhenAsked) {
     std::string out;
     writeResponseHead(r, false, out);
     EXPECT_EQ(out.rfind("HTTP/1.1 201 Created\r\n", 0), 0u) << out;
-    for (const char* h : {"Content-Type: application/json\r\n", "Cache-Control: no-store\r\n",
-                          "X-Content-Type-Options: nosniff\r\n", "Location: /api/orders/1\r\n",
-                          "Content-Length: 2\r\n", "Connection: close\r\n", "Date: "})
+    for (const char* h :
+         {"Content-Type: application/json\r\n", "Cache-Control: no-store\r\n", "X-Content-Type-Options: nosniff\r\n",
+          "Location: /api/orders/1\r\n", "Content-Length: 2\r\n", "Connection: close\r\n", "Date: "})
         EXPECT_NE(out.find(h), std::string::npos) << h << " missing in " << out;
     EXPECT_EQ(out.find("Set-Cookie"), std::string::npos) << "a header value with a line end split the response";
     EXPECT_EQ(out.substr(out.size() - 4), "\r\n\r\n");

@@ -64,14 +64,13 @@ TEST(PluginLoading, TransportStartsFirstWhateverTheLoadOrder) {
 }
 
 TEST(PluginLoading, RouteConflictFailsTheStartNamingPluginAndRoute) {
-    const std::string why = refusal("fixture-transport, fixture-routes", "[fixture-routes]\nsteal_health = true\n", true);
+    const std::string why =
+        refusal("fixture-transport, fixture-routes", "[fixture-routes]\nsteal_health = true\n", true);
     EXPECT_MENTIONS(why, "fixture-routes");
     EXPECT_MENTIONS(why, "GET /health is registered twice");
 }
 
-TEST(PluginLoading, ZeroTransportsAreRefused) {
-    EXPECT_MENTIONS(refusal("fixture-routes"), "no transport plugin");
-}
+TEST(PluginLoading, ZeroTransportsAreRefused) { EXPECT_MENTIONS(refusal("fixture-routes"), "no transport plugin"); }
 
 TEST(PluginLoading, TwoTransportsAreRefusedNamingBoth) {
     const std::string why = refusal("fixture-transport, fixture-transport-b, fixture-routes");

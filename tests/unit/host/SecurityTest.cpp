@@ -27,8 +27,8 @@ constexpr const char* kOtherKey = "second-key";
 
 TEST(ApiKeyFile, AcceptsSha256sumOutputCommentsAndBlankLinesAndOnlyTheListedKeys) {
     TempDir dir;
-    writeFile(dir.file("keys"), "# ordersystem API keys\n\n" + sdk::sha256Hex(kKey) + "  -\n" +
-                                    sdk::sha256Hex(kOtherKey) + "\n");
+    writeFile(dir.file("keys"),
+              "# ordersystem API keys\n\n" + sdk::sha256Hex(kKey) + "  -\n" + sdk::sha256Hex(kOtherKey) + "\n");
     auto keys = ApiKeys::load(dir.file("keys"));
     ASSERT_TRUE(keys) << keys.status().message;
     EXPECT_EQ(keys->size(), 2u);
@@ -100,8 +100,11 @@ TEST_F(SecurityTest, WithKeysApiRoutesNeedAValidKeyAndOperationsRoutesStayOpen) 
     EXPECT_EQ(none.header("content-type"), "application/problem+json");
     EXPECT_MENTIONS(none.header("www-authenticate"), "Bearer");
     EXPECT_EQ(httpRequest(_port, "GET", "/api/cluster/nodes", "", {{"Authorization", "Bearer wrong"}}).status, 401);
-    EXPECT_EQ(httpRequest(_port, "GET", "/api/cluster/nodes", "", {{"X-Api-Key", std::string(kKey) + "x"}}).status, 401);
-    EXPECT_EQ(httpRequest(_port, "GET", "/api/cluster/nodes", "", {{"Authorization", std::string("Bearer ") + kKey}}).status, 200);
+    EXPECT_EQ(httpRequest(_port, "GET", "/api/cluster/nodes", "", {{"X-Api-Key", std::string(kKey) + "x"}}).status,
+              401);
+    EXPECT_EQ(
+        httpRequest(_port, "GET", "/api/cluster/nodes", "", {{"Authorization", std::string("Bearer ") + kKey}}).status,
+        200);
     EXPECT_EQ(httpRequest(_port, "GET", "/api/cluster/nodes", "", {{"X-Api-Key", kKey}}).status, 200);
     // An unknown /api path without a key is 401 too: no probing of which routes exist.
     EXPECT_EQ(httpGet(_port, "/api/does-not-exist").status, 401);
@@ -168,7 +171,8 @@ TEST_F(SecurityTest, BodyTricklingInSlowerThanTheRequestTimeoutIs408) {
     startWith({"http.request_timeout_ms=400", "http.max_body_bytes=100000"});
     Poco::Net::StreamSocket s(Poco::Net::SocketAddress("127.0.0.1", static_cast<Poco::UInt16>(_port)));
     s.setReceiveTimeout(Poco::Timespan(10, 0));
-    const std::string head = "POST /fixture/raw HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 50\r\n\r\n";
+    const std::string head =
+        "POST /fixture/raw HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 50\r\n\r\n";
     s.sendBytes(head.data(), static_cast<int>(head.size()));
     std::string out;
     char buf[4096];

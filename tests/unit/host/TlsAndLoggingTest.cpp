@@ -48,7 +48,8 @@ int httpsGet(int port, const std::string& caFile, const std::string& path, std::
 
 TEST(Tls, ServesHttpsWithTheConfiguredCertificateAndRefusesPlainHttp) {
     TempDir dir;
-    if (!ordersystem::testing::makeSelfSignedCertificate(dir.path())) GTEST_SKIP() << "openssl could not make a certificate";
+    if (!ordersystem::testing::makeSelfSignedCertificate(dir.path()))
+        GTEST_SKIP() << "openssl could not make a certificate";
     Poco::Net::initializeSSL();
     writeFile(dir.file("os.ini"), test::fixtureIni("fixture-transport, fixture-routes"));
     Runtime runtime(test::optionsFor(dir.file("os.ini"), {"http.tls_cert=cert.pem", "http.tls_key=key.pem"}));
@@ -129,9 +130,10 @@ TEST(LogOptions, FileRotatesAtTheConfiguredSize) {
     writeFile(dir.file("os.ini"), test::fixtureIni("fixture-transport, fixture-routes"));
     {
         Runtime runtime(test::optionsFor(dir.file("os.ini"), {"log.level=debug", "log.file=os.log",
-                                                               "log.file_max_bytes=4096", "log.file_max_files=2"}));
+                                                              "log.file_max_bytes=4096", "log.file_max_files=2"}));
         ASSERT_TRUE(runtime.start().isOk());
-        for (int i = 0; i < 60; ++i) ordersystem::testing::httpGet(runtime.port(), "/fixture/echo?pad=" + std::string(100, 'p'));
+        for (int i = 0; i < 60; ++i)
+            ordersystem::testing::httpGet(runtime.port(), "/fixture/echo?pad=" + std::string(100, 'p'));
         runtime.stop(std::chrono::milliseconds(0));
     }
     EXPECT_FALSE(lines(dir.file("os.1.log")).empty()) << "no rotated file os.1.log";

@@ -6,7 +6,8 @@
 using namespace ordersystem::sdk;
 
 TEST(Json, ParsesAnOrderBodyAndKeepsNumberTextExact) {
-    auto r = parseJson(R"({"customerName":"John \"J\" Doe","items":[{"productName":"Laptop","quantity":1,"price":999.99}]})");
+    auto r = parseJson(
+        R"({"customerName":"John \"J\" Doe","items":[{"productName":"Laptop","quantity":1,"price":999.99}]})");
     ASSERT_TRUE(r.isOk()) << r.status().message;
     const JsonValue& root = r.value();
     EXPECT_EQ(root.find("customerName")->asString(), "John \"J\" Doe");
@@ -125,7 +126,8 @@ TEST(Json, ParsesEveryElementOfADocumentOfManySmallArraysAndObjects) {
     // The parser reserves room for a few members per container only while the document's size
     // allows it; past that budget containers grow one by one. Both must keep every element.
     std::string doc = "[";
-    for (int i = 0; i < 5000; ++i) doc += (i ? "," : "") + std::string(i % 2 ? "{\"k\":" : "[") + std::to_string(i) + (i % 2 ? "}" : "]");
+    for (int i = 0; i < 5000; ++i)
+        doc += (i ? "," : "") + std::string(i % 2 ? "{\"k\":" : "[") + std::to_string(i) + (i % 2 ? "}" : "]");
     doc += "]";
     auto parsed = parseJson(doc);
     ASSERT_TRUE(parsed.isOk()) << parsed.status().message;

@@ -17,7 +17,7 @@ namespace {
 using ordersystem::sqlite::NonBlockingReads;
 using ordersystem::testing::evictFromPageCache;
 constexpr const char* kVfs = "ordersystem-test-gather";  // one gathering VFS per binary (WalGatheringVfsTest)
-constexpr int kRows = 2000;  // ~2.2 MB of rows: most leaf pages are far from the root's
+constexpr int kRows = 2000;                              // ~2.2 MB of rows: most leaf pages are far from the root's
 
 class NonBlockingReadsTest : public ::testing::Test {
 protected:
@@ -70,7 +70,8 @@ TEST_F(NonBlockingReadsTest, ARowOutsideThePageCacheIsRefusedAtOnceOnALoopAndRea
     fill(false);
     sqlite3_close_v2(db);
     db = nullptr;
-    if (!evictFromPageCache(path)) GTEST_SKIP() << "this file system keeps " << path << " in memory (or lacks RWF_NOWAIT)";
+    if (!evictFromPageCache(path))
+        GTEST_SKIP() << "this file system keeps " << path << " in memory (or lacks RWF_NOWAIT)";
     db = openDb();
     // The schema (page 1) is read outside the scope, as a server's first query would.
     ASSERT_EQ(step(db, "SELECT count(*) FROM sqlite_master"), SQLITE_ROW);
@@ -103,7 +104,8 @@ TEST_F(NonBlockingReadsTest, ARowOutsideThePageCacheIsRefusedAtOnceOnALoopAndRea
 
 TEST_F(NonBlockingReadsTest, FramesOfTheWalOutsideThePageCacheAreRefusedToo) {
     fill(true);  // rows only in the WAL, the writer connection keeps it
-    if (!evictFromPageCache(path + "-wal")) GTEST_SKIP() << "this file system keeps the WAL in memory (or lacks RWF_NOWAIT)";
+    if (!evictFromPageCache(path + "-wal"))
+        GTEST_SKIP() << "this file system keeps the WAL in memory (or lacks RWF_NOWAIT)";
     sqlite3* reader = openDb();
     ASSERT_EQ(step(reader, "SELECT count(*) FROM sqlite_master"), SQLITE_ROW);
     const std::string query = "SELECT body FROM t WHERE id = " + std::to_string(kRows / 2);
@@ -122,7 +124,8 @@ TEST_F(NonBlockingReadsTest, OutsideAScopeEvictedDataIsReadAsAlways) {
     fill(false);
     sqlite3_close_v2(db);
     db = nullptr;
-    if (!evictFromPageCache(path)) GTEST_SKIP() << "this file system keeps " << path << " in memory (or lacks RWF_NOWAIT)";
+    if (!evictFromPageCache(path))
+        GTEST_SKIP() << "this file system keeps " << path << " in memory (or lacks RWF_NOWAIT)";
     db = openDb();
     std::string count;
     sqlite3_stmt* st = nullptr;

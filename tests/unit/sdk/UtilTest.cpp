@@ -58,11 +58,25 @@ void expectSameAsLibc(int64_t epochMs) {
 
 TEST(Util, TimestampsAreTheTextLibcWritesForEveryInstant) {
     // Millisecond and day boundaries around the epoch, leap days, centuries, years 0 and 9999.
-    for (const int64_t ms : {int64_t{0}, int64_t{1}, int64_t{-1}, int64_t{999}, int64_t{-999}, int64_t{1000},
-                             int64_t{-1000}, int64_t{-1001}, int64_t{86399999}, int64_t{-86400000},
-                             int64_t{-86400001}, int64_t{951782400000}, int64_t{4107542399999},
-                             int64_t{-2203891200001}, int64_t{-62167219200000}, int64_t{-62167219200001},
-                             int64_t{253402300799999}, int64_t{253402300800000}, std::numeric_limits<int64_t>::max(),
+    for (const int64_t ms : {int64_t{0},
+                             int64_t{1},
+                             int64_t{-1},
+                             int64_t{999},
+                             int64_t{-999},
+                             int64_t{1000},
+                             int64_t{-1000},
+                             int64_t{-1001},
+                             int64_t{86399999},
+                             int64_t{-86400000},
+                             int64_t{-86400001},
+                             int64_t{951782400000},
+                             int64_t{4107542399999},
+                             int64_t{-2203891200001},
+                             int64_t{-62167219200000},
+                             int64_t{-62167219200001},
+                             int64_t{253402300799999},
+                             int64_t{253402300800000},
+                             std::numeric_limits<int64_t>::max(),
                              std::numeric_limits<int64_t>::min()})
         expectSameAsLibc(ms);
     // Every day from 1600 to 2400 (two full 400-year leap cycles) at an odd time of day.
@@ -139,9 +153,9 @@ TEST(CatchUpPriority, AReadModelThreadYieldsWhileItKeepsUpAndRunsAtNormalPriorit
         seen.push_back(niceOfThisThread());  // keeping up (nothing known yet): background
         priority.update(150);                // behind: normal
         seen.push_back(niceOfThisThread());
-        priority.update(50);                 // catching up, still above the low mark: normal
+        priority.update(50);  // catching up, still above the low mark: normal
         seen.push_back(niceOfThisThread());
-        priority.update(5);                  // caught up: background again
+        priority.update(5);  // caught up: background again
         seen.push_back(niceOfThisThread());
     }).join();
     const int background = std::min(19, creator + kBackgroundNice);
@@ -169,7 +183,9 @@ TEST(Util, ProblemDocumentsCarryStatusTitleDetailAndFieldErrors) {
     writeProblem(r, 400, "Validation failed", {{"customerName", "must not be blank"}});
     EXPECT_EQ(r.status, 400);
     EXPECT_EQ(r.contentType, "application/problem+json");
-    EXPECT_EQ(r.body, R"({"type":"about:blank","title":"Bad Request","status":400,"detail":"Validation failed","errors":[{"field":"customerName","message":"must not be blank"}]})");
+    EXPECT_EQ(
+        r.body,
+        R"({"type":"about:blank","title":"Bad Request","status":400,"detail":"Validation failed","errors":[{"field":"customerName","message":"must not be blank"}]})");
     writeProblem(r, Status(StatusCode::NotFound, "Order not found"));
     EXPECT_EQ(r.status, 404);
     EXPECT_NE(r.body.find("Order not found"), std::string::npos);
@@ -178,7 +194,7 @@ TEST(Util, ProblemDocumentsCarryStatusTitleDetailAndFieldErrors) {
 
 TEST(Util, EveryErrorCodeAnswersTheStatusTheContractNamesAndA503SaysWhenToRetry) {
     const std::pair<StatusCode, int> expected[] = {
-        {StatusCode::InvalidArgument, 400}, {StatusCode::NotFound, 404},    {StatusCode::Conflict, 409},
+        {StatusCode::InvalidArgument, 400}, {StatusCode::NotFound, 404},      {StatusCode::Conflict, 409},
         {StatusCode::VersionConflict, 409}, {StatusCode::Unprocessable, 422}, {StatusCode::Unavailable, 503},
         {StatusCode::Timeout, 503},         {StatusCode::InvalidConfig, 500}, {StatusCode::Internal, 500},
     };

@@ -4,8 +4,8 @@
 #include "ordersystem/sqlite/wal_gathering_vfs.h"
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,7 +45,8 @@ protected:
 
     static void exec(sqlite3* db, const std::string& sql) {
         char* err = nullptr;
-        ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK) << (err ? err : "") << " in " << sql;
+        ASSERT_EQ(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err), SQLITE_OK)
+            << (err ? err : "") << " in " << sql;
     }
     static int64_t scalar(sqlite3* db, const std::string& sql) {
         sqlite3_stmt* st = nullptr;
@@ -124,8 +125,9 @@ TEST_F(WalGatheringVfsTest, AProcessKilledRightAfterItsCommitsKeepsThemAll) {
         const std::string uri = ordersystem::sqlite::uriWithVfs(path, kVfs);
         if (sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, nullptr))
             _exit(2);
-        bool ok = sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                                   "CREATE TABLE t(id INTEGER PRIMARY KEY, body BLOB NOT NULL)",
+        bool ok = sqlite3_exec(db,
+                               "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+                               "CREATE TABLE t(id INTEGER PRIMARY KEY, body BLOB NOT NULL)",
                                nullptr, nullptr, nullptr) == SQLITE_OK;
         for (int i = 0; ok && i < 100; ++i)
             ok = sqlite3_exec(db, "INSERT INTO t(body) VALUES (randomblob(1000))", nullptr, nullptr, nullptr) ==
@@ -148,8 +150,9 @@ TEST_F(WalGatheringVfsTest, ATransactionLargerThanCacheAndBufferReadsBackAndComm
     makeTable(db, "FULL");
     exec(db, "PRAGMA cache_size=16");  // 16 pages: SQLite spills to the WAL and reads pages back
     exec(db, "BEGIN IMMEDIATE");
-    exec(db, "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 6000) "
-             "INSERT INTO t(id, body) SELECT i, printf('%d:%s', i, hex(zeroblob(450))) FROM n");  // ~6 MB
+    exec(db,
+         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i+1 FROM n WHERE i < 6000) "
+         "INSERT INTO t(id, body) SELECT i, printf('%d:%s', i, hex(zeroblob(450))) FROM n");  // ~6 MB
     EXPECT_EQ(scalar(db, kIntact), 6000);
     exec(db, "COMMIT");
     sqlite3* other = openDb(false);

@@ -124,12 +124,14 @@ TEST(ReactionDeliveries, AnEventStillFailingAtMaxDeliveriesIsGivenUpOnNamedInThe
     ASSERT_EQ(last.next, ReactionDeliveries::Next::DeadLetter);
     EXPECT_EQ(last.status.message, "receiver down");
     deliveries.gaveUp(DeadLetterRecord{event.eventId, event.orderId, 42, 3, last.status.message, "dead_letters", true});
-    EXPECT_TRUE(logger.contains("reaction webhooks gave up on event " + event.eventId +
-                                " (order 9, log position 42) after 3 deliveries: receiver down; moved to dead_letters"));
+    EXPECT_TRUE(
+        logger.contains("reaction webhooks gave up on event " + event.eventId +
+                        " (order 9, log position 42) after 3 deliveries: receiver down; moved to dead_letters"));
     EXPECT_EQ(metrics.value("ordersystem_reaction_dead_letters_total", {{"reaction", "webhooks"}}), 1.0);
     deliveries.gaveUp(DeadLetterRecord{"", 0, 43, 1, "not an event", "dead_letters", false});
-    EXPECT_TRUE(logger.contains("gave up on event (unreadable) (log position 43) after 1 deliveries: not an event; "
-                                "could NOT record it in dead_letters"));
+    EXPECT_TRUE(
+        logger.contains("gave up on event (unreadable) (log position 43) after 1 deliveries: not an event; "
+                        "could NOT record it in dead_letters"));
     deliveries.skippedDuplicate(event.eventId);
     EXPECT_EQ(metrics.value("ordersystem_reaction_duplicates_total", {{"reaction", "webhooks"}}), 1.0);
 }

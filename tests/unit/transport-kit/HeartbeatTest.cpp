@@ -28,10 +28,13 @@ size_t linesAt(const FakeLogger& logger, LogLevel level) {
 TEST(Heartbeat, BeatsAtOnceThenEveryIntervalUntilStopped) {
     FakeLogger logger;
     std::atomic<int> beats{0};
-    Heartbeat heartbeat("node-a", 5, [&] {
-        ++beats;
-        return Status::ok();
-    }, logger);
+    Heartbeat heartbeat(
+        "node-a", 5,
+        [&] {
+            ++beats;
+            return Status::ok();
+        },
+        logger);
     ASSERT_TRUE(heartbeat.start());
     EXPECT_GE(beats.load(), 1);
     EXPECT_TRUE(waitUntil([&] { return beats.load() >= 4; }, std::chrono::seconds(5)));
@@ -46,16 +49,20 @@ TEST(Heartbeat, AnOutageIsLoggedOnceWhenItBeginsAndOnceWhenBeatsFlowAgain) {
     FakeLogger logger;
     std::atomic<int> beats{0};
     std::atomic<bool> failing{false};
-    Heartbeat heartbeat("node-a", 2, [&] {
-        ++beats;
-        return failing ? Status(StatusCode::Unavailable, "broker away") : Status::ok();
-    }, logger);
+    Heartbeat heartbeat(
+        "node-a", 2,
+        [&] {
+            ++beats;
+            return failing ? Status(StatusCode::Unavailable, "broker away") : Status::ok();
+        },
+        logger);
     ASSERT_TRUE(heartbeat.start());
     failing = true;
     const int before = beats.load();
     ASSERT_TRUE(waitUntil([&] { return beats.load() >= before + 10; }, std::chrono::seconds(5)));
     failing = false;
-    ASSERT_TRUE(waitUntil([&] { return logger.contains("heartbeat of node node-a is back"); }, std::chrono::seconds(5)));
+    ASSERT_TRUE(
+        waitUntil([&] { return logger.contains("heartbeat of node node-a is back"); }, std::chrono::seconds(5)));
     heartbeat.stop();
     EXPECT_EQ(linesAt(logger, LogLevel::Warn), 1u);
     EXPECT_TRUE(logger.contains("heartbeat of node node-a failed: broker away"));
@@ -64,10 +71,13 @@ TEST(Heartbeat, AnOutageIsLoggedOnceWhenItBeginsAndOnceWhenBeatsFlowAgain) {
 TEST(Heartbeat, AFailingFirstBeatFailsTheStartAndNothingBeatsLater) {
     FakeLogger logger;
     std::atomic<int> beats{0};
-    Heartbeat heartbeat("node-a", 1, [&] {
-        ++beats;
-        return Status(StatusCode::Unavailable, "no broker");
-    }, logger);
+    Heartbeat heartbeat(
+        "node-a", 1,
+        [&] {
+            ++beats;
+            return Status(StatusCode::Unavailable, "no broker");
+        },
+        logger);
     const Status st = heartbeat.start();
     EXPECT_EQ(st.code, StatusCode::Unavailable);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));

@@ -9,9 +9,9 @@
 #include <thread>
 #include <vector>
 
+#include "ordersystem/testing/FakeHost.h"
 #include "ordersystem/transport/id_block_allocator.h"
 #include "ordersystem/transport/task_executor.h"
-#include "ordersystem/testing/FakeHost.h"
 
 using ordersystem::sdk::Result;
 using ordersystem::sdk::Status;
@@ -42,8 +42,9 @@ TEST(IdBlockAllocator, IdsAreUniqueAcrossNodesAndThreadsAndIncreaseOnEachThread)
     ordersystem::testing::FakeLogger logger;
     ordersystem::transport::TaskExecutor executor(1, 8, logger);
     IdBlockAllocator nodeA(10, [&] { return engine.reserve(10); });
-    IdBlockAllocator nodeB(10, [&] { return engine.reserve(10); },
-                           [&](std::function<void(bool)> work) { return executor.tryPost(std::move(work)); });
+    IdBlockAllocator nodeB(
+        10, [&] { return engine.reserve(10); },
+        [&](std::function<void(bool)> work) { return executor.tryPost(std::move(work)); });
     std::mutex mutex;
     std::vector<int64_t> all;
     std::vector<std::thread> threads;
@@ -78,11 +79,13 @@ TEST(IdBlockAllocator, WithoutReservingAheadABlockIsReservedOnlyWhenTheLastOneIs
 TEST(IdBlockAllocator, ReservingAheadHasTheNextBlockReadyBeforeTheCurrentOneRunsOut) {
     Engine engine;
     int ranAhead = 0;
-    IdBlockAllocator ids(10, [&] { return engine.reserve(10); }, [&](std::function<void(bool)> work) {
-        ++ranAhead;
-        work(false);  // inline, as the Redis transport does on the caller's thread
-        return true;
-    });
+    IdBlockAllocator ids(
+        10, [&] { return engine.reserve(10); },
+        [&](std::function<void(bool)> work) {
+            ++ranAhead;
+            work(false);  // inline, as the Redis transport does on the caller's thread
+            return true;
+        });
     for (int i = 1; i <= 10; ++i) ASSERT_EQ(*ids.next(), i);
     EXPECT_EQ(ranAhead, 1);
     EXPECT_EQ(engine.reservations.load(), 2);  // the first block, and the one ahead
@@ -112,10 +115,12 @@ TEST(IdBlockAllocator, ABlockReservedBehindTheCurrentOneIsNeverHandedOut) {
 TEST(IdBlockAllocator, AnAheadReservationThatIsRefusedOrCancelledLeavesNoCallerWaiting) {
     Engine engine;
     int offered = 0;
-    IdBlockAllocator ids(4, [&] { return engine.reserve(4); }, [&](std::function<void(bool)> work) {
-        if (++offered % 2 == 0) return false;
-        work(true);  // cancelled: the executor is closing
-        return true;
-    });
+    IdBlockAllocator ids(
+        4, [&] { return engine.reserve(4); },
+        [&](std::function<void(bool)> work) {
+            if (++offered % 2 == 0) return false;
+            work(true);  // cancelled: the executor is closing
+            return true;
+        });
     for (int i = 1; i <= 20; ++i) ASSERT_EQ(*ids.next(), i);
 }

@@ -7,8 +7,8 @@
 #include <future>
 #include <thread>
 
-#include "ordersystem/transport/task_executor.h"
 #include "ordersystem/testing/FakeHost.h"
+#include "ordersystem/transport/task_executor.h"
 
 using ordersystem::transport::TaskExecutor;
 

@@ -20,7 +20,8 @@ size_t outcomeIndex(StatusCode code) noexcept {
     default: return 6;
     }
 }
-constexpr const char* kOutcomeNames[] = {"ok", "invalid", "not_found", "conflict", "unprocessable", "unavailable", "error"};
+constexpr const char* kOutcomeNames[] = {"ok",          "invalid", "not_found", "conflict", "unprocessable",
+                                         "unavailable", "error"};
 }  // namespace
 
 const char* outcomeLabel(StatusCode code) noexcept {
@@ -64,9 +65,7 @@ void ErrorBehavior::after(const sdk::MessageInfo& info, const sdk::Status& outco
             _logger.warn(std::string(info.name) + " failed, dependency unavailable: " + outcome.message);
             break;
         case StatusCode::Internal:
-        case StatusCode::InvalidConfig:
-            _logger.error(std::string(info.name) + " failed: " + outcome.message);
-            break;
+        case StatusCode::InvalidConfig: _logger.error(std::string(info.name) + " failed: " + outcome.message); break;
         default: break;
         }
     } catch (...) {

@@ -32,11 +32,9 @@ OrderService::OrderService(sdk::EventLog& log, ReadModelPort& readModel, sdk::Ho
     _mediator.addBehavior(std::make_shared<ErrorBehavior>(_logger));
 
     if (_asyncCreates)
-        _mediator.handleAsync<CreateOrder>([this](const CreateOrder& c, CreateCompletion done) {
-            createAsync(c, std::move(done));
-        });
-    else
-        _mediator.handle<CreateOrder>([this](const CreateOrder& c) { return create(c); });
+        _mediator.handleAsync<CreateOrder>(
+            [this](const CreateOrder& c, CreateCompletion done) { createAsync(c, std::move(done)); });
+    else _mediator.handle<CreateOrder>([this](const CreateOrder& c) { return create(c); });
     _mediator.handle<ProcessOrder>([this](const ProcessOrder& c) {
         return transition(c.orderId, [](const domain::Order& o, const domain::EventContext& ctx) {
             return domain::decideProcess(o, ctx);
@@ -115,7 +113,7 @@ struct OrderService::PendingCreate {
     /// The order as the projection will build it from the event, ready for the cache.
     std::shared_ptr<const RenderedOrder> entry;
     CreatedOrder out;
-    CreateCompletion done;                  ///< asynchronous creates only
+    CreateCompletion done;  ///< asynchronous creates only
 };
 
 Result<CreatedOrder> OrderService::create(const CreateOrder& c) {
@@ -222,7 +220,8 @@ Result<CreatedOrder> OrderService::finishCreate(PendingCreate& p, const sdk::App
         // Nothing was stored (or the append's outcome is unknown and the key completes with it).
         Status failure = appended.status;
         if (failure.code == StatusCode::VersionConflict)
-            failure = Status(StatusCode::Internal, "order id " + std::to_string(p.request.orderId) + " was already in use");
+            failure =
+                Status(StatusCode::Internal, "order id " + std::to_string(p.request.orderId) + " was already in use");
         return releaseKey(p.request.idempotency ? p.completion.key : std::string(), std::move(failure));
     }
     _readModel.acknowledge(std::move(p.entry), appended.lastPosition);
@@ -253,8 +252,7 @@ Result<std::string> OrderService::list(const ListOrders& q) {
         if (rows->size() > shown) {
             const domain::Order& lastShown = (*rows)[shown - 1].order;
             w.value(std::to_string(lastShown.createdAtMs) + "-" + std::to_string(lastShown.id));
-        }
-        else w.null();
+        } else w.null();
         w.endObject();
     }
     return body;

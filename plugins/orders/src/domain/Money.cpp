@@ -14,7 +14,7 @@ std::optional<int64_t> parseCents(std::string_view text) noexcept {
         ++wholeDigits;
         ++i;
     }
-    if (wholeDigits == 0) return std::nullopt;  // "-1", ".5", "+1"
+    if (wholeDigits == 0) return std::nullopt;                   // "-1", ".5", "+1"
     if (wholeDigits > 1 && text[0] == '0') return std::nullopt;  // JSON forbids leading zeros
     int64_t frac = 0;
     if (i < text.size() && text[i] == '.') {

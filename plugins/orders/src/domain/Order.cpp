@@ -59,13 +59,16 @@ EventRecord baseEvent(std::string_view type, const Order& order, const EventCont
     return e;
 }
 
-Result<EventRecord> conflict(std::string message) { return Result<EventRecord>(StatusCode::Conflict, std::move(message)); }
+Result<EventRecord> conflict(std::string message) {
+    return Result<EventRecord>(StatusCode::Conflict, std::move(message));
+}
 
 Status bad(std::string message) { return Status(StatusCode::InvalidArgument, std::move(message)); }
 
 }  // namespace
 
-EventRecord makeCreated(const NewOrder& order, int64_t orderId, const std::string& orderNumber, const EventContext& ctx) {
+EventRecord makeCreated(const NewOrder& order, int64_t orderId, const std::string& orderNumber,
+                        const EventContext& ctx) {
     EventRecord e;
     e.eventId = sdk::newUuid();
     e.type = std::string(eventtype::kCreated);
@@ -158,7 +161,8 @@ Status applyCreated(Order& order, const EventRecord& e) {
     const auto* name = parsed->find("customerName");
     const auto* items = parsed->find("items");
     const auto* total = parsed->find("totalAmount");
-    if (!name || !name->isString() || !items || !total || !total->isNumber()) return bad("OrderCreated data is incomplete");
+    if (!name || !name->isString() || !items || !total || !total->isNumber())
+        return bad("OrderCreated data is incomplete");
     Order next;
     if (Status s = parseItems(*items, &next.items); !s) return s;
     const auto cents = parseCents(total->numberText());

@@ -43,8 +43,14 @@ void add(std::vector<FieldError>* errors, const FieldName& field, std::string_vi
 
 /// A required name-like string of 1..kMaxNameChars code points that is not blank.
 bool checkName(const JsonValue* v, const FieldName& field, std::string* out, std::vector<FieldError>* errors) {
-    if (!v || v->isNull()) { add(errors, field, "is required"); return false; }
-    if (!v->isString()) { add(errors, field, "must be a string"); return false; }
+    if (!v || v->isNull()) {
+        add(errors, field, "is required");
+        return false;
+    }
+    if (!v->isString()) {
+        add(errors, field, "must be a string");
+        return false;
+    }
     const size_t n = codePointCount(v->asString());
     if (n == 0 || n > kMaxNameChars) {
         add(errors, field, "must be between 1 and 200 characters");
@@ -54,29 +60,43 @@ bool checkName(const JsonValue* v, const FieldName& field, std::string* out, std
         add(errors, field, "must not contain control characters");
         return false;
     }
-    if (sdk::isBlankText(v->asString())) { add(errors, field, "must not be blank"); return false; }
+    if (sdk::isBlankText(v->asString())) {
+        add(errors, field, "must not be blank");
+        return false;
+    }
     *out = v->asString();
     return true;
 }
 
 bool checkItem(const JsonValue& v, size_t index, OrderItem* out, std::vector<FieldError>* errors) {
-    if (!v.isObject()) { add(errors, FieldName{"items", "", index}, "must be an object"); return false; }
+    if (!v.isObject()) {
+        add(errors, FieldName{"items", "", index}, "must be an object");
+        return false;
+    }
     bool ok = checkName(v.find("productName"), FieldName{"items", "productName", index}, &out->productName, errors);
 
     const FieldName qField{"items", "quantity", index};
     const JsonValue* q = v.find("quantity");
-    if (!q || q->isNull()) { add(errors, qField, "is required"); ok = false; }
-    else if (!q->isNumber() || !q->asInt64(&out->quantity)) { add(errors, qField, "must be an integer"); ok = false; }
-    else if (out->quantity < 1 || out->quantity > kMaxQuantity) {
+    if (!q || q->isNull()) {
+        add(errors, qField, "is required");
+        ok = false;
+    } else if (!q->isNumber() || !q->asInt64(&out->quantity)) {
+        add(errors, qField, "must be an integer");
+        ok = false;
+    } else if (out->quantity < 1 || out->quantity > kMaxQuantity) {
         add(errors, qField, "must be between 1 and 10000");
         ok = false;
     }
 
     const FieldName pField{"items", "price", index};
     const JsonValue* p = v.find("price");
-    if (!p || p->isNull()) { add(errors, pField, "is required"); ok = false; }
-    else if (!p->isNumber()) { add(errors, pField, "must be a number"); ok = false; }
-    else if (auto cents = parseCents(p->numberText())) out->priceCents = *cents;
+    if (!p || p->isNull()) {
+        add(errors, pField, "is required");
+        ok = false;
+    } else if (!p->isNumber()) {
+        add(errors, pField, "must be a number");
+        ok = false;
+    } else if (auto cents = parseCents(p->numberText())) out->priceCents = *cents;
     else {
         add(errors, pField, "must be between 0 and 1000000000 with at most 2 decimals");
         ok = false;
@@ -93,8 +113,14 @@ bool validateNewOrder(const JsonValue& body, NewOrder* out, std::vector<FieldErr
     }
     bool ok = checkName(body.find("customerName"), FieldName{"customerName"}, &out->customerName, errors);
     const JsonValue* items = body.find("items");
-    if (!items || items->isNull()) { add(errors, "items", "items is required"); return false; }
-    if (!items->isArray()) { add(errors, "items", "items must be an array"); return false; }
+    if (!items || items->isNull()) {
+        add(errors, "items", "items is required");
+        return false;
+    }
+    if (!items->isArray()) {
+        add(errors, "items", "items must be an array");
+        return false;
+    }
     const auto& list = items->items();
     if (list.empty() || list.size() > kMaxItems) {
         add(errors, "items", "items must contain between 1 and 100 items");

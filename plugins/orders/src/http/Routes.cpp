@@ -71,7 +71,9 @@ HandlerOutcome answer(const sdk::Mediator& mediator, const M& message, HttpRespo
 }
 
 /// A query waits for nothing on an event loop; on a worker it waits for what it needs.
-WaitPolicy waitPolicy(const HttpRequest& req) { return req.onEventLoop ? WaitPolicy::MustNotWait : WaitPolicy::MayWait; }
+WaitPolicy waitPolicy(const HttpRequest& req) {
+    return req.onEventLoop ? WaitPolicy::MustNotWait : WaitPolicy::MayWait;
+}
 
 int64_t idParam(const HttpRequest& req) {
     const std::string* raw = req.param("id");
@@ -266,38 +268,44 @@ sdk::RouteOptions op(const char* name, bool jsonBody = false, int64_t maxBodyByt
 void registerRoutes(sdk::Router& router, const sdk::Mediator& mediator, RouteModes modes) {
     const sdk::Mediator* m = &mediator;
     if (modes.asyncCreate)
-        router.addAsync("POST", "/api/orders",
-                        [m](const HttpRequest& q, sdk::HttpReply r) { return createOrderAsync(*m, q, std::move(r)); },
-                        op("createOrder", true, kMaxCreateBodyBytes));
+        router.addAsync(
+            "POST", "/api/orders",
+            [m](const HttpRequest& q, sdk::HttpReply r) { return createOrderAsync(*m, q, std::move(r)); },
+            op("createOrder", true, kMaxCreateBodyBytes));
     else
-        router.add("POST", "/api/orders", [m](const HttpRequest& q, HttpResponse& r) { createOrder(*m, q, r); },
-                   op("createOrder", true, kMaxCreateBodyBytes));
-    router.addNonBlocking("GET", "/api/orders",
-                          [m](const HttpRequest& q, HttpResponse& r) { return listOrders(*m, q, r); },
-                          op("listOrders"));
-    router.addNonBlocking("GET", "/api/orders/pending",
-                          [m](const HttpRequest& q, HttpResponse& r) {
-                              app::ListOrders query;
-                              query.filter.status = domain::OrderStatus::Pending;
-                              return fixedList(*m, q, r, std::move(query));
-                          },
-                          op("listPendingOrders"));
-    router.addNonBlocking("GET", "/api/orders/customer/{customerName}",
-                          [m](const HttpRequest& q, HttpResponse& r) {
-                              app::ListOrders query;
-                              const std::string* name = q.param("customerName");
-                              query.filter.customer = name ? *name : std::string();
-                              query.filter.newestFirst = true;
-                              return fixedList(*m, q, r, std::move(query));
-                          },
-                          op("listCustomerOrders"));
-    router.addNonBlocking("GET", "/api/orders/{id}",
-                          [m](const HttpRequest& q, HttpResponse& r) { return getOrder(*m, q, r); }, op("getOrder"));
+        router.add(
+            "POST", "/api/orders", [m](const HttpRequest& q, HttpResponse& r) { createOrder(*m, q, r); },
+            op("createOrder", true, kMaxCreateBodyBytes));
+    router.addNonBlocking(
+        "GET", "/api/orders", [m](const HttpRequest& q, HttpResponse& r) { return listOrders(*m, q, r); },
+        op("listOrders"));
+    router.addNonBlocking(
+        "GET", "/api/orders/pending",
+        [m](const HttpRequest& q, HttpResponse& r) {
+            app::ListOrders query;
+            query.filter.status = domain::OrderStatus::Pending;
+            return fixedList(*m, q, r, std::move(query));
+        },
+        op("listPendingOrders"));
+    router.addNonBlocking(
+        "GET", "/api/orders/customer/{customerName}",
+        [m](const HttpRequest& q, HttpResponse& r) {
+            app::ListOrders query;
+            const std::string* name = q.param("customerName");
+            query.filter.customer = name ? *name : std::string();
+            query.filter.newestFirst = true;
+            return fixedList(*m, q, r, std::move(query));
+        },
+        op("listCustomerOrders"));
+    router.addNonBlocking(
+        "GET", "/api/orders/{id}", [m](const HttpRequest& q, HttpResponse& r) { return getOrder(*m, q, r); },
+        op("getOrder"));
     router.add("GET", "/api/orders/{id}/events", byId<app::GetOrderEvents>(mediator), op("getOrderEvents"));
     router.add("POST", "/api/orders/{id}/process", byId<app::ProcessOrder>(mediator), op("processOrder"));
     router.add("POST", "/api/orders/{id}/complete", byId<app::CompleteOrder>(mediator), op("completeOrder"));
-    router.add("POST", "/api/orders/{id}/cancel", [m](const HttpRequest& q, HttpResponse& r) { cancelOrder(*m, q, r); },
-               op("cancelOrder", false, kMaxCancelBodyBytes));
+    router.add(
+        "POST", "/api/orders/{id}/cancel", [m](const HttpRequest& q, HttpResponse& r) { cancelOrder(*m, q, r); },
+        op("cancelOrder", false, kMaxCancelBodyBytes));
 }
 
 }  // namespace ordersystem::plugins::orders::http

@@ -193,11 +193,10 @@ void ReadModel::warnReadingBehind(uint64_t position, int64_t timeoutMs) noexcept
     if (now - last < 1000 || !_lastLagWarningMs.compare_exchange_strong(last, now)) return;
     _suppressedLagWarnings.fetch_sub(suppressed + 1, std::memory_order_relaxed);
     try {
-        _logger.warn("orders read model did not apply position " + std::to_string(position) + " within " +
-                     std::to_string(timeoutMs) + " ms (applied " + std::to_string(appliedPosition()) +
-                     "); reading anyway" +
-                     (suppressed > 0 ? " (" + std::to_string(suppressed) + " similar since the last warning)"
-                                     : std::string()));
+        _logger.warn(
+            "orders read model did not apply position " + std::to_string(position) + " within " +
+            std::to_string(timeoutMs) + " ms (applied " + std::to_string(appliedPosition()) + "); reading anyway" +
+            (suppressed > 0 ? " (" + std::to_string(suppressed) + " similar since the last warning)" : std::string()));
     } catch (...) {
     }
 }

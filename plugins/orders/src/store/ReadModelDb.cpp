@@ -189,7 +189,9 @@ Status ReadModelDb::open(const std::string& path) {
     std::error_code ec;
     const auto parent = std::filesystem::path(path).parent_path();
     if (!parent.empty()) std::filesystem::create_directories(parent, ec);
-    if (ec) return Status(StatusCode::Unavailable, "orders read model: cannot create " + parent.string() + ": " + ec.message());
+    if (ec)
+        return Status(StatusCode::Unavailable,
+                      "orders read model: cannot create " + parent.string() + ": " + ec.message());
     if (!std::filesystem::exists(path, ec)) {
         // A WAL left beside a deleted database would be replayed into the new, empty file.
         for (const char* suffix : {"-wal", "-shm"}) std::filesystem::remove(path + suffix, ec);
@@ -211,8 +213,8 @@ Status ReadModelDb::migrate(sqlite::Db& db) {
     const int version = static_cast<int>(*found);
     _openedVersion = version;
     if (version > kSchemaVersion)
-        return Status(StatusCode::Unavailable, "schema version " + std::to_string(version) + " is newer than this build's " +
-                                                   std::to_string(kSchemaVersion) +
+        return Status(StatusCode::Unavailable, "schema version " + std::to_string(version) +
+                                                   " is newer than this build's " + std::to_string(kSchemaVersion) +
                                                    "; delete the file to rebuild it from the log");
     if (version != 0 && version < kOldestSchemaVersion)
         return Status(StatusCode::Unavailable, "schema version " + std::to_string(version) +
@@ -223,13 +225,14 @@ Status ReadModelDb::migrate(sqlite::Db& db) {
     Status s;
     if (version == 0) {
         // Fresh file: the current schema at once.
-        s = executeAll(db, {"CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY, order_number TEXT NOT NULL, "
-                            "customer_name TEXT NOT NULL, total_cents INTEGER NOT NULL, status INTEGER NOT NULL, "
-                            "version INTEGER NOT NULL, items_json TEXT NOT NULL, created_at_ms INTEGER NOT NULL, "
-                            "processed_at_ms INTEGER NOT NULL DEFAULT 0, completed_at_ms INTEGER NOT NULL DEFAULT 0, "
-                            "cancelled_at_ms INTEGER NOT NULL DEFAULT 0, has_cancel_reason INTEGER NOT NULL DEFAULT 0, "
-                            "cancel_reason TEXT NOT NULL DEFAULT '', document TEXT)",
-                            "CREATE TABLE IF NOT EXISTS checkpoints (projection TEXT PRIMARY KEY, position INTEGER NOT NULL)"});
+        s = executeAll(
+            db, {"CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY, order_number TEXT NOT NULL, "
+                 "customer_name TEXT NOT NULL, total_cents INTEGER NOT NULL, status INTEGER NOT NULL, "
+                 "version INTEGER NOT NULL, items_json TEXT NOT NULL, created_at_ms INTEGER NOT NULL, "
+                 "processed_at_ms INTEGER NOT NULL DEFAULT 0, completed_at_ms INTEGER NOT NULL DEFAULT 0, "
+                 "cancelled_at_ms INTEGER NOT NULL DEFAULT 0, has_cancel_reason INTEGER NOT NULL DEFAULT 0, "
+                 "cancel_reason TEXT NOT NULL DEFAULT '', document TEXT)",
+                 "CREATE TABLE IF NOT EXISTS checkpoints (projection TEXT PRIMARY KEY, position INTEGER NOT NULL)"});
     }
     if (s && version == 2) {
         // Version 3 stores the order document (NULL in migrated rows: built when read).
@@ -372,7 +375,9 @@ Result<domain::Order> ReadModelDb::loadOrder(int64_t id) noexcept {
     domain::Order o = std::move(row->order);
     const std::string& itemsJson = row->itemsJson;
     auto items = sdk::parseJson(itemsJson);
-    if (!items) return Status(StatusCode::Internal, "orders read model: items of order " + std::to_string(id) + " are not JSON");
+    if (!items)
+        return Status(StatusCode::Internal,
+                      "orders read model: items of order " + std::to_string(id) + " are not JSON");
     if (Status s = domain::parseItems(*items, &o.items); !s) return s;
     return o;
 }
@@ -380,8 +385,16 @@ Result<domain::Order> ReadModelDb::loadOrder(int64_t id) noexcept {
 Result<std::vector<OrderRow>> ReadModelDb::list(const app::ListFilter& filter, WaitPolicy wait) noexcept {
     std::string sql = kSelectColumns;
     const char* glue = " WHERE ";
-    if (filter.status) { sql += glue; sql += "status = ?"; glue = " AND "; }
-    if (filter.customer) { sql += glue; sql += "customer_name = ?"; glue = " AND "; }
+    if (filter.status) {
+        sql += glue;
+        sql += "status = ?";
+        glue = " AND ";
+    }
+    if (filter.customer) {
+        sql += glue;
+        sql += "customer_name = ?";
+        glue = " AND ";
+    }
     if (filter.afterId > 0) {
         sql += glue;
         sql += filter.newestFirst ? "(created_at_ms, id) < (?, ?)" : "(created_at_ms, id) > (?, ?)";

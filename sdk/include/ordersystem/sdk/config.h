@@ -16,7 +16,7 @@ enum class ConfigType : int { String = 0, Int, Bool, Double, Path };
 
 /// One key a plugin accepts in its section. Path values resolve against the ini file's folder.
 struct ConfigKeySpec {
-    const char* name;          ///< lower-case, snake_case
+    const char* name;  ///< lower-case, snake_case
     ConfigType type;
     const char* defaultValue;  ///< textual default; "" for none
     const char* help;          ///< one line for --help and error messages

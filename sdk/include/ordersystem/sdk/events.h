@@ -12,8 +12,8 @@
 namespace ordersystem::sdk {
 
 struct EventRecord {
-    std::string eventId;       ///< UUID, unique forever; notifications' Idempotency-Key
-    std::string type;          ///< OrderCreated | OrderProcessing | OrderCompleted | OrderCancelled
+    std::string eventId;  ///< UUID, unique forever; notifications' Idempotency-Key
+    std::string type;     ///< OrderCreated | OrderProcessing | OrderCompleted | OrderCancelled
     int64_t orderId = 0;
     std::string orderNumber;
     int64_t version = 0;       ///< the order's version after this event (1 for OrderCreated)

@@ -24,10 +24,10 @@ enum class Durability : int {
 /// The [node] section and facts about this process.
 struct NodeSettings {
     std::string nodeId;
-    std::string dataDir;         ///< absolute, exists (created by the host)
+    std::string dataDir;  ///< absolute, exists (created by the host)
     Durability durability = Durability::Full;
-    std::string httpAddress;     ///< advertised http://host:port (the real port once bound)
-    std::string version;         ///< product version, e.g. "1.0.0"
+    std::string httpAddress;  ///< advertised http://host:port (the real port once bound)
+    std::string version;      ///< product version, e.g. "1.0.0"
 };
 
 struct HealthCheckResult {

@@ -47,12 +47,12 @@ inline bool equalsIgnoreCase(std::string_view a, std::string_view b) noexcept {
 }
 
 struct HttpRequest {
-    std::string method;       ///< "GET", "POST", ...
-    std::string path;         ///< decoded path without query, e.g. "/api/orders/customer/John Doe"
-    std::string body;         ///< whole body (already size-checked)
-    HeaderList headers;       ///< as received; names compared case-insensitively
-    HeaderList queryParams;   ///< percent-decoded, in order of appearance
-    HeaderList pathParams;    ///< from "{name}" segments of the route pattern, percent-decoded
+    std::string method;      ///< "GET", "POST", ...
+    std::string path;        ///< decoded path without query, e.g. "/api/orders/customer/John Doe"
+    std::string body;        ///< whole body (already size-checked)
+    HeaderList headers;      ///< as received; names compared case-insensitively
+    HeaderList queryParams;  ///< percent-decoded, in order of appearance
+    HeaderList pathParams;   ///< from "{name}" segments of the route pattern, percent-decoded
     std::string remoteAddress;
     /// The handler runs on an event-loop thread: it must not wait (see HandlerOutcome::WouldBlock).
     bool onEventLoop = false;
@@ -72,12 +72,15 @@ private:
 struct HttpResponse {
     int status = 200;
     std::string contentType = "application/json";
-    HeaderList headers;   ///< extra headers (Location, Allow, ...)
+    HeaderList headers;  ///< extra headers (Location, Allow, ...)
     std::string body;
 
     void setHeader(std::string name, std::string value) {
         for (auto& kv : headers)
-            if (equalsIgnoreCase(kv.first, name)) { kv.second = std::move(value); return; }
+            if (equalsIgnoreCase(kv.first, name)) {
+                kv.second = std::move(value);
+                return;
+            }
         headers.emplace_back(std::move(name), std::move(value));
     }
 };

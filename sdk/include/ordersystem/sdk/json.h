@@ -40,11 +40,34 @@ public:
     const JsonValue* find(std::string_view key) const noexcept;
 
     static JsonValue makeNull() { return JsonValue(); }
-    static JsonValue makeBool(bool b) { JsonValue v; v._type = Type::Bool; v._bool = b; return v; }
-    static JsonValue makeNumber(std::string text) { JsonValue v; v._type = Type::Number; v._text = std::move(text); return v; }
-    static JsonValue makeString(std::string s) { JsonValue v; v._type = Type::String; v._text = std::move(s); return v; }
-    static JsonValue makeArray() { JsonValue v; v._type = Type::Array; return v; }
-    static JsonValue makeObject() { JsonValue v; v._type = Type::Object; return v; }
+    static JsonValue makeBool(bool b) {
+        JsonValue v;
+        v._type = Type::Bool;
+        v._bool = b;
+        return v;
+    }
+    static JsonValue makeNumber(std::string text) {
+        JsonValue v;
+        v._type = Type::Number;
+        v._text = std::move(text);
+        return v;
+    }
+    static JsonValue makeString(std::string s) {
+        JsonValue v;
+        v._type = Type::String;
+        v._text = std::move(s);
+        return v;
+    }
+    static JsonValue makeArray() {
+        JsonValue v;
+        v._type = Type::Array;
+        return v;
+    }
+    static JsonValue makeObject() {
+        JsonValue v;
+        v._type = Type::Object;
+        return v;
+    }
     std::vector<JsonValue>& mutableItems() noexcept { return _items; }
     std::vector<std::pair<std::string, JsonValue>>& mutableMembers() noexcept { return _members; }
 
@@ -80,14 +103,26 @@ public:
     JsonWriter& value(int n) { return value(static_cast<int64_t>(n)); }
     JsonWriter& value(uint64_t n);
     JsonWriter& value(double d);
-    JsonWriter& value(bool b) { separate(); _out.append(b ? "true" : "false"); return *this; }
-    JsonWriter& null() { separate(); _out.append("null"); return *this; }
+    JsonWriter& value(bool b) {
+        separate();
+        _out.append(b ? "true" : "false");
+        return *this;
+    }
+    JsonWriter& null() {
+        separate();
+        _out.append("null");
+        return *this;
+    }
     /// Money from integer cents, exact: 105997 -> 1059.97, -5 -> -0.05.
     JsonWriter& cents(int64_t amountInCents);
     /// A parsed value written back compactly (numbers exactly as they were written).
     JsonWriter& value(const JsonValue& v);
     /// Pre-serialized JSON inserted as one value (caller guarantees validity).
-    JsonWriter& raw(std::string_view json) { separate(); _out.append(json); return *this; }
+    JsonWriter& raw(std::string_view json) {
+        separate();
+        _out.append(json);
+        return *this;
+    }
 
 private:
     JsonWriter& open(char bracket) {
@@ -106,7 +141,10 @@ private:
         return *this;
     }
     void separate() {
-        if (_afterKey) { _afterKey = false; return; }
+        if (_afterKey) {
+            _afterKey = false;
+            return;
+        }
         if (_depth == 0) return;
         const uint32_t level = _depth - 1;
         bool empty;

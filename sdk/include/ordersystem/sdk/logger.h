@@ -16,7 +16,9 @@ public:
     /// Cheap check so hot paths can skip building a message.
     virtual bool enabled(LogLevel level) const noexcept = 0;
 
-    void debug(std::string_view m) noexcept { if (enabled(LogLevel::Debug)) log(LogLevel::Debug, m); }
+    void debug(std::string_view m) noexcept {
+        if (enabled(LogLevel::Debug)) log(LogLevel::Debug, m);
+    }
     void info(std::string_view m) noexcept { log(LogLevel::Info, m); }
     void warn(std::string_view m) noexcept { log(LogLevel::Warn, m); }
     void error(std::string_view m) noexcept { log(LogLevel::Error, m); }

@@ -168,7 +168,6 @@ private:
         F _f;
     };
 
-
     template <class M>
     static Result<typename M::Result> invoke(const HandlerFor<M>& handler, const M& message) noexcept {
         try {

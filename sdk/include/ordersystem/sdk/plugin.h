@@ -40,11 +40,11 @@ public:
 };
 
 struct PluginDescriptor {
-    uint32_t abiVersion;                 ///< ORDERSYSTEM_SDK_ABI_VERSION at the plugin's build
-    const char* name;                    ///< kebab-case; = folder, .so basename, [plugins] load name
+    uint32_t abiVersion;  ///< ORDERSYSTEM_SDK_ABI_VERSION at the plugin's build
+    const char* name;     ///< kebab-case; = folder, .so basename, [plugins] load name
     PluginKind kind;
-    const char* section;                 ///< its ini section, e.g. "transport.redis"
-    const ConfigKeySpec* configKeys;     ///< declared keys of the section
+    const char* section;              ///< its ini section, e.g. "transport.redis"
+    const ConfigKeySpec* configKeys;  ///< declared keys of the section
     uint32_t configKeyCount;
     /// Builds the plugin from its validated section; on failure returns null and sets *error.
     Plugin* (*create)(const ConfigSection& config, Status* error) noexcept;

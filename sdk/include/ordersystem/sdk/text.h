@@ -20,10 +20,16 @@ inline size_t decodeUtf8(std::string_view text, size_t pos, uint32_t* codePoint)
     }
     size_t extra;
     uint32_t cp;
-    if ((c & 0xE0) == 0xC0) { extra = 1; cp = c & 0x1Fu; }
-    else if ((c & 0xF0) == 0xE0) { extra = 2; cp = c & 0x0Fu; }
-    else if ((c & 0xF8) == 0xF0) { extra = 3; cp = c & 0x07u; }
-    else return 0;
+    if ((c & 0xE0) == 0xC0) {
+        extra = 1;
+        cp = c & 0x1Fu;
+    } else if ((c & 0xF0) == 0xE0) {
+        extra = 2;
+        cp = c & 0x0Fu;
+    } else if ((c & 0xF8) == 0xF0) {
+        extra = 3;
+        cp = c & 0x07u;
+    } else return 0;
     if (pos + extra >= text.size()) return 0;
     for (size_t i = 1; i <= extra; ++i) {
         const auto cc = static_cast<unsigned char>(text[pos + i]);

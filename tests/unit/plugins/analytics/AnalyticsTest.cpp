@@ -56,7 +56,9 @@ public:
         return make(orderId, "OrderCreated", 1,
                     R"({"customerName":"Jane","items":)" + itemsJson + R"(,"totalAmount":)" + totalAmount + "}");
     }
-    EventRecord processing(int64_t orderId, int64_t version = 2) { return make(orderId, "OrderProcessing", version, "{}"); }
+    EventRecord processing(int64_t orderId, int64_t version = 2) {
+        return make(orderId, "OrderProcessing", version, "{}");
+    }
     EventRecord completed(int64_t orderId, int64_t version = 3) {
         return make(orderId, "OrderCompleted", version, R"({"completedAt":"2025-10-11T19:25:00.000Z"})");
     }
@@ -109,7 +111,8 @@ public:
         int64_t n = -1;
         const JsonValue doc = get();
         const JsonValue* by = doc.find("ordersByStatus");
-        if (!by || !by->find(status) || !by->find(status)->asInt64(&n)) throw std::runtime_error("no count for " + std::string(status));
+        if (!by || !by->find(status) || !by->find(status)->asInt64(&n))
+            throw std::runtime_error("no count for " + std::string(status));
         return n;
     }
     std::string money(const char* key) {
@@ -131,7 +134,8 @@ TEST(Analytics, CountsMoveBetweenStatusesAsOrdersProgress) {
     TempDir dir;
     Node node(dir.path());
     LogBuilder b;
-    ASSERT_TRUE(node.apply({b.created(1, "10.00"), b.created(2, "20.00"), b.created(3, "30.00"), b.created(4, "40.00")}).isOk());
+    ASSERT_TRUE(node.apply({b.created(1, "10.00"), b.created(2, "20.00"), b.created(3, "30.00"), b.created(4, "40.00")})
+                    .isOk());
     EXPECT_EQ(node.count("Pending"), 4);
 
     ASSERT_TRUE(node.apply({b.processing(1), b.processing(2)}).isOk());

@@ -14,11 +14,11 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <thread>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "NotificationsPlugin.h"
@@ -65,7 +65,8 @@ public:
             // Bounded: a test that forgets to release still ends.
             _state.changed.wait_for(lock, std::chrono::seconds(10), [this] { return !_state.holding; });
         }
-        res.setStatus(fail ? Poco::Net::HTTPResponse::HTTP_INTERNAL_SERVER_ERROR : Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
+        res.setStatus(fail ? Poco::Net::HTTPResponse::HTTP_INTERNAL_SERVER_ERROR
+                           : Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
         res.setContentLength(0);
         res.send();
     }
@@ -158,7 +159,8 @@ EventRecord orderCreated(int64_t orderId = 12) {
     e.version = 1;
     e.occurredAtMs = 1760210505123;
     e.nodeId = "node-1";
-    e.dataJson = R"({"customerName":"John Doe","items":[{"productName":"Laptop","quantity":1,"price":999.99}],"totalAmount":999.99})";
+    e.dataJson =
+        R"({"customerName":"John Doe","items":[{"productName":"Laptop","quantity":1,"price":999.99}],"totalAmount":999.99})";
     e.position = 5;
     return e;
 }
@@ -342,8 +344,8 @@ TEST(Webhook, StopUnsubscribesTheReaction) {
 TEST(WebhookConfig, ABadUrlIsRefusedAtCreateNamingTheKey) {
     for (const char* url : {"not a url", "ftp://example.com/hook", "http:///nohost", "mailto:ops@example.com",
                             "http://127.0.0.1:0/hook"}) {
-        ordersystem::testing::FakeConfig config("notifications", {{"webhook_url", url}, {"timeout_ms", "5000"},
-                                                                  {"dedup_retention_hours", "168"}});
+        ordersystem::testing::FakeConfig config(
+            "notifications", {{"webhook_url", url}, {"timeout_ms", "5000"}, {"dedup_retention_hours", "168"}});
         Status error;
         auto plugin = NotificationsPlugin::create(config, &error);
         EXPECT_FALSE(plugin) << url;
@@ -353,17 +355,18 @@ TEST(WebhookConfig, ABadUrlIsRefusedAtCreateNamingTheKey) {
 }
 
 TEST(WebhookConfig, ANonPositiveTimeoutIsRefusedAtCreate) {
-    ordersystem::testing::FakeConfig config("notifications", {{"webhook_url", ""}, {"timeout_ms", "0"},
-                                                              {"dedup_retention_hours", "168"}});
+    ordersystem::testing::FakeConfig config(
+        "notifications", {{"webhook_url", ""}, {"timeout_ms", "0"}, {"dedup_retention_hours", "168"}});
     Status error;
     EXPECT_FALSE(NotificationsPlugin::create(config, &error));
     EXPECT_NE(error.message.find("notifications.timeout_ms"), std::string::npos) << error.message;
 }
 
 TEST(WebhookConfig, AnHttpUrlWithPortPathAndQueryIsAccepted) {
-    ordersystem::testing::FakeConfig config("notifications", {{"webhook_url", "http://hooks.example.com:8080/a/b?token=x"},
-                                                              {"timeout_ms", "5000"},
-                                                              {"dedup_retention_hours", "168"}});
+    ordersystem::testing::FakeConfig config("notifications",
+                                            {{"webhook_url", "http://hooks.example.com:8080/a/b?token=x"},
+                                             {"timeout_ms", "5000"},
+                                             {"dedup_retention_hours", "168"}});
     Status error;
     EXPECT_TRUE(NotificationsPlugin::create(config, &error)) << error.message;
 }

@@ -153,7 +153,8 @@ TEST_F(AsyncCreate, HostMayRunTheCreateAndLocalReadsOnItsEventLoop) {
     ASSERT_NE(router.route("POST", "/api/orders"), nullptr);
     EXPECT_TRUE(router.route("POST", "/api/orders")->isAsync());
     EXPECT_TRUE(router.route("POST", "/api/orders")->options.jsonBody);
-    for (const char* read : {"/api/orders", "/api/orders/pending", "/api/orders/customer/{customerName}", "/api/orders/{id}"})
+    for (const char* read :
+         {"/api/orders", "/api/orders/pending", "/api/orders/customer/{customerName}", "/api/orders/{id}"})
         EXPECT_TRUE(router.route("GET", read)->isNonBlocking()) << read;
     // The history reads the log (a network call for Redis/NATS); transitions append and block.
     EXPECT_FALSE(router.route("GET", "/api/orders/{id}/events")->isNonBlocking());

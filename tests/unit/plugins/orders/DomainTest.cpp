@@ -19,7 +19,8 @@ TEST(OrderMoney, PricesAreReadExactlyInCents) {
 }
 
 TEST(OrderMoney, RejectsExponentsMoreDecimalsSignsAndTooLarge) {
-    for (const char* bad : {"1e3", "1E2", "1.999", "1.001", "-1", "-0.01", "1000000000.01", "99999999999", "01", "1.", ".5", "", "1.2e1"})
+    for (const char* bad :
+         {"1e3", "1E2", "1.999", "1.001", "-1", "-0.01", "1000000000.01", "99999999999", "01", "1.", ".5", "", "1.2e1"})
         EXPECT_FALSE(parseCents(bad).has_value()) << bad;
 }
 
@@ -83,7 +84,7 @@ TEST(OrderStateMachine, EventsCarryNextVersionNodeAndFreshIds) {
 
 struct Case {
     OrderStatus from;
-    int command;  // 0 process, 1 complete, 2 cancel
+    int command;           // 0 process, 1 complete, 2 cancel
     const char* conflict;  // nullptr: allowed
 };
 
@@ -105,7 +106,9 @@ TEST(OrderStateMachine, EveryTransitionFromEveryStatusIsAllowedOrRefusedWithTheF
     for (const auto& c : cases) {
         const Order o = withStatus(c.from);
         const EventContext ctx{"n", 9};
-        auto r = c.command == 0 ? decideProcess(o, ctx) : c.command == 1 ? decideComplete(o, ctx) : decideCancel(o, "r", ctx);
+        auto r = c.command == 0   ? decideProcess(o, ctx)
+                 : c.command == 1 ? decideComplete(o, ctx)
+                                  : decideCancel(o, "r", ctx);
         if (c.conflict) {
             ASSERT_FALSE(r.isOk());
             EXPECT_EQ(r.status().code, sdk::StatusCode::Conflict);
@@ -150,11 +153,10 @@ TEST(OrderDocument, HasEveryContractFieldWithNullsForUnsetTimes) {
     std::string out;
     sdk::JsonWriter w(out);
     writeOrderDocument(w, o);
-    EXPECT_EQ(out,
-              R"({"id":7,"orderNumber":"ORD-1","customerName":"John Doe","totalAmount":999.99,"status":"Pending",)"
-              R"("version":1,"items":[{"productName":"Laptop","quantity":1,"price":999.99}],)"
-              R"("createdAt":"1970-01-01T00:00:01.000Z","processedAt":null,"completedAt":null,"cancelledAt":null,)"
-              R"("cancelReason":null})");
+    EXPECT_EQ(out, R"({"id":7,"orderNumber":"ORD-1","customerName":"John Doe","totalAmount":999.99,"status":"Pending",)"
+                   R"("version":1,"items":[{"productName":"Laptop","quantity":1,"price":999.99}],)"
+                   R"("createdAt":"1970-01-01T00:00:01.000Z","processedAt":null,"completedAt":null,"cancelledAt":null,)"
+                   R"("cancelReason":null})");
 }
 
 std::vector<sdk::FieldError> errorsFor(const std::string& body) {
@@ -191,7 +193,8 @@ TEST(OrderValidation, NamesTheOffendingFieldForEveryRule) {
         {R"({"customerName":"A","items":[1]})", "items[0]"},
         {R"({"customerName":"A","items":[{"quantity":1,"price":1}]})", "items[0].productName"},
         {R"({"customerName":"A","items":[{"productName":" ","quantity":1,"price":1}]})", "items[0].productName"},
-        {R"({"customerName":"A","items":[{"productName":")" + longName + R"(","quantity":1,"price":1}]})", "items[0].productName"},
+        {R"({"customerName":"A","items":[{"productName":")" + longName + R"(","quantity":1,"price":1}]})",
+         "items[0].productName"},
         {R"({"customerName":"A","items":[{"productName":"A","price":1}]})", "items[0].quantity"},
         {R"({"customerName":"A","items":[{"productName":"A","quantity":0,"price":1}]})", "items[0].quantity"},
         {R"({"customerName":"A","items":[{"productName":"A","quantity":10001,"price":1}]})", "items[0].quantity"},
@@ -211,15 +214,17 @@ TEST(OrderValidation, NamesTheOffendingFieldForEveryRule) {
 
 TEST(OrderValidation, NamesWithControlCharactersOrOnlyUnicodeSpacesAreRefused) {
     const std::string tail = R"(","items":[{"productName":"A","quantity":1,"price":1}]})";
-    for (const std::string& name : std::vector<std::string>{R"(a\u0000b)", R"(a\u001fb)", R"(a\nb)", R"(\u007f)", R"(x\u0085y)",
-                                   "\xC2\xA0\xE3\x80\x80",          // no-break space, ideographic space
-                                   R"(\u2003\u2028\u00a0)", R"(\ufeff\u200a)"}) {
+    for (const std::string& name :
+         std::vector<std::string>{R"(a\u0000b)", R"(a\u001fb)", R"(a\nb)", R"(\u007f)", R"(x\u0085y)",
+                                  "\xC2\xA0\xE3\x80\x80",  // no-break space, ideographic space
+                                  R"(\u2003\u2028\u00a0)", R"(\ufeff\u200a)"}) {
         const auto errors = errorsFor(R"({"customerName":")" + name + tail);
         EXPECT_TRUE(names(errors, "customerName")) << name;
     }
     EXPECT_TRUE(names(errorsFor(R"({"customerName":"A","items":[{"productName":"\u3000","quantity":1,"price":1}]})"),
                       "items[0].productName"));
-    auto fine = sdk::parseJson(R"({"customerName":"Zo\u00eb \u2603","items":[{"productName":"A","quantity":1,"price":1}]})");
+    auto fine =
+        sdk::parseJson(R"({"customerName":"Zo\u00eb \u2603","items":[{"productName":"A","quantity":1,"price":1}]})");
     NewOrder order;
     std::vector<sdk::FieldError> errors;
     EXPECT_TRUE(validateNewOrder(*fine, &order, &errors));
@@ -243,7 +248,9 @@ TEST(OrderValidation, AcceptsOneHundredItemsButNotOneHundredAndOne) {
     NewOrder n;
     std::vector<sdk::FieldError> errors;
     EXPECT_TRUE(validateNewOrder(*ok, &n, &errors));
-    EXPECT_TRUE(names(errorsFor(R"({"customerName":"A","items":[)" + items + R"(,{"productName":"A","quantity":1,"price":0}]})"), "items"));
+    EXPECT_TRUE(names(
+        errorsFor(R"({"customerName":"A","items":[)" + items + R"(,{"productName":"A","quantity":1,"price":0}]})"),
+        "items"));
 }
 
 TEST(OrderValidation, CancelReasonMustBePresentNotBlankAndAtMost500Characters) {
@@ -259,7 +266,7 @@ TEST(OrderValidation, CancelReasonMustBePresentNotBlankAndAtMost500Characters) {
 TEST(OrderValidation, CancelReasonMustBeCleanTextAndNotOnlyUnicodeSpaces) {
     std::vector<sdk::FieldError> errors;
     for (const std::string& reason : {std::string("x\xFFy"), std::string("x\0y", 3), std::string("line\nbreak"),
-                                     std::string("\xE2\x80\x83\xC2\xA0")}) {
+                                      std::string("\xE2\x80\x83\xC2\xA0")}) {
         errors.clear();
         EXPECT_FALSE(validateCancelReason(&reason, &errors)) << reason;
         EXPECT_EQ(errors.size(), 1u);

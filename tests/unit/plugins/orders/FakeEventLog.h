@@ -59,7 +59,8 @@ public:
                 return AppendResult{Status(StatusCode::Unavailable, "fake log is down"), 0, -1};
             if (_refuseAppends > 0) {
                 --_refuseAppends;
-                return AppendResult{Status(StatusCode::VersionConflict, "injected conflict"), 0, versionLocked(request.orderId)};
+                return AppendResult{Status(StatusCode::VersionConflict, "injected conflict"), 0,
+                                    versionLocked(request.orderId)};
             }
             hook = std::move(_beforeNextAppend);
             _beforeNextAppend = nullptr;
@@ -174,17 +175,29 @@ public:
     Result<std::vector<NodeInfo>> liveNodes() noexcept override { return std::vector<NodeInfo>{}; }
 
     // --- knobs and probes for tests ---
-    void refuseNextAppends(int count) { std::lock_guard<std::mutex> l(_mutex); _refuseAppends = count; }
+    void refuseNextAppends(int count) {
+        std::lock_guard<std::mutex> l(_mutex);
+        _refuseAppends = count;
+    }
     /// Runs once inside the next append, before its version check (simulates another writer).
     void beforeNextAppend(std::function<void(FakeEventLog&)> hook) {
         std::lock_guard<std::mutex> l(_mutex);
         _beforeNextAppend = std::move(hook);
     }
-    void setUnavailable(bool down) { std::lock_guard<std::mutex> l(_mutex); _unavailable = down; }
+    void setUnavailable(bool down) {
+        std::lock_guard<std::mutex> l(_mutex);
+        _unavailable = down;
+    }
     /// Appends fail with Unavailable; ids are still handed out.
-    void setAppendsUnavailable(bool down) { std::lock_guard<std::mutex> l(_mutex); _appendsUnavailable = down; }
+    void setAppendsUnavailable(bool down) {
+        std::lock_guard<std::mutex> l(_mutex);
+        _appendsUnavailable = down;
+    }
     /// Appends are written but answer Timeout, as when an acknowledgement is lost on the way back.
-    void setConfirmationsLost(bool lost) { std::lock_guard<std::mutex> l(_mutex); _confirmationsLost = lost; }
+    void setConfirmationsLost(bool lost) {
+        std::lock_guard<std::mutex> l(_mutex);
+        _confirmationsLost = lost;
+    }
     /// Set before the plugin starts: appendsAsynchronously() and appendAsync() on another thread.
     void setAsynchronous(bool on) { _asynchronous.store(on); }
     /// Holds submitted asynchronous appends (not written, done not called) until released.
@@ -194,20 +207,41 @@ public:
         _asyncCv.notify_all();
     }
     /// Asynchronous appends submitted and not yet completed.
-    size_t appendsWaiting() { std::lock_guard<std::mutex> l(_asyncMutex); return _submitted.size() + _completing; }
-    int asyncAppendCalls() { std::lock_guard<std::mutex> l(_asyncMutex); return _asyncAppendCalls; }
+    size_t appendsWaiting() {
+        std::lock_guard<std::mutex> l(_asyncMutex);
+        return _submitted.size() + _completing;
+    }
+    int asyncAppendCalls() {
+        std::lock_guard<std::mutex> l(_asyncMutex);
+        return _asyncAppendCalls;
+    }
     /// Holds back delivery to projections (appends still succeed).
     void pauseDelivery(bool paused) {
         std::lock_guard<std::mutex> l(_mutex);
         _paused = paused;
         _cv.notify_all();
     }
-    size_t eventCount() { std::lock_guard<std::mutex> l(_mutex); return _events.size(); }
-    std::vector<EventRecord> events() { std::lock_guard<std::mutex> l(_mutex); return _events; }
-    int appendCalls() { std::lock_guard<std::mutex> l(_mutex); return _appendCalls; }
+    size_t eventCount() {
+        std::lock_guard<std::mutex> l(_mutex);
+        return _events.size();
+    }
+    std::vector<EventRecord> events() {
+        std::lock_guard<std::mutex> l(_mutex);
+        return _events;
+    }
+    int appendCalls() {
+        std::lock_guard<std::mutex> l(_mutex);
+        return _appendCalls;
+    }
     /// The threads claim() was called on, in order.
-    std::vector<std::thread::id> claimThreads() { std::lock_guard<std::mutex> l(_mutex); return _claimThreads; }
-    int readOrderCalls() { std::lock_guard<std::mutex> l(_mutex); return _readOrderCalls; }
+    std::vector<std::thread::id> claimThreads() {
+        std::lock_guard<std::mutex> l(_mutex);
+        return _claimThreads;
+    }
+    int readOrderCalls() {
+        std::lock_guard<std::mutex> l(_mutex);
+        return _readOrderCalls;
+    }
     /// Appends an event as another node would (version checked against the log).
     Status appendForeign(EventRecord event) {
         AppendRequest r;
@@ -258,7 +292,8 @@ private:
             if (sub.stop) break;
             if (_paused || _events.size() <= delivered) continue;
             const size_t end = std::min<size_t>(_events.size(), delivered + 64);
-            std::vector<EventRecord> batch(_events.begin() + static_cast<long>(delivered), _events.begin() + static_cast<long>(end));
+            std::vector<EventRecord> batch(_events.begin() + static_cast<long>(delivered),
+                                           _events.begin() + static_cast<long>(end));
             lock.unlock();
             const Status s = sub.projection->apply(batch);
             uint64_t next = batch.back().position;

@@ -36,7 +36,7 @@ TEST_F(LoopReads, EveryLocalReadIsAnsweredOnTheLoopWhileTheReadModelIsCurrent) {
     const int64_t id = createOrder("Old Customer");
     ASSERT_TRUE(waitCaughtUp());
     for (const std::string& path : {url(id), std::string("/api/orders"), std::string("/api/orders/pending"),
-                                   std::string("/api/orders/customer/Old Customer")}) {
+                                    std::string("/api/orders/customer/Old Customer")}) {
         auto call = host->fakeRouter().start("GET", path);
         EXPECT_FALSE(call->ranOnWorker()) << path;
         EXPECT_EQ(call->response().status, 200) << path;
@@ -119,10 +119,10 @@ protected:
         model.close();
     }
     int64_t createOrder(const std::string& customer) {
-        auto r = host.fakeRouter().call("POST", "/api/orders",
-                                        R"({"customerName":")" + customer +
-                                            R"(","items":[{"productName":"Laptop","quantity":1,"price":1}]})",
-                                        {{"Content-Type", "application/json"}});
+        auto r = host.fakeRouter().call(
+            "POST", "/api/orders",
+            R"({"customerName":")" + customer + R"(","items":[{"productName":"Laptop","quantity":1,"price":1}]})",
+            {{"Content-Type", "application/json"}});
         EXPECT_EQ(r.status, 201) << r.body;
         return log.events().empty() ? 0 : log.events().back().orderId;
     }

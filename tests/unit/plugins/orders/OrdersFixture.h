@@ -52,20 +52,25 @@ protected:
                            sdk::HeaderList headers = {}, sdk::HeaderList query = {}) {
         return host->fakeRouter().call(method, path, std::move(body), std::move(headers), std::move(query));
     }
-    sdk::HttpResponse get(const std::string& path, sdk::HeaderList query = {}) { return call("GET", path, {}, {}, std::move(query)); }
-    sdk::HttpResponse post(const std::string& path, sdk::HeaderList query = {}) { return call("POST", path, {}, {}, std::move(query)); }
+    sdk::HttpResponse get(const std::string& path, sdk::HeaderList query = {}) {
+        return call("GET", path, {}, {}, std::move(query));
+    }
+    sdk::HttpResponse post(const std::string& path, sdk::HeaderList query = {}) {
+        return call("POST", path, {}, {}, std::move(query));
+    }
     sdk::HttpResponse create(const std::string& body, sdk::HeaderList headers = {}) {
         headers.emplace_back("Content-Type", "application/json");
         return call("POST", "/api/orders", body, std::move(headers));
     }
     /// Sends a create without waiting for its reply.
-    std::shared_ptr<ordersystem::testing::RouteCall> startCreate(const std::string& body, sdk::HeaderList headers = {}) {
+    std::shared_ptr<ordersystem::testing::RouteCall> startCreate(const std::string& body,
+                                                                 sdk::HeaderList headers = {}) {
         headers.emplace_back("Content-Type", "application/json");
         return host->fakeRouter().start("POST", "/api/orders", body, std::move(headers));
     }
     /// Creates a valid order and returns its id (fails the test otherwise).
-    int64_t createOrder(const std::string& customer = "John Doe", const std::string& items =
-                            R"([{"productName":"Laptop","quantity":1,"price":999.99}])") {
+    int64_t createOrder(const std::string& customer = "John Doe",
+                        const std::string& items = R"([{"productName":"Laptop","quantity":1,"price":999.99}])") {
         auto r = create(R"({"customerName":")" + customer + R"(","items":)" + items + "}");
         EXPECT_EQ(r.status, 201) << r.body;
         auto doc = json(r.body);

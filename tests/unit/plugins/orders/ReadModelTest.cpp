@@ -157,7 +157,8 @@ TEST_F(OrdersReadModel, CacheStaysBoundedAndEveryOrderIsStillReadable) {
     std::vector<int64_t> ids;
     for (int i = 0; i < 6; ++i) ids.push_back(createOrder("C" + std::to_string(i)));
     EXPECT_LE(plugin->readModel()->cache().size(), 2u);
-    for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(str(json(get(url(ids[i])).body), "customerName"), "C" + std::to_string(i));
+    for (size_t i = 0; i < ids.size(); ++i)
+        EXPECT_EQ(str(json(get(url(ids[i])).body), "customerName"), "C" + std::to_string(i));
     EXPECT_LE(plugin->readModel()->cache().size(), 2u);
 }
 
@@ -226,8 +227,10 @@ TEST_F(OrdersReadModel, StartLogsOneInfoLineWithTheEssentials) {
 }
 
 TEST_F(OrdersConfig, BadValuesAreRefusedNamingTheKey) {
-    ordersystem::testing::FakeConfig config("orders", {{"database", "orders.db"}, {"cache_entries", "10"},
-                                                       {"command_timeout_ms", "0"}, {"idempotency_lease_ms", "1000"},
+    ordersystem::testing::FakeConfig config("orders", {{"database", "orders.db"},
+                                                       {"cache_entries", "10"},
+                                                       {"command_timeout_ms", "0"},
+                                                       {"idempotency_lease_ms", "1000"},
                                                        {"max_conflict_retries", "3"}});
     auto r = readSettings(config);
     ASSERT_FALSE(r.isOk());

@@ -52,7 +52,8 @@ TEST_F(CreateOrder, TotalIsExactForThreeTimesFifteenNinetyNine) {
 
 TEST_F(CreateOrder, TotalIsExactForLaptopAndTwoMice) {
     const int64_t id = createOrder(
-        "A", R"([{"productName":"Laptop","quantity":1,"price":999.99},{"productName":"Mouse","quantity":2,"price":29.99}])");
+        "A",
+        R"([{"productName":"Laptop","quantity":1,"price":999.99},{"productName":"Mouse","quantity":2,"price":29.99}])");
     auto doc = json(get(url(id)).body);
     EXPECT_EQ(str(doc, "totalAmount"), "1059.97");
     EXPECT_EQ(doc.find("items")->items()[1].find("price")->numberText(), "29.99");
@@ -107,7 +108,8 @@ TEST_F(CreateOrder, LogOutageIs503AndStoresNothing) {
 TEST_F(CreateOrder, CountsCommandOutcomesInMetrics) {
     createOrder();
     create("{");
-    EXPECT_EQ(host->fakeMetrics().value("ordersystem_commands_total", {{"command", "CreateOrder"}, {"outcome", "ok"}}), 1.0);
+    EXPECT_EQ(host->fakeMetrics().value("ordersystem_commands_total", {{"command", "CreateOrder"}, {"outcome", "ok"}}),
+              1.0);
 }
 
 TEST_F(GetOrder, UnknownOrMalformedIdsAre404ProblemsNeverCrashes) {
@@ -195,7 +197,8 @@ TEST_F(OrderTransition, SuccessfulTransitionsSetTimestampsVersionAndReason) {
 TEST_F(OrderTransition, CancelWithoutBlankOrOverlongReasonIs400AndChangesNothing) {
     const int64_t id = createOrder();
     const std::string longReason(501, 'x');
-    for (const sdk::HeaderList& q : {sdk::HeaderList{}, sdk::HeaderList{{"reason", "  "}}, sdk::HeaderList{{"reason", longReason}}}) {
+    for (const sdk::HeaderList& q :
+         {sdk::HeaderList{}, sdk::HeaderList{{"reason", "  "}}, sdk::HeaderList{{"reason", longReason}}}) {
         auto r = post(url(id, "/cancel"), q);
         EXPECT_EQ(r.status, 400) << r.body;
         EXPECT_EQ(str(json(r.body).find("errors")->items().at(0), "field"), "reason");
@@ -363,9 +366,9 @@ TEST_F(OrderLists, DefaultsTo100AndRefusesBadStatusLimitOrCursor) {
     EXPECT_EQ(doc.find("items")->items().size(), 100u);
     const std::string cursor = doc.find("nextCursor")->asString();
     EXPECT_EQ(cursor.substr(cursor.find('-')), "-100") << cursor;
-    for (const sdk::HeaderList& q : {sdk::HeaderList{{"status", "Shipped"}}, sdk::HeaderList{{"limit", "0"}},
-                                     sdk::HeaderList{{"limit", "1001"}}, sdk::HeaderList{{"limit", "ten"}},
-                                     sdk::HeaderList{{"cursor", "x"}}}) {
+    for (const sdk::HeaderList& q :
+         {sdk::HeaderList{{"status", "Shipped"}}, sdk::HeaderList{{"limit", "0"}}, sdk::HeaderList{{"limit", "1001"}},
+          sdk::HeaderList{{"limit", "ten"}}, sdk::HeaderList{{"cursor", "x"}}}) {
         auto r = get("/api/orders", q);
         EXPECT_EQ(r.status, 400) << q.front().first << "=" << q.front().second;
         EXPECT_EQ(r.contentType, "application/problem+json");

@@ -36,7 +36,8 @@ void run(int threads, double seconds) {
     ordersystem::testing::TempDir dir;
     FakeHost host(dir.path());
     host.mutableNode().durability = Durability::Full;
-    for (uint32_t i = 0; i < kConfigKeyCount; ++i) host.mutableConfig().set(kConfigKeys[i].name, kConfigKeys[i].defaultValue);
+    for (uint32_t i = 0; i < kConfigKeyCount; ++i)
+        host.mutableConfig().set(kConfigKeys[i].name, kConfigKeys[i].defaultValue);
     auto plugin = std::move(InMemoryTransportPlugin::create(host.config()).value());
     if (!plugin->start(host).isOk()) {
         std::fprintf(stderr, "cannot start the log\n");
@@ -77,9 +78,10 @@ void run(int threads, double seconds) {
     log.unsubscribe(sub);
     const double commits = host.fakeMetrics().value("ordersystem_inmemory_commits_total");
     const double n = static_cast<double>(appended.load());
-    std::printf("threads=%3d  appends/s=%9.0f  commits/s=%8.0f  mean ops per commit=%6.1f  (%.0f appends in %.2f s, "
-                "synchronous=FULL)\n",
-                threads, n / elapsed, commits / elapsed, commits > 0 ? n / commits : 0.0, n, elapsed);
+    std::printf(
+        "threads=%3d  appends/s=%9.0f  commits/s=%8.0f  mean ops per commit=%6.1f  (%.0f appends in %.2f s, "
+        "synchronous=FULL)\n",
+        threads, n / elapsed, commits / elapsed, commits > 0 ? n / commits : 0.0, n, elapsed);
     std::fflush(stdout);
     plugin->stop();
 }

@@ -22,7 +22,8 @@ struct Ack {
 [[noreturn]] void appendUntilKilled(const std::string& dir, int fd) {
     FakeHost host(dir);
     host.mutableNode().durability = Durability::Full;
-    for (uint32_t i = 0; i < kConfigKeyCount; ++i) host.mutableConfig().set(kConfigKeys[i].name, kConfigKeys[i].defaultValue);
+    for (uint32_t i = 0; i < kConfigKeyCount; ++i)
+        host.mutableConfig().set(kConfigKeys[i].name, kConfigKeys[i].defaultValue);
     auto created = InMemoryTransportPlugin::create(host.config());
     if (!created.isOk() || !created.value()->start(host).isOk()) _exit(3);
     EventLog& log = *host.eventLog();

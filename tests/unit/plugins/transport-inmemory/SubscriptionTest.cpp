@@ -8,9 +8,9 @@
 #include <thread>
 
 #include "LogFixture.h"
-#include "ordersystem/testing/TestSupport.h"
 #include "ordersystem/sdk/util.h"
 #include "ordersystem/sqlite/db.h"
+#include "ordersystem/testing/TestSupport.h"
 
 namespace ordersystem::plugins::inmemory::test {
 namespace {
@@ -249,7 +249,7 @@ TEST(InMemoryProjection, ASlowProjectionGetsItsBacklogInFewerLargerBatchesWithou
     };
     auto sub = f.log().subscribe(projection);
     ASSERT_TRUE(sub.isOk());
-    f.appendOrder(1);  // the projection now sits in its first apply
+    f.appendOrder(1);                               // the projection now sits in its first apply
     for (int i = 0; i < 40; ++i) f.appendOrder(1);  // 40 commits of one event each, meanwhile
     hold = false;
     ASSERT_TRUE(projection.waitFor(41));

@@ -55,8 +55,9 @@ TEST(NatsSettings, EveryDeclaredKeyHasHelpAndAParsableDefault) {
         EXPECT_TRUE(names.insert(keys[i].name).second) << keys[i].name;
         EXPECT_NE(std::string(keys[i].help), "") << keys[i].name;
     }
-    for (const char* required : {"url", "stream", "subject_prefix", "connect_timeout_ms", "request_timeout_ms",
-                                 "heartbeat_interval_ms", "node_ttl_ms", "reaction_ack_wait_ms", "reaction_max_deliveries"})
+    for (const char* required :
+         {"url", "stream", "subject_prefix", "connect_timeout_ms", "request_timeout_ms", "heartbeat_interval_ms",
+          "node_ttl_ms", "reaction_ack_wait_ms", "reaction_max_deliveries"})
         EXPECT_EQ(names.count(required), 1u) << required;
 }
 
@@ -72,13 +73,15 @@ TEST(NatsSettings, NamesThatJetStreamWouldRejectAreRefusedNamingTheKey) {
     EXPECT_NE(refusal({{"stream", "ORDERS.V1"}}).find("transport.nats.stream"), std::string::npos);
     EXPECT_NE(refusal({{"subject_prefix", "orders.*"}}).find("transport.nats.subject_prefix"), std::string::npos);
     EXPECT_NE(refusal({{"subject_prefix", "orders..events"}}).find("transport.nats.subject_prefix"), std::string::npos);
-    EXPECT_NE(refusal({{"deadletter_prefix", "orders.events.dead"}}).find("transport.nats.deadletter_prefix"), std::string::npos);
+    EXPECT_NE(refusal({{"deadletter_prefix", "orders.events.dead"}}).find("transport.nats.deadletter_prefix"),
+              std::string::npos);
     EXPECT_NE(refusal({{"id_subject", "orders.events"}}).find("transport.nats.id_subject"), std::string::npos);
 }
 
 TEST(NatsSettings, OutOfRangeNumbersAreRefusedNamingTheKey) {
     EXPECT_NE(refusal({{"request_timeout_ms", "0"}}).find("transport.nats.request_timeout_ms"), std::string::npos);
-    EXPECT_NE(refusal({{"reaction_max_deliveries", "0"}}).find("transport.nats.reaction_max_deliveries"), std::string::npos);
+    EXPECT_NE(refusal({{"reaction_max_deliveries", "0"}}).find("transport.nats.reaction_max_deliveries"),
+              std::string::npos);
     EXPECT_NE(refusal({{"reaction_workers", "1000"}}).find("transport.nats.reaction_workers"), std::string::npos);
     // A TTL shorter than the heartbeat would drop live nodes.
     EXPECT_NE(refusal({{"node_ttl_ms", "1000"}, {"heartbeat_interval_ms", "2000"}}).find("transport.nats.node_ttl_ms"),
@@ -93,8 +96,8 @@ TEST(NatsSettings, SafeNamesKeepOnlyCharactersJetStreamAccepts) {
 
 TEST(NatsSettings, IdempotencyKeysMapToDistinctValidKvKeys) {
     std::set<std::string> seen;
-    const std::vector<std::string> keys = {"a", "A", "key with spaces", "\xc3\xbc", "a.b", "a_b", std::string(500, 'x'),
-                                           std::string(501, 'x')};
+    const std::vector<std::string> keys = {"a",   "A",   "key with spaces",     "\xc3\xbc",
+                                           "a.b", "a_b", std::string(500, 'x'), std::string(501, 'x')};
     for (const std::string& key : keys) {
         const std::string k = plugins::nats::kvKeyFor(key);
         EXPECT_TRUE(seen.insert(k).second) << key;

@@ -86,11 +86,14 @@ TEST_F(AppendPipelineUnreachable, AsyncCallsFromSeveralThreadsCompleteOnceWithUn
         submitters.insert(th.get_id());
         th.join();
     }
-    ASSERT_TRUE(waitUntil([&] {
-        for (auto& s : seen)
-            if (s.calls.load() == 0) return false;
-        return true;
-    }, std::chrono::seconds(10), std::chrono::milliseconds(5))) << "completions must not hang with Redis down";
+    ASSERT_TRUE(waitUntil(
+        [&] {
+            for (auto& s : seen)
+                if (s.calls.load() == 0) return false;
+            return true;
+        },
+        std::chrono::seconds(10), std::chrono::milliseconds(5)))
+        << "completions must not hang with Redis down";
     pipeline->close();
     for (auto& s : seen) {
         EXPECT_EQ(s.calls.load(), 1);

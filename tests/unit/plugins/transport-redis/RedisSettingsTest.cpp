@@ -31,8 +31,9 @@ TEST(RedisUrl, PortDefaultsTo6379AndIpv6HostsNeedBrackets) {
 }
 
 TEST(RedisUrl, MalformedUrlsAreRefusedNamingTheKey) {
-    for (const char* bad : {"http://127.0.0.1:6379", "127.0.0.1:6379", "redis://", "redis://host:", "redis://host:99999",
-                            "redis://host:abc", "redis://host:6379/x", "redis://[::1", "redis://ho st:1"}) {
+    for (const char* bad :
+         {"http://127.0.0.1:6379", "127.0.0.1:6379", "redis://", "redis://host:", "redis://host:99999",
+          "redis://host:abc", "redis://host:6379/x", "redis://[::1", "redis://ho st:1"}) {
         auto r = parseRedisUrl(bad);
         EXPECT_FALSE(r.isOk()) << bad;
         EXPECT_EQ(r.status().code, StatusCode::InvalidConfig) << bad;
@@ -89,9 +90,9 @@ TEST(RedisSettingsParse, EveryKeyTheParserReadsIsDeclaredWithADefault) {
         EXPECT_GT(std::strlen(k.defaultValue), 0u) << k.name;
         EXPECT_GT(std::strlen(k.help), 0u) << k.name;
     }
-    for (const char* key : {"url", "key_prefix", "connect_timeout_ms", "command_timeout_ms", "heartbeat_interval_ms",
-                            "node_ttl_ms", "reaction_max_deliveries", "reaction_claim_idle_ms", "reaction_retry_ms",
-                            "stream_maxlen"})
+    for (const char* key :
+         {"url", "key_prefix", "connect_timeout_ms", "command_timeout_ms", "heartbeat_interval_ms", "node_ttl_ms",
+          "reaction_max_deliveries", "reaction_claim_idle_ms", "reaction_retry_ms", "stream_maxlen"})
         EXPECT_EQ(declared.count(key), 1u) << key;
 }
 

@@ -35,8 +35,8 @@ TEST(StreamEntries, PositionsComeFromTheEntryIdAndTheEventFromItsEventField) {
     e.nodeId = "node-1";
     e.dataJson = R"({"totalAmount":10.5})";
     const std::string json = ordersystem::sdk::toJson(e);
-    auto reply = replyFrom("*2\r\n*2\r\n" + bulk("41-0") + "*2\r\n" + bulk("event") + bulk(json) +
-                           "*2\r\n" + bulk("42-0") + "*-1\r\n");
+    auto reply = replyFrom("*2\r\n*2\r\n" + bulk("41-0") + "*2\r\n" + bulk("event") + bulk(json) + "*2\r\n" +
+                           bulk("42-0") + "*-1\r\n");
     auto entries = parseEntries(reply.get());
     ASSERT_EQ(entries.size(), 2u);
     EXPECT_EQ(entries[0].position, 41u);

@@ -45,8 +45,8 @@ private:
     std::mutex _mutex;
     std::condition_variable _settled;
     int64_t _next = 1;
-    int64_t _end = 1;        ///< one past the current block
-    int64_t _spare = 0;      ///< first id of a block reserved ahead, 0 = none
+    int64_t _end = 1;         ///< one past the current block
+    int64_t _spare = 0;       ///< first id of a block reserved ahead, 0 = none
     bool _reserving = false;  ///< a reservation is under way
 };
 

@@ -46,11 +46,9 @@ inline constexpr Family kProjectionApplyFailures{"ordersystem_projection_apply_f
 inline constexpr Family kReactionEvents{"ordersystem_reaction_events_total",
                                         "Events handed to each reaction, by outcome (ok | failed)", "reaction"};
 inline constexpr Family kReactionDeadLetters{"ordersystem_reaction_dead_letters_total",
-                                             "Events a reaction gave up on after its maximum deliveries",
-                                             "reaction"};
+                                             "Events a reaction gave up on after its maximum deliveries", "reaction"};
 inline constexpr Family kReactionDuplicates{"ordersystem_reaction_duplicates_total",
-                                            "Redeliveries skipped because the event was already handled",
-                                            "reaction"};
+                                            "Redeliveries skipped because the event was already handled", "reaction"};
 
 inline sdk::Counter& counter(sdk::Metrics& m, const Family& f, const sdk::Labels& labels = {}) {
     return m.counter(f.name, f.help, labels);

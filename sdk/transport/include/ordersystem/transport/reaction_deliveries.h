@@ -29,13 +29,13 @@ struct ReactionPolicy {
 
 /// Where a dead letter went, for the log line.
 struct DeadLetterRecord {
-    std::string eventId;    ///< empty: the entry could not be read as an event
+    std::string eventId;  ///< empty: the entry could not be read as an event
     int64_t orderId = 0;
     uint64_t position = 0;  ///< log position
     int64_t deliveries = 0;
-    std::string reason;     ///< the last failure
-    std::string movedTo;    ///< e.g. "dead_letters", "P:deadletter:notifications"
-    bool recorded = true;   ///< false: the engine could not store it (the event is lost to the reaction)
+    std::string reason;    ///< the last failure
+    std::string movedTo;   ///< e.g. "dead_letters", "P:deadletter:notifications"
+    bool recorded = true;  ///< false: the engine could not store it (the event is lost to the reaction)
 };
 
 class ReactionDeliveries {

@@ -90,7 +90,8 @@ protected:
         broker.reset();
     }
     /// Starts a node (own folder) and waits until it is ready; null on failure.
-    OrderNode* addNode(const std::string& nodeId, std::map<std::string, std::map<std::string, std::string>> extraKeys = {},
+    OrderNode* addNode(const std::string& nodeId,
+                       std::map<std::string, std::map<std::string, std::string>> extraKeys = {},
                        const std::string& webhookUrl = "") {
         OrderNode::Options o;
         o.nodeId = nodeId;

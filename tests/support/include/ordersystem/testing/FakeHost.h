@@ -92,8 +92,12 @@ public:
             ++count;
         }
     };
-    Counter& counter(std::string_view name, std::string_view, const Labels& labels = {}) override { return get(name, labels); }
-    Gauge& gauge(std::string_view name, std::string_view, const Labels& labels = {}) override { return get(name, labels); }
+    Counter& counter(std::string_view name, std::string_view, const Labels& labels = {}) override {
+        return get(name, labels);
+    }
+    Gauge& gauge(std::string_view name, std::string_view, const Labels& labels = {}) override {
+        return get(name, labels);
+    }
     Histogram& histogram(std::string_view name, std::string_view, const Labels& labels = {},
                          const std::vector<double>& = {}) override {
         return get(name, labels);
@@ -233,11 +237,13 @@ public:
             // again on another thread (the "worker") with onEventLoop false.
             req.onEventLoop = true;
             AsyncRouteHandler handler = best->asyncHandler;
-            if (handler(req, [pending](HttpResponse&& r) { pending->finish(std::move(r)); }) == HandlerOutcome::WouldBlock) {
+            if (handler(req, [pending](HttpResponse&& r) { pending->finish(std::move(r)); }) ==
+                HandlerOutcome::WouldBlock) {
                 pending->_calledAgain = true;
                 pending->_request.onEventLoop = false;
                 std::thread([pending, handler] {
-                    handler(pending->_request, [pending](HttpResponse&& answer) { pending->finish(std::move(answer)); });
+                    handler(pending->_request,
+                            [pending](HttpResponse&& answer) { pending->finish(std::move(answer)); });
                 }).detach();
             }
         } else if (best->isNonBlocking()) {
@@ -268,11 +274,16 @@ private:
             bool ok = true;
             for (size_t i = 0; i < parts.size() && ok; ++i) {
                 const auto& s = r.segments[i];
-                if (s.size() > 2 && s.front() == '{' && s.back() == '}') params.emplace_back(s.substr(1, s.size() - 2), parts[i]);
+                if (s.size() > 2 && s.front() == '{' && s.back() == '}')
+                    params.emplace_back(s.substr(1, s.size() - 2), parts[i]);
                 else if (s == parts[i]) ++literals;
                 else ok = false;
             }
-            if (ok && literals > bestLiterals) { best = &r; bestLiterals = literals; *bestParams = params; }
+            if (ok && literals > bestLiterals) {
+                best = &r;
+                bestLiterals = literals;
+                *bestParams = params;
+            }
         }
         return best;
     }
@@ -280,8 +291,10 @@ private:
         std::vector<std::string> out;
         std::string cur;
         for (char c : path) {
-            if (c == '/') { if (!cur.empty()) out.push_back(cur); cur.clear(); }
-            else cur.push_back(c);
+            if (c == '/') {
+                if (!cur.empty()) out.push_back(cur);
+                cur.clear();
+            } else cur.push_back(c);
         }
         if (!cur.empty()) out.push_back(cur);
         return out;
@@ -293,8 +306,7 @@ private:
 /// provideEventLog on each (or construct them with the same log).
 class FakeHost final : public Host {
 public:
-    explicit FakeHost(std::string dataDir, std::string nodeId = "node-test")
-        : _config("test") {
+    explicit FakeHost(std::string dataDir, std::string nodeId = "node-test") : _config("test") {
         _node.nodeId = std::move(nodeId);
         _node.dataDir = std::move(dataDir);
         _node.durability = Durability::Normal;

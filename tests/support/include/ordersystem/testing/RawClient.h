@@ -18,7 +18,7 @@ namespace ordersystem::testing {
 bool makeSelfSignedCertificate(const std::string& dir);
 
 struct RawResponse {
-    int status = 0;  ///< 0: no complete response arrived
+    int status = 0;                              ///< 0: no complete response arrived
     std::map<std::string, std::string> headers;  ///< lower-case names
     std::string body;
     std::string header(const std::string& lowerName) const {

@@ -82,7 +82,7 @@ private:
 };
 
 struct HttpResult {
-    int status = 0;  ///< 0 = no answer (connection refused, timeout)
+    int status = 0;                              ///< 0 = no answer (connection refused, timeout)
     std::map<std::string, std::string> headers;  ///< lower-case names
     std::string body;
     std::string error;
@@ -108,8 +108,8 @@ std::string urlEncode(const std::string& text);
 /// Where the build put things (env ORDERSYSTEM_BUILD_DIR set by ctest).
 std::string buildDir();
 std::string sourceDir();
-std::string hostExecutable();   ///< <build>/bin/ordersystem
-std::string pluginDir();        ///< <build>/lib/ordersystem/plugins
+std::string hostExecutable();  ///< <build>/bin/ordersystem
+std::string pluginDir();       ///< <build>/lib/ordersystem/plugins
 
 /// One ordersystem node: writes <dir>/ordersystem.ini from sections, starts the executable
 /// with --config, waits for /health/live. Destructor stops it (SIGTERM).
@@ -135,7 +135,7 @@ public:
     bool start(std::chrono::milliseconds timeout = std::chrono::seconds(20));
     /// Waits until /health/ready is 200.
     bool waitReady(std::chrono::milliseconds timeout = std::chrono::seconds(20));
-    int stop();   ///< SIGTERM; exit code
+    int stop();  ///< SIGTERM; exit code
     void kill9();
     bool running() const { return _process && _process->running(); }
     int port() const { return _port; }
@@ -164,7 +164,7 @@ public:
     explicit RedisServer(std::string dir, int port = 0);
     ~RedisServer();
     bool start(std::chrono::milliseconds timeout = std::chrono::seconds(10));
-    void stop();   ///< SIGTERM
+    void stop();  ///< SIGTERM
     void kill9();
     int port() const { return _port; }
     std::string url() const { return "redis://127.0.0.1:" + std::to_string(_port); }

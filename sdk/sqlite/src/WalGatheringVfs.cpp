@@ -162,63 +162,29 @@ int xFetch(sqlite3_file* f, sqlite3_int64 offset, int amount, void** out) {
 int xUnfetch(sqlite3_file* f, sqlite3_int64 offset, void* p) { return real(f)->pMethods->xUnfetch(real(f), offset, p); }
 
 /// Methods for WAL files whose wrapped file has io_methods version >= 3 (unix has 3).
-const sqlite3_io_methods kMethodsV3 = {3,
-                                       xClose,
-                                       xRead,
-                                       xWrite,
-                                       xTruncate,
-                                       xSync,
-                                       xFileSize,
-                                       xLock,
-                                       xUnlock,
-                                       xCheckReservedLock,
-                                       xFileControl,
-                                       xSectorSize,
-                                       xDeviceCharacteristics,
-                                       xShmMap,
-                                       xShmLock,
-                                       xShmBarrier,
-                                       xShmUnmap,
-                                       xFetch,
-                                       xUnfetch};
-const sqlite3_io_methods kMethodsV2 = {2,
-                                       xClose,
-                                       xRead,
-                                       xWrite,
-                                       xTruncate,
-                                       xSync,
-                                       xFileSize,
-                                       xLock,
-                                       xUnlock,
-                                       xCheckReservedLock,
-                                       xFileControl,
-                                       xSectorSize,
-                                       xDeviceCharacteristics,
-                                       xShmMap,
-                                       xShmLock,
-                                       xShmBarrier,
-                                       xShmUnmap,
-                                       nullptr,
-                                       nullptr};
-const sqlite3_io_methods kMethodsV1 = {1,
-                                       xClose,
-                                       xRead,
-                                       xWrite,
-                                       xTruncate,
-                                       xSync,
-                                       xFileSize,
-                                       xLock,
-                                       xUnlock,
-                                       xCheckReservedLock,
-                                       xFileControl,
-                                       xSectorSize,
-                                       xDeviceCharacteristics,
-                                       nullptr,
-                                       nullptr,
-                                       nullptr,
-                                       nullptr,
-                                       nullptr,
-                                       nullptr};
+// clang-format off
+const sqlite3_io_methods kMethodsV3 = {3, xClose, xRead, xWrite, xTruncate, xSync, xFileSize, xLock, xUnlock,
+    xCheckReservedLock, xFileControl, xSectorSize, xDeviceCharacteristics, xShmMap, xShmLock, xShmBarrier,
+    xShmUnmap, xFetch, xUnfetch};
+// clang-format on
+/// Version 2 has no memory-mapped reads: the same methods without xFetch/xUnfetch.
+const sqlite3_io_methods kMethodsV2 = [] {
+    sqlite3_io_methods m = kMethodsV3;
+    m.iVersion = 2;
+    m.xFetch = nullptr;
+    m.xUnfetch = nullptr;
+    return m;
+}();
+/// Version 1 has no shared-memory methods either.
+const sqlite3_io_methods kMethodsV1 = [] {
+    sqlite3_io_methods m = kMethodsV2;
+    m.iVersion = 1;
+    m.xShmMap = nullptr;
+    m.xShmLock = nullptr;
+    m.xShmBarrier = nullptr;
+    m.xShmUnmap = nullptr;
+    return m;
+}();
 
 sqlite3_vfs* baseOf(sqlite3_vfs* vfs) { return static_cast<sqlite3_vfs*>(vfs->pAppData); }
 

@@ -1,6 +1,8 @@
 // The plugin's NATS connection; see NatsClient.h.
 #include "NatsClient.h"
 
+#include <vector>
+
 namespace ordersystem::plugins::nats {
 
 namespace {
@@ -61,7 +63,11 @@ sdk::Status NatsClient::connectOnThisThread(const std::string& clientName) {
     // first call in the process counts; a later one (another connection) is a harmless no-op.
     nats_Open(kLockSpinCount);
     natsStatus s = natsOptions_Create(&_options);
-    if (s == NATS_OK) s = natsOptions_SetURL(_options, _settings.url.c_str());
+    // Every server of the list: the first connection goes to any that answers, a lost one moves
+    // to another (in random order, so the nodes of a cluster spread over the servers).
+    std::vector<const char*> servers;
+    for (const auto& server : _settings.servers) servers.push_back(server.c_str());
+    if (s == NATS_OK) s = natsOptions_SetServers(_options, servers.data(), static_cast<int>(servers.size()));
     if (s == NATS_OK) s = natsOptions_SetName(_options, clientName.c_str());
     if (s == NATS_OK) s = natsOptions_SetTimeout(_options, _settings.connectTimeoutMs);
     // The first attempt must succeed (start-up refuses an unreachable broker); later losses are
@@ -163,13 +169,15 @@ void NatsClient::onDisconnected(natsConnection*, void* closure) {
                      " ms");
 }
 
-void NatsClient::onReconnected(natsConnection*, void* closure) {
+void NatsClient::onReconnected(natsConnection* nc, void* closure) {
     auto* st = static_cast<CallbackState*>(closure);
     if (st->closing) return;
     st->up = true;
     st->connectedGauge->set(1);
     st->reconnects->inc();
-    st->logger->info("reconnected to NATS at " + st->url);
+    char server[256] = {0};
+    if (natsConnection_GetConnectedUrl(nc, server, sizeof server) != NATS_OK) server[0] = '\0';
+    st->logger->info("reconnected to NATS at " + std::string(server[0] != '\0' ? server : st->url.c_str()));
 }
 
 void NatsClient::onClosed(natsConnection*, void* closure) {

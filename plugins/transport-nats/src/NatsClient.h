@@ -1,5 +1,6 @@
 // Contract: one NATS connection and its JetStream context, shared by every part of the plugin.
-// - connect() runs in start(): the first attempt must succeed (an unreachable server or one
+// - connect() runs in start() with every server of the url list (any may take the connection,
+//   a lost one is replaced by another): the first attempt must succeed (no server reachable, or one
 //   without JetStream is Unavailable "cannot reach NATS at <url>: ..."), after that the library
 //   reconnects forever in the background and restores subscriptions. The library's own threads
 //   (socket reader, timers, reconnects) are named "nats-io" (see connect()).

@@ -15,24 +15,6 @@ sdk::Status appendFailure(int64_t orderId, natsStatus status, jsErrCode jsError,
     return toStatus(status, jsError, "cannot append to order " + std::to_string(orderId), detail);
 }
 
-bool worthRepeating(natsStatus status, jsErrCode jsError) noexcept {
-    switch (jsError) {
-    case JSClusterNotAvailErr:
-    case JSClusterNotLeaderErr:
-    case JSStreamOfflineErr: return true;
-    default: break;
-    }
-    switch (status) {
-    // cnats reports "no responders" with JSNotEnabledErr; in a cluster it means no leader now.
-    case NATS_NO_RESPONDERS: return true;
-    case NATS_TIMEOUT:
-    case NATS_CONNECTION_DISCONNECTED:
-    case NATS_NOT_YET_CONNECTED:
-    case NATS_IO_ERROR: return jsError == 0;
-    default: return false;
-    }
-}
-
 sdk::Status buildEventMessage(const Settings& settings, const sdk::EventRecord& event, uint64_t expectedSubjectSeq,
                               int64_t maxWaitMs, EventMessage* out) {
     const std::string subject = settings.orderSubject(event.orderId);

@@ -3,7 +3,7 @@
 // body the wire document (events.h), headers Os-Version and Os-Type, and publish options that add
 // Nats-Msg-Id = eventId (a repeat inside the duplicate window is dropped) and the version check
 // (expected last subject sequence; 0 = the order has no message yet); and the one reading of a
-// refused publish (appendFailure, worthRepeating). Pure functions, no I/O; callable from any thread.
+// refused publish (appendFailure). Pure functions, no I/O; callable from any thread.
 #pragma once
 
 #include <cstdint>
@@ -42,11 +42,6 @@ struct EventMessage {
 /// A refused publish of an event of order orderId as an append answers it: VersionConflict when
 /// the version check failed (JSStreamWrongLastSequenceErr), else toStatus' mapping of status.
 sdk::Status appendFailure(int64_t orderId, natsStatus status, jsErrCode jsError, const std::string& detail);
-
-/// true when a publish that failed this way may be repeated (same message, same version check):
-/// no answer, nobody answering, the connection moving to another server, the stream's leader
-/// being elected. JetStream's other refusals (the version check among them) stay refusals.
-bool worthRepeating(natsStatus status, jsErrCode jsError) noexcept;
 
 /// Builds event's message with the version check expectedSubjectSeq and the ack wait maxWaitMs.
 sdk::Status buildEventMessage(const Settings& settings, const sdk::EventRecord& event, uint64_t expectedSubjectSeq,

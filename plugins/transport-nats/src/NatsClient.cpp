@@ -1,7 +1,10 @@
 // The plugin's NATS connection; see NatsClient.h.
 #include "NatsClient.h"
 
+#include <chrono>
 #include <vector>
+
+#include "ordersystem/transport/backoff.h"
 
 namespace ordersystem::plugins::nats {
 
@@ -34,6 +37,24 @@ sdk::Status toStatus(natsStatus status, jsErrCode jsError, const std::string& wh
     case NATS_NOT_FOUND: return sdk::Status(sdk::StatusCode::NotFound, text);
     case NATS_INVALID_ARG: return sdk::Status(sdk::StatusCode::Internal, text);
     default: return sdk::Status(sdk::StatusCode::Unavailable, text);
+    }
+}
+
+bool worthRepeating(natsStatus status, jsErrCode jsError) noexcept {
+    switch (jsError) {
+    case JSClusterNotAvailErr:
+    case JSClusterNotLeaderErr:
+    case JSStreamOfflineErr: return true;
+    default: break;
+    }
+    switch (status) {
+    // cnats reports "no responders" with JSNotEnabledErr; in a cluster it means no leader now.
+    case NATS_NO_RESPONDERS: return true;
+    case NATS_TIMEOUT:
+    case NATS_CONNECTION_DISCONNECTED:
+    case NATS_NOT_YET_CONNECTED:
+    case NATS_IO_ERROR: return jsError == 0;
+    default: return false;
     }
 }
 
@@ -151,6 +172,19 @@ jsOptions NatsClient::requestOptions() const {
     jsOptions_Init(&jo);
     jo.Wait = _settings.requestTimeoutMs;
     return jo;
+}
+
+natsStatus NatsClient::untilLeader(const std::function<natsStatus(jsErrCode*)>& call, jsErrCode* jsError) const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(_settings.appendTimeoutMs);
+    transport::Backoff backoff(100, 1000);
+    while (true) {
+        *jsError = static_cast<jsErrCode>(0);
+        const natsStatus s = call(jsError);
+        if (!worthRepeating(s, *jsError)) return s;
+        const int64_t delayMs = backoff.next();
+        if (std::chrono::steady_clock::now() + std::chrono::milliseconds(delayMs) >= deadline) return s;
+        std::this_thread::sleep_for(std::chrono::milliseconds(delayMs));
+    }
 }
 
 sdk::Status NatsClient::unavailable(const std::string& what) const {

@@ -85,14 +85,16 @@ sdk::Status NatsEventLog::ensureStream(const std::string& name, const std::strin
     jsOptions jo = _client.requestOptions();
     jsErrCode jerr = static_cast<jsErrCode>(0);
     StreamInfoGuard created;
-    natsStatus s = js_AddStream(&created.info, _client.js(), &cfg, &jo, &jerr);
+    natsStatus s = _client.untilLeader(
+        [&](jsErrCode* e) { return js_AddStream(&created.info, _client.js(), &cfg, &jo, e); }, &jerr);
     if (s == NATS_OK) return sdk::Status::ok();
     if (jerr != JSStreamNameExistErr) return toStatus(s, jerr, "cannot create JetStream stream " + name);
 
     // It exists with another configuration (an operator tuned it, or an older version made it):
     // keep it as long as it still captures our subject.
     StreamInfoGuard existing;
-    s = js_GetStreamInfo(&existing.info, _client.js(), name.c_str(), &jo, &jerr);
+    s = _client.untilLeader(
+        [&](jsErrCode* e) { return js_GetStreamInfo(&existing.info, _client.js(), name.c_str(), &jo, e); }, &jerr);
     if (s != NATS_OK) return toStatus(s, jerr, "cannot read JetStream stream " + name);
     // Changing the replica count moves data between servers: the operator decides, not a start.
     if (auto st = checkReplicas(_settings, "stream", name, existing.info->Config->Replicas); !st) return st;

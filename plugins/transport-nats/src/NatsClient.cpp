@@ -132,7 +132,8 @@ sdk::Status NatsClient::connectOnThisThread(const std::string& clientName) {
     }
     jsAccountInfo* info = nullptr;
     jsErrCode jerr = static_cast<jsErrCode>(0);
-    s = js_GetAccountInfo(&info, _js, &jo, &jerr);
+    // Answered by the JetStream meta leader: wait while one is elected (a server just went).
+    s = untilLeader([&](jsErrCode* e) { return js_GetAccountInfo(&info, _js, &jo, e); }, &jerr);
     jsAccountInfo_Destroy(info);
     if (s != NATS_OK) {
         std::string why = natsErrorText(s);

@@ -92,8 +92,8 @@ void expectStoredOnceWithoutGaps(NatsEventLog& log, const std::vector<Acknowledg
         }
         for (const auto& [eventId, times] : stored) EXPECT_EQ(times, 1) << "order " << orderId << " event " << eventId;
         for (const auto& eventId : eventIds)
-            EXPECT_EQ(stored.count(eventId), 1u) << "acknowledged event " << eventId << " of order " << orderId
-                                                 << " is not stored";
+            EXPECT_EQ(stored.count(eventId), 1u)
+                << "acknowledged event " << eventId << " of order " << orderId << " is not stored";
     }
 }
 

@@ -29,8 +29,9 @@ std::string NatsServerCluster::config(int i) const {
     const Server& s = _servers[i];
     return "server_name: " + name(i) + "\nlisten: 127.0.0.1:" + std::to_string(s.clientPort) +
            "\nhttp: 127.0.0.1:" + std::to_string(s.monitorPort) + "\njetstream {\n  store_dir: \"" + _dir + "/" +
-           name(i) + "-store\"\n}\ncluster {\n  name: test-cluster\n  listen: 127.0.0.1:" +
-           std::to_string(s.routePort) + "\n  routes: [\n" + routes + "  ]\n}\n";
+           name(i) +
+           "-store\"\n}\ncluster {\n  name: test-cluster\n  listen: 127.0.0.1:" + std::to_string(s.routePort) +
+           "\n  routes: [\n" + routes + "  ]\n}\n";
 }
 
 bool NatsServerCluster::start(std::chrono::milliseconds timeout) {
@@ -60,7 +61,8 @@ bool NatsServerCluster::running(int i) const { return _servers[i].process && _se
 
 std::string NatsServerCluster::metaLeader(int i) const {
     if (!running(i)) return {};
-    const sdk::JsonValue jsz = httpRequest(_servers[i].monitorPort, "GET", "/jsz", {}, {}, std::chrono::seconds(2)).json();
+    const sdk::JsonValue jsz =
+        httpRequest(_servers[i].monitorPort, "GET", "/jsz", {}, {}, std::chrono::seconds(2)).json();
     const sdk::JsonValue* meta = jsz.find("meta_cluster");
     const sdk::JsonValue* leader = meta != nullptr ? meta->find("leader") : nullptr;
     return leader != nullptr && leader->isString() ? leader->asString() : std::string();

@@ -199,6 +199,12 @@ TEST_F(NatsClusterTest, WithoutAMajorityAppendsAnswer503AndWritesWorkAgainOnceIt
     EXPECT_EQ(httpStatusFor(async.status.code), 503) << async.status.message;
     EXPECT_NE(async.status.message.find("stream leader"), std::string::npos) << async.status.message;
 
+    // One warning for the episode, however many publishes were repeated in it.
+    size_t warnings = 0;
+    for (const auto& line : node->host->fakeLogger().lines())
+        if (line.second.find("are not acknowledged") != std::string::npos) ++warnings;
+    EXPECT_EQ(warnings, 1u);
+
     for (int i : others) ASSERT_TRUE(cluster.startServer(i));
     bool written = false;
     for (int attempt = 0; attempt < 60 && !written; ++attempt) {
@@ -208,4 +214,5 @@ TEST_F(NatsClusterTest, WithoutAMajorityAppendsAnswer503AndWritesWorkAgainOnceIt
         if (!written) std::this_thread::sleep_for(500ms);
     }
     EXPECT_TRUE(written) << "writes did not come back with the majority";
+    EXPECT_TRUE(node->host->fakeLogger().contains("acknowledges appends again"));
 }

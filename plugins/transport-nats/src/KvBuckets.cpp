@@ -3,14 +3,38 @@
 
 #include <algorithm>
 
+#include "CnatsGuards.h"
 #include "ordersystem/sdk/util.h"
 
 namespace ordersystem::plugins::nats {
 
-sdk::Result<kvStore*> openBucket(NatsClient& client, const std::string& bucket, int64_t ttlNs, int64_t replicas) {
+namespace {
+
+/// An existing bucket must have the configured replica count (its stream is KV_<bucket>).
+sdk::Result<kvStore*> checkedBucket(NatsClient& client, kvStore* kv, const std::string& bucket,
+                                    const Settings& settings) {
+    jsOptions jo = client.requestOptions();
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    StreamInfoGuard info;
+    const std::string stream = "KV_" + bucket;
+    const natsStatus s = client.untilLeader(
+        [&](jsErrCode* e) { return js_GetStreamInfo(&info.info, client.js(), stream.c_str(), &jo, e); }, &jerr);
+    sdk::Status st = s == NATS_OK ? checkReplicas(settings, "key-value bucket", bucket, info.info->Config->Replicas)
+                                  : toStatus(s, jerr, "cannot read key-value bucket " + bucket);
+    if (st) return kv;
+    kvStore_Destroy(kv);
+    return st;
+}
+
+}  // namespace
+
+sdk::Result<kvStore*> openBucket(NatsClient& client, const std::string& bucket, int64_t ttlNs,
+                                 const Settings& settings) {
+    const int64_t replicas = settings.streamReplicas;
     kvStore* kv = nullptr;
-    natsStatus s = js_KeyValue(&kv, client.js(), bucket.c_str());
-    if (s == NATS_OK) return kv;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    natsStatus s = client.untilLeader([&](jsErrCode*) { return js_KeyValue(&kv, client.js(), bucket.c_str()); }, &jerr);
+    if (s == NATS_OK) return checkedBucket(client, kv, bucket, settings);
     if (s != NATS_NOT_FOUND) return toStatus(s, static_cast<jsErrCode>(0), "cannot open key-value bucket " + bucket);
     kvConfig cfg;
     kvConfig_Init(&cfg);
@@ -19,10 +43,10 @@ sdk::Result<kvStore*> openBucket(NatsClient& client, const std::string& bucket, 
     cfg.TTL = ttlNs;  // nanoseconds: cnats hands it to the server untouched
     cfg.StorageType = js_FileStorage;
     cfg.Replicas = static_cast<int>(replicas);
-    s = js_CreateKeyValue(&kv, client.js(), &cfg);
+    s = client.untilLeader([&](jsErrCode*) { return js_CreateKeyValue(&kv, client.js(), &cfg); }, &jerr);
     if (s == NATS_OK) return kv;
     // Another node may have created it a moment ago with the same settings.
-    if (js_KeyValue(&kv, client.js(), bucket.c_str()) == NATS_OK) return kv;
+    if (js_KeyValue(&kv, client.js(), bucket.c_str()) == NATS_OK) return checkedBucket(client, kv, bucket, settings);
     return toStatus(s, static_cast<jsErrCode>(0), "cannot create key-value bucket " + bucket);
 }
 

@@ -13,8 +13,10 @@
 
 namespace ordersystem::plugins::nats {
 
-/// Binds to bucket, creating it (file storage, history 1, entries expiring after ttlNs) if missing.
-sdk::Result<kvStore*> openBucket(NatsClient& client, const std::string& bucket, int64_t ttlNs, int64_t replicas);
+/// Binds to bucket, creating it (file storage, history 1, entries expiring after ttlNs, stream_replicas
+/// replicas) if missing; an existing bucket with another replica count is InvalidConfig (checkReplicas).
+sdk::Result<kvStore*> openBucket(NatsClient& client, const std::string& bucket, int64_t ttlNs,
+                                 const Settings& settings);
 
 /// A KV key for arbitrary text: hex when short (exact, collision-free), else a double hash.
 std::string kvKeyFor(const std::string& text);

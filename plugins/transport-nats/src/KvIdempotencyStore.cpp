@@ -53,7 +53,7 @@ KvIdempotencyStore::KvIdempotencyStore(const Settings& settings, NatsClient& cli
 KvIdempotencyStore::~KvIdempotencyStore() { close(); }
 
 sdk::Status KvIdempotencyStore::open() {
-    auto kv = openBucket(_client, _settings.idempotencyBucket(), kTtlNs, _settings.streamReplicas);
+    auto kv = openBucket(_client, _settings.idempotencyBucket(), kTtlNs, _settings);
     if (!kv) return kv.status();
     _kv = *kv;
     return sdk::Status::ok();

@@ -22,7 +22,7 @@ KvMembership::~KvMembership() { stop(); }
 sdk::Status KvMembership::start() {
     // Entries of dead nodes also vanish from the bucket itself after a while.
     const int64_t ttlNs = std::max<int64_t>(_settings.nodeTtlMs * 6, 60000) * 1000000;
-    auto kv = openBucket(_client, _settings.membershipBucket(), ttlNs, _settings.streamReplicas);
+    auto kv = openBucket(_client, _settings.membershipBucket(), ttlNs, _settings);
     if (!kv) return kv.status();
     _kv = *kv;
     return _heartbeat.start();

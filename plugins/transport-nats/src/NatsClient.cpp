@@ -1,6 +1,11 @@
 // The plugin's NATS connection; see NatsClient.h.
 #include "NatsClient.h"
 
+#include <chrono>
+#include <vector>
+
+#include "ordersystem/transport/backoff.h"
+
 namespace ordersystem::plugins::nats {
 
 namespace {
@@ -35,6 +40,24 @@ sdk::Status toStatus(natsStatus status, jsErrCode jsError, const std::string& wh
     }
 }
 
+bool worthRepeating(natsStatus status, jsErrCode jsError) noexcept {
+    switch (jsError) {
+    case JSClusterNotAvailErr:
+    case JSClusterNotLeaderErr:
+    case JSStreamOfflineErr: return true;
+    default: break;
+    }
+    switch (status) {
+    // cnats reports "no responders" with JSNotEnabledErr; in a cluster it means no leader now.
+    case NATS_NO_RESPONDERS: return true;
+    case NATS_TIMEOUT:
+    case NATS_CONNECTION_DISCONNECTED:
+    case NATS_NOT_YET_CONNECTED:
+    case NATS_IO_ERROR: return jsError == 0;
+    default: return false;
+    }
+}
+
 NatsClient::NatsClient(const Settings& settings, sdk::Logger& logger, sdk::Metrics& metrics)
     : _settings(settings), _state(new CallbackState()) {
     _state->url = settings.url;
@@ -61,7 +84,11 @@ sdk::Status NatsClient::connectOnThisThread(const std::string& clientName) {
     // first call in the process counts; a later one (another connection) is a harmless no-op.
     nats_Open(kLockSpinCount);
     natsStatus s = natsOptions_Create(&_options);
-    if (s == NATS_OK) s = natsOptions_SetURL(_options, _settings.url.c_str());
+    // Every server of the list: the first connection goes to any that answers, a lost one moves
+    // to another (in random order, so the nodes of a cluster spread over the servers).
+    std::vector<const char*> servers;
+    for (const auto& server : _settings.servers) servers.push_back(server.c_str());
+    if (s == NATS_OK) s = natsOptions_SetServers(_options, servers.data(), static_cast<int>(servers.size()));
     if (s == NATS_OK) s = natsOptions_SetName(_options, clientName.c_str());
     if (s == NATS_OK) s = natsOptions_SetTimeout(_options, _settings.connectTimeoutMs);
     // The first attempt must succeed (start-up refuses an unreachable broker); later losses are
@@ -105,7 +132,8 @@ sdk::Status NatsClient::connectOnThisThread(const std::string& clientName) {
     }
     jsAccountInfo* info = nullptr;
     jsErrCode jerr = static_cast<jsErrCode>(0);
-    s = js_GetAccountInfo(&info, _js, &jo, &jerr);
+    // Answered by the JetStream meta leader: wait while one is elected (a server just went).
+    s = untilLeader([&](jsErrCode* e) { return js_GetAccountInfo(&info, _js, &jo, e); }, &jerr);
     jsAccountInfo_Destroy(info);
     if (s != NATS_OK) {
         std::string why = natsErrorText(s);
@@ -147,6 +175,19 @@ jsOptions NatsClient::requestOptions() const {
     return jo;
 }
 
+natsStatus NatsClient::untilLeader(const std::function<natsStatus(jsErrCode*)>& call, jsErrCode* jsError) const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(_settings.appendTimeoutMs);
+    transport::Backoff backoff(100, 1000);
+    while (true) {
+        *jsError = static_cast<jsErrCode>(0);
+        const natsStatus s = call(jsError);
+        if (!worthRepeating(s, *jsError)) return s;
+        const int64_t delayMs = backoff.next();
+        if (std::chrono::steady_clock::now() + std::chrono::milliseconds(delayMs) >= deadline) return s;
+        std::this_thread::sleep_for(std::chrono::milliseconds(delayMs));
+    }
+}
+
 sdk::Status NatsClient::unavailable(const std::string& what) const {
     return sdk::Status(sdk::StatusCode::Unavailable,
                        what + ": NATS at " + _settings.url + " is not connected (reconnecting)");
@@ -163,13 +204,15 @@ void NatsClient::onDisconnected(natsConnection*, void* closure) {
                      " ms");
 }
 
-void NatsClient::onReconnected(natsConnection*, void* closure) {
+void NatsClient::onReconnected(natsConnection* nc, void* closure) {
     auto* st = static_cast<CallbackState*>(closure);
     if (st->closing) return;
     st->up = true;
     st->connectedGauge->set(1);
     st->reconnects->inc();
-    st->logger->info("reconnected to NATS at " + st->url);
+    char server[256] = {0};
+    if (natsConnection_GetConnectedUrl(nc, server, sizeof server) != NATS_OK) server[0] = '\0';
+    st->logger->info("reconnected to NATS at " + std::string(server[0] != '\0' ? server : st->url.c_str()));
 }
 
 void NatsClient::onClosed(natsConnection*, void* closure) {

@@ -1,5 +1,6 @@
 // Contract: one NATS connection and its JetStream context, shared by every part of the plugin.
-// - connect() runs in start(): the first attempt must succeed (an unreachable server or one
+// - connect() runs in start() with every server of the url list (any may take the connection,
+//   a lost one is replaced by another): the first attempt must succeed (no server reachable, or one
 //   without JetStream is Unavailable "cannot reach NATS at <url>: ..."), after that the library
 //   reconnects forever in the background and restores subscriptions. The library's own threads
 //   (socket reader, timers, reconnects) are named "nats-io" (see connect()).
@@ -12,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -34,6 +36,11 @@ sdk::Status toStatus(natsStatus status, jsErrCode jsError, const std::string& wh
 /// The same with the library's text given (an asynchronous acknowledgement carries its own; the
 /// thread's last error belongs to somebody else there).
 sdk::Status toStatus(natsStatus status, jsErrCode jsError, const std::string& what, const std::string& detail);
+
+/// true when a JetStream call (a publish among them) that failed this way may be repeated as it
+/// was: no answer, nobody answering, the connection moving to another server, a leader being
+/// elected. JetStream's other refusals (a failed version check among them) stay refusals.
+bool worthRepeating(natsStatus status, jsErrCode jsError) noexcept;
 
 /// Runs fn on a new thread named `name` and waits for it. cnats starts its own threads from the
 /// thread that calls it first (connecting, the first asynchronous publish) and they inherit that
@@ -63,6 +70,9 @@ public:
 
     /// jsOptions with the configured request timeout (for management and KV calls).
     jsOptions requestOptions() const;
+    /// call(&jsError) again with back-off while it is worthRepeating, for up to append_timeout_ms:
+    /// start-up's management calls ride over a leader election as appends do. Blocks.
+    natsStatus untilLeader(const std::function<natsStatus(jsErrCode*)>& call, jsErrCode* jsError) const;
     /// A Status for "NATS is away right now", used before writes to fail fast.
     sdk::Status unavailable(const std::string& what) const;
 

@@ -16,7 +16,9 @@ namespace ordersystem::plugins::nats {
 namespace {
 
 constexpr int64_t kNanosPerMs = 1000000;
-constexpr int64_t kDuplicateWindowNs = 2 * 60 * 1000 * kNanosPerMs;  // JetStream's default, stated explicitly
+// JetStream's default, stated explicitly; it covers an append's whole retry period (append_timeout_ms
+// is at most 1 min), so every repeat of a publish is recognised by its Nats-Msg-Id.
+constexpr int64_t kDuplicateWindowNs = 2 * 60 * 1000 * kNanosPerMs;
 constexpr int64_t kMaxSafeId = (int64_t{1} << 53) - 1;
 constexpr size_t kMaxCachedTips = 100000;
 constexpr size_t kMaxEventsPerOrder = 100000;
@@ -83,15 +85,19 @@ sdk::Status NatsEventLog::ensureStream(const std::string& name, const std::strin
     jsOptions jo = _client.requestOptions();
     jsErrCode jerr = static_cast<jsErrCode>(0);
     StreamInfoGuard created;
-    natsStatus s = js_AddStream(&created.info, _client.js(), &cfg, &jo, &jerr);
+    natsStatus s = _client.untilLeader(
+        [&](jsErrCode* e) { return js_AddStream(&created.info, _client.js(), &cfg, &jo, e); }, &jerr);
     if (s == NATS_OK) return sdk::Status::ok();
     if (jerr != JSStreamNameExistErr) return toStatus(s, jerr, "cannot create JetStream stream " + name);
 
     // It exists with another configuration (an operator tuned it, or an older version made it):
     // keep it as long as it still captures our subject.
     StreamInfoGuard existing;
-    s = js_GetStreamInfo(&existing.info, _client.js(), name.c_str(), &jo, &jerr);
+    s = _client.untilLeader(
+        [&](jsErrCode* e) { return js_GetStreamInfo(&existing.info, _client.js(), name.c_str(), &jo, e); }, &jerr);
     if (s != NATS_OK) return toStatus(s, jerr, "cannot read JetStream stream " + name);
+    // Changing the replica count moves data between servers: the operator decides, not a start.
+    if (auto st = checkReplicas(_settings, "stream", name, existing.info->Config->Replicas); !st) return st;
     bool hasSubject = false;
     for (int i = 0; i < existing.info->Config->SubjectsLen; ++i)
         if (subject == existing.info->Config->Subjects[i]) hasSubject = true;
@@ -233,28 +239,6 @@ void NatsEventLog::rememberTip(int64_t orderId, const Tip& tip) {
     _tips[orderId] = tip;
 }
 
-sdk::Status NatsEventLog::publishEvent(const sdk::EventRecord& event, uint64_t expectedSubjectSeq, uint64_t* seq) {
-    EventMessage m;
-    if (auto st = buildEventMessage(_settings, event, expectedSubjectSeq, _settings.requestTimeoutMs, &m); !st)
-        return st;
-    for (int attempt = 0; attempt < 2; ++attempt) {
-        if (!_client.connected()) return _client.unavailable("cannot append to order " + std::to_string(event.orderId));
-        PubAckGuard ack;
-        jsErrCode jerr = static_cast<jsErrCode>(0);
-        const natsStatus s = js_PublishMsg(&ack.ack, _client.js(), m.msg, &m.options, &jerr);
-        if (s == NATS_OK) {
-            *seq = ack.ack->Sequence;
-            if (ack.ack->Duplicate) _logger.debug("event " + event.eventId + " was already stored (duplicate publish)");
-            return sdk::Status::ok();
-        }
-        // Outcome unknown: publishing again with the same Nats-Msg-Id cannot store it twice.
-        if (s == NATS_TIMEOUT && attempt == 0) continue;
-        return appendFailure(event.orderId, s, jerr, natsErrorText(s));
-    }
-    return sdk::Status(sdk::StatusCode::Timeout,
-                       "cannot append to order " + std::to_string(event.orderId) + ": NATS did not answer");
-}
-
 sdk::AppendResult NatsEventLog::conflict(int64_t currentVersion, const std::string& why) {
     sdk::AppendResult r;
     r.status = sdk::Status(sdk::StatusCode::VersionConflict, why);
@@ -266,7 +250,7 @@ sdk::AppendResult NatsEventLog::append(sdk::AppendRequest& request) noexcept {
     const auto start = std::chrono::steady_clock::now();
     sdk::AppendResult result;
     try {
-        result = appendUnchecked(request);
+        result = appendUnchecked(request, appendDeadline(start));
     } catch (const std::exception& e) {
         result.status = sdk::Status(sdk::StatusCode::Internal, std::string("append: ") + e.what());
     }
@@ -312,7 +296,11 @@ sdk::Status NatsEventLog::checkRequest(const sdk::AppendRequest& request) {
     return sdk::Status::ok();
 }
 
-sdk::AppendResult NatsEventLog::appendUnchecked(sdk::AppendRequest& request) {
+NatsEventLog::Clock::time_point NatsEventLog::appendDeadline(Clock::time_point start) const {
+    return start + std::chrono::milliseconds(_settings.appendTimeoutMs);
+}
+
+sdk::AppendResult NatsEventLog::appendUnchecked(sdk::AppendRequest& request, Clock::time_point deadline) {
     if (auto st = checkRequest(request); !st) return {st, 0, -1};
     if (!_client.connected())
         return {_client.unavailable("cannot append to order " + std::to_string(request.orderId)), 0, -1};
@@ -335,14 +323,15 @@ sdk::AppendResult NatsEventLog::appendUnchecked(sdk::AppendRequest& request) {
                                              std::to_string(tip.version) + ", not " +
                                              std::to_string(request.expectedVersion));
     }
-    return publishFrom(request, tip, next);
+    return publishFrom(request, tip, next, deadline);
 }
 
-sdk::AppendResult NatsEventLog::publishFrom(sdk::AppendRequest& request, Tip tip, int64_t next) {
+sdk::AppendResult NatsEventLog::publishFrom(sdk::AppendRequest& request, Tip tip, int64_t next,
+                                            Clock::time_point deadline) {
     auto& events = request.events;
     while (next < static_cast<int64_t>(events.size())) {
         uint64_t seq = 0;
-        sdk::Status st = publishEvent(events[next], tip.seq, &seq);
+        sdk::Status st = publishEvent(events[next], tip.seq, &seq, deadline);
         if (st.code == sdk::StatusCode::VersionConflict) {
             sdk::AppendResult refused;
             if (!resumeAfterConflict(request, st, &tip, &next, &refused)) return refused;

@@ -6,12 +6,17 @@
 // - append(): the version check is JetStream's expected last subject sequence, so of two nodes
 //   racing on one order exactly one wins; the loser gets VersionConflict. Nats-Msg-Id makes a
 //   retried publish a no-op inside the stream's duplicate window (2 min); a retry of an append
-//   that already landed is also recognised later by the order's last event id.
+//   that already landed is also recognised later by the order's last event id. A publish that is
+//   not acknowledged (no stream leader while one is elected, the connection moving to another
+//   server of the url list) is published again, the same message, with back-off until
+//   append_timeout_ms from the append's start; then 503 naming the missing leader. So an append
+//   is stored once or refused (409), never twice; one log line marks such an episode.
 // - appendAsync() (appendsAsynchronously() is true) never blocks its caller. Fast path: one event
 //   whose expected subject sequence is known without a read (a new order, or this node's cached
 //   tip at expectedVersion) is published with js_PublishMsgAsync (AsyncPublisher) and answered
 //   from its acknowledgement as append() would answer it, except that a publish not acknowledged
-//   within request_timeout_ms is not sent again: Timeout (outcome unknown). Everything else
+//   within request_timeout_ms is published again on a TaskExecutor thread as append() would,
+//   within the same append_timeout_ms (after it: Timeout, outcome unknown). Everything else
 //   (several events, a tip to read, a refused version check to look into, an Idempotency-Key to
 //   complete after the publish) runs on a TaskExecutor thread, never on the caller's or a cnats
 //   thread, within append()'s bounds.
@@ -37,12 +42,14 @@
 #include <vector>
 
 #include "AsyncPublisher.h"
+#include "EventMessage.h"
 #include "NatsClient.h"
 #include "NatsSettings.h"
 #include "ordersystem/sdk/eventlog.h"
 #include "ordersystem/sdk/host.h"
 #include "ordersystem/transport/append_meter.h"
 #include "ordersystem/transport/id_block_allocator.h"
+#include "ordersystem/transport/stop_signal.h"
 #include "ordersystem/transport/subscriptions.h"
 #include "ordersystem/transport/task_executor.h"
 
@@ -101,11 +108,15 @@ private:
     struct AsyncAppend;
     using AsyncAppendPtr = std::shared_ptr<AsyncAppend>;
 
-    sdk::AppendResult appendUnchecked(sdk::AppendRequest& request);
+    using Clock = std::chrono::steady_clock;
+
+    /// Until when an append that started at start may repeat its publishes (append_timeout_ms).
+    Clock::time_point appendDeadline(Clock::time_point start) const;
+    sdk::AppendResult appendUnchecked(sdk::AppendRequest& request, Clock::time_point deadline);
     /// InvalidArgument unless the request names an order and carries its next events with ids.
     static sdk::Status checkRequest(const sdk::AppendRequest& request);
     /// Publishes events[next..] one by one from tip; the blocking append's loop.
-    sdk::AppendResult publishFrom(sdk::AppendRequest& request, Tip tip, int64_t next);
+    sdk::AppendResult publishFrom(sdk::AppendRequest& request, Tip tip, int64_t next, Clock::time_point deadline);
     /// After the version check refused events[*next]: re-reads the tip. true when an earlier
     /// attempt of this very append had stored more (*tip, *next moved on); else *refused is set.
     bool resumeAfterConflict(sdk::AppendRequest& request, const sdk::Status& why, Tip* tip, int64_t* next,
@@ -120,13 +131,24 @@ private:
     sdk::Result<Tip> readTip(int64_t orderId);
     bool cachedTip(int64_t orderId, Tip* out);
     void rememberTip(int64_t orderId, const Tip& tip);
-    /// One publish with the version check; Ok fills *seq. VersionConflict when the order moved on.
-    sdk::Status publishEvent(const sdk::EventRecord& event, uint64_t expectedSubjectSeq, uint64_t* seq);
+    /// One event published with the version check, repeated with back-off while unacknowledged
+    /// until deadline; Ok fills *seq. VersionConflict when the order moved on.
+    sdk::Status publishEvent(const sdk::EventRecord& event, uint64_t expectedSubjectSeq, uint64_t* seq,
+                             Clock::time_point deadline);
+    /// One attempt; *repeat tells whether its failure may be repeated (worthRepeating).
+    sdk::Status publishOnce(EventMessage& message, const sdk::EventRecord& event, uint64_t* seq, bool* repeat);
+    /// The answer after attempts that were not acknowledged: 503 naming the missing leader.
+    sdk::Status gaveUp(const sdk::EventRecord& event, const sdk::Status& last, int attempts) const;
+    /// The one log line of an episode of repeated publishes, and the one at its end.
+    void noteAppendsRepeated(const sdk::Status& why);
+    void noteAppendsFlow();
     /// The subject sequence a fast-path append expects, or false when it must take the slow path.
     bool fastPathSequence(const sdk::AppendRequest& request, uint64_t* expectedSubjectSeq);
     void publishAsync(const AsyncAppendPtr& op, uint64_t expectedSubjectSeq);
     /// The fast path's acknowledgement: answers Ok here (no blocking), the rest on the executor.
-    void published(const AsyncAppendPtr& op, PublishOutcome&& outcome);
+    void published(const AsyncAppendPtr& op, uint64_t expectedSubjectSeq, PublishOutcome&& outcome);
+    /// An unacknowledged fast-path publish, on the executor: published again as append() would.
+    sdk::AppendResult repeatAsync(const AsyncAppendPtr& op, uint64_t expectedSubjectSeq);
     /// A refused fast-path publish, on the executor: a version conflict is looked into as append()
     /// does (re-read, maybe our own earlier attempt), any other failure is the answer.
     sdk::AppendResult afterRefusal(sdk::AppendRequest& request, const sdk::Status& failure);
@@ -156,6 +178,10 @@ private:
     AsyncPublisher _publisher;
     TaskExecutor _executor;
     std::atomic<bool> _appendsStopped{false};
+    /// Wakes appends waiting to repeat a publish when the log stops.
+    transport::StopSignal _repeatStop;
+    /// Inside an episode of unacknowledged publishes (logged once when it starts and ends).
+    std::atomic<bool> _repeating{false};
 
     /// Last known tip per order (this node's own appends): saves a read before most appends;
     /// a stale entry is harmless because the server still checks the expected sequence.

@@ -22,6 +22,7 @@ sdk::Status NatsEventLog::startAppends() { return _publisher.open(); }
 
 void NatsEventLog::stopAppends() noexcept {
     _appendsStopped = true;
+    _repeatStop.raise();
     _publisher.close();  // answers every publish; its answers may still go to the executor
     _executor.close();   // runs what it was given
 }
@@ -74,11 +75,13 @@ void NatsEventLog::publishAsync(const AsyncAppendPtr& op, uint64_t expectedSubje
     // No MaxWait: cnats 3.4.1 has no per-message deadline, the publisher keeps its own.
     if (auto st = buildEventMessage(_settings, op->request.events.front(), expectedSubjectSeq, 0, &message); !st)
         return finishAsync(*op, {st, 0, -1}, true);
-    AsyncPublisher::Done onOutcome = [this, op](PublishOutcome&& outcome) { published(op, std::move(outcome)); };
+    AsyncPublisher::Done onOutcome = [this, op, expectedSubjectSeq](PublishOutcome&& outcome) {
+        published(op, expectedSubjectSeq, std::move(outcome));
+    };
     _publisher.publish(message, std::move(onOutcome));  // answers exactly once, from here on
 }
 
-void NatsEventLog::published(const AsyncAppendPtr& op, PublishOutcome&& outcome) {
+void NatsEventLog::published(const AsyncAppendPtr& op, uint64_t expectedSubjectSeq, PublishOutcome&& outcome) {
     try {
         sdk::AppendRequest& request = op->request;
         if (outcome.status == NATS_OK) {
@@ -91,10 +94,24 @@ void NatsEventLog::published(const AsyncAppendPtr& op, PublishOutcome&& outcome)
             return _executor.post([this, op, tip](bool) { finishAsync(*op, stored(op->request, tip), true); });
         }
         const sdk::Status failure = appendFailure(request.orderId, outcome.status, outcome.jsError, outcome.detail);
+        if (worthRepeating(outcome.status, outcome.jsError) && !_appendsStopped &&
+            Clock::now() < appendDeadline(op->start)) {
+            noteAppendsRepeated(failure);
+            return _executor.post([this, op, expectedSubjectSeq, failure](bool cancelled) {
+                finishAsync(*op, cancelled ? sdk::AppendResult{failure, 0, -1} : repeatAsync(op, expectedSubjectSeq),
+                            true);
+            });
+        }
         _executor.post([this, op, failure](bool) { finishAsync(*op, afterRefusal(op->request, failure), true); });
     } catch (const std::exception& e) {
         finishAsync(*op, {sdk::Status(sdk::StatusCode::Internal, std::string("append: ") + e.what()), 0, -1}, true);
     }
+}
+
+sdk::AppendResult NatsEventLog::repeatAsync(const AsyncAppendPtr& op, uint64_t expectedSubjectSeq) {
+    sdk::AppendRequest& request = op->request;
+    const Tip tip{request.expectedVersion, expectedSubjectSeq, {}};
+    return publishFrom(request, tip, 0, appendDeadline(op->start));
 }
 
 sdk::AppendResult NatsEventLog::afterRefusal(sdk::AppendRequest& request, const sdk::Status& failure) {
@@ -108,7 +125,7 @@ sdk::AppendResult NatsEventLog::afterRefusal(sdk::AppendRequest& request, const 
     int64_t next = 0;
     sdk::AppendResult refused;
     if (!resumeAfterConflict(request, failure, &tip, &next, &refused)) return refused;
-    return publishFrom(request, tip, next);
+    return publishFrom(request, tip, next, appendDeadline(std::chrono::steady_clock::now()));
 }
 
 bool NatsEventLog::appendOnExecutor(const AsyncAppendPtr& op) {

@@ -10,7 +10,8 @@ namespace {
 
 const sdk::ConfigKeySpec kKeys[] = {
     {"url", sdk::ConfigType::String, "nats://127.0.0.1:4222",
-     "NATS server as nats://[user:pass@]host:port or tls://...; JetStream must be enabled"},
+     "NATS server as nats://[user:pass@]host:port or tls://..., or several of one cluster separated by commas (the "
+     "node connects to any and moves to another when one is lost); JetStream must be enabled"},
     {"stream", sdk::ConfigType::String, "ORDERS",
      "JetStream stream of the event log, created if missing; the id and dead-letter streams and the KV buckets are "
      "named after it (1-64 of A-Z a-z 0-9 _ -)"},
@@ -28,6 +29,10 @@ const sdk::ConfigKeySpec kKeys[] = {
      "milliseconds the first connection at start may take; an unreachable server stops the start (50..600000)"},
     {"request_timeout_ms", sdk::ConfigType::Int, "2000",
      "milliseconds one publish or JetStream request may take before it fails and the request gets 503 (50..600000)"},
+    {"append_timeout_ms", sdk::ConfigType::Int, "0",
+     "milliseconds an append keeps publishing again (same event id and version check, so it is stored once) while "
+     "the stream has no leader or the node moves to another server, then 503; 0: 10000 when stream_replicas > 1 "
+     "(longer than a leader election), else request_timeout_ms (0 or request_timeout_ms..60000)"},
     {"reconnect_wait_ms", sdk::ConfigType::Int, "250",
      "milliseconds between reconnect attempts after the connection is lost; reconnects never give up (10..60000)"},
     {"heartbeat_interval_ms", sdk::ConfigType::Int, "2000",
@@ -78,6 +83,7 @@ bool insidePrefix(const std::string& subject, const std::string& prefix) {
 }
 
 sdk::Status checkUrl(const std::string& url) {
+    if (url.empty()) return invalid("url", "has an empty entry (servers are separated by single commas)");
     std::string rest;
     for (const char* scheme : {"nats://", "tls://"}) {
         const std::string s(scheme);
@@ -101,6 +107,26 @@ sdk::Status checkUrl(const std::string& url) {
     return sdk::Status::ok();
 }
 
+std::string trimmed(const std::string& text) {
+    const auto first = text.find_first_not_of(" \t");
+    if (first == std::string::npos) return {};
+    return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+}
+
+/// The comma-separated list of url, each entry checked; the bad one is named.
+sdk::Status readServers(Settings* s) {
+    s->servers.clear();
+    size_t from = 0;
+    while (true) {
+        const auto comma = s->url.find(',', from);
+        s->servers.push_back(
+            trimmed(s->url.substr(from, comma == std::string::npos ? std::string::npos : comma - from)));
+        if (auto st = checkUrl(s->servers.back()); !st) return st;
+        if (comma == std::string::npos) return sdk::Status::ok();
+        from = comma + 1;
+    }
+}
+
 }  // namespace
 
 const sdk::ConfigKeySpec* configKeys() noexcept { return kKeys; }
@@ -121,7 +147,7 @@ sdk::Result<Settings> readSettings(const sdk::ConfigSection& config) {
     s.subjectPrefix = config.getString("subject_prefix");
     s.deadLetterPrefix = config.getString("deadletter_prefix");
     s.idSubject = config.getString("id_subject");
-    if (auto st = checkUrl(s.url); !st) return st;
+    if (auto st = readServers(&s); !st) return st;
     if (!validStreamName(s.stream)) return invalid("stream", "'" + s.stream + "' must be 1-64 of A-Z a-z 0-9 _ -");
     if (!validSubject(s.subjectPrefix))
         return invalid("subject_prefix", "'" + s.subjectPrefix + "' is not a plain NATS subject");
@@ -143,6 +169,7 @@ sdk::Result<Settings> readSettings(const sdk::ConfigSection& config) {
         {"stream_replicas", &s.streamReplicas, 1, 5},
         {"connect_timeout_ms", &s.connectTimeoutMs, 50, 600000},
         {"request_timeout_ms", &s.requestTimeoutMs, 50, 600000},
+        {"append_timeout_ms", &s.appendTimeoutMs, 0, 60000},
         {"reconnect_wait_ms", &s.reconnectWaitMs, 10, 60000},
         {"heartbeat_interval_ms", &s.heartbeatIntervalMs, 50, 600000},
         {"node_ttl_ms", &s.nodeTtlMs, 100, 3600000},
@@ -160,10 +187,29 @@ sdk::Result<Settings> readSettings(const sdk::ConfigSection& config) {
                            std::to_string(v) + " is outside " + std::to_string(k.min) + "-" + std::to_string(k.max));
         *k.target = v;
     }
+    if (s.appendTimeoutMs == 0)
+        s.appendTimeoutMs = s.streamReplicas > 1 ? kReplicatedAppendTimeoutMs : s.requestTimeoutMs;
+    if (s.appendTimeoutMs < s.requestTimeoutMs)
+        return invalid("append_timeout_ms",
+                       "must be 0 or at least request_timeout_ms (" + std::to_string(s.requestTimeoutMs) + ")");
     if (s.nodeTtlMs <= s.heartbeatIntervalMs)
         return invalid("node_ttl_ms",
                        "must be longer than heartbeat_interval_ms (" + std::to_string(s.heartbeatIntervalMs) + ")");
     return s;
+}
+
+sdk::Status checkReplicas(const Settings& settings, const std::string& kind, const std::string& name,
+                          int64_t existingReplicas) {
+    // The server reports 0 for a single-replica stream created without the field.
+    const int64_t existing = existingReplicas < 1 ? 1 : existingReplicas;
+    if (existing == settings.streamReplicas) return sdk::Status::ok();
+    const std::string stream = kind == "stream" ? name : "KV_" + name;
+    return sdk::Status(sdk::StatusCode::InvalidConfig,
+                       kind + " " + name + " has " + std::to_string(existing) + " replica(s) but [transport.nats] " +
+                           "stream_replicas = " + std::to_string(settings.streamReplicas) +
+                           "; set stream_replicas = " + std::to_string(existing) + ", or change the " + kind +
+                           " first (nats stream edit " + stream + " --replicas " +
+                           std::to_string(settings.streamReplicas) + ", which needs that many JetStream servers)");
 }
 
 }  // namespace ordersystem::plugins::nats

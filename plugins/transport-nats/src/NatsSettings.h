@@ -6,14 +6,21 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "ordersystem/sdk/config.h"
 #include "ordersystem/sdk/status.h"
 
 namespace ordersystem::plugins::nats {
 
+/// append_timeout_ms = 0 with replicated streams: rides over a leader election (seconds in
+/// nats-server 2.9) with room to spare, and well inside the streams' 2 min duplicate window.
+inline constexpr int64_t kReplicatedAppendTimeoutMs = 10000;
+
 struct Settings {
     std::string url = "nats://127.0.0.1:4222";
+    /// url split at its commas: the servers of one cluster, each checked.
+    std::vector<std::string> servers = {url};
     std::string stream = "ORDERS";                ///< the event log stream
     std::string subjectPrefix = "orders.events";  ///< one subject per order: <prefix>.<orderId>
     std::string deadLetterPrefix = "orders.deadletter";
@@ -21,6 +28,8 @@ struct Settings {
     int64_t streamReplicas = 1;
     int64_t connectTimeoutMs = 2000;
     int64_t requestTimeoutMs = 2000;
+    /// Resolved: never 0 (see the key's help).
+    int64_t appendTimeoutMs = 2000;
     int64_t reconnectWaitMs = 250;
     int64_t heartbeatIntervalMs = 2000;
     int64_t nodeTtlMs = 10000;
@@ -48,6 +57,11 @@ uint32_t configKeyCount() noexcept;
 
 /// Reads and validates the section.
 sdk::Result<Settings> readSettings(const sdk::ConfigSection& config);
+
+/// InvalidConfig naming the stream (or KV bucket), its replica count and stream_replicas with
+/// the operator's two ways out, unless they agree. kind is "stream" or "key-value bucket".
+sdk::Status checkReplicas(const Settings& settings, const std::string& kind, const std::string& name,
+                          int64_t existingReplicas);
 
 /// A JetStream durable / KV key safe form of a free text name: [A-Za-z0-9_-], others become '_'.
 std::string safeName(const std::string& text);

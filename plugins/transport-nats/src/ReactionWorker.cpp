@@ -69,7 +69,7 @@ sdk::Status ReactionWorker::ensureConsumer() {
 sdk::Status ReactionWorker::start() {
     if (!_client.connected()) return _client.unavailable("cannot subscribe reaction " + _name);
     if (auto st = ensureConsumer(); !st) return st;
-    auto bucket = openBucket(_client, _settings.reactionsDoneBucket(), kDoneTtlNs, _settings.streamReplicas);
+    auto bucket = openBucket(_client, _settings.reactionsDoneBucket(), kDoneTtlNs, _settings);
     if (!bucket) return bucket.status();
     _done = *bucket;
     jsOptions jo = _client.requestOptions();

@@ -16,25 +16,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr auto kWait = std::chrono::seconds(20);
 
-/// One appendAsync() call and what came back.
-struct AsyncCall {
-    AppendRequest request;
-    std::atomic<int> answers{0};
-    AppendResult result;
-    std::thread::id thread;
-    Clock::time_point answeredAt;
-    bool answered() const { return answers.load(std::memory_order_acquire) > 0; }
-};
-
-void appendAsync(NatsEventLog& log, AsyncCall& call) {
-    log.appendAsync(call.request, [&call](AppendResult&& r) {
-        call.result = std::move(r);
-        call.thread = std::this_thread::get_id();
-        call.answeredAt = Clock::now();
-        call.answers.fetch_add(1, std::memory_order_release);
-    });
-}
-
 /// New-order calls for the given ids (one OrderCreated each).
 std::vector<std::unique_ptr<AsyncCall>> newOrders(const std::vector<int64_t>& ids) {
     std::vector<std::unique_ptr<AsyncCall>> calls;
@@ -57,23 +38,6 @@ std::vector<int64_t> allocate(NatsEventLog& log, int n) {
     std::vector<int64_t> ids;
     for (int i = 0; i < n; ++i) ids.push_back(*log.allocateOrderId());
     return ids;
-}
-
-/// One call, waited for.
-AppendResult appendAsyncAndWait(NatsEventLog& log, AppendRequest request) {
-    AsyncCall call;
-    call.request = std::move(request);
-    appendAsync(log, call);
-    EXPECT_TRUE(waitUntil([&] { return call.answered(); }, kWait));
-    return call.result;
-}
-
-AppendRequest nextEvent(int64_t orderId, int64_t expectedVersion) {
-    AppendRequest req;
-    req.orderId = orderId;
-    req.expectedVersion = expectedVersion;
-    req.events.push_back(makeEvent(orderId, expectedVersion + 1));
-    return req;
 }
 
 /// A nats-server of this test that can be paused (SIGSTOP): connected, but silent.

@@ -1,8 +1,8 @@
 // Test helpers for transport-nats integration tests: a throwaway nats-server -js (or the shared
 // one named by ORDERSYSTEM_TEST_NATS_URL, for tests that do not restart NATS), "nodes" = plugin
 // instances on FakeHosts sharing it under per-test stream and subject names, raw JetStream
-// access for checks, and recording projections/reactions. Header-only; every server and plugin
-// started here is stopped by its owner's destructor.
+// access for checks, appendAsync() calls awaited, and recording projections/reactions.
+// Header-only; every server and plugin started here is stopped by its owner's destructor.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -140,6 +140,43 @@ inline AppendResult appendNext(NatsEventLog& log, int64_t orderId, int64_t expec
     req.expectedVersion = expectedVersion;
     req.events.push_back(makeEvent(orderId, expectedVersion + 1, nodeId));
     return log.append(req);
+}
+
+/// One appendAsync() call and what came back.
+struct AsyncCall {
+    AppendRequest request;
+    std::atomic<int> answers{0};
+    AppendResult result;
+    std::thread::id thread;
+    std::chrono::steady_clock::time_point answeredAt;
+    bool answered() const { return answers.load(std::memory_order_acquire) > 0; }
+};
+
+inline void appendAsync(NatsEventLog& log, AsyncCall& call) {
+    log.appendAsync(call.request, [&call](AppendResult&& r) {
+        call.result = std::move(r);
+        call.thread = std::this_thread::get_id();
+        call.answeredAt = std::chrono::steady_clock::now();
+        call.answers.fetch_add(1, std::memory_order_release);
+    });
+}
+
+/// One call, waited for.
+inline AppendResult appendAsyncAndWait(NatsEventLog& log, AppendRequest request,
+                                       std::chrono::milliseconds wait = std::chrono::seconds(20)) {
+    AsyncCall call;
+    call.request = std::move(request);
+    appendAsync(log, call);
+    EXPECT_TRUE(waitUntil([&] { return call.answered(); }, wait));
+    return call.result;
+}
+
+inline AppendRequest nextEvent(int64_t orderId, int64_t expectedVersion) {
+    AppendRequest req;
+    req.orderId = orderId;
+    req.expectedVersion = expectedVersion;
+    req.events.push_back(makeEvent(orderId, expectedVersion + 1));
+    return req;
 }
 
 /// Records what it is given; apply() can be told to fail a number of times.

@@ -355,6 +355,8 @@ bool onPath(const char* program) {
     const std::string cmd = std::string("command -v ") + program + " >/dev/null 2>&1";
     return std::system(cmd.c_str()) == 0;
 }
+}  // namespace
+
 bool portOpen(int port) {
     const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
     sockaddr_in addr{};
@@ -365,7 +367,6 @@ bool portOpen(int port) {
     ::close(fd);
     return ok;
 }
-}  // namespace
 
 RedisServer::RedisServer(std::string dir, int port) : _dir(std::move(dir)), _port(port == 0 ? freePort() : port) {
     fs::create_directories(_dir);

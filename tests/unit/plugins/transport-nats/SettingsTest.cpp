@@ -104,3 +104,34 @@ TEST(NatsSettings, IdempotencyKeysMapToDistinctValidKvKeys) {
         for (char c : k) EXPECT_TRUE(std::isalnum(static_cast<unsigned char>(c))) << k;
     }
 }
+
+TEST(NatsSettings, AUrlListGivesEveryServerAndABadEntryIsNamed) {
+    auto s = readSettings(section({{"url", "nats://127.0.0.1:4222, nats://127.0.0.1:4223,nats://127.0.0.1:4224"}}));
+    ASSERT_TRUE(s.isOk()) << s.status().message;
+    EXPECT_EQ(s->servers,
+              (std::vector<std::string>{"nats://127.0.0.1:4222", "nats://127.0.0.1:4223", "nats://127.0.0.1:4224"}));
+    const std::string bad = refusal({{"url", "nats://127.0.0.1:4222,nats://broker:99999"}});
+    EXPECT_NE(bad.find("transport.nats.url"), std::string::npos) << bad;
+    EXPECT_NE(bad.find("'nats://broker:99999'"), std::string::npos) << bad;
+    EXPECT_NE(refusal({{"url", "nats://a:4222,,nats://b:4222"}}).find("empty entry"), std::string::npos);
+}
+
+TEST(NatsSettings, AppendsOutlastALeaderElectionOnlyWithReplicatedStreamsUnlessSet) {
+    EXPECT_EQ(readSettings(section())->appendTimeoutMs, 2000);  // request_timeout_ms: one server, no election
+    EXPECT_EQ(readSettings(section({{"stream_replicas", "3"}}))->appendTimeoutMs, 10000);
+    EXPECT_EQ(readSettings(section({{"append_timeout_ms", "4000"}}))->appendTimeoutMs, 4000);
+    EXPECT_NE(refusal({{"append_timeout_ms", "100"}}).find("transport.nats.append_timeout_ms"), std::string::npos);
+}
+
+TEST(NatsSettings, AReplicaMismatchNamesTheStreamBothCountsAndWhatToDo) {
+    auto s = readSettings(section({{"stream_replicas", "3"}}));
+    ASSERT_TRUE(s.isOk());
+    const sdk::Status st = plugins::nats::checkReplicas(*s, "stream", "ORDERS", 1);
+    EXPECT_EQ(st.code, sdk::StatusCode::InvalidConfig);
+    EXPECT_NE(st.message.find("stream ORDERS has 1 replica(s) but [transport.nats] stream_replicas = 3"),
+              std::string::npos)
+        << st.message;
+    EXPECT_NE(st.message.find("nats stream edit ORDERS --replicas 3"), std::string::npos) << st.message;
+    EXPECT_TRUE(plugins::nats::checkReplicas(*s, "stream", "ORDERS", 3).isOk());
+    EXPECT_TRUE(plugins::nats::checkReplicas(*readSettings(section()), "stream", "ORDERS", 0).isOk());
+}

@@ -31,6 +31,8 @@ private:
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 int freePort();
+/// Something accepts connections on 127.0.0.1:port now.
+bool portOpen(int port);
 
 /// Polls until predicate() is true or timeout passes; returns the last predicate() value.
 bool waitUntil(const std::function<bool()>& predicate, std::chrono::milliseconds timeout,

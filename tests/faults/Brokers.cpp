@@ -18,16 +18,40 @@ using testing::writeFile;
 namespace {
 
 bool portOpen(const std::string& address, int port) {
-    const std::string probe = "timeout 1 bash -c 'echo > /dev/tcp/" + address + "/" + std::to_string(port) + "' 2>/dev/null";
+    const std::string probe =
+        "timeout 1 bash -c 'echo > /dev/tcp/" + address + "/" + std::to_string(port) + "' 2>/dev/null";
     return std::system(probe.c_str()) == 0;
+}
+
+/// The reply to one JetStream API request sent to that server; empty when none came.
+std::string jsRequest(const Server& server, const std::string& subject) {
+    natsConnection* conn = nullptr;
+    natsOptions* opts = nullptr;
+    natsMsg* reply = nullptr;
+    std::string out;
+    const std::string url = "nats://" + server.address() + ":4222";
+    if (natsOptions_Create(&opts) == NATS_OK && natsOptions_SetURL(opts, url.c_str()) == NATS_OK &&
+        natsOptions_SetTimeout(opts, 1000) == NATS_OK && natsOptions_SetAllowReconnect(opts, false) == NATS_OK &&
+        natsConnection_Connect(&conn, opts) == NATS_OK &&
+        natsConnection_RequestString(&reply, conn, subject.c_str(), "", 1000) == NATS_OK)
+        out.assign(natsMsg_GetData(reply), static_cast<size_t>(natsMsg_GetDataLength(reply)));
+    natsMsg_Destroy(reply);
+    natsConnection_Destroy(conn);
+    natsOptions_Destroy(opts);
+    return out;
 }
 
 }  // namespace
 
 Server::Server(std::string host, std::string netns, std::string dir, std::string executable,
                std::vector<std::string> args, int port, std::string address)
-    : _host(std::move(host)), _netns(std::move(netns)), _dir(std::move(dir)), _executable(std::move(executable)),
-      _args(std::move(args)), _port(port), _address(std::move(address)) {
+    : _host(std::move(host)),
+      _netns(std::move(netns)),
+      _dir(std::move(dir)),
+      _executable(std::move(executable)),
+      _args(std::move(args)),
+      _port(port),
+      _address(std::move(address)) {
     std::filesystem::create_directories(_dir);
 }
 
@@ -80,7 +104,16 @@ NatsServers::NatsServers(Topology& net, const std::string& dir, int size) {
 bool NatsServers::start() {
     for (auto& s : _servers)
         if (!s->start()) return false;
-    return true;
+    // A JetStream cluster answers API requests only once it has elected its meta leader.
+    return waitUntil(
+        [this] {
+            for (const auto& s : _servers) {
+                const std::string info = jsRequest(*s, "$JS.API.INFO");
+                if (info.empty() || info.find("\"error\"") != std::string::npos) return false;
+            }
+            return true;
+        },
+        std::chrono::seconds(30), std::chrono::milliseconds(250));
 }
 
 std::string NatsServers::urls() const {
@@ -104,25 +137,10 @@ Server& NatsServers::server(const std::string& host) {
 std::string NatsServers::streamLeader(const std::string& stream) const {
     for (const auto& s : _servers) {
         if (!s->running()) continue;
-        natsConnection* conn = nullptr;
-        natsOptions* opts = nullptr;
-        natsMsg* reply = nullptr;
-        std::string leader;
-        const std::string url = "nats://" + s->address() + ":4222";
-        if (natsOptions_Create(&opts) == NATS_OK && natsOptions_SetURL(opts, url.c_str()) == NATS_OK &&
-            natsOptions_SetTimeout(opts, 1000) == NATS_OK && natsOptions_SetAllowReconnect(opts, false) == NATS_OK &&
-            natsConnection_Connect(&conn, opts) == NATS_OK &&
-            natsConnection_RequestString(&reply, conn, ("$JS.API.STREAM.INFO." + stream).c_str(), "", 1000) ==
-                NATS_OK) {
-            auto doc = sdk::parseJson(std::string(natsMsg_GetData(reply), natsMsg_GetDataLength(reply)));
-            const sdk::JsonValue* cluster = doc.isOk() ? doc.value().find("cluster") : nullptr;
-            const sdk::JsonValue* name = cluster ? cluster->find("leader") : nullptr;
-            if (name && name->isString()) leader = name->asString();
-        }
-        natsMsg_Destroy(reply);
-        natsConnection_Destroy(conn);
-        natsOptions_Destroy(opts);
-        if (!leader.empty()) return leader;
+        auto doc = sdk::parseJson(jsRequest(*s, "$JS.API.STREAM.INFO." + stream));
+        const sdk::JsonValue* cluster = doc.isOk() ? doc.value().find("cluster") : nullptr;
+        const sdk::JsonValue* name = cluster ? cluster->find("leader") : nullptr;
+        if (name && name->isString() && !name->asString().empty()) return name->asString();
     }
     return {};
 }
@@ -158,12 +176,12 @@ RedisServers::RedisServers(Topology& net, const std::string& dir, int replicas, 
         const std::string conf = "bind " + me + "\nport 26379\ndir " + folder + "\nprotected-mode no\n" +
                                  "sentinel monitor " + masterName() + " " + primary + " 6379 " + quorum + "\n" +
                                  "sentinel down-after-milliseconds " + masterName() + " 1000\n" +
-                                 "sentinel failover-timeout " + masterName() + " 4000\n" +
-                                 "sentinel parallel-syncs " + masterName() + " 2\n";
+                                 "sentinel failover-timeout " + masterName() + " 4000\n" + "sentinel parallel-syncs " +
+                                 masterName() + " 2\n";
         writeFile(folder + "/sentinel.conf", conf);
-        _sentinels.push_back(std::make_unique<Server>(
-            host, net.netns(host), folder, "redis-server",
-            std::vector<std::string>{folder + "/sentinel.conf", "--sentinel"}, 26379, me));
+        _sentinels.push_back(std::make_unique<Server>(host, net.netns(host), folder, "redis-server",
+                                                      std::vector<std::string>{folder + "/sentinel.conf", "--sentinel"},
+                                                      26379, me));
     }
 }
 
@@ -186,8 +204,9 @@ std::string RedisServers::sentinels() const {
 std::string RedisServers::currentPrimary() const {
     std::string agreed;
     for (const auto& s : _sentinels) {
-        const std::string out = shellOutput("timeout 2 redis-cli -h " + s->address() +
-                                            " -p 26379 SENTINEL get-master-addr-by-name " + masterName() + " 2>/dev/null");
+        const std::string out =
+            shellOutput("timeout 2 redis-cli -h " + s->address() + " -p 26379 SENTINEL get-master-addr-by-name " +
+                        masterName() + " 2>/dev/null");
         const std::string address = out.substr(0, out.find('\n'));
         std::string host;
         for (const auto& d : _data)
@@ -199,7 +218,8 @@ std::string RedisServers::currentPrimary() const {
 }
 
 std::string RedisServers::role(const std::string& host) {
-    const std::string out = shellOutput("timeout 2 redis-cli -h " + server(host).address() + " -p 6379 ROLE 2>/dev/null");
+    const std::string out =
+        shellOutput("timeout 2 redis-cli -h " + server(host).address() + " -p 6379 ROLE 2>/dev/null");
     return out.substr(0, out.find('\n'));
 }
 

@@ -9,10 +9,10 @@ namespace {
 
 std::string eventTypeOf(OpKind kind) {
     switch (kind) {
-        case OpKind::Create: return "OrderCreated";
-        case OpKind::Process: return "OrderProcessing";
-        case OpKind::Complete: return "OrderCompleted";
-        case OpKind::Cancel: return "OrderCancelled";
+    case OpKind::Create: return "OrderCreated";
+    case OpKind::Process: return "OrderProcessing";
+    case OpKind::Complete: return "OrderCompleted";
+    case OpKind::Cancel: return "OrderCancelled";
     }
     return {};
 }
@@ -22,6 +22,13 @@ bool hasEvent(const OrderSeen& order, const std::string& type) {
 }
 
 std::string orderName(int64_t id) { return "order " + std::to_string(id); }
+
+/// "OrderCreated@1 OrderProcessing@2 ...": what a node holds, for the problem line.
+std::string eventList(const OrderSeen& order) {
+    std::string out;
+    for (const auto& e : order.events) out += " " + e.type + "@" + std::to_string(e.version) + "(" + e.eventId + ")";
+    return out;
+}
 
 void checkAcknowledged(const std::vector<Op>& history, const Observed& observed, Verdict& v) {
     std::map<int64_t, int> creates;
@@ -34,6 +41,7 @@ void checkAcknowledged(const std::vector<Op>& history, const Observed& observed,
         }
         won[op.orderId].insert(op.kind);
         for (const auto& node : observed.nodes) {
+            if (!node.readable) continue;  // reported once as diverged, not as every write lost
             auto it = node.orders.find(op.orderId);
             if (it == node.orders.end() || !hasEvent(it->second, eventTypeOf(op.kind))) {
                 ++v.lost;
@@ -50,8 +58,19 @@ void checkAcknowledged(const std::vector<Op>& history, const Observed& observed,
         }
 }
 
+/// " | asked: process@node-a ok(200) ...": what the clients did to one order, for the problem line.
+std::map<int64_t, std::string> askedByOrder(const std::vector<Op>& history) {
+    std::map<int64_t, std::string> out;
+    for (const auto& op : history)
+        if (op.orderId > 0)
+            out[op.orderId] += std::string(out[op.orderId].empty() ? " | asked:" : "") + " " + kindName(op.kind) + "@" +
+                               op.node + " " + outcomeName(op.outcome) + "(" + std::to_string(op.status) + ")";
+    return out;
+}
+
 /// Duplicates, two winners and gaps as one node stores them; each order counted once per kind.
-void checkStored(const Observed& observed, Verdict& v) {
+void checkStored(const std::vector<Op>& history, const Observed& observed, Verdict& v) {
+    auto asked = askedByOrder(history);
     std::set<int64_t> duplicated, twoWinners, gaps;
     for (const auto& node : observed.nodes) {
         std::map<std::string, int64_t> byCustomer;
@@ -70,7 +89,8 @@ void checkStored(const Observed& observed, Verdict& v) {
             if ((twice || (!fresh && !order.customer.empty())) && duplicated.insert(id).second) {
                 ++v.duplicated;
                 v.problems.push_back("duplicated: " + orderName(id) + " on " + node.node +
-                                     (twice ? " holds an event twice" : " repeats the create of " + orderName(other->second)));
+                                     (twice ? " holds an event twice:" + eventList(order)
+                                            : " repeats the create of " + orderName(other->second)));
             }
             if (types.count("OrderCompleted") && types.count("OrderCancelled") && twoWinners.insert(id).second) {
                 ++v.twoWinners;
@@ -79,7 +99,7 @@ void checkStored(const Observed& observed, Verdict& v) {
             if (gap && gaps.insert(id).second) {
                 ++v.versionGaps;
                 v.problems.push_back(orderName(id) + " on " + node.node + ": event versions are not 1.." +
-                                     std::to_string(order.version));
+                                     std::to_string(order.version) + ":" + eventList(order) + asked[id]);
             }
         }
     }
@@ -87,6 +107,11 @@ void checkStored(const Observed& observed, Verdict& v) {
 
 void checkConverged(const Observed& observed, Verdict& v) {
     if (observed.nodes.empty()) return;
+    for (const auto& node : observed.nodes)
+        if (!node.readable) {
+            ++v.diverged;
+            v.problems.push_back("diverged: " + node.node + " did not answer the reads after the heal");
+        }
     std::set<int64_t> all;
     for (const auto& node : observed.nodes)
         for (const auto& entry : node.orders) all.insert(entry.first);
@@ -135,7 +160,7 @@ Verdict check(const std::vector<Op>& history, const Observed& observed) {
     v.acknowledged = static_cast<int>(
         std::count_if(history.begin(), history.end(), [](const Op& op) { return op.outcome == Outcome::Ok; }));
     checkAcknowledged(history, observed, v);
-    checkStored(observed, v);
+    checkStored(history, observed, v);
     checkConverged(observed, v);
     checkWebhooks(observed, v);
     return v;

@@ -32,6 +32,7 @@ struct NodeView {
     std::string node;
     std::map<int64_t, OrderSeen> orders;
     std::string analytics;  ///< GET /api/analytics body
+    bool readable = true;   ///< false: the node did not answer the reads (its orders are unknown)
 };
 
 struct Observed {
@@ -43,14 +44,14 @@ struct Observed {
 struct Verdict {
     int attempted = 0;
     int acknowledged = 0;
-    int lost = 0;          ///< acknowledged writes missing on some node
-    int duplicated = 0;    ///< an event or a create stored twice
-    int twoWinners = 0;    ///< complete and cancel both won on one order
-    int versionGaps = 0;   ///< an order whose event versions are not 1..n
-    int reusedIds = 0;     ///< two acknowledged creates with one id
-    int diverged = 0;      ///< nodes disagreeing on an order or on analytics
-    int undelivered = 0;   ///< events no webhook received
-    int redelivered = 0;   ///< quiet-phase events received more than once
+    int lost = 0;                       ///< acknowledged writes missing on some node
+    int duplicated = 0;                 ///< an event or a create stored twice
+    int twoWinners = 0;                 ///< complete and cancel both won on one order
+    int versionGaps = 0;                ///< an order whose event versions are not 1..n
+    int reusedIds = 0;                  ///< two acknowledged creates with one id
+    int diverged = 0;                   ///< nodes disagreeing on an order or on analytics
+    int undelivered = 0;                ///< events no webhook received
+    int redelivered = 0;                ///< quiet-phase events received more than once
     std::vector<std::string> problems;  ///< one line each, for the test's failure message
     bool ok() const {
         return lost + duplicated + twoWinners + versionGaps + reusedIds + diverged + undelivered + redelivered == 0;

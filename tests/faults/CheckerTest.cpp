@@ -24,7 +24,8 @@ OrderSeen order(int64_t id, const std::string& customer, std::vector<std::string
     o.id = id;
     o.customer = customer;
     for (size_t i = 0; i < types.size(); ++i)
-        o.events.push_back({"ev-" + std::to_string(id) + "-" + std::to_string(i), types[i], static_cast<int64_t>(i) + 1});
+        o.events.push_back(
+            {"ev-" + std::to_string(id) + "-" + std::to_string(i), types[i], static_cast<int64_t>(i) + 1});
     o.version = static_cast<int64_t>(types.size());
     const std::string last = types.back();
     o.status = last == "OrderCreated"      ? "Pending"
@@ -49,10 +50,10 @@ Observed twoNodes(const std::vector<OrderSeen>& orders) {
     return seen;
 }
 
-const std::vector<Op> kCleanHistory = {ack(OpKind::Create, 1, "c1"), ack(OpKind::Process, 1),
-                                       ack(OpKind::Complete, 1), ack(OpKind::Create, 2, "c2")};
-const std::vector<OrderSeen> kCleanOrders = {
-    order(1, "c1", {"OrderCreated", "OrderProcessing", "OrderCompleted"}), order(2, "c2", {"OrderCreated"})};
+const std::vector<Op> kCleanHistory = {ack(OpKind::Create, 1, "c1"), ack(OpKind::Process, 1), ack(OpKind::Complete, 1),
+                                       ack(OpKind::Create, 2, "c2")};
+const std::vector<OrderSeen> kCleanOrders = {order(1, "c1", {"OrderCreated", "OrderProcessing", "OrderCompleted"}),
+                                             order(2, "c2", {"OrderCreated"})};
 
 }  // namespace
 
@@ -102,6 +103,16 @@ TEST(FaultChecker, ReportsAnIdAcknowledgedToTwoCreates) {
     std::vector<Op> history = kCleanHistory;
     history.push_back(ack(OpKind::Create, 2, "c9"));
     EXPECT_EQ(check(history, twoNodes(kCleanOrders)).reusedIds, 1);
+}
+
+TEST(FaultChecker, ReportsANodeThatCannotBeReadOnceNotAsEveryWriteLost) {
+    Observed seen = twoNodes(kCleanOrders);
+    seen.nodes[1].orders.clear();
+    seen.nodes[1].readable = false;
+    Verdict v = check(kCleanHistory, seen);
+    EXPECT_EQ(v.lost, 0);
+    EXPECT_GE(v.diverged, 1);
+    EXPECT_FALSE(v.ok());
 }
 
 TEST(FaultChecker, ReportsNodesThatDisagreeOnAnalytics) {

@@ -107,16 +107,20 @@ std::map<std::string, std::map<std::string, std::string>> FaultRun::nodeKeys() c
     keys["orders"] = {{"command_timeout_ms", "2000"}};
     keys["notifications"] = {{"timeout_ms", "1000"}};
     if (_nats) {
-        keys["transport.nats"] = {{"url", _nats->urls()},           {"heartbeat_interval_ms", "200"},
-                                  {"node_ttl_ms", "1000"},          {"request_timeout_ms", "1000"},
-                                  {"reconnect_wait_ms", "100"},     {"reaction_ack_wait_ms", "3000"},
-                                  {"reaction_retry_base_ms", "100"}, {"reaction_retry_max_ms", "1000"}};
+        keys["transport.nats"] = {{"url", _nats->urls()},
+                                  {"heartbeat_interval_ms", "200"},
+                                  {"node_ttl_ms", "1000"},
+                                  {"request_timeout_ms", "1000"},
+                                  {"reconnect_wait_ms", "100"},
+                                  {"reaction_ack_wait_ms", "3000"},
+                                  {"reaction_retry_base_ms", "100"},
+                                  {"reaction_retry_max_ms", "1000"}};
         if (_natsReplicas > 1) keys["transport.nats"]["stream_replicas"] = std::to_string(_natsReplicas);
     } else {
-        keys["transport.redis"] = {{"url", _redis->primaryUrl()},    {"connect_timeout_ms", "500"},
-                                   {"command_timeout_ms", "1000"},   {"heartbeat_interval_ms", "200"},
-                                   {"node_ttl_ms", "1000"},          {"reaction_claim_idle_ms", "2000"},
-                                   {"reaction_retry_ms", "100"},     {"reaction_retry_max_ms", "1000"}};
+        keys["transport.redis"] = {{"url", _redis->primaryUrl()},  {"connect_timeout_ms", "500"},
+                                   {"command_timeout_ms", "1000"}, {"heartbeat_interval_ms", "200"},
+                                   {"node_ttl_ms", "1000"},        {"reaction_claim_idle_ms", "2000"},
+                                   {"reaction_retry_ms", "100"},   {"reaction_retry_max_ms", "1000"}};
         if (!_redis->sentinels().empty()) {
             keys["transport.redis"]["sentinels"] = _redis->sentinels();
             keys["transport.redis"]["master_name"] = RedisServers::masterName();
@@ -144,9 +148,11 @@ bool FaultRun::startNodes(int count) {
         for (const char* key : {"'sentinels'", "'master_name'", "'min_replicas_ack'", "transport.nats.url"}) {
             const size_t at = output.find(key);
             if (at == std::string::npos) continue;
-            const size_t from = output.rfind('\n', at), to = std::min(output.find('\n', at), output.find(" (known", at));
+            const size_t from = output.rfind('\n', at),
+                         to = std::min(output.find('\n', at), output.find(" (known", at));
             skipReason = "waits for the HA merge (CONTRACT.md section 5): the node refuses " + std::string(key) + ": " +
-                         output.substr(from == std::string::npos ? 0 : from + 1, to - (from == std::string::npos ? 0 : from + 1));
+                         output.substr(from == std::string::npos ? 0 : from + 1,
+                                       to - (from == std::string::npos ? 0 : from + 1));
             break;
         }
         return false;
@@ -226,8 +232,8 @@ Observed FaultRun::observe() const {
     for (const auto& t : targets()) {
         NodeView view;
         view.node = t.node;
-        listOrders(t, view.orders);
-        for (auto& entry : view.orders) readEvents(t, entry.second);
+        view.readable = listOrders(t, view.orders);
+        for (auto& entry : view.orders) view.readable = readEvents(t, entry.second) && view.readable;
         view.analytics = httpRequest(t.host, t.port, "GET", "/api/analytics", {}, {}, kRead).body;
         seen.nodes.push_back(std::move(view));
     }
@@ -238,7 +244,7 @@ Observed FaultRun::observe() const {
 Verdict FaultRun::finish() {
     _workload->stop();
     _workloadEndMs = _history.nowMs();
-    if (!_history.faults().empty() && _history.faults().back().label != "heal") heal();
+    _net->heal();
     const int64_t healedAt = _history.nowMs();
     const bool converged = converge(kConverge);
     const int64_t convergeMs = converged ? _history.nowMs() - healedAt : -1;
@@ -266,8 +272,8 @@ Verdict FaultRun::finish() {
 ::testing::AssertionResult FaultRun::finishesClean() {
     const Verdict v = finish();
     if (v.ok() && v.problems.empty() && v.acknowledged > 0) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << (v.acknowledged == 0 ? "no write was acknowledged\n" : "")
-                                         << describe(v) << logs();
+    return ::testing::AssertionFailure() << (v.acknowledged == 0 ? "no write was acknowledged\n" : "") << describe(v)
+                                         << logs();
 }
 
 void FaultRun::nodeFaults() {

@@ -15,19 +15,19 @@ int64_t steadyMs() {
 
 const char* kindName(OpKind kind) {
     switch (kind) {
-        case OpKind::Create: return "create";
-        case OpKind::Process: return "process";
-        case OpKind::Complete: return "complete";
-        case OpKind::Cancel: return "cancel";
+    case OpKind::Create: return "create";
+    case OpKind::Process: return "process";
+    case OpKind::Complete: return "complete";
+    case OpKind::Cancel: return "cancel";
     }
     return "?";
 }
 
 const char* outcomeName(Outcome outcome) {
     switch (outcome) {
-        case Outcome::Ok: return "ok";
-        case Outcome::Failed: return "failed";
-        case Outcome::Unknown: return "unknown";
+    case Outcome::Ok: return "ok";
+    case Outcome::Failed: return "failed";
+    case Outcome::Unknown: return "unknown";
     }
     return "?";
 }

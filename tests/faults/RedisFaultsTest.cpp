@@ -31,7 +31,8 @@ TEST(RedisHaFaults, PrimaryKilledFailsOverAndRejoinsAsReplicaLosingNoAcknowledge
     run.hold(3s);
     run.fault("restart redis-1", [&] { EXPECT_TRUE(run.redis().server("redis-1").start()); });
     EXPECT_TRUE(waitUntil([&] { return run.redis().role("redis-1") == "slave"; }, 20s, 250ms))
-        << "redis-1 did not rejoin as a replica\n" << run.redis().outputs();
+        << "redis-1 did not rejoin as a replica\n"
+        << run.redis().outputs();
     run.hold(3s);
     EXPECT_TRUE(run.finishesClean());
 }

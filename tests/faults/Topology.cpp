@@ -14,7 +14,7 @@ namespace ordersystem::faults {
 
 namespace {
 
-const std::string kPrefix = "osf-";      // every namespace and link this harness makes
+const std::string kPrefix = "osf-";  // every namespace and link this harness makes
 const std::string kBridge = "osf-br";
 const char* kLockFile = "/run/lock/ordersystem-faults.lock";  // one run per machine: fixed names
 
@@ -67,8 +67,8 @@ Topology::Topology() {
     _lockFd = ::open(kLockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (_lockFd >= 0) ::flock(_lockFd, LOCK_EX);  // bounded by the test's own timeout
     removeStale();
-    if (!shell("ip link add " + kBridge + " type bridge") || !shell("ip addr add " + gateway() + "/24 dev " + kBridge) ||
-        !shell("ip link set " + kBridge + " up"))
+    if (!shell("ip link add " + kBridge + " type bridge") ||
+        !shell("ip addr add " + gateway() + "/24 dev " + kBridge) || !shell("ip link set " + kBridge + " up"))
         throw std::runtime_error("cannot create the bridge " + kBridge);
 }
 
@@ -85,13 +85,12 @@ std::string Topology::add(const std::string& host) {
     const int index = static_cast<int>(_hosts.size()) + 10;
     Host h{kPrefix + host, "10.213.0." + std::to_string(index)};
     const std::string outside = "osfv" + std::to_string(index), inside = "osfp" + std::to_string(index);
-    const bool ok = shell("ip netns add " + h.netns) &&
-                    shell("ip link add " + outside + " type veth peer name " + inside) &&
-                    shell("ip link set " + inside + " netns " + h.netns) &&
-                    shell("ip link set " + outside + " master " + kBridge) && shell("ip link set " + outside + " up") &&
-                    shell("ip -n " + h.netns + " addr add " + h.address + "/24 dev " + inside) &&
-                    shell("ip -n " + h.netns + " link set " + inside + " up") &&
-                    shell("ip -n " + h.netns + " link set lo up");
+    const bool ok =
+        shell("ip netns add " + h.netns) && shell("ip link add " + outside + " type veth peer name " + inside) &&
+        shell("ip link set " + inside + " netns " + h.netns) &&
+        shell("ip link set " + outside + " master " + kBridge) && shell("ip link set " + outside + " up") &&
+        shell("ip -n " + h.netns + " addr add " + h.address + "/24 dev " + inside) &&
+        shell("ip -n " + h.netns + " link set " + inside + " up") && shell("ip -n " + h.netns + " link set lo up");
     _hosts[host] = h;  // recorded even when half made, so the destructor removes it
     if (!ok) throw std::runtime_error("cannot create the namespace of " + host);
     return h.address;

@@ -65,6 +65,11 @@ public:
     static std::string masterName() { return "ordersystem"; }
     /// The host the Sentinels name as primary now (empty when they disagree or none answers).
     std::string currentPrimary() const;
+    /// Every Sentinel names one primary, and it is not that host.
+    bool failedOverFrom(const std::string& host) const {
+        const std::string now = currentPrimary();
+        return !now.empty() && now != host;
+    }
     /// "master" or "slave" as the server itself says (ROLE); empty when it does not answer.
     std::string role(const std::string& host);
     std::vector<std::string> dataHosts() const;      ///< redis-1, redis-2, ...

@@ -130,31 +130,40 @@ std::map<std::string, std::map<std::string, std::string>> FaultRun::nodeKeys() c
     return keys;
 }
 
+namespace {
+
+/// The skip reason when a node's start-up refusal names an HA key of CONTRACT.md section 5.
+std::string haKeyRefused(const std::string& output) {
+    for (const char* key : {"'sentinels'", "'master_name'", "'min_replicas_ack'", "transport.nats.url"}) {
+        const size_t at = output.find(key);
+        if (at == std::string::npos) continue;
+        const size_t from = output.rfind('\n', at) == std::string::npos ? 0 : output.rfind('\n', at) + 1;
+        const size_t to = std::min(output.find('\n', at), output.find(" (known", at));
+        return "waits for the HA merge (CONTRACT.md section 5): the node refuses " + std::string(key) + ": " +
+               output.substr(from, to - from);
+    }
+    return {};
+}
+
+}  // namespace
+
+bool FaultRun::startNode(const std::string& id) {
+    testing::OrderNode::Options o;
+    o.nodeId = id;
+    o.transport = _nats ? "transport-nats" : "transport-redis";
+    o.webhookUrl = _hooks->url();
+    o.extraKeys = nodeKeys();
+    o.host = _net->add(id);
+    o.netns = _net->netns(id);
+    auto& node = _nodes[id] = std::make_unique<testing::OrderNode>(_dir.file(id), o, 8080);
+    return node->start(std::chrono::seconds(30)) && node->waitReady(std::chrono::seconds(30));
+}
+
 bool FaultRun::startNodes(int count) {
     for (int i = 0; i < count; ++i) {
         const std::string id = std::string("node-") + static_cast<char>('a' + i);
-        testing::OrderNode::Options o;
-        o.nodeId = id;
-        o.transport = _nats ? "transport-nats" : "transport-redis";
-        o.webhookUrl = _hooks->url();
-        o.extraKeys = nodeKeys();
-        o.host = _net->add(id);
-        o.netns = _net->netns(id);
-        auto node = std::make_unique<testing::OrderNode>(_dir.file(id), o, 8080);
-        const bool ok = node->start(std::chrono::seconds(30)) && node->waitReady(std::chrono::seconds(30));
-        const std::string output = node->output();
-        _nodes[id] = std::move(node);
-        if (ok) continue;
-        for (const char* key : {"'sentinels'", "'master_name'", "'min_replicas_ack'", "transport.nats.url"}) {
-            const size_t at = output.find(key);
-            if (at == std::string::npos) continue;
-            const size_t from = output.rfind('\n', at),
-                         to = std::min(output.find('\n', at), output.find(" (known", at));
-            skipReason = "waits for the HA merge (CONTRACT.md section 5): the node refuses " + std::string(key) + ": " +
-                         output.substr(from == std::string::npos ? 0 : from + 1,
-                                       to - (from == std::string::npos ? 0 : from + 1));
-            break;
-        }
+        if (startNode(id)) continue;
+        skipReason = haKeyRefused(_nodes[id]->output());
         return false;
     }
     return true;
@@ -248,6 +257,9 @@ Verdict FaultRun::finish() {
     const int64_t healedAt = _history.nowMs();
     const bool converged = converge(kConverge);
     const int64_t convergeMs = converged ? _history.nowMs() - healedAt : -1;
+    // A node that joins now replays the log itself: an acknowledged write the log lost shows
+    // there even when the older nodes' read models still hold it.
+    const bool lateJoined = startNode("node-late");
 
     Observed quiet;
     quietPhase(quiet);
@@ -265,6 +277,7 @@ Verdict FaultRun::finish() {
     seen.quietOrders = quiet.quietOrders;
     Verdict verdict = check(_history.ops(), seen);
     if (!converged) verdict.problems.insert(verdict.problems.begin(), "the nodes did not converge after the heal");
+    if (!lateJoined) verdict.problems.insert(verdict.problems.begin(), "a node started after the heal was not ready");
     print(verdict, convergeMs);
     return verdict;
 }

@@ -72,6 +72,7 @@ public:
 
 private:
     std::map<std::string, std::map<std::string, std::string>> nodeKeys() const;
+    bool startNode(const std::string& id);
     std::vector<std::string> brokerHosts() const;
     std::vector<Target> targets() const;
     bool converge(std::chrono::milliseconds timeout);

@@ -23,11 +23,9 @@ TEST(RedisHaFaults, PrimaryKilledFailsOverAndRejoinsAsReplicaLosingNoAcknowledge
     run.startWorkload();
     run.hold(3s);
     run.fault("kill -9 primary redis-1", [&] { run.redis().server("redis-1").kill9(); });
-    const auto failedOver = [&] {
-        const std::string now = run.redis().currentPrimary();
-        return !now.empty() && now != "redis-1";
-    };
-    EXPECT_TRUE(waitUntil(failedOver, 20s, 250ms)) << "the Sentinels did not fail over\n" << run.redis().outputs();
+    EXPECT_TRUE(waitUntil([&] { return run.redis().failedOverFrom("redis-1"); }, 20s, 250ms))
+        << "the Sentinels did not fail over\n"
+        << run.redis().outputs();
     run.hold(3s);
     run.fault("restart redis-1", [&] { EXPECT_TRUE(run.redis().server("redis-1").start()); });
     EXPECT_TRUE(waitUntil([&] { return run.redis().role("redis-1") == "slave"; }, 20s, 250ms))
@@ -45,8 +43,16 @@ TEST(RedisHaFaults, NodeFaultsThenPrimaryCutOffFromReplicasAndSentinelsLoseNoAck
     const std::string primary = run.redis().currentPrimary();
     ASSERT_FALSE(primary.empty()) << run.redis().outputs();
     run.fault("partition primary " + primary + " from replicas and sentinels", [&] { run.partitionBroker(primary); });
-    run.hold(8s);  // the majority side fails over; the old primary cannot reach min_replicas_ack
+    // The majority side fails over; the old primary cannot reach min_replicas_ack meanwhile.
+    EXPECT_TRUE(waitUntil([&] { return run.redis().failedOverFrom(primary); }, 15s, 250ms))
+        << "the Sentinels did not fail over\n"
+        << run.redis().outputs();
+    run.hold(3s);
     run.heal();
-    run.hold(4s);
+    // Sentinel turns the old primary into a replica at its next look (within about 10 s).
+    EXPECT_TRUE(waitUntil([&] { return run.redis().role(primary) == "slave"; }, 20s, 250ms))
+        << primary << " did not rejoin as a replica\n"
+        << run.redis().outputs();
+    run.hold(2s);
     EXPECT_TRUE(run.finishesClean());
 }

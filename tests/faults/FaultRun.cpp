@@ -321,8 +321,22 @@ void FaultRun::print(const Verdict& v, int64_t convergeMs) const {
         << "  lost " << v.lost << ", duplicated " << v.duplicated << ", two winners " << v.twoWinners
         << ", version gaps " << v.versionGaps << ", reused ids " << v.reusedIds << ", diverged " << v.diverged << "\n"
         << "  webhooks: undelivered " << v.undelivered << ", quiet-phase redelivered " << v.redelivered << "\n";
-    for (const auto& [label, ms] : writeOutages(ops, _history.faults(), _workloadEndMs))
-        out << "  longest write outage after '" << label << "': " << ms << " ms\n";
+    // Cluster-wide (no node acknowledged a write) and per node (that node's clients saw none).
+    const auto faults = _history.faults();
+    const auto cluster = writeOutages(ops, faults, _workloadEndMs);
+    std::map<std::string, std::vector<std::pair<std::string, int64_t>>> perNode;
+    for (const auto& [id, node] : _nodes) {
+        std::vector<Op> mine;
+        for (const auto& op : ops)
+            if (op.node == id) mine.push_back(op);
+        perNode[id] = writeOutages(mine, faults, _workloadEndMs);
+    }
+    for (size_t i = 0; i < cluster.size(); ++i) {
+        out << "  longest write outage after '" << cluster[i].first << "': cluster " << cluster[i].second << " ms;";
+        for (const auto& [id, outages] : perNode)
+            if (id != "node-late") out << " " << id << " " << outages[i].second << " ms";
+        out << "\n";
+    }
     out << "  converged " << (convergeMs < 0 ? std::string("NOT") : std::to_string(convergeMs) + " ms")
         << " after the heal\n";
     for (size_t i = 0; i < v.problems.size() && i < 20; ++i) out << "  ! " << v.problems[i] << "\n";

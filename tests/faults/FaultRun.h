@@ -39,7 +39,7 @@ public:
     bool startNodes(int count);
     std::string skipReason;
 
-    void startWorkload(int clients = 3);
+    void startWorkload(int clients = 4);
     /// Marks the fault in the history, then does it.
     void fault(const std::string& label, const std::function<void()>& action);
     /// Lets the workload run on for a while.

@@ -67,7 +67,8 @@ void Workload::client(int index) {
     std::mt19937 rng(static_cast<unsigned>(index) * 7919u + 17u);
     int sequence = 0;
     while (_running) {
-        const Target& target = _targets[rng() % _targets.size()];
+        // Each client keeps to one node, as Jepsen's do: a frozen node stalls only its own clients.
+        const Target& target = _targets[static_cast<size_t>(index) % _targets.size()];
         const unsigned roll = rng() % 100;
         int64_t id = -1;
         {

@@ -1,5 +1,6 @@
-// Client threads in the root namespace sending creates, process, complete and cancel to random
-// nodes for as long as the workload runs, each operation recorded in the History.
+// Client threads in the root namespace, client i on node i mod n, sending creates, process,
+// complete and cancel (of orders any client created) for as long as the workload runs, each
+// operation recorded in the History.
 #pragma once
 
 #include <atomic>

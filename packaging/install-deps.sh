@@ -10,6 +10,9 @@ packages=(build-essential cmake pkg-config git libpoco-dev libhiredis-dev libnat
           ca-certificates curl)
 if [[ "${1:-}" == "--test" ]]; then
   packages+=(redis-server nats-server wrk procps python3)
+  # The fault tests: network namespaces, veth pairs and blackhole routes (ip), Sentinel queries
+  # (redis-cli, from redis-tools).
+  packages+=(iproute2 redis-tools)
   # The service tests: cpack's shlibdeps (dpkg-dev), systemd-analyze verify (systemd), a
   # self-signed certificate for the TLS test (openssl), Swagger UI in a real browser (chromium).
   packages+=(dpkg-dev systemd openssl chromium adduser)

@@ -57,20 +57,22 @@ struct HookReceiver::Impl {
         Impl& _owner;
     };
 
-    Impl()
-        : socket(Poco::Net::SocketAddress("127.0.0.1", 0)),
+    explicit Impl(const std::string& host)
+        : host(host),
+          socket(Poco::Net::SocketAddress(host, 0)),
           server(new Factory(*this), socket, new Poco::Net::HTTPServerParams) {
         server.start();
     }
     ~Impl() { server.stopAll(true); }
+    std::string host;
     Poco::Net::ServerSocket socket;
     Poco::Net::HTTPServer server;
 };
 
-HookReceiver::HookReceiver() : _impl(std::make_unique<Impl>()) {}
+HookReceiver::HookReceiver(const std::string& host) : _impl(std::make_unique<Impl>(host)) {}
 HookReceiver::~HookReceiver() = default;
 std::string HookReceiver::url() const {
-    return "http://127.0.0.1:" + std::to_string(_impl->socket.address().port()) + "/hook";
+    return "http://" + _impl->host + ":" + std::to_string(_impl->socket.address().port()) + "/hook";
 }
 std::map<std::string, int> HookReceiver::received() const {
     std::lock_guard<std::mutex> lock(_impl->mutex);

@@ -203,9 +203,14 @@ int ChildProcess::wait(std::chrono::milliseconds timeout) {
 int ChildProcess::terminate(std::chrono::milliseconds timeout) {
     if (!running()) return _exitCode;
     ::kill(_pid, SIGTERM);
+    ::kill(_pid, SIGCONT);  // a stopped process only acts on SIGTERM once it runs again
     if (wait(timeout) != -1000) return _exitCode;
     kill9();
     return -1000;
+}
+
+void ChildProcess::signal(int sig) {
+    if (running()) ::kill(_pid, sig);
 }
 
 void ChildProcess::kill9() {
@@ -223,9 +228,15 @@ ordersystem::sdk::JsonValue HttpResult::json() const {
 
 HttpResult httpRequest(int port, const std::string& method, const std::string& pathAndQuery, const std::string& body,
                        std::vector<std::pair<std::string, std::string>> headers, std::chrono::milliseconds timeout) {
+    return httpRequest("127.0.0.1", port, method, pathAndQuery, body, std::move(headers), timeout);
+}
+
+HttpResult httpRequest(const std::string& host, int port, const std::string& method, const std::string& pathAndQuery,
+                       const std::string& body, std::vector<std::pair<std::string, std::string>> headers,
+                       std::chrono::milliseconds timeout) {
     HttpResult result;
     try {
-        Poco::Net::HTTPClientSession session("127.0.0.1", static_cast<Poco::UInt16>(port));
+        Poco::Net::HTTPClientSession session(host, static_cast<Poco::UInt16>(port));
         session.setTimeout(Poco::Timespan(static_cast<long>(timeout.count() / 1000),
                                           static_cast<long>((timeout.count() % 1000) * 1000)));
         Poco::Net::HTTPRequest req(method, pathAndQuery, Poco::Net::HTTPMessage::HTTP_1_1);
@@ -296,7 +307,7 @@ OrderNode::OrderNode(std::string dataRoot, Options options, int port)
     ini["node"]["id"] = _options.nodeId;
     ini["node"]["data_dir"] = "data";
     ini["node"]["durability"] = _options.durability;
-    ini["http"]["host"] = "127.0.0.1";
+    ini["http"]["host"] = _options.host;
     ini["http"]["port"] = std::to_string(_port);
     ini["plugins"]["dir"] = pluginDir();
     std::string load = "orders, " + _options.transport;
@@ -324,22 +335,27 @@ OrderNode::~OrderNode() {
 bool OrderNode::start(std::chrono::milliseconds timeout) {
     if (_process && _process->running()) return true;
     ++_starts;
-    _process = std::make_unique<ChildProcess>(hostExecutable(), std::vector<std::string>{"--config=" + _configPath},
-                                              _dataRoot + "/node-" + std::to_string(_starts) + ".log",
+    std::string executable = hostExecutable();
+    std::vector<std::string> args{"--config=" + _configPath};
+    if (!_options.netns.empty()) {
+        args.insert(args.begin(), {"netns", "exec", _options.netns, executable});
+        executable = "ip";  // execs in place, so the pid is the node's own
+    }
+    _process = std::make_unique<ChildProcess>(executable, args, _dataRoot + "/node-" + std::to_string(_starts) + ".log",
                                               std::map<std::string, std::string>{}, _options.maxOpenFiles);
     return waitUntil(
                [this] {
                    if (!_process->running()) return true;
                    return tls() ? RawClient(_port, true).stillServes("/health/live")
-                                : httpGet(_port, "/health/live").status == 200;
+                                : httpRequest(host(), _port, "GET", "/health/live").status == 200;
                },
                timeout, std::chrono::milliseconds(50)) &&
            _process->running();
 }
 
 bool OrderNode::waitReady(std::chrono::milliseconds timeout) {
-    return waitUntil([this] { return running() && httpGet(_port, "/health/ready").status == 200; }, timeout,
-                     std::chrono::milliseconds(100));
+    return waitUntil([this] { return running() && httpRequest(host(), _port, "GET", "/health/ready").status == 200; },
+                     timeout, std::chrono::milliseconds(100));
 }
 
 int OrderNode::stop() { return _process ? _process->terminate(std::chrono::seconds(15)) : 0; }

@@ -51,11 +51,11 @@ inline HttpResult command(int port, int64_t id, const std::string& what, const s
 
 inline HttpResult getOrder(int port, int64_t id) { return httpGet(port, "/api/orders/" + std::to_string(id)); }
 
-/// An HTTP receiver on 127.0.0.1 recording every POST's Idempotency-Key; answers 200, or 503
-/// while told to fail (failed POSTs are counted as attempts only).
+/// An HTTP receiver on 127.0.0.1 (or the given local address) recording every POST's
+/// Idempotency-Key; answers 200, or 503 while told to fail (failed POSTs are counted as attempts only).
 class HookReceiver {
 public:
-    HookReceiver();
+    explicit HookReceiver(const std::string& host = "127.0.0.1");
     ~HookReceiver();
     std::string url() const;
     /// Idempotency-Key -> number of accepted (200) POSTs carrying it.

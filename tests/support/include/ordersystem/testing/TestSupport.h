@@ -71,6 +71,8 @@ public:
     int terminate(std::chrono::milliseconds timeout = std::chrono::seconds(15));
     /// SIGKILL and reap.
     void kill9();
+    /// Sends a signal without waiting (SIGSTOP / SIGCONT to freeze and thaw it).
+    void signal(int sig);
     /// Waits for exit without signalling; exit code or -1000 on timeout.
     int wait(std::chrono::milliseconds timeout);
     std::string output() const { return readFile(_logFile); }
@@ -96,7 +98,12 @@ struct HttpResult {
     }
 };
 
-/// One request on a fresh connection (keep-alive not needed in tests).
+/// One request on a fresh connection to host:port (an address outside loopback, e.g. a network
+/// namespace's); connection errors and timeouts come back as status 0.
+HttpResult httpRequest(const std::string& host, int port, const std::string& method, const std::string& pathAndQuery,
+                       const std::string& body = {}, std::vector<std::pair<std::string, std::string>> headers = {},
+                       std::chrono::milliseconds timeout = std::chrono::seconds(10));
+/// One request on a fresh connection to 127.0.0.1 (keep-alive not needed in tests).
 HttpResult httpRequest(int port, const std::string& method, const std::string& pathAndQuery,
                        const std::string& body = {}, std::vector<std::pair<std::string, std::string>> headers = {},
                        std::chrono::milliseconds timeout = std::chrono::seconds(10));
@@ -127,7 +134,9 @@ public:
         /// Extra ini text appended verbatim (e.g. "[http]\nmax_body_bytes = 100\n" is NOT allowed
         /// twice for one section: use extraKeys instead).
         std::map<std::string, std::map<std::string, std::string>> extraKeys;  ///< section -> key -> value
-        int maxOpenFiles = 0;  ///< > 0: the node's open-file limit (ulimit -n)
+        int maxOpenFiles = 0;            ///< > 0: the node's open-file limit (ulimit -n)
+        std::string host = "127.0.0.1";  ///< the address it listens on and is reached at
+        std::string netns;               ///< non-empty: runs inside this network namespace (ip netns exec)
     };
     /// dataRoot: the node's folder (ini, data). port 0 = pick a free one.
     OrderNode(std::string dataRoot, Options options, int port = 0);
@@ -141,6 +150,7 @@ public:
     void kill9();
     bool running() const { return _process && _process->running(); }
     int port() const { return _port; }
+    const std::string& host() const { return _options.host; }
     /// The node serves HTTPS ([http] tls_cert in extraKeys).
     bool tls() const {
         auto it = _options.extraKeys.find("http");

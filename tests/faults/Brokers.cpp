@@ -145,6 +145,14 @@ std::string NatsServers::streamLeader(const std::string& stream) const {
     return {};
 }
 
+std::string NatsServers::streamFollower(const std::string& stream) const {
+    const std::string leader = streamLeader(stream);
+    if (leader.empty()) return {};
+    for (const auto& s : _servers)
+        if (s->running() && s->host() != leader) return s->host();
+    return {};
+}
+
 std::string NatsServers::outputs() const {
     std::string out;
     for (const auto& s : _servers) out += "---- " + s->host() + "\n" + s->output() + "\n";

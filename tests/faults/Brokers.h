@@ -48,6 +48,8 @@ public:
     Server& server(const std::string& host);
     /// The server name leading a JetStream stream ($JS.API.STREAM.INFO); empty when none answers.
     std::string streamLeader(const std::string& stream) const;
+    /// A running server that does not lead the stream (empty when there is no leader).
+    std::string streamFollower(const std::string& stream) const;
     std::string outputs() const;
 
 private:

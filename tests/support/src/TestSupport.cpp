@@ -43,6 +43,8 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+    // ORDERSYSTEM_TEST_KEEP_TMP=1 keeps a failed run's servers' files for a post-mortem.
+    if (const char* keep = std::getenv("ORDERSYSTEM_TEST_KEEP_TMP"); keep && *keep == '1') return;
     std::error_code ec;
     fs::remove_all(_path, ec);
 }

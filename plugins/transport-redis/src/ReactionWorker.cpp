@@ -65,6 +65,7 @@ bool ReactionWorker::ensureGroup(RedisConnection& c) {
     auto reply = c.command({"XGROUP", "CREATE", _core.keys.log, _name, "0", "MKSTREAM"});
     if (!reply) return fail(reply.status());
     const redisReply* r = reply.value().get();
+    if (_link.refusedAsReplica(r)) return false;
     if (replyIsError(r) && replyString(r).rfind("BUSYGROUP", 0) != 0) {
         if (replyString(r).rfind("LOADING", 0) == 0) {  // Redis replays its AOF after a restart
             _stop.sleepFor(std::chrono::milliseconds(200));
@@ -83,6 +84,7 @@ bool ReactionWorker::readNew(RedisConnection& c) {
                             std::to_string(_core.settings.blockMs), "STREAMS", _core.keys.log, ">"});
     if (!reply) return fail(reply.status());
     const redisReply* r = reply.value().get();
+    if (_link.refusedAsReplica(r)) return false;
     if (replyIsError(r)) {
         // NOGROUP: the stream or group vanished (Redis lost its data or was flushed): recreate it.
         // LOADING: Redis replays its AOF after a restart.
@@ -242,6 +244,7 @@ bool ReactionWorker::ack(RedisConnection& c, const StreamEntry& entry, const std
     auto reply = runScript(c, _core.scripts.ack, {_core.keys.log, _core.keys.reactionDone(_name, eventId)},
                            {_name, entry.id, std::to_string(_core.settings.idempotencyTtlSeconds)});
     if (!reply) return fail(reply.status());
+    if (_link.refusedAsReplica(reply.value().get())) return false;
     if (replyIsError(reply.value().get()))
         _core.logger->error("reaction " + _name + ": ack of " + entry.id +
                             " refused: " + replyString(reply.value().get()));
@@ -256,6 +259,7 @@ bool ReactionWorker::deadLetter(RedisConnection& c, const StreamEntry& entry, co
                            {_name, entry.id, eventId, entry.json, std::to_string(deliveries), reason, _core.nodeId});
     if (!reply) return fail(reply.status());
     const redisReply* r = reply.value().get();
+    if (_link.refusedAsReplica(r)) return false;
     if (replyIsError(r)) {
         _core.logger->error("reaction " + _name + ": dead-lettering " + entry.id + " refused: " + replyString(r));
         return true;

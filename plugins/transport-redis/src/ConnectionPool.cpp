@@ -11,11 +11,13 @@ using sdk::StatusCode;
 
 namespace {
 /// Error replies meaning "Redis cannot serve right now" (loading its AOF, busy script, disk
-/// error refusing writes, replica): the caller gets Unavailable (503), not Internal.
+/// error refusing writes, replica, too few replicas for min-replicas-to-write): the caller gets
+/// Unavailable (503), not Internal.
 bool transientErrorReply(const redisReply* r) {
     if (!replyIsError(r)) return false;
     const std::string text = replyString(r);
-    for (const char* prefix : {"LOADING", "BUSY", "MISCONF", "MASTERDOWN", "READONLY", "TRYAGAIN", "CLUSTERDOWN"})
+    for (const char* prefix :
+         {"LOADING", "BUSY", "MISCONF", "MASTERDOWN", "READONLY", "NOREPLICAS", "TRYAGAIN", "CLUSTERDOWN"})
         if (text.rfind(prefix, 0) == 0) return true;
     return false;
 }

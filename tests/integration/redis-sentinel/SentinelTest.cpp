@@ -70,6 +70,21 @@ protected:
     std::unique_ptr<RedisSentinelGroup> group;
 };
 
+TEST(RedisSentinelStart, StartFailsNamingTheSentinelsWhenNoneAnswers) {
+    TempDir dir;
+    const int a = ordersystem::testing::freePort(), b = ordersystem::testing::freePort();
+    const std::string list = "127.0.0.1:" + std::to_string(a) + ",127.0.0.1:" + std::to_string(b);
+    Status st;
+    auto node = startNode("redis://127.0.0.1:1", uniquePrefix("sentinel"), "node-a", dir.path(),
+                          {{"sentinels", list}, {"connect_timeout_ms", "200"}}, &st);
+    EXPECT_FALSE(node);
+    EXPECT_EQ(st.code, StatusCode::Unavailable);
+    EXPECT_NE(st.message.find("cannot reach Redis at the primary 'ordersystem' of Sentinels " + list),
+              std::string::npos)
+        << st.message;
+    EXPECT_NE(st.message.find("Sentinel 127.0.0.1:" + std::to_string(b)), std::string::npos) << "each one is asked";
+}
+
 TEST_F(RedisSentinel, ANodeWritesToThePrimaryEvenWhenItsUrlNamesAReplica) {
     auto node = sentinelNode();
     ASSERT_TRUE(node);
@@ -82,7 +97,8 @@ TEST_F(RedisSentinel, ANodeWritesToThePrimaryEvenWhenItsUrlNamesAReplica) {
 TEST_F(RedisSentinel, WithoutSentinelsAReplicaUrlRefusesWrites) {
     // The counterpart of the test above: the same url without sentinels cannot write.
     Status started;
-    auto node = startNode(group->serverUrl(1), prefix, "node-a", dir.path(), {{"command_timeout_ms", "1000"}}, &started);
+    auto node =
+        startNode(group->serverUrl(1), prefix, "node-a", dir.path(), {{"command_timeout_ms", "1000"}}, &started);
     if (!node) {  // the first write of start-up (the heartbeat) is refused already
         EXPECT_NE(started.message.find("READONLY"), std::string::npos) << started.message;
         return;
@@ -128,7 +144,8 @@ TEST_F(RedisSentinel, KillingThePrimaryDuringAppendsLosesNoAcknowledgedAppendAnd
     group->kill9(0);
     const size_t atKill = ackedCount();
     const int promoted = group->waitForNewPrimary(0, std::chrono::seconds(30));
-    const bool after = promoted > 0 && waitUntil([&] { return ackedCount() >= atKill + 100; }, std::chrono::seconds(30));
+    const bool after =
+        promoted > 0 && waitUntil([&] { return ackedCount() >= atKill + 100; }, std::chrono::seconds(30));
     done = true;
     for (auto& w : writers) w.join();
     ASSERT_TRUE(before) << "appends did not run before the kill";
@@ -204,7 +221,8 @@ TEST_F(RedisSentinel, AfterAManualFailoverTheNodeFindsTheNewPrimaryAndContinues)
             return appended >= 3;
         },
         std::chrono::seconds(15)));
-    EXPECT_EQ(onServer(static_cast<size_t>(promoted), {"LLEN", prefix + ":order:1:events"}), std::to_string(version - 1));
+    EXPECT_EQ(onServer(static_cast<size_t>(promoted), {"LLEN", prefix + ":order:1:events"}),
+              std::to_string(version - 1));
     EXPECT_EQ(logLinesWith(*node, "primary is now 127.0.0.1:" + std::to_string(group->serverPort(promoted)) +
                                       " (was 127.0.0.1:" + std::to_string(group->serverPort(0)) + ")"),
               1u);

@@ -55,9 +55,22 @@ std::string RedisSentinelGroup::cli(int port, const std::vector<std::string>& ar
 
 bool RedisSentinelGroup::startServer(Server& s, const std::vector<std::string>& extra) {
     fs::create_directories(s.dir);
-    std::vector<std::string> args = {"--port",   std::to_string(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
-                                     "--appendonly", "yes", "--appendfsync", "everysec", "--save", "",
-                                     "--protected-mode", "no", "--daemonize", "no"};
+    std::vector<std::string> args = {"--port",
+                                     std::to_string(s.port),
+                                     "--bind",
+                                     "127.0.0.1",
+                                     "--dir",
+                                     s.dir,
+                                     "--appendonly",
+                                     "yes",
+                                     "--appendfsync",
+                                     "everysec",
+                                     "--save",
+                                     "",
+                                     "--protected-mode",
+                                     "no",
+                                     "--daemonize",
+                                     "no"};
     args.insert(args.end(), _options.serverArgs.begin(), _options.serverArgs.end());
     args.insert(args.end(), extra.begin(), extra.end());
     s.process = std::make_unique<ChildProcess>("redis-server", args, s.dir + "/redis.log");
@@ -97,7 +110,8 @@ bool RedisSentinelGroup::settled() {
             const auto at = master.find(field + "\n");
             return at == std::string::npos ? -1 : std::atoi(master.c_str() + at + field.size() + 1);
         };
-        if (count("num-slaves") != static_cast<int>(replicas) || count("num-other-sentinels") != static_cast<int>(others))
+        if (count("num-slaves") != static_cast<int>(replicas) ||
+            count("num-other-sentinels") != static_cast<int>(others))
             return false;
     }
     return true;
@@ -114,7 +128,8 @@ bool RedisSentinelGroup::start(std::chrono::milliseconds timeout) {
 
 std::string RedisSentinelGroup::sentinelList() const {
     std::string out;
-    for (const auto& s : _sentinels) out += (out.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(s.port);
+    for (const auto& s : _sentinels)
+        out += (out.empty() ? "" : ",") + std::string("127.0.0.1:") + std::to_string(s.port);
     return out;
 }
 

@@ -97,8 +97,10 @@ Status PrimaryLocator::lookUp() {
         return Status(StatusCode::Unavailable, _lastError.empty() ? "waiting to ask the Sentinels again" : _lastError);
     _nextLookup = now + std::chrono::milliseconds(_backoff.next());
     std::string errors;
-    for (const auto& sentinel : _settings.sentinels) {
-        auto primary = ask(sentinel);
+    const size_t n = _settings.sentinels.size();
+    const size_t first = _firstAsked++ % n;
+    for (size_t k = 0; k < n; ++k) {
+        auto primary = ask(_settings.sentinels[(first + k) % n]);
         if (primary) {
             adopt(primary.value());
             return Status::ok();

@@ -2,7 +2,8 @@
 // pipeline, projection readers, reaction workers). Thread-safe.
 // - Without sentinels: always settings.endpoint, nothing is checked (a replica there answers
 //   READONLY to writes, which fail with 503).
-// - With sentinels: asks each Sentinel in turn (connect timeout each) for
+// - With sentinels: asks each Sentinel in turn (connect timeout each; every lookup starts at the
+//   next one, so one that has not yet heard of a failover does not hold the node back) for
 //   `SENTINEL get-master-addr-by-name <master_name>`, connects there with url's password and
 //   database, and hands out the connection only when `ROLE` says master. A caller whose
 //   connection failed or answered READONLY calls suspect(); the next open() asks again, at most
@@ -66,6 +67,7 @@ private:
     std::string _lastError;  ///< guarded by _lookupMutex
     transport::Backoff _backoff{50, 1000};
     std::chrono::steady_clock::time_point _nextLookup{};  ///< guarded by _lookupMutex
+    size_t _firstAsked = 0;  ///< guarded by _lookupMutex: lookups start at the next Sentinel each time
     std::atomic<uint64_t> _epoch{0};
 };
 

@@ -4,6 +4,7 @@
 #include <hiredis/hiredis.h>
 
 #include <csignal>
+#include <cstdlib>
 
 namespace ordersystem::plugins::redis {
 
@@ -34,6 +35,7 @@ Status RedisTransportPlugin::startChecked(sdk::Host& host) {
     if (Status st = _core->pool->connectNow(); !st) return st;
     if (Status st = loadScripts(); !st) return st;
     warnUnlessAppendOnly(host.node().durability);
+    warnUnlessEnoughReplicas();
     _log = std::make_unique<RedisEventLog>(*_core);
     if (Status st = _log->startMembership(); !st)
         return Status(StatusCode::Unavailable, "transport-redis: joining the membership failed: " + st.message);
@@ -80,6 +82,20 @@ void RedisTransportPlugin::warnUnlessAppendOnly(sdk::Durability durability) {
                             mode +
                             ": a crash of Redis's machine (not just its process) can lose up to a second of "
                             "acknowledged events; set 'appendfsync always' for full durability");
+}
+
+void RedisTransportPlugin::warnUnlessEnoughReplicas() {
+    const int wanted = _settings.minReplicasAck;
+    if (wanted == 0) return;
+    auto reply = _core->pool->command({"INFO", "replication"});
+    if (!reply || replyIsError(reply.value().get())) return;
+    const std::string info = replyString(reply.value().get());
+    const auto at = info.find("connected_slaves:");
+    const int connected = at == std::string::npos ? 0 : std::atoi(info.c_str() + at + 17);
+    if (connected < wanted)
+        _core->logger->warn("transport-redis: min_replicas_ack = " + std::to_string(wanted) + " but Redis at " +
+                            _core->locator->where() + " has " + std::to_string(connected) +
+                            " replicas connected: appends answer 503 until enough replicas confirm them");
 }
 
 sdk::HealthCheckResult RedisTransportPlugin::health() {

@@ -183,6 +183,14 @@ TEST_F(RedisSentinel, AnAppendThatTooFewReplicasConfirmIsRefusedAsUncertain) {
         << "with both replicas back appends are acknowledged again";
 }
 
+TEST_F(RedisSentinel, ANodeAskingForMoreReplicasThanThePrimaryHasWarnsAtStartAndRefusesAppends) {
+    auto node = sentinelNode({{"min_replicas_ack", "3"}, {"command_timeout_ms", "300"}});
+    ASSERT_TRUE(node);
+    StopOnExit stop{node};
+    EXPECT_EQ(logLinesWith(*node, "min_replicas_ack = 3 but Redis at " + group->serverUrl(0) + " has 2 replicas"), 1u);
+    EXPECT_EQ(appendVersion(node->log(), 1, 1).status.code, StatusCode::Timeout) << "written, but not on 3 replicas";
+}
+
 TEST_F(RedisSentinel, AReadOnlyReplyMakesTheNodeAskSentinelAgainAndWriteToTheNewPrimary) {
     // No heartbeat meanwhile: the test's own append is the first write to meet the demoted server.
     auto node = sentinelNode({{"heartbeat_interval_ms", "60000"}, {"node_ttl_ms", "120000"}});

@@ -14,13 +14,14 @@ using sdk::Status;
 using sdk::StatusCode;
 
 AppendPipeline::AppendPipeline(ConnectionPool& pool, const LuaScript& script, int maxInFlight, size_t maxBatch,
-                               sdk::Counter* batches, bool waitForReplicas)
+                               sdk::Counter* batches, bool waitForReplicas, BatchHook afterBatch)
     : _pool(pool),
       _script(script),
       _maxInFlight(std::max(1, maxInFlight)),
       _maxBatch(std::max<size_t>(1, maxBatch)),
       _batches(batches),
-      _waitForReplicas(waitForReplicas) {}
+      _waitForReplicas(waitForReplicas),
+      _afterBatch(std::move(afterBatch)) {}
 
 AppendPipeline::~AppendPipeline() { close(); }
 
@@ -112,6 +113,7 @@ void AppendPipeline::runBatch(std::vector<Call*>& batch, Call* self) {
         calls.reserve(n);
         for (Call* c : batch) calls.push_back(c->script);
         results = _pool.scriptBatch(_script, calls, _waitForReplicas ? &acked : nullptr);
+        if (_afterBatch) _afterBatch(results, acked);
     } catch (const std::exception& e) {
         results.clear();
         for (size_t i = 0; i < n; ++i)

@@ -22,7 +22,8 @@
 //   it returns once every accepted call was completed (Ok, or failed as Redis answered) and the
 //   pipeline threads were joined. It must not be called from inside a completion.
 // - With waitForReplicas, each batch ends with WAIT min_replicas_ack in the same pipeline and every
-//   call learns what it saw (replicasAcked), so its caller acknowledges only what replicas hold.
+//   call learns what it saw (replicasAcked), so its caller acknowledges only what replicas hold;
+//   afterBatch runs before the batch's calls complete (e.g. to publish how far replicas hold the log).
 // Thread-safe; run() waits at most for the batches ahead of it, each bounded by the command timeout.
 #pragma once
 
@@ -30,6 +31,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -69,8 +71,10 @@ struct AsyncCall : PipelineCall {
 class AppendPipeline {
 public:
     /// batches counts the pipelined writes (Redis round trips of the append path).
+    /// Sees a batch's replies and what its WAIT saw before any call of it completes.
+    using BatchHook = std::function<void(const std::vector<sdk::Result<ReplyPtr>>&, int acked)>;
     AppendPipeline(ConnectionPool& pool, const LuaScript& script, int maxInFlight, size_t maxBatch,
-                   sdk::Counter* batches, bool waitForReplicas = false);
+                   sdk::Counter* batches, bool waitForReplicas = false, BatchHook afterBatch = {});
     ~AppendPipeline();
     AppendPipeline(const AppendPipeline&) = delete;
     AppendPipeline& operator=(const AppendPipeline&) = delete;
@@ -106,6 +110,7 @@ private:
     const size_t _maxBatch;
     sdk::Counter* _batches;
     const bool _waitForReplicas;
+    BatchHook _afterBatch;
     std::mutex _mutex;
     std::deque<Call*> _queue;  ///< guarded by _mutex (as is everything below)
     int _inFlight = 0;         ///< batches holding a slot (taken, replies not yet read)

@@ -160,8 +160,7 @@ Status ConnectionPool::borrow(const std::function<Status(RedisConnection&)>& fn)
         // A pooled connection that died while idle (Redis restarted): nothing was executed on the
         // new server, so one retry on a fresh connection is safe. A timeout is not retried.
         if (wasIdle && st.code == StatusCode::Unavailable && attempt == 0) {
-            dropIdle();          // its idle siblings died the same way
-            _locator.suspect();  // e.g. Sentinel closed them while failing over
+            dropIdle();  // its idle siblings died the same way (e.g. Sentinel closed them failing over)
             _logger.debug("Redis connection was stale (" + st.message + "), retrying on a new one");
             continue;
         }

@@ -216,6 +216,20 @@ bool ReactionWorker::pruneConsumers(RedisConnection& c) {
     return true;
 }
 
+sdk::Result<bool> ReactionWorker::replicated(RedisConnection& c, uint64_t position) {
+    if (_core.settings.minReplicasAck == 0) return true;
+    // An event a failover could still lose is not delivered yet: it stays pending until it is safe.
+    const auto deadline = Clock::now() + std::chrono::milliseconds(_core.settings.commandTimeoutMs);
+    while (!_stop.raised()) {
+        auto reply = c.command({"GET", _core.keys.replicated});
+        if (!reply) return reply.status();
+        if (static_cast<uint64_t>(replyInteger(reply.value().get(), 0)) >= position) return true;
+        if (Clock::now() >= deadline) return false;
+        _stop.sleepFor(std::chrono::milliseconds(2));
+    }
+    return false;
+}
+
 bool ReactionWorker::deliver(RedisConnection& c, const StreamEntry& entry, long long deliveries) {
     auto ev = eventOfEntry(entry);
     if (!ev) return deadLetter(c, entry, "", deliveries, ev.status().message);
@@ -229,6 +243,9 @@ bool ReactionWorker::deliver(RedisConnection& c, const StreamEntry& entry, long 
         _lastError.erase(entry.id);
         return true;
     }
+    auto safe = replicated(c, entry.position);
+    if (!safe) return fail(safe.status());
+    if (!safe.value()) return true;  // stays pending; delivered once replicas hold it
     const auto outcome = _deliveries.deliver(event, deliveries);
     using Next = transport::ReactionDeliveries::Next;
     if (outcome.next == Next::Acknowledge) return ack(c, entry, event.eventId);

@@ -47,6 +47,9 @@ private:
     /// Removes consumers idle for an hour with nothing pending (nodes that are gone).
     bool pruneConsumers(RedisConnection& c);
     /// Delivers one entry on its deliveries-th attempt; false when the connection failed.
+    /// Whether replicas hold the log up to position (always with min_replicas_ack 0); waits up to
+    /// the command timeout. An error when the connection failed.
+    sdk::Result<bool> replicated(RedisConnection& connection, uint64_t position);
     bool deliver(RedisConnection& c, const StreamEntry& entry, long long deliveries);
     bool deadLetter(RedisConnection& c, const StreamEntry& entry, const std::string& eventId, long long deliveries,
                     const std::string& reason);

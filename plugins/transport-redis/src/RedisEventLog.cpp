@@ -3,6 +3,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "ProjectionReader.h"
@@ -32,7 +33,8 @@ RedisEventLog::RedisEventLog(TransportCore& core)
       _pipeline(*core.pool, core.scripts.append, core.settings.appendPipelines, kMaxAppendBatch,
                 &core.metrics->counter("ordersystem_redis_append_batches_total",
                                        "Pipelined writes of append scripts to Redis (round trips of the append path)"),
-                core.settings.minReplicasAck > 0),
+                core.settings.minReplicasAck > 0,
+                [this](const std::vector<Result<ReplyPtr>>& replies, int acked) { publishReplicated(replies, acked); }),
       _ids(
           core.settings.orderIdBlock, [this] { return reserveIdBlock(); },
           [](std::function<void(bool)> work) {
@@ -48,6 +50,20 @@ void RedisEventLog::shutdown() noexcept {
     _pipeline.close();  // accepted asynchronous appends complete while the pool is still open
     _subscriptions.stopAll();
     _membership.stop();
+}
+
+void RedisEventLog::publishReplicated(const std::vector<Result<ReplyPtr>>& replies, int acked) {
+    if (_core.settings.minReplicasAck == 0 || acked < _core.settings.minReplicasAck) return;
+    // Positions are handed out in the order Redis replicates the writes: WAIT covering this
+    // batch's last write covers every lower position, whoever wrote it.
+    uint64_t highest = 0;
+    for (const auto& r : replies)
+        if (r && replyInteger(replyAt(r.value().get(), 0), -1) == 1)
+            highest = std::max<uint64_t>(highest, positionOfId(replyString(replyAt(r.value().get(), 1))));
+    if (highest == 0) return;
+    auto raised = _core.pool->script(_core.scripts.raise, {_core.keys.replicated}, {std::to_string(highest)});
+    if (!raised || replyIsError(raised.value().get()))
+        _core.logger->debug("transport-redis: raising the replicated position failed; the next batch raises it");
 }
 
 Result<int64_t> RedisEventLog::reserveIdBlock() {

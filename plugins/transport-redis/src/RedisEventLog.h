@@ -78,6 +78,9 @@ private:
     /// The append script's keys and arguments; InvalidArgument when the events do not fit the request.
     sdk::Status encodeAppend(const sdk::AppendRequest& request, std::vector<std::string>& keys,
                              std::vector<std::string>& args) const;
+    /// After a batch WAIT confirmed: raises P:replicated to its highest new position, so readers
+    /// (projections, reactions) never show an event a failover could still lose.
+    void publishReplicated(const std::vector<sdk::Result<ReplyPtr>>& replies, int acked);
     /// Reserves the next block of order ids with one INCRBY; its first id.
     sdk::Result<int64_t> reserveIdBlock();
 

@@ -217,13 +217,14 @@ bool ReactionWorker::pruneConsumers(RedisConnection& c) {
 }
 
 sdk::Result<bool> ReactionWorker::replicated(RedisConnection& c, uint64_t position) {
-    if (_core.settings.minReplicasAck == 0) return true;
+    if (_core.settings.minReplicasAck == 0 || position <= _replicatedSeen) return true;
     // An event a failover could still lose is not delivered yet: it stays pending until it is safe.
     const auto deadline = Clock::now() + std::chrono::milliseconds(_core.settings.commandTimeoutMs);
     while (!_stop.raised()) {
         auto reply = c.command({"GET", _core.keys.replicated});
         if (!reply) return reply.status();
-        if (static_cast<uint64_t>(replyInteger(reply.value().get(), 0)) >= position) return true;
+        _replicatedSeen = std::max(_replicatedSeen, static_cast<uint64_t>(replyInteger(reply.value().get(), 0)));
+        if (_replicatedSeen >= position) return true;
         if (Clock::now() >= deadline) return false;
         _stop.sleepFor(std::chrono::milliseconds(2));
     }

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -68,6 +69,8 @@ private:
     Clock::time_point _nextPrune{};
     /// Last failure text per pending entry id, for the dead-letter reason.
     std::map<std::string, std::string> _lastError;
+    /// The highest replicated position seen (min_replicas_ack): entries up to it need no GET.
+    uint64_t _replicatedSeen = 0;
 };
 
 class ReactionGroup final : public Subscription {

@@ -172,8 +172,11 @@ TEST_F(RedisSentinel, AnAppendThatTooFewReplicasConfirmIsRefusedAsUncertain) {
     auto node = sentinelNode({{"min_replicas_ack", "2"}, {"command_timeout_ms", "500"}});
     ASSERT_TRUE(node);
     RecordingProjection projection("sentinel-readers");
+    DeliveryLog deliveries;
+    RecordingReaction webhook("sentinel-webhook", "node-a", deliveries);
     StopOnExit stop{node};
     ASSERT_TRUE(node->log().subscribe(projection).isOk());
+    ASSERT_TRUE(node->log().subscribe(webhook).isOk());
     ASSERT_TRUE(appendVersion(node->log(), 1, 1).status.isOk()) << "both replicas confirm";
     ASSERT_TRUE(group->freeze(2));
     const AppendResult refused = appendVersion(node->log(), 2, 1);
@@ -183,10 +186,13 @@ TEST_F(RedisSentinel, AnAppendThatTooFewReplicasConfirmIsRefusedAsUncertain) {
     EXPECT_EQ(logLinesWith(*node, "append of order 2 version 1 uncertain: WAIT saw 1 of 2 replicas"), 1u);
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     EXPECT_EQ(projection.count(), 1u) << "a read model never shows what a failover could still take back";
+    EXPECT_EQ(deliveries.delivered(), 1u) << "nor is a webhook called for it";
     EXPECT_TRUE(waitUntil([&] { return appendVersion(node->log(), 3, 1).status.isOk(); }, std::chrono::seconds(10)))
         << "with both replicas back appends are acknowledged again";
     // The uncertain append stayed on the primary and is replicated now: it appears, in log order.
     EXPECT_TRUE(waitUntil([&] { return projection.count() == 3; }, std::chrono::seconds(10))) << projection.count();
+    EXPECT_TRUE(waitUntil([&] { return deliveries.delivered() == 3; }, std::chrono::seconds(10)))
+        << deliveries.delivered();
     EXPECT_EQ(projection.orderViolations, 0);
 }
 

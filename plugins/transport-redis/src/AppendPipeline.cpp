@@ -14,16 +14,19 @@ using sdk::Status;
 using sdk::StatusCode;
 
 AppendPipeline::AppendPipeline(ConnectionPool& pool, const LuaScript& script, int maxInFlight, size_t maxBatch,
-                               sdk::Counter* batches)
+                               sdk::Counter* batches, bool waitForReplicas, BatchHook afterBatch)
     : _pool(pool),
       _script(script),
       _maxInFlight(std::max(1, maxInFlight)),
       _maxBatch(std::max<size_t>(1, maxBatch)),
-      _batches(batches) {}
+      _batches(batches),
+      _waitForReplicas(waitForReplicas),
+      _afterBatch(std::move(afterBatch)) {}
 
 AppendPipeline::~AppendPipeline() { close(); }
 
-Result<ReplyPtr> AppendPipeline::run(const std::vector<std::string>& keys, const std::vector<std::string>& args) {
+Result<ReplyPtr> AppendPipeline::run(const std::vector<std::string>& keys, const std::vector<std::string>& args,
+                                     int* acked) {
     Call self;
     self.script = ScriptCall{&keys, &args};
     std::vector<Call*> batch;
@@ -35,7 +38,10 @@ Result<ReplyPtr> AppendPipeline::run(const std::vector<std::string>& keys, const
     }
     for (;;) {
         if (!batch.empty()) runBatch(batch, &self);
-        if (self.handoff.await() == transport::HandOff::kDone) return std::move(*self.result);
+        if (self.handoff.await() == transport::HandOff::kDone) {
+            if (acked) *acked = self.replicasAcked;
+            return std::move(*self.result);
+        }
         // Named the next leader: lead unless another leader took this call meanwhile (then it
         // completes it) or the batches in flight are at the limit again (one of them names a
         // leader when it ends).
@@ -101,17 +107,20 @@ void AppendPipeline::nameNextLeader() {
 void AppendPipeline::runBatch(std::vector<Call*>& batch, Call* self) {
     const size_t n = batch.size();
     std::vector<Result<ReplyPtr>> results;
+    int acked = kNotWaited;
     try {
         std::vector<ScriptCall> calls;
         calls.reserve(n);
         for (Call* c : batch) calls.push_back(c->script);
-        results = _pool.scriptBatch(_script, calls);
+        results = _pool.scriptBatch(_script, calls, _waitForReplicas ? &acked : nullptr);
+        if (_afterBatch) _afterBatch(results, acked);
     } catch (const std::exception& e) {
         results.clear();
         for (size_t i = 0; i < n; ++i)
             results.emplace_back(Status(StatusCode::Internal, std::string("append pipeline: ") + e.what()));
     }
     if (_batches) _batches->inc();
+    for (Call* c : batch) c->replicasAcked = acked;
     {
         std::lock_guard<std::mutex> lock(_mutex);
         --_inFlight;

@@ -21,6 +21,9 @@
 // - close(): new calls are refused from then on (run() answers Unavailable, runAsync() false);
 //   it returns once every accepted call was completed (Ok, or failed as Redis answered) and the
 //   pipeline threads were joined. It must not be called from inside a completion.
+// - With waitForReplicas, each batch ends with WAIT min_replicas_ack in the same pipeline and every
+//   call learns what it saw (replicasAcked), so its caller acknowledges only what replicas hold;
+//   afterBatch runs before the batch's calls complete (e.g. to publish how far replicas hold the log).
 // Thread-safe; run() waits at most for the batches ahead of it, each bounded by the command timeout.
 #pragma once
 
@@ -28,6 +31,7 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -46,7 +50,8 @@ struct PipelineCall {
     ScriptCall script;
     std::optional<sdk::Result<ReplyPtr>> result;  ///< blocking calls: written before the hand-off is finished
     bool async = false;
-    bool queued = true;  ///< guarded by the pipeline's mutex
+    bool queued = true;              ///< guarded by the pipeline's mutex
+    int replicasAcked = kNotWaited;  ///< what the batch's WAIT saw; written before the result
     /// Blocking calls: queued, named the next leader (under the mutex) or done (by its leader).
     transport::HandOff handoff;
 };
@@ -66,14 +71,18 @@ struct AsyncCall : PipelineCall {
 class AppendPipeline {
 public:
     /// batches counts the pipelined writes (Redis round trips of the append path).
+    /// Sees a batch's replies and what its WAIT saw before any call of it completes.
+    using BatchHook = std::function<void(const std::vector<sdk::Result<ReplyPtr>>&, int acked)>;
     AppendPipeline(ConnectionPool& pool, const LuaScript& script, int maxInFlight, size_t maxBatch,
-                   sdk::Counter* batches);
+                   sdk::Counter* batches, bool waitForReplicas = false, BatchHook afterBatch = {});
     ~AppendPipeline();
     AppendPipeline(const AppendPipeline&) = delete;
     AppendPipeline& operator=(const AppendPipeline&) = delete;
 
     /// Runs the script with keys and args, batched with concurrent callers; the reply or why not.
-    sdk::Result<ReplyPtr> run(const std::vector<std::string>& keys, const std::vector<std::string>& args);
+    /// *acked: what the batch's WAIT saw (kNotWaited without waitForReplicas).
+    sdk::Result<ReplyPtr> run(const std::vector<std::string>& keys, const std::vector<std::string>& args,
+                              int* acked = nullptr);
     /// Queues call and returns at once. true: accepted, the pipeline owns call now and completes
     /// it on another thread. false: refused (closed); the caller still owns call. Throws only when
     /// a pipeline thread cannot be started (then call was not queued).
@@ -100,6 +109,8 @@ private:
     const int _maxInFlight;
     const size_t _maxBatch;
     sdk::Counter* _batches;
+    const bool _waitForReplicas;
+    BatchHook _afterBatch;
     std::mutex _mutex;
     std::deque<Call*> _queue;  ///< guarded by _mutex (as is everything below)
     int _inFlight = 0;         ///< batches holding a slot (taken, replies not yet read)

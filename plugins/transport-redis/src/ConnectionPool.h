@@ -10,7 +10,11 @@
 //   append path's group commit); a connection failure fails every run of the batch alike;
 // - a command on a connection that had been idle in the pool and turns out to be dead (Redis
 //   restarted) is retried once on a fresh connection, so callers must only send commands that are
-//   safe to repeat (our scripts are: see Scripts.h).
+//   safe to repeat (our scripts are: see Scripts.h);
+// - connections come from the PrimaryLocator: a failed one or a READONLY reply makes it look the
+//   primary up again, and connections opened before the primary moved are dropped, not reused;
+// - with a non-null acked, the write is followed by WAIT min_replicas_ack on the same connection
+//   and *acked is what WAIT saw (kNotWaited when min_replicas_ack is 0).
 #pragma once
 
 #include <atomic>
@@ -22,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "PrimaryLocator.h"
 #include "RedisConnection.h"
 #include "RedisSettings.h"
 #include "ordersystem/sdk/logger.h"
@@ -37,19 +42,23 @@ struct RedisInstruments {
 
 class ConnectionPool {
 public:
-    ConnectionPool(const RedisSettings& settings, sdk::Logger& logger, RedisInstruments instruments);
+    ConnectionPool(const RedisSettings& settings, PrimaryLocator& locator, sdk::Logger& logger,
+                   RedisInstruments instruments);
     ~ConnectionPool();
 
     /// Runs one command (see the retry rule above).
-    sdk::Result<ReplyPtr> command(const std::vector<std::string>& argv);
+    sdk::Result<ReplyPtr> command(const std::vector<std::string>& argv, int* acked = nullptr);
     /// Runs a script with EVALSHA (EVAL fallback).
     sdk::Result<ReplyPtr> script(const LuaScript& script, const std::vector<std::string>& keys,
-                                 const std::vector<std::string>& args);
-    /// Runs every call of a script pipelined on one borrowed connection (same retry rule);
-    /// one result per call, in order. A connection failure fails every call alike.
-    std::vector<sdk::Result<ReplyPtr>> scriptBatch(const LuaScript& script, const std::vector<ScriptCall>& calls);
+                                 const std::vector<std::string>& args, int* acked = nullptr);
+    /// Runs every call of a script pipelined on one borrowed connection (same retry rule), then
+    /// WAIT min_replicas_ack in the same pipeline when acked is non-null; one result per call, in
+    /// order. A connection failure fails every call alike.
+    std::vector<sdk::Result<ReplyPtr>> scriptBatch(const LuaScript& script, const std::vector<ScriptCall>& calls,
+                                                   int* acked = nullptr);
     /// Runs fn with a borrowed connection; the common path of command() and script().
-    sdk::Result<ReplyPtr> withConnection(const std::function<sdk::Result<ReplyPtr>(RedisConnection&)>& fn);
+    sdk::Result<ReplyPtr> withConnection(const std::function<sdk::Result<ReplyPtr>(RedisConnection&)>& fn,
+                                         int* acked = nullptr);
 
     /// Opens one connection now (start-up check); Unavailable with the reason when Redis is unreachable.
     sdk::Status connectNow();
@@ -69,10 +78,13 @@ private:
     void release(std::unique_ptr<RedisConnection> connection);
     sdk::Result<std::unique_ptr<RedisConnection>> connectFresh();
     void dropIdle();
+    /// The WAIT the settings ask for after a write (replicas 0: none).
+    ReplicaWait replicaWait() const noexcept { return {_settings.minReplicasAck, _settings.commandTimeoutMs}; }
     void noteFailure(const sdk::Status& status);
     void noteSuccess();
 
     const RedisSettings& _settings;
+    PrimaryLocator& _locator;
     sdk::Logger& _logger;
     RedisInstruments _instruments;
     std::mutex _mutex;

@@ -4,6 +4,7 @@
 #include <hiredis/hiredis.h>
 
 #include <algorithm>
+#include <cstdint>
 
 #include "ordersystem/sdk/util.h"
 
@@ -60,14 +61,29 @@ void ProjectionReader::checkNotAhead(RedisConnection& c) {
 }
 
 bool ProjectionReader::step(RedisConnection& c) {
-    auto reply =
-        c.command({"XREAD", "COUNT", std::to_string(_core.settings.readBatch), "BLOCK",
-                   std::to_string(_core.settings.blockMs), "STREAMS", _core.keys.log, std::to_string(_cursor) + "-0"});
-    if (!reply) {
-        _link.drop(reply.status());
+    // With min_replicas_ack the GET right after the read says how far replicas hold the log.
+    const bool gated = _core.settings.minReplicasAck > 0;
+    const std::string count = std::to_string(_core.settings.readBatch), block = std::to_string(_core.settings.blockMs),
+                      from = std::to_string(_cursor) + "-0";
+    std::vector<CommandArgs> commands(gated ? 2 : 1);
+    for (const char* a : {"XREAD", "COUNT"}) commands[0].add(a);
+    commands[0].add(count);
+    commands[0].add("BLOCK");
+    commands[0].add(block);
+    commands[0].add("STREAMS");
+    commands[0].add(_core.keys.log);
+    commands[0].add(from);
+    if (gated) {
+        commands[1].add("GET");
+        commands[1].add(_core.keys.replicated);
+    }
+    auto replies = c.pipeline(commands);
+    if (!replies) {
+        _link.drop(replies.status());
         return false;
     }
-    const redisReply* r = reply.value().get();
+    const uint64_t replicated = gated ? static_cast<uint64_t>(replyInteger(replies.value()[1].get(), 0)) : UINT64_MAX;
+    const redisReply* r = replies.value()[0].get();
     if (replyIsError(r)) {
         // e.g. LOADING while Redis replays its AOF after a restart: wait and read again.
         const std::string text = replyString(r);
@@ -80,8 +96,21 @@ bool ProjectionReader::step(RedisConnection& c) {
         _lastBatchFull = false;
         return true;  // BLOCK timed out: nothing new
     }
-    const auto entries = parseEntries(replyAt(replyAt(r, 0), 1));
+    return applyUpTo(parseEntries(replyAt(replyAt(r, 0), 1)), replicated);
+}
+
+bool ProjectionReader::applyUpTo(std::vector<StreamEntry> entries, uint64_t replicated) {
     _lastBatchFull = static_cast<int64_t>(entries.size()) >= _core.settings.readBatch;
+    // Entries replicas do not hold yet could vanish in a failover: wait for their WAIT.
+    const size_t before = entries.size();
+    while (!entries.empty() && entries.back().position > replicated) entries.pop_back();
+    if (entries.size() < before) {
+        _lastBatchFull = false;
+        if (entries.empty()) {
+            _stop.sleepFor(std::chrono::milliseconds(2));
+            return true;
+        }
+    }
     if (entries.empty()) return true;
     std::vector<sdk::EventRecord> batch;
     batch.reserve(entries.size());

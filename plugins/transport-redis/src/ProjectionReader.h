@@ -7,6 +7,7 @@
 #pragma once
 
 #include <thread>
+#include <vector>
 
 #include "RedisEventLog.h"
 #include "TransportCore.h"
@@ -25,6 +26,8 @@ private:
     void run();
     /// One XREAD + apply round; false when the connection failed.
     bool step(RedisConnection& connection);
+    /// Applies the entries read, those up to position replicated (what replicas hold); always true.
+    bool applyUpTo(std::vector<StreamEntry> entries, uint64_t replicated);
     void checkNotAhead(RedisConnection& connection);
 
     TransportCore& _core;

@@ -65,6 +65,7 @@ bool ReactionWorker::ensureGroup(RedisConnection& c) {
     auto reply = c.command({"XGROUP", "CREATE", _core.keys.log, _name, "0", "MKSTREAM"});
     if (!reply) return fail(reply.status());
     const redisReply* r = reply.value().get();
+    if (_link.refusedAsReplica(r)) return false;
     if (replyIsError(r) && replyString(r).rfind("BUSYGROUP", 0) != 0) {
         if (replyString(r).rfind("LOADING", 0) == 0) {  // Redis replays its AOF after a restart
             _stop.sleepFor(std::chrono::milliseconds(200));
@@ -83,6 +84,7 @@ bool ReactionWorker::readNew(RedisConnection& c) {
                             std::to_string(_core.settings.blockMs), "STREAMS", _core.keys.log, ">"});
     if (!reply) return fail(reply.status());
     const redisReply* r = reply.value().get();
+    if (_link.refusedAsReplica(r)) return false;
     if (replyIsError(r)) {
         // NOGROUP: the stream or group vanished (Redis lost its data or was flushed): recreate it.
         // LOADING: Redis replays its AOF after a restart.
@@ -214,6 +216,21 @@ bool ReactionWorker::pruneConsumers(RedisConnection& c) {
     return true;
 }
 
+sdk::Result<bool> ReactionWorker::replicated(RedisConnection& c, uint64_t position) {
+    if (_core.settings.minReplicasAck == 0 || position <= _replicatedSeen) return true;
+    // An event a failover could still lose is not delivered yet: it stays pending until it is safe.
+    const auto deadline = Clock::now() + std::chrono::milliseconds(_core.settings.commandTimeoutMs);
+    while (!_stop.raised()) {
+        auto reply = c.command({"GET", _core.keys.replicated});
+        if (!reply) return reply.status();
+        _replicatedSeen = std::max(_replicatedSeen, static_cast<uint64_t>(replyInteger(reply.value().get(), 0)));
+        if (_replicatedSeen >= position) return true;
+        if (Clock::now() >= deadline) return false;
+        _stop.sleepFor(std::chrono::milliseconds(2));
+    }
+    return false;
+}
+
 bool ReactionWorker::deliver(RedisConnection& c, const StreamEntry& entry, long long deliveries) {
     auto ev = eventOfEntry(entry);
     if (!ev) return deadLetter(c, entry, "", deliveries, ev.status().message);
@@ -227,6 +244,9 @@ bool ReactionWorker::deliver(RedisConnection& c, const StreamEntry& entry, long 
         _lastError.erase(entry.id);
         return true;
     }
+    auto safe = replicated(c, entry.position);
+    if (!safe) return fail(safe.status());
+    if (!safe.value()) return true;  // stays pending; delivered once replicas hold it
     const auto outcome = _deliveries.deliver(event, deliveries);
     using Next = transport::ReactionDeliveries::Next;
     if (outcome.next == Next::Acknowledge) return ack(c, entry, event.eventId);
@@ -242,6 +262,7 @@ bool ReactionWorker::ack(RedisConnection& c, const StreamEntry& entry, const std
     auto reply = runScript(c, _core.scripts.ack, {_core.keys.log, _core.keys.reactionDone(_name, eventId)},
                            {_name, entry.id, std::to_string(_core.settings.idempotencyTtlSeconds)});
     if (!reply) return fail(reply.status());
+    if (_link.refusedAsReplica(reply.value().get())) return false;
     if (replyIsError(reply.value().get()))
         _core.logger->error("reaction " + _name + ": ack of " + entry.id +
                             " refused: " + replyString(reply.value().get()));
@@ -256,6 +277,7 @@ bool ReactionWorker::deadLetter(RedisConnection& c, const StreamEntry& entry, co
                            {_name, entry.id, eventId, entry.json, std::to_string(deliveries), reason, _core.nodeId});
     if (!reply) return fail(reply.status());
     const redisReply* r = reply.value().get();
+    if (_link.refusedAsReplica(r)) return false;
     if (replyIsError(r)) {
         _core.logger->error("reaction " + _name + ": dead-lettering " + entry.id + " refused: " + replyString(r));
         return true;

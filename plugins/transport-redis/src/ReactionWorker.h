@@ -17,6 +17,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -47,6 +48,9 @@ private:
     /// Removes consumers idle for an hour with nothing pending (nodes that are gone).
     bool pruneConsumers(RedisConnection& c);
     /// Delivers one entry on its deliveries-th attempt; false when the connection failed.
+    /// Whether replicas hold the log up to position (always with min_replicas_ack 0); waits up to
+    /// the command timeout. An error when the connection failed.
+    sdk::Result<bool> replicated(RedisConnection& connection, uint64_t position);
     bool deliver(RedisConnection& c, const StreamEntry& entry, long long deliveries);
     bool deadLetter(RedisConnection& c, const StreamEntry& entry, const std::string& eventId, long long deliveries,
                     const std::string& reason);
@@ -65,6 +69,8 @@ private:
     Clock::time_point _nextPrune{};
     /// Last failure text per pending entry id, for the dead-letter reason.
     std::map<std::string, std::string> _lastError;
+    /// The highest replicated position seen (min_replicas_ack): entries up to it need no GET.
+    uint64_t _replicatedSeen = 0;
 };
 
 class ReactionGroup final : public Subscription {

@@ -161,12 +161,37 @@ Result<ReplyPtr> runScript(RedisConnection& connection, const LuaScript& script,
     return reply;
 }
 
+Result<int> waitForReplicas(RedisConnection& connection, int replicas, int timeoutMs) {
+    // WAIT answers at its own timeout: the socket must wait longer than that for the reply.
+    connection.setReadTimeout(2 * timeoutMs);
+    auto reply = connection.command({"WAIT", std::to_string(replicas), std::to_string(timeoutMs)});
+    connection.setReadTimeout(timeoutMs);
+    if (!reply) return reply.status();
+    return static_cast<int>(replyInteger(reply.value().get(), kNotWaited));
+}
+
+bool replyIsReadOnly(const redisReply* r) {
+    if (!replyIsError(r)) return false;
+    // A script that met READONLY may wrap it ("ERR ... READONLY You can't write ..."): look near the start.
+    return replyString(r).substr(0, 80).find("READONLY") != std::string::npos;
+}
+
 Result<std::vector<ReplyPtr>> runScripts(RedisConnection& connection, const LuaScript& script,
-                                         const std::vector<ScriptCall>& calls) {
+                                         const std::vector<ScriptCall>& calls, ReplicaWait wait, int* acked) {
     const bool bySha = !script.sha.empty();
+    const bool waits = wait.replicas > 0;
+    if (acked) *acked = kNotWaited;
     // Sized up front: the views below point into these strings, so they must never move.
     std::vector<std::string> keyCounts(calls.size());
-    std::vector<CommandArgs> commands(calls.size());
+    std::vector<CommandArgs> commands(calls.size() + (waits ? 1 : 0));
+    const std::string waitReplicas = std::to_string(wait.replicas), waitTimeout = std::to_string(wait.timeoutMs);
+    if (waits) {
+        CommandArgs& w = commands.back();
+        w.add("WAIT");
+        w.add(waitReplicas);
+        w.add(waitTimeout);
+        connection.setReadTimeout(2 * wait.timeoutMs);  // WAIT answers at its own timeout
+    }
     for (size_t i = 0; i < calls.size(); ++i) {
         const ScriptCall& call = calls[i];
         keyCounts[i] = std::to_string(call.keys->size());
@@ -180,12 +205,26 @@ Result<std::vector<ReplyPtr>> runScripts(RedisConnection& connection, const LuaS
         for (const auto& a : *call.args) c.add(a);
     }
     auto replies = connection.pipeline(commands);
-    if (!replies || script.sha.empty()) return replies;
+    if (waits) connection.setReadTimeout(wait.timeoutMs);
+    if (!replies) return replies;
+    if (waits) {
+        if (acked) *acked = static_cast<int>(replyInteger(replies.value().back().get(), kNotWaited));
+        replies.value().pop_back();
+    }
+    if (script.sha.empty()) return replies;
+    bool reran = false;
     for (size_t i = 0; i < calls.size(); ++i) {
         if (!isNoScript(replies.value()[i].get())) continue;
         auto again = connection.command(scriptArgv(script, false, *calls[i].keys, *calls[i].args));
         if (!again) return again.status();
         replies.value()[i] = std::move(again.value());
+        reran = true;
+    }
+    // A new primary has no script cache: the runs repeated with EVAL wrote after the first WAIT.
+    if (waits && reran) {
+        auto seen = waitForReplicas(connection, wait.replicas, wait.timeoutMs);
+        if (!seen) return seen.status();
+        if (acked) *acked = seen.value();
     }
     return replies;
 }

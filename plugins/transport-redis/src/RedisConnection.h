@@ -6,6 +6,7 @@
 // The command timeout is re-applied after every connect (0.14 does not remember it).
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -66,6 +67,9 @@ public:
     /// Changes the socket read timeout, e.g. longer than a BLOCK read.
     void setReadTimeout(int timeoutMs);
     bool broken() const noexcept { return _broken; }
+    /// The PrimaryLocator epoch it was opened under (its owner drops it once the primary moved).
+    uint64_t epoch() const noexcept { return _epoch; }
+    void setEpoch(uint64_t epoch) noexcept { _epoch = epoch; }
 
 private:
     explicit RedisConnection(redisContext* context) : _context(context) {}
@@ -73,7 +77,18 @@ private:
     sdk::Status failure(int savedErrno);
     redisContext* _context;
     bool _broken = false;
+    uint64_t _epoch = 0;
 };
+
+/// How many replicas a WAIT saw; -1 when it was not asked (0 replicas wanted) or its reply was not a count.
+constexpr int kNotWaited = -1;
+
+/// Sends WAIT replicas timeoutMs on connection (reading its reply with room beyond timeoutMs);
+/// the replicas that confirmed every write this connection made so far.
+sdk::Result<int> waitForReplicas(RedisConnection& connection, int replicas, int timeoutMs);
+
+/// Whether r is the error a replica answers to a write (READONLY, also when a script met it).
+bool replyIsReadOnly(const redisReply* r);
 
 /// A Lua script run with EVALSHA, falling back to EVAL when the server lost its script cache.
 struct LuaScript {
@@ -92,9 +107,17 @@ struct ScriptCall {
     const std::vector<std::string>* args = nullptr;
 };
 
+/// Replicas a batch must reach: WAIT replicas timeoutMs after its writes (replicas 0: none).
+struct ReplicaWait {
+    int replicas = 0;
+    int timeoutMs = 0;
+};
+
 /// Runs every call of script pipelined on connection (one write, one reply per call, in order);
-/// a NOSCRIPT reply is re-run alone with EVAL.
+/// a NOSCRIPT reply is re-run alone with EVAL. With wait.replicas > 0 a WAIT follows in the same
+/// pipeline (again after any re-run) and *acked is what it saw.
 sdk::Result<std::vector<ReplyPtr>> runScripts(RedisConnection& connection, const LuaScript& script,
-                                              const std::vector<ScriptCall>& calls);
+                                              const std::vector<ScriptCall>& calls, ReplicaWait wait = {},
+                                              int* acked = nullptr);
 
 }  // namespace ordersystem::plugins::redis

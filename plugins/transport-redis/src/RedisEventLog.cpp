@@ -3,6 +3,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "ProjectionReader.h"
@@ -31,7 +32,9 @@ RedisEventLog::RedisEventLog(TransportCore& core)
       _meter(*core.metrics),
       _pipeline(*core.pool, core.scripts.append, core.settings.appendPipelines, kMaxAppendBatch,
                 &core.metrics->counter("ordersystem_redis_append_batches_total",
-                                       "Pipelined writes of append scripts to Redis (round trips of the append path)")),
+                                       "Pipelined writes of append scripts to Redis (round trips of the append path)"),
+                core.settings.minReplicasAck > 0,
+                [this](const std::vector<Result<ReplyPtr>>& replies, int acked) { publishReplicated(replies, acked); }),
       _ids(
           core.settings.orderIdBlock, [this] { return reserveIdBlock(); },
           [](std::function<void(bool)> work) {
@@ -49,13 +52,33 @@ void RedisEventLog::shutdown() noexcept {
     _membership.stop();
 }
 
+void RedisEventLog::publishReplicated(const std::vector<Result<ReplyPtr>>& replies, int acked) {
+    if (_core.settings.minReplicasAck == 0 || acked < _core.settings.minReplicasAck) return;
+    // Positions are handed out in the order Redis replicates the writes: WAIT covering this
+    // batch's last write covers every lower position, whoever wrote it.
+    uint64_t highest = 0;
+    for (const auto& r : replies)
+        if (r && replyInteger(replyAt(r.value().get(), 0), -1) == 1)
+            highest = std::max<uint64_t>(highest, positionOfId(replyString(replyAt(r.value().get(), 1))));
+    if (highest == 0) return;
+    auto raised = _core.pool->script(_core.scripts.raise, {_core.keys.replicated}, {std::to_string(highest)});
+    if (!raised || replyIsError(raised.value().get()))
+        _core.logger->debug("transport-redis: raising the replicated position failed; the next batch raises it");
+}
+
 Result<int64_t> RedisEventLog::reserveIdBlock() {
     const int64_t block = _core.settings.orderIdBlock;
-    auto reply = _core.pool->command({"INCRBY", _core.keys.orderIds, std::to_string(block)});
+    int acked = kNotWaited;
+    auto reply = _core.pool->command({"INCRBY", _core.keys.orderIds, std::to_string(block)}, &acked);
     if (!reply) return reply.status();
     const redisReply* r = reply.value().get();
     if (replyIsError(r) || r->type != REDIS_REPLY_INTEGER)
         return Status(StatusCode::Internal, "allocating order ids: " + replyString(r));
+    // A block only the primary holds would be handed out again by a promoted replica: skip it.
+    if (acked != kNotWaited && acked < _core.settings.minReplicasAck)
+        return Status(StatusCode::Unavailable, "order id block up to " + std::to_string(r->integer) +
+                                                   " not used: WAIT saw " + std::to_string(acked) + " of " +
+                                                   std::to_string(_core.settings.minReplicasAck) + " replicas");
     // The counter holds the last id reserved by any node, so the block is (last - block, last].
     const long long last = r->integer;
     if (last - block + 1 <= 0 || last > kMaxOrderId)
@@ -113,13 +136,16 @@ AppendResult RedisEventLog::appendChecked(AppendRequest& request) {
     std::vector<std::string> keys, args;
     if (Status st = encodeAppend(request, keys, args); !st) return AppendResult{st, 0, -1};
     const auto started = std::chrono::steady_clock::now();
-    return decodeAppend(request, _pipeline.run(keys, args), started);
+    int acked = kNotWaited;
+    auto reply = _pipeline.run(keys, args, &acked);
+    return decodeAppend(request, std::move(reply), acked, started);
 }
 
-AppendResult RedisEventLog::decodeAppend(AppendRequest& request, Result<ReplyPtr>&& reply,
+AppendResult RedisEventLog::decodeAppend(AppendRequest& request, Result<ReplyPtr>&& reply, int acked,
                                          std::chrono::steady_clock::time_point started) {
     size_t appended = 0;
     AppendResult out = decodeReply(request, std::move(reply), &appended);
+    requireReplicas(request, acked, out);
     _meter.record(appended, out.status.code, std::chrono::steady_clock::now() - started);
     return out;
 }
@@ -153,6 +179,19 @@ AppendResult RedisEventLog::decodeReply(AppendRequest& request, Result<ReplyPtr>
     return out;
 }
 
+void RedisEventLog::requireReplicas(const AppendRequest& request, int acked, AppendResult& out) const {
+    const int wanted = _core.settings.minReplicasAck;
+    if (wanted == 0 || !out.status || acked >= wanted) return;
+    // Written on the primary but maybe not on a replica that a failover promotes: neither done nor undone.
+    const std::string seen = acked == kNotWaited ? "WAIT did not answer" : "WAIT saw " + std::to_string(acked);
+    const std::string what = "append of order " + std::to_string(request.orderId) + " version " +
+                             std::to_string(request.expectedVersion + static_cast<int64_t>(request.events.size())) +
+                             " uncertain: " + seen + " of " + std::to_string(wanted) + " replicas; it may still appear";
+    _core.logger->warn("transport-redis: " + what);
+    out.status = Status(StatusCode::Timeout, what);  // Timeout: "it may have been made", not "nothing changed"
+    out.lastPosition = 0;
+}
+
 /// An appendAsync() in the pipeline: owns the script's keys and arguments and the caller's callback.
 struct RedisEventLog::AsyncAppend final : AsyncCall {
     AsyncAppend(RedisEventLog& l, AppendRequest& r, AppendCallback d)
@@ -160,7 +199,7 @@ struct RedisEventLog::AsyncAppend final : AsyncCall {
     void complete(Result<ReplyPtr>&& reply) noexcept override {
         AppendResult out;
         try {
-            out = log.decodeAppend(request, std::move(reply), started);
+            out = log.decodeAppend(request, std::move(reply), replicasAcked, started);
         } catch (const std::exception& e) {
             out = AppendResult{Status(StatusCode::Internal, std::string("append: ") + e.what()), 0, -1};
         }

@@ -10,6 +10,8 @@
 // answer the same way. A callback may call the blocking idempotency methods (release() after a
 // failed create): they borrow their own pooled connection, not the pipeline. After shutdown()
 // appends fail with Unavailable (appendAsync() on the caller's thread).
+// With min_replicas_ack, an append (and an id block, an idempotency claim) is acknowledged only
+// when WAIT saw that many replicas; otherwise it fails (503) and an append is logged as uncertain.
 // Order ids come from a block reserved with one INCRBY and are handed out from memory (unused ids
 // of a block are lost when the node stops: gaps, never reuse); the caller that crosses half a
 // block pays the next INCRBY round trip.
@@ -63,16 +65,22 @@ public:
 private:
     struct AsyncAppend;
     sdk::AppendResult appendChecked(sdk::AppendRequest& request);
-    /// The outcome of an append from the script's reply, recorded in the append meter.
-    sdk::AppendResult decodeAppend(sdk::AppendRequest& request, sdk::Result<ReplyPtr>&& reply,
+    /// The outcome of an append from the script's reply and what its WAIT saw, recorded in the append meter.
+    sdk::AppendResult decodeAppend(sdk::AppendRequest& request, sdk::Result<ReplyPtr>&& reply, int acked,
                                    std::chrono::steady_clock::time_point started);
     /// Positions filled, conflicts decoded; *appended = events newly appended.
     sdk::AppendResult decodeReply(sdk::AppendRequest& request, sdk::Result<ReplyPtr>&& reply, size_t* appended);
+    /// Timeout (503: it may have been made), logged as uncertain, when an append Redis accepted reached fewer replicas
+    /// than required.
+    void requireReplicas(const sdk::AppendRequest& request, int acked, sdk::AppendResult& out) const;
     /// Hands result to an asynchronous caller's callback; logs what it throws.
     void deliver(AppendCallback& done, sdk::AppendResult&& result) noexcept;
     /// The append script's keys and arguments; InvalidArgument when the events do not fit the request.
     sdk::Status encodeAppend(const sdk::AppendRequest& request, std::vector<std::string>& keys,
                              std::vector<std::string>& args) const;
+    /// After a batch WAIT confirmed: raises P:replicated to its highest new position, so readers
+    /// (projections, reactions) never show an event a failover could still lose.
+    void publishReplicated(const std::vector<sdk::Result<ReplyPtr>>& replies, int acked);
     /// Reserves the next block of order ids with one INCRBY; its first id.
     sdk::Result<int64_t> reserveIdBlock();
 

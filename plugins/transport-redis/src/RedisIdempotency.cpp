@@ -3,6 +3,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include <algorithm>
+
 #include "ordersystem/sdk/util.h"
 
 namespace ordersystem::plugins::redis {
@@ -20,13 +22,21 @@ Result<IdempotencyClaim> RedisIdempotencyStore::claim(const std::string& key, co
         if (key.empty()) return Status(StatusCode::InvalidArgument, "empty idempotency key");
         const std::string token = sdk::newUuid();
         const std::string mine = "I\n" + fingerprint + "\n" + token;
+        int acked = kNotWaited;
         auto reply = _core.pool->script(_core.scripts.claim, {_core.keys.idempotency(key)},
-                                        {mine, std::to_string(leaseMs > 0 ? leaseMs : 1)});
+                                        {mine, std::to_string(leaseMs > 0 ? leaseMs : 1)}, &acked);
         if (!reply) return reply.status();
         const redisReply* r = reply.value().get();
         if (replyIsError(r)) return Status(StatusCode::Internal, "idempotency claim: " + replyString(r));
         IdempotencyClaim out;
-        if (replyIsNil(r)) return out;  // Claimed
+        if (replyIsNil(r)) {
+            // A claim a failover could lose would let a retry on another node run the request twice.
+            if (Status st = replicated("idempotency claim of '" + key + "'", acked); !st) {
+                release(key);
+                return st;
+            }
+            return out;  // Claimed
+        }
         const std::string value = replyString(r);
         if (value == mine) return out;  // our own claim, its reply was lost and the call retried
         const auto nl1 = value.find('\n');
@@ -48,17 +58,27 @@ Result<IdempotencyClaim> RedisIdempotencyStore::claim(const std::string& key, co
 
 Status RedisIdempotencyStore::complete(const sdk::IdempotencyCompletion& completion) noexcept {
     try {
+        int acked = kNotWaited;
         auto reply = _core.pool->command({"SET", _core.keys.idempotency(completion.key), completedValue(completion),
-                                          "EX", std::to_string(_core.settings.idempotencyTtlSeconds)});
+                                          "EX", std::to_string(_core.settings.idempotencyTtlSeconds)},
+                                         &acked);
         if (!reply) return reply.status();
         if (replyIsError(reply.value().get()))
             return Status(StatusCode::Internal, "idempotency complete: " + replyString(reply.value().get()));
-        return Status::ok();
+        return replicated("idempotency completion of '" + completion.key + "'", acked);
     } catch (const std::exception& e) {
         return Status(StatusCode::Internal, std::string("idempotency complete: ") + e.what());
     }
 }
 
+Status RedisIdempotencyStore::replicated(const std::string& what, int acked) const {
+    const int wanted = _core.settings.minReplicasAck;
+    if (wanted == 0 || acked >= wanted) return Status::ok();
+    return Status(StatusCode::Timeout, what + " uncertain: WAIT saw " + std::to_string(std::max(acked, 0)) + " of " +
+                                           std::to_string(wanted) + " replicas");
+}
+
+// A release lost in a failover leaves the lease to expire by itself: no WAIT.
 Status RedisIdempotencyStore::release(const std::string& key) noexcept {
     try {
         auto reply = _core.pool->script(_core.scripts.release, {_core.keys.idempotency(key)}, {});

@@ -11,7 +11,8 @@ RedisKeys::RedisKeys(std::string p)
       position(prefix + ":position"),
       orderIds(prefix + ":order-id"),
       nodes(prefix + ":nodes"),
-      nodesInfo(prefix + ":nodes:info") {}
+      nodesInfo(prefix + ":nodes:info"),
+      replicated(prefix + ":replicated") {}
 
 namespace {
 
@@ -111,6 +112,12 @@ redis.call('XADD', KEYS[2], '*', 'entryId', ARGV[2], 'eventId', ARGV[3], 'delive
 return redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 )LUA";
 
+const char* const kRaise = R"LUA(
+local cur = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > cur then redis.call('SET', KEYS[1], ARGV[1]) end
+return 0
+)LUA";
+
 }  // namespace
 
 RedisScripts::RedisScripts()
@@ -120,6 +127,7 @@ RedisScripts::RedisScripts()
       heartbeat{"heartbeat", kHeartbeat, ""},
       liveNodes{"liveNodes", kLiveNodes, ""},
       ack{"ack", kAck, ""},
-      deadLetter{"deadLetter", kDeadLetter, ""} {}
+      deadLetter{"deadLetter", kDeadLetter, ""},
+      raise{"raise", kRaise, ""} {}
 
 }  // namespace ordersystem::plugins::redis

@@ -31,6 +31,8 @@ struct RedisKeys {
     std::string orderIds;
     std::string nodes;
     std::string nodesInfo;
+    /// With min_replicas_ack: the highest position WAIT saw on enough replicas; readers stop there.
+    std::string replicated;
     std::string orderEvents(int64_t orderId) const { return prefix + ":order:" + std::to_string(orderId) + ":events"; }
     std::string idempotency(std::string_view key) const { return prefix + ":idem:" + std::string(key); }
     std::string reactionDone(std::string_view reaction, std::string_view eventId) const {
@@ -61,6 +63,8 @@ struct RedisScripts {
     /// reason, nodeId. XADDs to the dead-letter stream and XACKs, atomically (never twice: only if
     /// the entry is still pending).
     LuaScript deadLetter;
+    /// KEYS: replicated position. ARGV: a position WAIT confirmed. Raises the key to it, never lowers it.
+    LuaScript raise;
 };
 
 }  // namespace ordersystem::plugins::redis

@@ -19,6 +19,13 @@ const ConfigKeySpec kKeys[] = {
     {"url", ConfigType::String, "redis://127.0.0.1:6379",
      "Redis server as redis://[:password@]host[:port][/db] (IPv6 host in [ ]); run it with appendonly yes, or "
      "acknowledged events can be lost"},
+    {"sentinels", ConfigType::String, "",
+     "host:port,host:port,... of Redis Sentinels: the node asks them for the primary of master_name, follows its "
+     "failovers and never writes to a replica; url then only gives the password and database"},
+    {"master_name", ConfigType::String, "ordersystem", "the name the Sentinels monitor the primary under"},
+    {"min_replicas_ack", ConfigType::Int, "0",
+     "replicas that must confirm every append, id block and idempotency record (WAIT) before it is acknowledged, "
+     "otherwise 503 (0..16); 0: Redis's asynchronous replication can lose acknowledged writes in a failover"},
     {"key_prefix", ConfigType::String, "ordersystem",
      "prefix of every Redis key; all nodes of one system use the same one, another prefix is another system on the "
      "same server (no spaces)"},
@@ -150,6 +157,37 @@ Result<RedisEndpoint> parseRedisUrl(const std::string& url) {
     return ep;
 }
 
+Result<std::vector<SentinelAddress>> parseSentinels(const std::string& list) {
+    std::vector<SentinelAddress> out;
+    std::string_view rest(list);
+    while (!rest.empty()) {
+        const auto comma = rest.find(',');
+        std::string_view item = rest.substr(0, comma);
+        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+        while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front()))) item.remove_prefix(1);
+        while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back()))) item.remove_suffix(1);
+        if (item.empty()) continue;
+        SentinelAddress a;
+        std::string_view host = item;
+        if (auto colon = item.rfind(':'); colon != std::string_view::npos) {
+            host = item.substr(0, colon);
+            std::string_view port = item.substr(colon + 1);
+            if (!allDigits(port) || port.size() > 5 || std::atoi(std::string(port).c_str()) < 1 ||
+                std::atoi(std::string(port).c_str()) > 65535)
+                return badKey("sentinels", "'" + std::string(item) + "' has an invalid port");
+            a.port = std::atoi(std::string(port).c_str());
+        }
+        if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+        if (host.empty()) return badKey("sentinels", "'" + std::string(item) + "' has no host");
+        for (char c : host)
+            if (std::isspace(static_cast<unsigned char>(c)) || c == '/' || c == '@')
+                return badKey("sentinels", "'" + std::string(item) + "' is not host:port");
+        a.host = std::string(host);
+        out.push_back(std::move(a));
+    }
+    return out;
+}
+
 const ConfigKeySpec* redisConfigKeys() noexcept { return kKeys; }
 uint32_t redisConfigKeyCount() noexcept { return static_cast<uint32_t>(sizeof(kKeys) / sizeof(kKeys[0])); }
 
@@ -158,6 +196,13 @@ Result<RedisSettings> parseRedisSettings(const sdk::ConfigSection& section) {
     auto endpoint = parseRedisUrl(valueOf(section, "url"));
     if (!endpoint) return endpoint.status();
     s.endpoint = endpoint.value();
+    auto sentinels = parseSentinels(section.getString("sentinels"));
+    if (!sentinels) return sentinels.status();
+    s.sentinels = std::move(sentinels.value());
+    s.masterName = valueOf(section, "master_name");
+    for (char c : s.masterName)
+        if (std::isspace(static_cast<unsigned char>(c)) || std::iscntrl(static_cast<unsigned char>(c)))
+            return badKey("master_name", "'" + s.masterName + "' must not contain spaces or control characters");
     s.keyPrefix = valueOf(section, "key_prefix");
     for (char c : s.keyPrefix)
         if (std::isspace(static_cast<unsigned char>(c)) || std::iscntrl(static_cast<unsigned char>(c)))
@@ -183,6 +228,7 @@ Result<RedisSettings> parseRedisSettings(const sdk::ConfigSection& section) {
         {"reaction_claim_idle_ms", 10, 86400000, &s.reactionClaimIdleMs},
         {"reaction_retry_ms", 1, 3600000, &s.reactionRetryMs},
         {"reaction_retry_max_ms", 1, 86400000, &s.reactionRetryMaxMs},
+        {"min_replicas_ack", 0, 16, &s.minReplicasAck},
     };
     for (const auto& k : ints) {
         int64_t v = 0;

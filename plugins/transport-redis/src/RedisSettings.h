@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "ordersystem/sdk/config.h"
 #include "ordersystem/sdk/status.h"
@@ -24,8 +25,23 @@ struct RedisEndpoint {
 /// Parses a redis:// URL; InvalidConfig naming transport.redis.url on anything malformed.
 sdk::Result<RedisEndpoint> parseRedisUrl(const std::string& url);
 
+/// One Sentinel's address.
+struct SentinelAddress {
+    std::string host;
+    int port = 26379;
+};
+
+/// Parses "host:port,host:port,..." (port 26379 when left out); InvalidConfig naming transport.redis.sentinels.
+sdk::Result<std::vector<SentinelAddress>> parseSentinels(const std::string& list);
+
 struct RedisSettings {
+    /// The server; with sentinels only its password and database are used.
     RedisEndpoint endpoint;
+    /// Empty: endpoint is the server. Otherwise the primary is whatever these name for masterName.
+    std::vector<SentinelAddress> sentinels;
+    std::string masterName = "ordersystem";
+    /// Replicas that must confirm (WAIT) a write before it is acknowledged; 0: no WAIT.
+    int minReplicasAck = 0;
     std::string keyPrefix = "ordersystem";
     int connectTimeoutMs = 1000;
     int commandTimeoutMs = 2000;

@@ -4,6 +4,7 @@
 #include <hiredis/hiredis.h>
 
 #include <csignal>
+#include <cstdlib>
 
 namespace ordersystem::plugins::redis {
 
@@ -34,13 +35,15 @@ Status RedisTransportPlugin::startChecked(sdk::Host& host) {
     if (Status st = _core->pool->connectNow(); !st) return st;
     if (Status st = loadScripts(); !st) return st;
     warnUnlessAppendOnly(host.node().durability);
+    warnUnlessEnoughReplicas();
     _log = std::make_unique<RedisEventLog>(*_core);
     if (Status st = _log->startMembership(); !st)
         return Status(StatusCode::Unavailable, "transport-redis: joining the membership failed: " + st.message);
     host.addHealthCheck("redis", [this] { return health(); });
     host.provideEventLog(_log.get());
     auto head = _log->headPosition();
-    host.logger().info("transport-redis: distributed mode on " + _settings.endpoint.url + ", node " +
+    host.logger().info("transport-redis: distributed mode on " + _core->locator->where() +
+                       (_settings.sentinels.empty() ? std::string() : " (found via Sentinel)") + ", node " +
                        host.node().nodeId + ", key prefix '" + _settings.keyPrefix + "', log head position " +
                        (head ? std::to_string(head.value()) : std::string("unknown")));
     return Status::ok();
@@ -48,11 +51,12 @@ Status RedisTransportPlugin::startChecked(sdk::Host& host) {
 
 Status RedisTransportPlugin::loadScripts() {
     RedisScripts& s = _core->scripts;
-    for (LuaScript* script : {&s.append, &s.claim, &s.release, &s.heartbeat, &s.liveNodes, &s.ack, &s.deadLetter}) {
+    for (LuaScript* script :
+         {&s.append, &s.claim, &s.release, &s.heartbeat, &s.liveNodes, &s.ack, &s.deadLetter, &s.raise}) {
         auto reply = _core->pool->command({"SCRIPT", "LOAD", script->body});
         if (!reply) return reply.status();
         if (replyIsError(reply.value().get()) || reply.value()->type != REDIS_REPLY_STRING)
-            return Status(StatusCode::Unavailable, "transport-redis: Redis at " + _settings.endpoint.url +
+            return Status(StatusCode::Unavailable, "transport-redis: Redis at " + _core->locator->where() +
                                                        " refused the " + script->name +
                                                        " script: " + replyString(reply.value().get()));
         script->sha = replyString(reply.value().get());
@@ -64,7 +68,7 @@ void RedisTransportPlugin::warnUnlessAppendOnly(sdk::Durability durability) {
     auto reply = _core->pool->command({"INFO", "persistence"});
     if (!reply || replyIsError(reply.value().get())) return;
     if (replyString(reply.value().get()).find("aof_enabled:1") == std::string::npos) {
-        _core->logger->warn("Redis at " + _settings.endpoint.url +
+        _core->logger->warn("Redis at " + _core->locator->where() +
                             " runs without appendonly: acknowledged events can be lost when Redis stops; "
                             "set 'appendonly yes' (README: durability)");
         return;
@@ -75,10 +79,24 @@ void RedisTransportPlugin::warnUnlessAppendOnly(sdk::Durability durability) {
     if (!fsync || replySize(fsync.value().get()) != 2) return;
     const std::string mode = replyString(replyAt(fsync.value().get(), 1));
     if (mode != "always")
-        _core->logger->warn("[node] durability = full, but Redis at " + _settings.endpoint.url + " has appendfsync " +
+        _core->logger->warn("[node] durability = full, but Redis at " + _core->locator->where() + " has appendfsync " +
                             mode +
                             ": a crash of Redis's machine (not just its process) can lose up to a second of "
                             "acknowledged events; set 'appendfsync always' for full durability");
+}
+
+void RedisTransportPlugin::warnUnlessEnoughReplicas() {
+    const int wanted = _settings.minReplicasAck;
+    if (wanted == 0) return;
+    auto reply = _core->pool->command({"INFO", "replication"});
+    if (!reply || replyIsError(reply.value().get())) return;
+    const std::string info = replyString(reply.value().get());
+    const auto at = info.find("connected_slaves:");
+    const int connected = at == std::string::npos ? 0 : std::atoi(info.c_str() + at + 17);
+    if (connected < wanted)
+        _core->logger->warn("transport-redis: min_replicas_ack = " + std::to_string(wanted) + " but Redis at " +
+                            _core->locator->where() + " has " + std::to_string(connected) +
+                            " replicas connected: appends answer 503 until enough replicas confirm them");
 }
 
 sdk::HealthCheckResult RedisTransportPlugin::health() {
@@ -92,9 +110,9 @@ sdk::HealthCheckResult RedisTransportPlugin::health() {
         out.detail = reply.status().message;
     } else if (replyIsError(reply.value().get())) {
         out.healthy = false;
-        out.detail = "Redis at " + _settings.endpoint.url + " answered PING with " + replyString(reply.value().get());
+        out.detail = "Redis at " + _core->locator->where() + " answered PING with " + replyString(reply.value().get());
     } else {
-        out.detail = "Redis at " + _settings.endpoint.url + " answers";
+        out.detail = "Redis at " + _core->locator->where() + " answers";
     }
     _healthAt = now;
     _healthCached = out;

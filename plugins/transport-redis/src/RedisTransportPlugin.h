@@ -33,6 +33,8 @@ private:
     sdk::Status loadScripts();
     /// Warns when Redis's persistence is weaker than the node's [node] durability promises.
     void warnUnlessAppendOnly(sdk::Durability durability);
+    /// Warns when min_replicas_ack asks for more replicas than the primary has connected.
+    void warnUnlessEnoughReplicas();
     sdk::HealthCheckResult health();
 
     RedisSettings _settings;

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <utility>
 
+#include "ordersystem/transport/backoff.h"
+
 namespace ordersystem::plugins::redis {
 
 using sdk::Result;
@@ -24,7 +26,8 @@ TransportCore::TransportCore(RedisSettings s, std::string node, std::string addr
         &m.counter("ordersystem_redis_reconnects_total", "Connections to Redis re-established after a failure");
     instruments.commandErrors = &m.counter("ordersystem_redis_command_errors_total",
                                            "Redis commands that failed (connection lost or timed out)");
-    pool = std::make_unique<ConnectionPool>(settings, log, instruments);
+    locator = std::make_unique<PrimaryLocator>(settings, log);
+    pool = std::make_unique<ConnectionPool>(settings, *locator, log, instruments);
 }
 
 ThreadLink::ThreadLink(TransportCore& core, StopSignal& stop, std::string owner, int readTimeoutMs)
@@ -32,40 +35,48 @@ ThreadLink::ThreadLink(TransportCore& core, StopSignal& stop, std::string owner,
 
 RedisConnection* ThreadLink::get(bool* fresh) {
     if (fresh) *fresh = false;
-    if (_conn && !_conn->broken()) return _conn.get();
+    if (_conn && !_conn->broken() && _conn->epoch() == _core.locator->epoch()) return _conn.get();
     _conn.reset();
-    std::chrono::milliseconds backoff(100);
+    transport::Backoff backoff(100, 500);
     while (!_stop.raised()) {
-        auto c = RedisConnection::open(_core.settings.endpoint, _core.settings.connectTimeoutMs, _readTimeoutMs);
+        auto c = _core.locator->open(_readTimeoutMs);
         if (c) {
             _conn = std::move(c.value());
             if (_lost) {
                 _lost = false;
                 _core.instruments.reconnects->inc();
-                _core.logger->info(_owner + ": reconnected to Redis at " + _core.settings.endpoint.url);
+                _core.logger->info(_owner + ": reconnected to Redis at " + _core.locator->where());
             }
             if (fresh) *fresh = true;
             return _conn.get();
         }
         if (!_lost) {
             _lost = true;
-            _core.logger->warn(_owner + ": cannot reach Redis at " + _core.settings.endpoint.url + ": " +
+            _core.logger->warn(_owner + ": cannot reach Redis at " + _core.locator->where() + ": " +
                                c.status().message + "; retrying");
         }
-        if (!_stop.sleepFor(backoff)) break;
-        backoff = std::min(backoff * 2, std::chrono::milliseconds(500));
+        if (!_stop.sleepFor(std::chrono::milliseconds(backoff.next()))) break;
     }
     return nullptr;
 }
 
 void ThreadLink::drop(const Status& why) {
     _conn.reset();
+    _core.locator->suspect();  // the primary may have failed over
     _core.instruments.commandErrors->inc();
     if (!_lost && !_stop.raised()) {
         _lost = true;
-        _core.logger->warn(_owner + ": lost Redis at " + _core.settings.endpoint.url + ": " + why.message +
+        _core.logger->warn(_owner + ": lost Redis at " + _core.locator->where() + ": " + why.message +
                            "; reconnecting");
     }
+}
+
+bool ThreadLink::refusedAsReplica(const redisReply* r) {
+    if (!replyIsReadOnly(r)) return false;
+    _core.logger->info(_owner + ": " + _core.locator->where() + " is a replica now; looking for the primary");
+    _conn.reset();
+    _core.locator->demoted();
+    return true;
 }
 
 uint64_t positionOfId(const std::string& id) noexcept { return std::strtoull(id.c_str(), nullptr, 10); }

@@ -33,6 +33,7 @@ struct TransportCore {
     sdk::Logger* logger = nullptr;
     sdk::Metrics* metrics = nullptr;
     RedisInstruments instruments;
+    std::unique_ptr<PrimaryLocator> locator;  ///< before pool: every connection comes from it
     std::unique_ptr<ConnectionPool> pool;
 
     TransportCore(RedisSettings s, std::string node, std::string addr, sdk::Logger& log, sdk::Metrics& m);
@@ -44,11 +45,14 @@ using transport::StopSignal;
 class ThreadLink {
 public:
     ThreadLink(TransportCore& core, StopSignal& stop, std::string owner, int readTimeoutMs);
-    /// The live connection, reconnecting with back-off (100 ms doubling to 500 ms) until it works;
-    /// null once stop is raised. *fresh is set when a new connection was opened.
+    /// The live connection to the primary, reconnecting with back-off (100 ms doubling to 500 ms)
+    /// until it works and replacing one opened before the primary moved; null once stop is raised.
+    /// *fresh is set when a new connection was opened.
     RedisConnection* get(bool* fresh = nullptr);
     /// Drops a connection whose command failed and logs the outage once.
     void drop(const sdk::Status& why);
+    /// true (and the connection dropped, the primary looked up again) when r is a replica's READONLY.
+    bool refusedAsReplica(const redisReply* r);
 
 private:
     TransportCore& _core;

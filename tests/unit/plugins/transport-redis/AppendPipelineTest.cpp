@@ -49,7 +49,8 @@ protected:
         settings.endpoint.url = "redis://127.0.0.1:" + std::to_string(settings.endpoint.port);
         settings.connectTimeoutMs = 200;
         settings.commandTimeoutMs = 200;
-        pool = std::make_unique<ConnectionPool>(settings, logger, RedisInstruments{});
+        locator = std::make_unique<PrimaryLocator>(settings, logger);
+        pool = std::make_unique<ConnectionPool>(settings, *locator, logger, RedisInstruments{});
         script.name = "append";
         script.body = "return 1";
     }
@@ -66,6 +67,7 @@ protected:
     RedisSettings settings;
     ordersystem::testing::FakeLogger logger;
     ordersystem::testing::FakeMetrics metrics;
+    std::unique_ptr<PrimaryLocator> locator;
     std::unique_ptr<ConnectionPool> pool;
     LuaScript script;
 };

@@ -87,13 +87,44 @@ TEST(RedisSettingsParse, EveryKeyTheParserReadsIsDeclaredWithADefault) {
     for (uint32_t i = 0; i < redisConfigKeyCount(); ++i) {
         const auto& k = redisConfigKeys()[i];
         EXPECT_TRUE(declared.insert(k.name).second) << "declared twice: " << k.name;
-        EXPECT_GT(std::strlen(k.defaultValue), 0u) << k.name;
+        // sentinels is the one key whose empty default means "off" (url names the server).
+        if (std::string(k.name) != "sentinels") EXPECT_GT(std::strlen(k.defaultValue), 0u) << k.name;
         EXPECT_GT(std::strlen(k.help), 0u) << k.name;
     }
-    for (const char* key :
-         {"url", "key_prefix", "connect_timeout_ms", "command_timeout_ms", "heartbeat_interval_ms", "node_ttl_ms",
-          "reaction_max_deliveries", "reaction_claim_idle_ms", "reaction_retry_ms", "stream_maxlen"})
+    for (const char* key : {"url", "key_prefix", "connect_timeout_ms", "command_timeout_ms", "heartbeat_interval_ms",
+                            "node_ttl_ms", "reaction_max_deliveries", "reaction_claim_idle_ms", "reaction_retry_ms",
+                            "stream_maxlen", "sentinels", "master_name", "min_replicas_ack"})
         EXPECT_EQ(declared.count(key), 1u) << key;
+}
+
+TEST(RedisSentinels, AListOfHostPortsIsReadAndThePortDefaultsTo26379) {
+    auto list = parseSentinels(" 10.0.0.1:26380, sentinel-b ,[::1]:26381,");
+    ASSERT_TRUE(list.isOk()) << list.status().message;
+    ASSERT_EQ(list->size(), 3u);
+    EXPECT_EQ((*list)[0].host, "10.0.0.1");
+    EXPECT_EQ((*list)[0].port, 26380);
+    EXPECT_EQ((*list)[1].host, "sentinel-b");
+    EXPECT_EQ((*list)[1].port, 26379);
+    EXPECT_EQ((*list)[2].host, "::1");
+    EXPECT_TRUE(parseSentinels("")->empty()) << "empty: no Sentinel, url names the server";
+}
+
+TEST(RedisSentinels, BadEntriesAndOutOfRangeReplicaCountsAreRefusedNamingTheKey) {
+    for (const char* bad : {"host:", "host:0", "host:99999", ":26379", "redis://host:26379"}) {
+        auto r = parseSentinels(bad);
+        EXPECT_FALSE(r.isOk()) << bad;
+        if (!r.isOk()) EXPECT_NE(r.status().message.find("transport.redis.sentinels"), std::string::npos) << bad;
+    }
+    FakeConfig config("transport.redis", {{"min_replicas_ack", "17"}});
+    auto s = parseRedisSettings(config);
+    ASSERT_FALSE(s.isOk());
+    EXPECT_NE(s.status().message.find("transport.redis.min_replicas_ack"), std::string::npos);
+    FakeConfig ok("transport.redis", {{"sentinels", "127.0.0.1:26379"}, {"min_replicas_ack", "1"}});
+    auto parsed = parseRedisSettings(ok);
+    ASSERT_TRUE(parsed.isOk()) << parsed.status().message;
+    EXPECT_EQ(parsed->minReplicasAck, 1);
+    EXPECT_EQ(parsed->masterName, "ordersystem");
+    EXPECT_EQ(parsed->sentinels.size(), 1u);
 }
 
 TEST(RedisCreate, ABadUrlFailsCreateWithAnErrorNamingTheKey) {

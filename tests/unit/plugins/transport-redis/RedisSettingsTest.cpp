@@ -88,7 +88,9 @@ TEST(RedisSettingsParse, EveryKeyTheParserReadsIsDeclaredWithADefault) {
         const auto& k = redisConfigKeys()[i];
         EXPECT_TRUE(declared.insert(k.name).second) << "declared twice: " << k.name;
         // sentinels is the one key whose empty default means "off" (url names the server).
-        if (std::string(k.name) != "sentinels") EXPECT_GT(std::strlen(k.defaultValue), 0u) << k.name;
+        if (std::string(k.name) != "sentinels") {
+            EXPECT_GT(std::strlen(k.defaultValue), 0u) << k.name;
+        }
         EXPECT_GT(std::strlen(k.help), 0u) << k.name;
     }
     for (const char* key : {"url", "key_prefix", "connect_timeout_ms", "command_timeout_ms", "heartbeat_interval_ms",
@@ -113,7 +115,9 @@ TEST(RedisSentinels, BadEntriesAndOutOfRangeReplicaCountsAreRefusedNamingTheKey)
     for (const char* bad : {"host:", "host:0", "host:99999", ":26379", "redis://host:26379"}) {
         auto r = parseSentinels(bad);
         EXPECT_FALSE(r.isOk()) << bad;
-        if (!r.isOk()) EXPECT_NE(r.status().message.find("transport.redis.sentinels"), std::string::npos) << bad;
+        if (!r.isOk()) {
+            EXPECT_NE(r.status().message.find("transport.redis.sentinels"), std::string::npos) << bad;
+        }
     }
     FakeConfig config("transport.redis", {{"min_replicas_ack", "17"}});
     auto s = parseRedisSettings(config);

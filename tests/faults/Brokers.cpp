@@ -17,6 +17,20 @@ using testing::writeFile;
 
 namespace {
 
+using ServerList = std::vector<std::unique_ptr<Server>>;
+
+std::vector<std::string> hostsOf(const ServerList& list) {
+    std::vector<std::string> out;
+    for (const auto& s : list) out.push_back(s->host());
+    return out;
+}
+
+Server* findHost(const ServerList& list, const std::string& host) {
+    for (const auto& s : list)
+        if (s->host() == host) return s.get();
+    return nullptr;
+}
+
 bool portOpen(const std::string& address, int port) {
     const std::string probe =
         "timeout 1 bash -c 'echo > /dev/tcp/" + address + "/" + std::to_string(port) + "' 2>/dev/null";
@@ -122,15 +136,10 @@ std::string NatsServers::urls() const {
     return out;
 }
 
-std::vector<std::string> NatsServers::hosts() const {
-    std::vector<std::string> out;
-    for (const auto& s : _servers) out.push_back(s->host());
-    return out;
-}
+std::vector<std::string> NatsServers::hosts() const { return hostsOf(_servers); }
 
 Server& NatsServers::server(const std::string& host) {
-    for (auto& s : _servers)
-        if (s->host() == host) return *s;
+    if (Server* s = findHost(_servers, host)) return *s;
     throw std::out_of_range("no NATS server " + host);
 }
 
@@ -231,23 +240,13 @@ std::string RedisServers::role(const std::string& host) {
     return out.substr(0, out.find('\n'));
 }
 
-std::vector<std::string> RedisServers::dataHosts() const {
-    std::vector<std::string> out;
-    for (const auto& s : _data) out.push_back(s->host());
-    return out;
-}
+std::vector<std::string> RedisServers::dataHosts() const { return hostsOf(_data); }
 
-std::vector<std::string> RedisServers::sentinelHosts() const {
-    std::vector<std::string> out;
-    for (const auto& s : _sentinels) out.push_back(s->host());
-    return out;
-}
+std::vector<std::string> RedisServers::sentinelHosts() const { return hostsOf(_sentinels); }
 
 Server& RedisServers::server(const std::string& host) {
-    for (auto& s : _data)
-        if (s->host() == host) return *s;
-    for (auto& s : _sentinels)
-        if (s->host() == host) return *s;
+    if (Server* s = findHost(_data, host)) return *s;
+    if (Server* s = findHost(_sentinels, host)) return *s;
     throw std::out_of_range("no Redis server " + host);
 }
 

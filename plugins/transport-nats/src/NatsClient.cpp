@@ -44,6 +44,8 @@ bool worthRepeating(natsStatus status, jsErrCode jsError) noexcept {
     switch (jsError) {
     case JSClusterNotAvailErr:
     case JSClusterNotLeaderErr:
+    // A cluster still forming has a meta leader before it knows every server's JetStream.
+    case JSClusterNoPeersErr:
     case JSStreamOfflineErr: return true;
     default: break;
     }

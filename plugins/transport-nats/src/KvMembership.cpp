@@ -25,6 +25,9 @@ sdk::Status KvMembership::start() {
     auto kv = openBucket(_client, _settings.membershipBucket(), ttlNs, _settings);
     if (!kv) return kv.status();
     _kv = *kv;
+    // The bucket may be electing a leader (a server just came back): the first beat waits it out.
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    _client.untilLeader([this](jsErrCode*) { return putBeat(); }, &jerr);
     return _heartbeat.start();
 }
 
@@ -37,6 +40,11 @@ void KvMembership::stop() noexcept {
 
 sdk::Status KvMembership::beat() {
     if (!_client.connected()) return _client.unavailable("cannot send a heartbeat");
+    const natsStatus s = putBeat();
+    return s == NATS_OK ? sdk::Status::ok() : toStatus(s, static_cast<jsErrCode>(0), "cannot send a heartbeat");
+}
+
+natsStatus KvMembership::putBeat() {
     std::string value;
     sdk::JsonWriter w(value);
     w.beginObject();
@@ -47,8 +55,7 @@ sdk::Status KvMembership::beat() {
     w.key("lastSeen").value(sdk::nowMs());
     w.endObject();
     uint64_t rev = 0;
-    const natsStatus s = kvStore_Put(&rev, _kv, _key.c_str(), value.data(), static_cast<int>(value.size()));
-    return s == NATS_OK ? sdk::Status::ok() : toStatus(s, static_cast<jsErrCode>(0), "cannot send a heartbeat");
+    return kvStore_Put(&rev, _kv, _key.c_str(), value.data(), static_cast<int>(value.size()));
 }
 
 sdk::Result<std::vector<sdk::NodeInfo>> KvMembership::liveNodes() noexcept {

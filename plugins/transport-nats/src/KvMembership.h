@@ -30,6 +30,8 @@ public:
 
 private:
     sdk::Status beat();
+    /// Writes this node's entry once.
+    natsStatus putBeat();
 
     const Settings& _settings;
     NatsClient& _client;

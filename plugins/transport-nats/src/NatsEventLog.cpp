@@ -22,6 +22,7 @@ constexpr int64_t kDuplicateWindowNs = 2 * 60 * 1000 * kNanosPerMs;
 constexpr int64_t kMaxSafeId = (int64_t{1} << 53) - 1;
 constexpr size_t kMaxCachedTips = 100000;
 constexpr size_t kMaxEventsPerOrder = 100000;
+constexpr int kReadOrderAttempts = 3;
 /// Threads and queue of appendAsync()'s slow path: it is the exception (several events, an
 /// Idempotency-Key, a tip to read), the fast path takes the common create without them.
 constexpr size_t kExecutorThreads = 2;
@@ -31,17 +32,6 @@ std::string header(natsMsg* msg, const char* name) {
     const char* value = nullptr;
     if (natsMsgHeader_Get(msg, name, &value) == NATS_OK && value != nullptr) return value;
     return {};
-}
-
-/// A stored message back to an event (position = its stream sequence).
-sdk::Result<sdk::EventRecord> decode(natsMsg* msg, uint64_t seq) {
-    auto event =
-        sdk::eventFromJson(std::string_view(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))));
-    if (!event)
-        return sdk::Status(sdk::StatusCode::Internal,
-                           "stream message " + std::to_string(seq) + " is not an event: " + event.status().message);
-    event->position = seq;
-    return event;
 }
 
 }  // namespace
@@ -214,7 +204,7 @@ sdk::Result<NatsEventLog::Tip> NatsEventLog::readTip(int64_t orderId) {
         tip.version = std::stoll(version);
         return tip;
     }
-    auto event = decode(m.msg, tip.seq);  // written by someone without our headers
+    auto event = decodeEvent(m.msg, tip.seq);  // written by someone without our headers
     if (!event) return event.status();
     tip.version = event->version;
     tip.lastEventId = event->eventId;
@@ -390,31 +380,48 @@ void NatsEventLog::completeIdempotency(const sdk::AppendRequest& request) {
 
 sdk::Result<std::vector<sdk::EventRecord>> NatsEventLog::readOrder(int64_t orderId) noexcept {
     try {
-        if (!_client.connected()) return _client.unavailable("cannot read order " + std::to_string(orderId));
-        const std::string subject = _settings.orderSubject(orderId);
-        std::vector<sdk::EventRecord> events;
-        uint64_t next = 1;
-        jsOptions jo = _client.requestOptions();
-        while (events.size() < kMaxEventsPerOrder) {
-            jsDirectGetMsgOptions dg;
-            jsDirectGetMsgOptions_Init(&dg);
-            dg.NextBySubject = subject.c_str();
-            dg.Sequence = next;
-            MsgGuard m;
-            const natsStatus s = js_DirectGetMsg(&m.msg, _client.js(), _settings.stream.c_str(), &jo, &dg);
-            if (s == NATS_NOT_FOUND) break;
-            if (s != NATS_OK)
-                return toStatus(s, static_cast<jsErrCode>(0), "cannot read order " + std::to_string(orderId));
-            const uint64_t seq = natsMsg_GetSequence(m.msg);
-            auto event = decode(m.msg, seq);
-            if (!event) return event.status();
-            events.push_back(std::move(*event));
-            next = seq + 1;
+        // Any server of the stream answers a direct get, and one that was paused or cut off can
+        // hold a copy with holes: a history whose versions are not 1..n is read again (another
+        // server may answer), and never handed out.
+        for (int attempt = 1;; ++attempt) {
+            auto events = readOrderOnce(orderId);
+            if (!events) return events;
+            bool whole = true;
+            for (size_t i = 0; i < events->size() && whole; ++i)
+                whole = (*events)[i].version == static_cast<int64_t>(i) + 1;
+            if (whole) return events;
+            if (attempt == kReadOrderAttempts)
+                return sdk::Status(sdk::StatusCode::Unavailable,
+                                   "cannot read order " + std::to_string(orderId) +
+                                       ": the servers that answered hold an incomplete copy of its events");
         }
-        return events;
     } catch (const std::exception& e) {
         return sdk::Status(sdk::StatusCode::Internal, std::string("readOrder: ") + e.what());
     }
+}
+
+sdk::Result<std::vector<sdk::EventRecord>> NatsEventLog::readOrderOnce(int64_t orderId) {
+    if (!_client.connected()) return _client.unavailable("cannot read order " + std::to_string(orderId));
+    const std::string subject = _settings.orderSubject(orderId);
+    std::vector<sdk::EventRecord> events;
+    uint64_t next = 1;
+    jsOptions jo = _client.requestOptions();
+    while (events.size() < kMaxEventsPerOrder) {
+        jsDirectGetMsgOptions dg;
+        jsDirectGetMsgOptions_Init(&dg);
+        dg.NextBySubject = subject.c_str();
+        dg.Sequence = next;
+        MsgGuard m;
+        const natsStatus s = js_DirectGetMsg(&m.msg, _client.js(), _settings.stream.c_str(), &jo, &dg);
+        if (s == NATS_NOT_FOUND) break;
+        if (s != NATS_OK) return toStatus(s, static_cast<jsErrCode>(0), "cannot read order " + std::to_string(orderId));
+        const uint64_t seq = natsMsg_GetSequence(m.msg);
+        auto event = decodeEvent(m.msg, seq);
+        if (!event) return event.status();
+        events.push_back(std::move(*event));
+        next = seq + 1;
+    }
+    return events;
 }
 
 sdk::Result<uint64_t> NatsEventLog::headPosition() noexcept {

@@ -129,6 +129,8 @@ private:
     /// How many leading events of request are already stored (tip shows our own event ids), or -1.
     int64_t landedPrefix(sdk::AppendRequest& request, const Tip& tip);
     sdk::Result<Tip> readTip(int64_t orderId);
+    /// One read of the order's events by direct gets (any server answers each).
+    sdk::Result<std::vector<sdk::EventRecord>> readOrderOnce(int64_t orderId);
     bool cachedTip(int64_t orderId, Tip* out);
     void rememberTip(int64_t orderId, const Tip& tip);
     /// One event published with the version check, repeated with back-off while unacknowledged

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "CnatsGuards.h"
+#include "EventMessage.h"
 #include "ordersystem/sdk/util.h"
 #include "ordersystem/transport/backoff.h"
 
@@ -18,6 +19,10 @@ constexpr int64_t kPollMs = 250;  // longest a stop() waits for the fetch in pro
 constexpr int64_t kInactiveNs = int64_t{7} * 24 * 3600 * 1000 * kNanosPerMs;
 constexpr int64_t kCursorRetryInitialMs = 100;
 constexpr int64_t kCursorRetryMaxMs = 2000;
+// Positions read from the leader per batch when a cursor skipped some; more wait for the next one.
+constexpr size_t kMaxHolesPerBatch = 256;
+// Tries (with the cursor back-off, about 30 s) before a position even the leader lacks is passed.
+constexpr int kHoleAttempts = 20;
 
 }  // namespace
 
@@ -124,8 +129,12 @@ sdk::Status ProjectionFeed::openCursor(uint64_t from, bool forceRecreate) {
     bool reuse = false;
     {
         ConsumerInfoGuard ci;
-        natsStatus s =
-            js_GetConsumerInfo(&ci.info, _client.js(), _settings.stream.c_str(), _consumer.c_str(), &jo, &jerr);
+        // Each step waits out a consumer leader election (a server just came back).
+        natsStatus s = _client.untilLeader(
+            [&](jsErrCode* e) {
+                return js_GetConsumerInfo(&ci.info, _client.js(), _settings.stream.c_str(), _consumer.c_str(), &jo, e);
+            },
+            &jerr);
         if (s == NATS_OK) {
             const jsConsumerConfig* c = ci.info->Config;
             const bool sameShape = c->AckPolicy == js_AckNone && c->FilterSubject != nullptr &&
@@ -134,7 +143,11 @@ sdk::Status ProjectionFeed::openCursor(uint64_t from, bool forceRecreate) {
             reuse = !forceRecreate && sameShape && ci.info->Delivered.Stream + 1 == from && ci.info->NumAckPending == 0;
             if (reuse) _lastConsumerSeq = ci.info->Delivered.Consumer;
             if (!reuse) {
-                s = js_DeleteConsumer(_client.js(), _settings.stream.c_str(), _consumer.c_str(), &jo, &jerr);
+                s = _client.untilLeader(
+                    [&](jsErrCode* e) {
+                        return js_DeleteConsumer(_client.js(), _settings.stream.c_str(), _consumer.c_str(), &jo, e);
+                    },
+                    &jerr);
                 if (s != NATS_OK && s != NATS_NOT_FOUND) return toStatus(s, jerr, "cannot reset consumer " + _consumer);
             }
         } else if (s != NATS_NOT_FOUND) {
@@ -156,7 +169,11 @@ sdk::Status ProjectionFeed::openCursor(uint64_t from, bool forceRecreate) {
             cc.OptStartSeq = from;
         }
         ConsumerInfoGuard created;
-        const natsStatus s = js_AddConsumer(&created.info, _client.js(), _settings.stream.c_str(), &cc, &jo, &jerr);
+        const natsStatus s = _client.untilLeader(
+            [&](jsErrCode* e) {
+                return js_AddConsumer(&created.info, _client.js(), _settings.stream.c_str(), &cc, &jo, e);
+            },
+            &jerr);
         if (s != NATS_OK) return toStatus(s, jerr, "cannot create consumer " + _consumer);
         _lastConsumerSeq = 0;
     }
@@ -170,6 +187,7 @@ sdk::Status ProjectionFeed::openCursor(uint64_t from, bool forceRecreate) {
         return toStatus(s, jerr, "cannot bind to consumer " + _consumer);
     }
     _needReset = false;
+    _reopen = false;
     return sdk::Status::ok();
 }
 
@@ -225,28 +243,74 @@ std::vector<natsMsg*> ProjectionFeed::fetchBatch() {
     return out;
 }
 
-std::vector<sdk::EventRecord> ProjectionFeed::parse(std::vector<natsMsg*>& msgs, uint64_t* last) {
+std::vector<sdk::EventRecord> ProjectionFeed::parse(std::vector<natsMsg*>& msgs, uint64_t after, uint64_t* last,
+                                                    std::vector<uint64_t>* missing) {
     std::vector<sdk::EventRecord> batch;
     batch.reserve(msgs.size());
+    uint64_t expected = after + 1;
     for (natsMsg* m : msgs) {
         MetaGuard meta;
         if (natsMsg_GetMetaData(&meta.meta, m) != NATS_OK) continue;
         const uint64_t seq = meta.meta->Sequence.Stream;
+        for (; expected < seq && missing->size() < kMaxHolesPerBatch; ++expected) missing->push_back(expected);
+        if (expected < seq) break;  // too many at once: the rest after the filled ones, next time
+        expected = seq + 1;
         *last = std::max(*last, seq);
-        auto event =
-            sdk::eventFromJson(std::string_view(natsMsg_GetData(m), static_cast<size_t>(natsMsg_GetDataLength(m))));
-        if (event) {
-            event->position = seq;
-            batch.push_back(std::move(*event));
-        } else {
-            _logger.error("stream message " + std::to_string(seq) + " is not an event (" + event.status().message +
-                          "); skipped by " + _consumer);
-        }
+        auto event = decodeEvent(m, seq);
+        if (event) batch.push_back(std::move(*event));
+        else _logger.error(event.status().message + "; skipped by " + _consumer);
     }
     // All at once: cnats frees messages on its collector thread, woken per destroy while idle.
     for (natsMsg* m : msgs) natsMsg_Destroy(m);
     msgs.clear();
+    if (!missing->empty()) *last = std::max(*last, missing->back());
     return batch;
+}
+
+uint64_t ProjectionFeed::fillHoles(std::vector<sdk::EventRecord>& batch, const std::vector<uint64_t>& missing,
+                                   uint64_t last) {
+    jsOptions jo = _client.requestOptions();
+    const std::string prefix = _settings.subjectPrefix + ".";
+    std::vector<sdk::EventRecord> found;
+    uint64_t complete = last;
+    for (const uint64_t seq : missing) {
+        MsgGuard m;
+        jsErrCode jerr = static_cast<jsErrCode>(0);
+        // Not a direct get: the stream leader answers, and it holds every acknowledged message.
+        const natsStatus s = js_GetMsg(&m.msg, _client.js(), _settings.stream.c_str(), seq, &jo, &jerr);
+        if (s == NATS_OK) {
+            const char* subject = natsMsg_GetSubject(m.msg);
+            if (subject == nullptr || std::string_view(subject).substr(0, prefix.size()) != prefix) continue;
+            auto event = decodeEvent(m.msg, seq);
+            if (event) found.push_back(std::move(*event));
+            else _logger.error(event.status().message + "; skipped by " + _consumer);
+            continue;
+        }
+        if (s == NATS_NOT_FOUND && ++_holeAttempts > kHoleAttempts) {
+            _logger.error("stream " + _settings.stream + " has no message at position " + std::to_string(seq) +
+                          ", not even on its leader, after " + std::to_string(kHoleAttempts) + " tries; " + _consumer +
+                          " goes on without it");
+            _holeAttempts = 0;
+            continue;
+        }
+        // The leader does not have it (yet) or cannot be asked: stop before it and try again.
+        complete = seq - 1;
+        _reopen = true;
+        break;
+    }
+    if (!found.empty() && complete >= found.front().position)
+        _logger.warn("cursor " + _consumer + " skipped " + std::to_string(found.size()) + " of stream " +
+                     _settings.stream + "'s positions " + std::to_string(found.front().position) + "-" +
+                     std::to_string(found.back().position) +
+                     " (its server's copy has a hole); read them from the "
+                     "stream leader");
+    if (complete == last) _holeAttempts = 0;
+    for (auto& e : found)
+        if (e.position <= complete) batch.push_back(std::move(e));
+    batch.erase(std::remove_if(batch.begin(), batch.end(), [&](const auto& e) { return e.position > complete; }),
+                batch.end());
+    std::sort(batch.begin(), batch.end(), [](const auto& a, const auto& b) { return a.position < b.position; });
+    return complete;
 }
 
 uint64_t ProjectionFeed::lowestSeen() const {
@@ -315,6 +379,7 @@ void ProjectionFeed::run() {
     sdk::CatchUpPriority priority;
     sdk::nameThisThread(_threadName);
     transport::Backoff cursorBackoff(kCursorRetryInitialMs, kCursorRetryMaxMs);
+    transport::Backoff holeBackoff(kCursorRetryInitialMs, kCursorRetryMaxMs);
     while (!_stop.raised()) {
         uint64_t rewindTo = 0;
         bool holding = false;
@@ -323,7 +388,8 @@ void ProjectionFeed::run() {
             const uint64_t lowest = lowestSeen();
             holding = _heldTo > _heldFrom;
             const uint64_t have = holding ? _heldFrom : _cursorAt;
-            if (lowest != std::numeric_limits<uint64_t>::max() && (lowest < have || _needReset || _sub == nullptr)) {
+            if (lowest != std::numeric_limits<uint64_t>::max() &&
+                (lowest < have || _needReset || _reopen || _sub == nullptr)) {
                 rewindTo = lowest + 1;  // a member below the cursor, a lost delivery, no cursor
                 _held.clear();
                 _heldFrom = _heldTo = _cursorAt;
@@ -350,7 +416,10 @@ void ProjectionFeed::run() {
             std::vector<natsMsg*> msgs = fetchBatch();
             priority.update(_behind);
             uint64_t last = 0;
-            std::vector<sdk::EventRecord> batch = parse(msgs, &last);
+            std::vector<uint64_t> missing;
+            std::vector<sdk::EventRecord> batch = parse(msgs, _cursorAt, &last, &missing);
+            if (!missing.empty() && !_needReset) last = fillHoles(batch, missing, last);
+            if (_reopen && last <= _cursorAt) _stop.sleepFor(holeBackoff.next());
             std::lock_guard<std::mutex> lock(_mutex);
             if (last <= _cursorAt || _needReset) continue;
             _heldFrom = _cursorAt;

@@ -14,6 +14,10 @@
 //   with a consumer-sequence check: a delivery lost on the wire (NATS restart, reconnect) shows
 //   as a gap and the cursor is re-created at the lowest applied position + 1. Opening keeps the
 //   consumer when it already stands there (a restart after a clean stop), else re-creates it.
+// - A skipped stream position is a hole in the copy of the server the consumer reads from
+//   (nats-server can leave one in a server paused or cut off during an election): the positions
+//   are read from the stream leader, which holds every acknowledged message, before the batch
+//   is applied, so no read model ever goes past an event it did not see.
 //   Being durable it survives NATS and node restarts; this class never deletes it (an abandoned
 //   one expires after 7 days idle).
 // Threads: add()/remove()/stop() on subscribers' threads (serialised here); apply() only on the
@@ -78,8 +82,13 @@ private:
     void closeCursor();
     /// Fetches the next batch (blocks up to the poll interval); empty = nothing new or trouble.
     std::vector<natsMsg*> fetchBatch();
-    /// The events of msgs; *last = the highest stream position among them (destroys msgs).
-    std::vector<sdk::EventRecord> parse(std::vector<natsMsg*>& msgs, uint64_t* last);
+    /// The events of msgs, which follow stream position after; *last = the highest position they
+    /// cover; the positions they skipped go to *missing (destroys msgs).
+    std::vector<sdk::EventRecord> parse(std::vector<natsMsg*>& msgs, uint64_t after, uint64_t* last,
+                                        std::vector<uint64_t>* missing);
+    /// Adds the missing positions' events to batch from the stream leader; returns the position up
+    /// to which batch is now complete (below last when the leader could not give one: _reopen).
+    uint64_t fillHoles(std::vector<sdk::EventRecord>& batch, const std::vector<uint64_t>& missing, uint64_t last);
     /// Hands the held batch to every member that lacks some of it; true when one failed (lock held).
     bool applyHeld();
     /// true when member failed to apply its part of the held batch (lock held).
@@ -118,6 +127,8 @@ private:
     uint64_t _behind = 0;           ///< messages still pending after the last fetch (feed thread only)
     uint64_t _lastConsumerSeq = 0;  ///< consumer sequence of the last delivery: the next is +1
     bool _needReset = false;
+    bool _reopen = false;   ///< re-create the cursor after the batch: it skipped what the leader has not given yet
+    int _holeAttempts = 0;  ///< tries for the position the leader could not give
     transport::StopSignal _stop;
     std::thread _thread;
 };

@@ -49,11 +49,18 @@ sdk::Status ReactionWorker::ensureConsumer() {
     jsOptions jo = _client.requestOptions();
     jsErrCode jerr = static_cast<jsErrCode>(0);
     ConsumerInfoGuard info;
-    natsStatus s = js_AddConsumer(&info.info, _client.js(), _settings.stream.c_str(), &cc, &jo, &jerr);
+    // Waits out a consumer leader election (a server just came back) like every start-up step.
+    natsStatus s = _client.untilLeader(
+        [&](jsErrCode* e) { return js_AddConsumer(&info.info, _client.js(), _settings.stream.c_str(), &cc, &jo, e); },
+        &jerr);
     if (s == NATS_OK) return sdk::Status::ok();
     // It exists with other settings (ack wait or max deliveries changed in the ini): update it.
     ConsumerInfoGuard updated;
-    s = js_UpdateConsumer(&updated.info, _client.js(), _settings.stream.c_str(), &cc, &jo, &jerr);
+    s = _client.untilLeader(
+        [&](jsErrCode* e) {
+            return js_UpdateConsumer(&updated.info, _client.js(), _settings.stream.c_str(), &cc, &jo, e);
+        },
+        &jerr);
     if (s == NATS_OK) return sdk::Status::ok();
     ConsumerInfoGuard existing;
     if (js_GetConsumerInfo(&existing.info, _client.js(), _settings.stream.c_str(), _consumer.c_str(), &jo, nullptr) ==

@@ -381,3 +381,47 @@ TEST_F(NatsSubscriptions, ReadModelAheadOfTheStreamIsReportedToTheOperator) {
         a->host->fakeLogger().contains("is at position 500 but stream " + env.names.at("stream") + " ends at 1"));
     EXPECT_EQ(p.count(), 0u);
 }
+
+TEST_F(NatsSubscriptions, StreamSharedWithOtherSubjectsFeedsEveryEventAtOnceAndNothingElse) {
+    // An operator's stream that also captures another subject: the cursor's positions jump over
+    // those messages, which the feed looks up, finds are not events, and passes without waiting.
+    const std::string stream = env.names.at("stream"), prefix = env.names.at("subject_prefix");
+    const std::string other = "o" + stream.substr(1) + ".other";
+    RawNats raw(env.url);
+    {
+        const std::string events = prefix + ".>";
+        const char* subjects[] = {events.c_str(), other.c_str()};
+        jsStreamConfig cfg;
+        jsStreamConfig_Init(&cfg);
+        cfg.Name = stream.c_str();
+        cfg.Subjects = subjects;
+        cfg.SubjectsLen = 2;
+        cfg.Storage = js_FileStorage;
+        jsStreamInfo* si = nullptr;
+        ASSERT_EQ(js_AddStream(&si, raw.js(), &cfg, nullptr, nullptr), NATS_OK);
+        jsStreamInfo_Destroy(si);
+    }
+    auto a = node("node-a");
+    ASSERT_TRUE(a);
+    RecordingProjection p("read-model");
+    auto sub = a->log().subscribe(p);
+    ASSERT_TRUE(sub.isOk());
+    auto publishOther = [&] {
+        jsPubAck* ack = nullptr;
+        ASSERT_EQ(js_Publish(&ack, raw.js(), other.c_str(), "x", 1, nullptr, nullptr), NATS_OK);
+        jsPubAck_Destroy(ack);
+    };
+    appendNew(a->log(), 1);
+    publishOther();
+    appendNew(a->log(), 2);
+    for (int i = 0; i < 3; ++i) publishOther();
+    const uint64_t last = appendNew(a->log(), 3);
+    // Well inside the half minute a position the stream leader lacks would be waited for.
+    ASSERT_TRUE(waitUntil([&] { return p.checkpoint() >= last; }, std::chrono::seconds(10))) << "got " << p.count();
+    a->log().unsubscribe(*sub);
+    ASSERT_EQ(p.count(), 3u);
+    EXPECT_EQ(p.events()[0].position, 1u);
+    EXPECT_EQ(p.events()[1].position, 3u);
+    EXPECT_EQ(p.events()[2].position, 7u);
+    EXPECT_FALSE(a->host->fakeLogger().contains("skipped"));
+}

@@ -40,3 +40,9 @@ if ((${#missing[@]})); then
   # Debian's redis-server package may start a system instance; tests use their own on free ports.
 fi
 echo "install-deps: all ${#packages[@]} packages present"
+if [[ "${1:-}" == "--test" ]]; then
+  # The three-server JetStream tests need nats-server 2.10 or newer; without it they skip.
+  packaging_dir=$(dirname "$0")
+  "$packaging_dir/install-nats-server.sh" ||
+    echo "install-deps: warning: no nats-server 2.10 or newer; the three-server NATS fault tests will skip" >&2
+fi

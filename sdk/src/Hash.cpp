@@ -1,8 +1,11 @@
 // Hashes (see ordersystem/sdk/util.h). Its own object file, so only what hashes pulls OpenSSL in.
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
+#include <climits>
 #include <cstdio>
 #include <new>
+#include <stdexcept>
 
 #include "ordersystem/sdk/util.h"
 
@@ -15,6 +18,17 @@ Sha256 sha256(std::string_view data) {
     if (EVP_Digest(data.data(), data.size(), digest.data(), &length, EVP_sha256(), nullptr) != 1)
         throw std::bad_alloc();
     return digest;
+}
+
+Sha256 hmacSha256(std::string_view key, std::string_view data) {
+    if (key.size() > static_cast<size_t>(INT_MAX)) throw std::length_error("HMAC key too long");
+    Sha256 mac{};
+    unsigned int length = 0;
+    // HMAC() fails only when it cannot allocate its context.
+    if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+              reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac.data(), &length))
+        throw std::bad_alloc();
+    return mac;
 }
 
 std::string sha256Hex(std::string_view data) {

@@ -8,6 +8,7 @@
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/StreamCopier.h>
+#include <Poco/String.h>
 
 namespace e2e {
 
@@ -81,7 +82,9 @@ struct WebhookReceiver::Impl {
             }
             {
                 std::lock_guard<std::mutex> lock(_owner._mutex);
-                _owner._accepted.push_back(Request{body, req.get("Idempotency-Key", ""), req.getContentType()});
+                Request r{body, req.get("Idempotency-Key", ""), req.getContentType(), {}};
+                for (const auto& [name, value] : req) r.headers[Poco::toLower(name)] = value;
+                _owner._accepted.push_back(std::move(r));
             }
             res.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
             res.send() << "ok";

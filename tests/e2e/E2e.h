@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -51,6 +52,7 @@ public:
         std::string body;
         std::string idempotencyKey;
         std::string contentType;
+        std::map<std::string, std::string> headers;  ///< every header, names in lower case
     };
     explicit WebhookReceiver(int failFirst = 0);
     ~WebhookReceiver();

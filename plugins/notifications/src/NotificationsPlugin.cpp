@@ -23,6 +23,13 @@ const sdk::ConfigKeySpec kConfigKeys[] = {
     {"dedup_retention_hours", ConfigType::Int, "168",
      "hours this node remembers the eventIds it delivered, so an event handed over again is acknowledged without a "
      "second POST (1..8760)"},
+    {"webhook_secret", ConfigType::String, "",
+     "whsec_<base64 of a 16..512-byte key>, several separated by spaces while rotating: every delivery is then signed "
+     "(Standard Webhooks headers webhook-id, webhook-timestamp, webhook-signature with one v1 signature per secret); "
+     "empty: unsigned"},
+    {"format", ConfigType::String, "native",
+     "webhook body: native (the event document, application/json) or cloudevents (a CloudEvents 1.0 document with "
+     "the event document as data, application/cloudevents+json); empty: native"},
 };
 const uint32_t kConfigKeyCount = sizeof(kConfigKeys) / sizeof(kConfigKeys[0]);
 
@@ -78,6 +85,12 @@ Result<NotificationsSettings> parseSettings(const sdk::ConfigSection& config) {
         return Status(StatusCode::InvalidConfig,
                       "notifications.dedup_retention_hours = " + std::to_string(hours) + " must be between 1 and 8760");
     s.dedupRetentionMs = hours * 3600 * 1000;
+    auto signer = WebhookSigner::parse(config.getString("webhook_secret"));
+    if (!signer) return signer.status();
+    s.signer = std::move(signer.value());
+    auto format = parsePayloadFormat(trim(config.getString("format")));
+    if (!format) return format.status();
+    s.format = format.value();
     return s;
 }
 
@@ -117,8 +130,9 @@ Status NotificationsPlugin::start(sdk::Host& host) noexcept {
         }
         _subscription = sub.value();
         if (_client)
-            host.logger().info("notifications: POSTing every event to " + _client->target().display + " (timeout " +
-                               std::to_string(_settings.timeoutMs) + " ms; delivered eventIds kept in " + path + ")");
+            host.logger().info("notifications: POSTing every event to " + _client->target().display + " (" +
+                               deliveryDescription() + ", timeout " + std::to_string(_settings.timeoutMs) +
+                               " ms; delivered eventIds kept in " + path + ")");
         else host.logger().info("notifications: no webhook_url configured, events are only logged");
         return Status::ok();
     } catch (const std::exception& e) {
@@ -126,6 +140,13 @@ Status NotificationsPlugin::start(sdk::Host& host) noexcept {
     } catch (...) {
         return Status(StatusCode::Internal, "notifications: start failed");
     }
+}
+
+std::string NotificationsPlugin::deliveryDescription() const {
+    std::string text = _settings.format == PayloadFormat::CloudEvents ? "cloudevents" : "native";
+    const size_t secrets = _settings.signer.secretCount();
+    if (secrets == 0) return text + ", unsigned";
+    return text + ", signed with " + std::to_string(secrets) + (secrets == 1 ? " secret" : " secrets");
 }
 
 void NotificationsPlugin::stop() noexcept {
@@ -168,8 +189,10 @@ Status NotificationsPlugin::deliver(const sdk::EventRecord& event) {
         return Status::ok();
     }
 
+    const std::string body = payloadBody(event, _settings.format);
+    const WebhookHeaders signature = _settings.signer.headers(event.eventId, sdk::nowMs() / 1000, body);
     const auto started = std::chrono::steady_clock::now();
-    const DeliveryOutcome outcome = _client->post(sdk::toJson(event), event.eventId);
+    const DeliveryOutcome outcome = _client->post(body, event.eventId, payloadContentType(_settings.format), signature);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (_metrics) _metrics->duration.observe(seconds);
 

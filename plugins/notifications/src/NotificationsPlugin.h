@@ -1,5 +1,5 @@
 // Contract: the "notifications" Handler plugin. create() (main thread, also for --check-config)
-// parses [notifications] and refuses a bad webhook_url naming the key. start() opens
+// parses [notifications] and refuses a bad value (webhook_url, webhook_secret, format...) naming the key. start() opens
 // <data_dir>/notifications.db and subscribes the Reaction "notifications" to the host's event
 // log; stop() unsubscribes (returns once no handle() runs) and closes the file.
 // handle() is called by the transport on its delivery threads, possibly concurrently: it makes
@@ -17,6 +17,8 @@
 
 #include "DeliveredStore.h"
 #include "WebhookClient.h"
+#include "WebhookPayload.h"
+#include "WebhookSigner.h"
 #include "ordersystem/sdk/eventlog.h"
 #include "ordersystem/sdk/plugin.h"
 
@@ -30,6 +32,8 @@ struct NotificationsSettings {
     std::optional<WebhookTarget> webhook;  ///< none: log only
     int64_t timeoutMs = 5000;
     int64_t dedupRetentionMs = 7LL * 24 * 3600 * 1000;
+    WebhookSigner signer;  ///< unsigned unless webhook_secret is set
+    PayloadFormat format = PayloadFormat::Native;
 };
 
 /// Reads and checks [notifications]; InvalidConfig naming the key on a bad value.
@@ -52,6 +56,8 @@ public:
 private:
     struct Instruments;
     sdk::Status deliver(const sdk::EventRecord& event);
+    /// For the start line: the format and how many secrets sign (never the secrets).
+    std::string deliveryDescription() const;
     /// Claims eventId for this thread; false when another thread is delivering it right now.
     bool claim(const std::string& eventId);
     void release(const std::string& eventId);

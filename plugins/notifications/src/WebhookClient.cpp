@@ -125,7 +125,8 @@ WebhookClient::~WebhookClient() {
 #endif
 }
 
-DeliveryOutcome WebhookClient::post(const std::string& body, const std::string& idempotencyKey) const noexcept {
+DeliveryOutcome WebhookClient::post(const std::string& body, const std::string& idempotencyKey, const char* contentType,
+                                    const WebhookHeaders& extra) const noexcept {
     DeliveryOutcome out;
     try {
         auto session = openSession(_target);
@@ -133,10 +134,11 @@ DeliveryOutcome WebhookClient::post(const std::string& body, const std::string& 
         session->setKeepAlive(false);
         Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_POST, _target.pathAndQuery,
                                        Poco::Net::HTTPMessage::HTTP_1_1);
-        request.setContentType("application/json");
+        request.setContentType(contentType);
         request.setContentLength(static_cast<std::streamsize>(body.size()));
         request.set("Idempotency-Key", idempotencyKey);
         request.set("User-Agent", "ordersystem-notifications");
+        for (const auto& [name, value] : extra) request.set(name, value);
         std::ostream& os = session->sendRequest(request);
         os.write(body.data(), static_cast<std::streamsize>(body.size()));
         Poco::Net::HTTPResponse response;

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "WebhookSigner.h"
 #include "ordersystem/sdk/status.h"
 
 namespace ordersystem::plugins::notifications {
@@ -46,8 +47,10 @@ public:
 
     const WebhookTarget& target() const noexcept { return _target; }
 
-    /// POSTs body as application/json with Idempotency-Key: idempotencyKey. One attempt.
-    DeliveryOutcome post(const std::string& body, const std::string& idempotencyKey) const noexcept;
+    /// POSTs body as contentType with Idempotency-Key: idempotencyKey and the extra headers
+    /// (the signature's). One attempt.
+    DeliveryOutcome post(const std::string& body, const std::string& idempotencyKey,
+                         const char* contentType = "application/json", const WebhookHeaders& extra = {}) const noexcept;
 
 private:
     WebhookTarget _target;

@@ -98,6 +98,24 @@ TEST(Util, HashesAreTheStandardDigests) {
     EXPECT_EQ(fnv1aHex("a"), "44bd8ad473cd9906");
 }
 
+TEST(Util, HmacSha256IsTheStandardMac) {
+    auto hex = [](const Sha256& mac) {
+        std::string out;
+        char byte[3];
+        for (const unsigned char b : mac) {
+            std::snprintf(byte, sizeof byte, "%02x", b);
+            out += byte;
+        }
+        return out;
+    };
+    // RFC 4231 test case 2 (also: printf 'what do ya want for nothing?' | openssl dgst -sha256 -hmac Jefe).
+    EXPECT_EQ(hex(hmacSha256("Jefe", "what do ya want for nothing?")),
+              "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    // RFC 4231 test case 6: a key longer than the block size is hashed first.
+    EXPECT_EQ(hex(hmacSha256(std::string(131, '\xaa'), "Test Using Larger Than Block-Size Key - Hash Key First")),
+              "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+}
+
 TEST(Util, UuidsAreVersion4AndDistinct) {
     std::set<std::string> seen;
     for (int i = 0; i < 1000; ++i) {

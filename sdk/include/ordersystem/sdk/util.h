@@ -32,6 +32,9 @@ using Sha256 = std::array<unsigned char, 32>;
 Sha256 sha256(std::string_view data);
 /// The same as 64 lower-case hex digits.
 std::string sha256Hex(std::string_view data);
+/// HMAC-SHA256 (RFC 2104) of data under key, with OpenSSL. Throws std::bad_alloc when OpenSSL
+/// cannot allocate, std::length_error for a key of 2 GiB or more.
+Sha256 hmacSha256(std::string_view key, std::string_view data);
 /// FNV-1a 64-bit hash as 16 hex digits, with this project's offset basis 1469598103934665603
 /// (not the standard 14695981039346656037): not collision-resistant, and never to change, since
 /// what it made is stored (NATS KV keys of long texts, older builds' idempotency fingerprints).

@@ -1,6 +1,8 @@
 // Asynchronous JetStream publishes with deadlines of our own; see AsyncPublisher.h.
 #include "AsyncPublisher.h"
 
+#include "EventMessage.h"
+
 #include <algorithm>
 #include <exception>
 #include <stdexcept>
@@ -158,7 +160,10 @@ void AsyncPublisher::acknowledged(natsMsg* msg, jsPubAck* ack, jsPubAckErr* err)
         if (_stopping && _live == 0) _changed.notify_all();
     }
     PublishOutcome outcome;
-    if (ack != nullptr) {
+    if (inFlightDuplicate(ack)) {
+        outcome.status = NATS_TIMEOUT;  // outcome unknown: repeated like a lost acknowledgement
+        outcome.detail = kInFlightDuplicate;
+    } else if (ack != nullptr) {
         outcome.sequence = ack->Sequence;
         outcome.duplicate = ack->Duplicate;
     } else if (err != nullptr) {

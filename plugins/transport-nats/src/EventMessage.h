@@ -48,6 +48,15 @@ sdk::Status appendFailure(int64_t orderId, natsStatus status, jsErrCode jsError,
 sdk::Status buildEventMessage(const Settings& settings, const sdk::EventRecord& event, uint64_t expectedSubjectSeq,
                               int64_t maxWaitMs, EventMessage* out);
 
+/// A duplicate acknowledgement without a sequence: the stream leader has the message in flight,
+/// proposed but not yet stored by a majority (nats-server 2.10 answers a repeat so while the leader
+/// is cut off). It may still be lost with that leader: not a confirmation, publish again.
+inline bool inFlightDuplicate(const jsPubAck* ack) noexcept {
+    return ack != nullptr && ack->Duplicate && ack->Sequence == 0;
+}
+inline constexpr const char* kInFlightDuplicate =
+    "the stream leader holds the event in flight but has not stored it on a majority";
+
 /// A stored message back to an event, position = seq (its stream sequence); Internal naming seq
 /// when the body is not an event.
 sdk::Result<sdk::EventRecord> decodeEvent(natsMsg* msg, uint64_t seq);

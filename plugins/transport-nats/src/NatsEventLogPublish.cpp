@@ -49,6 +49,11 @@ sdk::Status NatsEventLog::publishOnce(EventMessage& m, const sdk::EventRecord& e
     PubAckGuard ack;
     jsErrCode jerr = static_cast<jsErrCode>(0);
     const natsStatus s = js_PublishMsg(&ack.ack, _client.js(), m.msg, &m.options, &jerr);
+    if (s == NATS_OK && inFlightDuplicate(ack.ack)) {
+        *repeat = true;
+        return sdk::Status(sdk::StatusCode::Timeout,
+                           "cannot append to order " + std::to_string(event.orderId) + ": " + kInFlightDuplicate);
+    }
     if (s == NATS_OK) {
         *seq = ack.ack->Sequence;
         if (ack.ack->Duplicate) _logger.debug("event " + event.eventId + " was already stored (duplicate publish)");

@@ -34,4 +34,14 @@ sdk::Status buildEventMessage(const Settings& settings, const sdk::EventRecord& 
     return sdk::Status::ok();
 }
 
+sdk::Result<sdk::EventRecord> decodeEventMessage(natsMsg* msg, uint64_t seq) {
+    auto event =
+        sdk::eventFromJson(std::string_view(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))));
+    if (!event)
+        return sdk::Status(sdk::StatusCode::Internal,
+                           "stream message " + std::to_string(seq) + " is not an event: " + event.status().message);
+    event->position = seq;
+    return event;
+}
+
 }  // namespace ordersystem::plugins::nats

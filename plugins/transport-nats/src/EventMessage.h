@@ -3,7 +3,8 @@
 // body the wire document (events.h), headers Os-Version and Os-Type, and publish options that add
 // Nats-Msg-Id = eventId (a repeat inside the duplicate window is dropped) and the version check
 // (expected last subject sequence; 0 = the order has no message yet); and the one reading of a
-// refused publish (appendFailure). Pure functions, no I/O; callable from any thread.
+// refused publish (appendFailure) and of a stored message (decodeEventMessage). Pure functions, no I/O; callable from
+// any thread.
 #pragma once
 
 #include <cstdint>
@@ -46,5 +47,8 @@ sdk::Status appendFailure(int64_t orderId, natsStatus status, jsErrCode jsError,
 /// Builds event's message with the version check expectedSubjectSeq and the ack wait maxWaitMs.
 sdk::Status buildEventMessage(const Settings& settings, const sdk::EventRecord& event, uint64_t expectedSubjectSeq,
                               int64_t maxWaitMs, EventMessage* out);
+
+/// A stored message back to an event (position = its stream sequence); Internal when it is none.
+sdk::Result<sdk::EventRecord> decodeEventMessage(natsMsg* msg, uint64_t seq);
 
 }  // namespace ordersystem::plugins::nats

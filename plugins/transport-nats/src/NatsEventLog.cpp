@@ -19,7 +19,6 @@ constexpr int64_t kNanosPerMs = 1000000;
 // JetStream's default, stated explicitly; it covers an append's whole retry period (append_timeout_ms
 // is at most 1 min), so every repeat of a publish is recognised by its Nats-Msg-Id.
 constexpr int64_t kDuplicateWindowNs = 2 * 60 * 1000 * kNanosPerMs;
-constexpr int64_t kMaxSafeId = (int64_t{1} << 53) - 1;
 constexpr size_t kMaxCachedTips = 100000;
 constexpr size_t kMaxEventsPerOrder = 100000;
 /// Threads and queue of appendAsync()'s slow path: it is the exception (several events, an
@@ -31,17 +30,6 @@ std::string header(natsMsg* msg, const char* name) {
     const char* value = nullptr;
     if (natsMsgHeader_Get(msg, name, &value) == NATS_OK && value != nullptr) return value;
     return {};
-}
-
-/// A stored message back to an event (position = its stream sequence).
-sdk::Result<sdk::EventRecord> decode(natsMsg* msg, uint64_t seq) {
-    auto event =
-        sdk::eventFromJson(std::string_view(natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))));
-    if (!event)
-        return sdk::Status(sdk::StatusCode::Internal,
-                           "stream message " + std::to_string(seq) + " is not an event: " + event.status().message);
-    event->position = seq;
-    return event;
 }
 
 }  // namespace
@@ -174,7 +162,7 @@ sdk::Result<int64_t> NatsEventLog::reserveIdBlock() {
         if (s == NATS_TIMEOUT && attempt == 0) continue;
         if (s != NATS_OK) return toStatus(s, jerr, "cannot allocate an order id");
         const uint64_t block = ack.ack->Sequence;
-        if (block == 0 || block > static_cast<uint64_t>((kMaxSafeId - kIdBlock + 1) / kIdBlock))
+        if (block == 0 || block > static_cast<uint64_t>((kMaxSafeOrderId - kIdBlock + 1) / kIdBlock))
             return sdk::Status(sdk::StatusCode::Internal,
                                "order id space exhausted (id block " + std::to_string(block) + ")");
         const int64_t first = static_cast<int64_t>(block) * kIdBlock;
@@ -214,7 +202,7 @@ sdk::Result<NatsEventLog::Tip> NatsEventLog::readTip(int64_t orderId) {
         tip.version = std::stoll(version);
         return tip;
     }
-    auto event = decode(m.msg, tip.seq);  // written by someone without our headers
+    auto event = decodeEventMessage(m.msg, tip.seq);  // written by someone without our headers
     if (!event) return event.status();
     tip.version = event->version;
     tip.lastEventId = event->eventId;
@@ -406,7 +394,7 @@ sdk::Result<std::vector<sdk::EventRecord>> NatsEventLog::readOrder(int64_t order
             if (s != NATS_OK)
                 return toStatus(s, static_cast<jsErrCode>(0), "cannot read order " + std::to_string(orderId));
             const uint64_t seq = natsMsg_GetSequence(m.msg);
-            auto event = decode(m.msg, seq);
+            auto event = decodeEventMessage(m.msg, seq);
             if (!event) return event.status();
             events.push_back(std::move(*event));
             next = seq + 1;

@@ -73,9 +73,8 @@ public:
     /// Waits until an append of orderId may start (or one failed); false after a failure.
     bool admit(int64_t orderId) {
         std::unique_lock<std::mutex> lock(_mutex);
-        _changed.wait(lock, [&] {
-            return !_failure.isOk() || (_busy.size() < kImportWindow && _busy.count(orderId) == 0);
-        });
+        _changed.wait(lock,
+                      [&] { return !_failure.isOk() || (_busy.size() < kImportWindow && _busy.count(orderId) == 0); });
         if (!_failure.isOk()) return false;
         _busy.insert(orderId);
         return true;
@@ -149,13 +148,13 @@ Result<ImportSummary> checkImportFile(const std::string& file) {
         summary.highestOrderId = std::max(summary.highestOrderId, e.orderId);
     }
     if (!error) return Status(error.code, error.message + "; nothing was imported");
-    if (summary.events == 0) return Status(StatusCode::InvalidArgument, file + " holds no events; nothing was imported");
+    if (summary.events == 0)
+        return Status(StatusCode::InvalidArgument, file + " holds no events; nothing was imported");
     summary.orders = versions.size();
     return summary;
 }
 
-Status appendImportFile(sdk::EventLog& log, const std::string& file, const ImportSummary& summary,
-                        Progress& progress) {
+Status appendImportFile(sdk::EventLog& log, const std::string& file, const ImportSummary& summary, Progress& progress) {
     LineReader reader(file);
     if (Status s = reader.opened(); !s) return s;
     Window window;

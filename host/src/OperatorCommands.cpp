@@ -107,8 +107,9 @@ Result<std::string> exportLog(sdk::EventLog& log, const std::string& file, std::
     // Up to the head at start: what nodes append meanwhile belongs to a later export.
     while (cursor < head.value()) {
         auto page = log.readRange(cursor, kExportPage);
-        if (!page) return Status(page.status().code, "reading the log after position " + std::to_string(cursor) +
-                                                         ": " + page.status().message);
+        if (!page)
+            return Status(page.status().code,
+                          "reading the log after position " + std::to_string(cursor) + ": " + page.status().message);
         if (page.value().empty()) break;
         for (const auto& event : page.value()) {
             if (event.position > head.value()) break;
@@ -122,8 +123,8 @@ Result<std::string> exportLog(sdk::EventLog& log, const std::string& file, std::
         meter.update(cursor);
     }
     if (cursor < head.value())
-        return Status(StatusCode::Internal, "the log ended at position " + std::to_string(cursor) + ", not at its head " +
-                                                std::to_string(head.value()));
+        return Status(StatusCode::Internal, "the log ended at position " + std::to_string(cursor) +
+                                                ", not at its head " + std::to_string(head.value()));
     if (Status s = out.commit(); !s) return s;
     return "exported " + std::to_string(cursor) + " events of the " + std::string(log.mode()) + " log to " + file +
            " in " + formatSeconds(meter.seconds());

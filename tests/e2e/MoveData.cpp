@@ -19,8 +19,8 @@ CommandRun runCommand(const std::string& config, const std::string& option, std:
     TempDir streams;
     const std::string out = streams.file("stdout"), err = streams.file("stderr");
     // The shell only splits the streams; ChildProcess stops it (and so the command) on every path.
-    const std::string line = "exec '" + hostExecutable() + "' --config='" + config + "' '" + option + "' >'" + out +
-                             "' 2>'" + err + "'";
+    const std::string line =
+        "exec '" + hostExecutable() + "' --config='" + config + "' '" + option + "' >'" + out + "' 2>'" + err + "'";
     ChildProcess child("/bin/sh", {"-c", line}, streams.file("shell.log"));
     CommandRun run;
     run.exitCode = child.wait(timeout);

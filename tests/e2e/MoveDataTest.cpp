@@ -85,8 +85,8 @@ protected:
         ASSERT_TRUE(target.waitReady()) << target.output();
         const auto expected = viewOrders(source->port(), ids);
         // The target's read model catches up from the log it was given.
-        ASSERT_TRUE(waitUntil([&] { return listedOrderIds(target.port()).size() >= ids.size(); },
-                              std::chrono::seconds(20)));
+        ASSERT_TRUE(
+            waitUntil([&] { return listedOrderIds(target.port()).size() >= ids.size(); }, std::chrono::seconds(20)));
         const auto actual = viewOrders(target.port(), ids);
         for (int64_t id : ids) {
             EXPECT_EQ(actual.at(id).status, expected.at(id).status) << "order " << id;

@@ -73,7 +73,9 @@ Logging::Logging(spdlog::sink_ptr sink, const LogSettings& settings) : _sink(std
 
 sdk::Result<std::unique_ptr<Logging>> Logging::open(const LogSettings& settings) {
     spdlog::sink_ptr sink;
-    if (settings.file.empty()) {
+    if (settings.file.empty() && settings.toStderr) {
+        sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    } else if (settings.file.empty()) {
         sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
     } else {
         try {

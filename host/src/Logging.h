@@ -23,9 +23,11 @@ sdk::Result<spdlog::level::level_enum> parseLogLevel(std::string_view text);
 struct LogSettings {
     spdlog::level::level_enum level = spdlog::level::info;
     bool json = false;
-    std::string file;  ///< "" = stdout
+    std::string file;  ///< "" = stdout (stderr with toStderr)
     size_t fileMaxBytes = 10485760;
     size_t fileMaxFiles = 5;
+    /// Operator commands keep stdout for their summary line.
+    bool toStderr = false;
 };
 
 class Logging {

@@ -41,6 +41,10 @@ public:
         return _inner.readOrder(orderId);
     }
     sdk::Result<uint64_t> headPosition() noexcept override { return _inner.headPosition(); }
+    sdk::Result<std::vector<sdk::EventRecord>> readRange(uint64_t afterPosition, size_t maxEvents) noexcept override {
+        return _inner.readRange(afterPosition, maxEvents);
+    }
+    sdk::Status ensureOrderIdsAbove(int64_t orderId) noexcept override { return _inner.ensureOrderIdsAbove(orderId); }
     sdk::Result<sdk::SubscriptionId> subscribe(sdk::Projection& projection) noexcept override;
     sdk::Result<sdk::SubscriptionId> subscribe(sdk::Reaction& reaction) noexcept override;
     void unsubscribe(sdk::SubscriptionId id) noexcept override;

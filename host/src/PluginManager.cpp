@@ -86,35 +86,45 @@ Status PluginManager::create(const EnvLookup& env) {
 }
 
 Status PluginManager::start() {
-    for (auto& e : _entries) {
-        Status s;
-        try {
-            s = e.plugin->start(*e.context);
-        } catch (const std::exception& ex) {
-            s = Status(StatusCode::Internal, std::string("start() threw: ") + ex.what());
-        } catch (...) {
-            s = Status(StatusCode::Internal, "start() threw");
-        }
-        if (s.isOk()) {
-            std::string refused = e.context->takeError();
-            if (refused.empty()) refused = _services.router.takeError();
-            if (!refused.empty()) {
-                // The plugin did start: stop it too, since its start() succeeded.
-                e.started = true;
-                s = Status(StatusCode::InvalidConfig, refused);
-            }
-        }
-        if (s.isOk() && e.loaded->descriptor->kind == sdk::PluginKind::Transport && !_services.eventLog.load())
-            s = Status(StatusCode::Internal, "the transport started but provided no event log");
-        if (!s) {
-            // A failed start() may have half-opened things; the plugin's destroy() cleans up.
-            stop();
-            return Status(s.code == StatusCode::Ok ? StatusCode::Internal : s.code,
-                          "plugin '" + e.loaded->name + "' failed to start: " + s.message);
-        }
-        e.started = true;
-        if (_log) _log->debug("plugin {} ({}) started", e.loaded->name, pluginKindName(e.loaded->descriptor->kind));
+    for (auto& e : _entries)
+        if (Status s = startOne(e); !s) return s;
+    return Status::ok();
+}
+
+Status PluginManager::startTransport() {
+    for (auto& e : _entries)
+        if (e.loaded->descriptor->kind == sdk::PluginKind::Transport) return startOne(e);
+    return Status(StatusCode::Internal, "no transport plugin is loaded");
+}
+
+Status PluginManager::startOne(Entry& e) {
+    Status s;
+    try {
+        s = e.plugin->start(*e.context);
+    } catch (const std::exception& ex) {
+        s = Status(StatusCode::Internal, std::string("start() threw: ") + ex.what());
+    } catch (...) {
+        s = Status(StatusCode::Internal, "start() threw");
     }
+    if (s.isOk()) {
+        std::string refused = e.context->takeError();
+        if (refused.empty()) refused = _services.router.takeError();
+        if (!refused.empty()) {
+            // The plugin did start: stop it too, since its start() succeeded.
+            e.started = true;
+            s = Status(StatusCode::InvalidConfig, refused);
+        }
+    }
+    if (s.isOk() && e.loaded->descriptor->kind == sdk::PluginKind::Transport && !_services.eventLog.load())
+        s = Status(StatusCode::Internal, "the transport started but provided no event log");
+    if (!s) {
+        // A failed start() may have half-opened things; the plugin's destroy() cleans up.
+        stop();
+        return Status(s.code == StatusCode::Ok ? StatusCode::Internal : s.code,
+                      "plugin '" + e.loaded->name + "' failed to start: " + s.message);
+    }
+    e.started = true;
+    if (_log) _log->debug("plugin {} ({}) started", e.loaded->name, pluginKindName(e.loaded->descriptor->kind));
     return Status::ok();
 }
 
@@ -154,6 +164,12 @@ std::vector<std::string> PluginManager::names() const {
 std::string PluginManager::transportName() const {
     for (const auto& e : _entries)
         if (e.loaded->descriptor->kind == sdk::PluginKind::Transport) return e.loaded->name;
+    return {};
+}
+
+std::string PluginManager::transportSetting(std::string_view key) const {
+    for (const auto& e : _entries)
+        if (e.loaded->descriptor->kind == sdk::PluginKind::Transport && e.section) return e.section->getString(key);
     return {};
 }
 

@@ -34,6 +34,8 @@ public:
     sdk::Status create(const EnvLookup& env);
     /// Starts every plugin in order; on failure stops the started ones in reverse.
     sdk::Status start();
+    /// Starts only the transport (an operator command needs its event log, nothing else).
+    sdk::Status startTransport();
     /// Stops started plugins in exact reverse order.
     void stop() noexcept;
     /// Destroys created plugins in reverse order (after stop()).
@@ -42,10 +44,15 @@ public:
     /// Plugin names in start order.
     std::vector<std::string> names() const;
     std::string transportName() const;
+    /// A key of the transport's validated section ("" before create()).
+    std::string transportSetting(std::string_view key) const;
     /// True when `section` belongs to one of the loaded plugins.
     bool ownsSection(std::string_view section) const;
 
 private:
+    struct Entry;
+    /// Starts one plugin; on failure stops every started one in reverse.
+    sdk::Status startOne(Entry& e);
     struct Entry {
         std::shared_ptr<LoadedPlugin> loaded;
         std::unique_ptr<ValidatedSection> section;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 
 #include <Poco/Exception.h>
@@ -81,7 +82,8 @@ Status Runtime::openLogging(const ValidatedSection& log) {
     if (!level) return level.status();
     _settings.logLevel = toLower(log.getString("level"));
     LogSettings logSettings;
-    logSettings.level = level.value();
+    logSettings.level = _options.operatorCommand ? std::max(level.value(), spdlog::level::warn) : level.value();
+    logSettings.toStderr = _options.operatorCommand;
     const std::string format = toLower(log.getString("format"));
     if (format != "text" && format != "json")
         return Status(StatusCode::InvalidConfig,
@@ -202,6 +204,25 @@ Status Runtime::prepare() {
     return _plugins->create(_options.env);
 }
 
+Status Runtime::createDataDir() {
+    try {
+        Poco::File(_settings.dataDir).createDirectories();
+    } catch (const Poco::Exception& e) {
+        return Status(StatusCode::InvalidConfig,
+                      "[node] data_dir: cannot create " + _settings.dataDir + ": " + e.displayText());
+    }
+    return Status::ok();
+}
+
+sdk::NodeSettings& Runtime::fillNodeSettings() {
+    sdk::NodeSettings& node = _services->node;
+    node.nodeId = _settings.nodeId;
+    node.dataDir = _settings.dataDir;
+    node.durability = _settings.durability;
+    node.version = ORDERSYSTEM_VERSION;
+    return node;
+}
+
 Status Runtime::check() {
     Status s = prepare();
     if (_plugins) _plugins->destroy();
@@ -210,14 +231,7 @@ Status Runtime::check() {
 
 Status Runtime::start() {
     Status s = prepare();
-    if (s) {
-        try {
-            Poco::File(_settings.dataDir).createDirectories();
-        } catch (const Poco::Exception& e) {
-            s = Status(StatusCode::InvalidConfig,
-                       "[node] data_dir: cannot create " + _settings.dataDir + ": " + e.displayText());
-        }
-    }
+    if (s) s = createDataDir();
     if (s) {
         _http = std::make_unique<HttpServer>(_settings.http, _services->router, _logging->make("http"),
                                              &_services->metrics);
@@ -228,11 +242,7 @@ Status Runtime::start() {
         if (_plugins) _plugins->destroy();
         return s;
     }
-    sdk::NodeSettings& node = _services->node;
-    node.nodeId = _settings.nodeId;
-    node.dataDir = _settings.dataDir;
-    node.durability = _settings.durability;
-    node.version = ORDERSYSTEM_VERSION;
+    sdk::NodeSettings& node = fillNodeSettings();
     const std::string advertisedHost =
         _settings.http.host == "0.0.0.0" || _settings.http.host.empty() ? "127.0.0.1" : _settings.http.host;
     node.httpAddress = !_settings.address.empty() ? _settings.address
@@ -271,7 +281,40 @@ Status Runtime::start() {
     return Status::ok();
 }
 
+sdk::Status Runtime::prepareOnly() {
+    Status s = prepare();
+    _prepared = true;
+    return s;
+}
+
+std::string Runtime::transportDatabase() const {
+    if (!_plugins) return {};
+    const std::string file = _plugins->transportSetting("database");
+    if (file.empty()) return {};
+    return file.front() == '/' ? file : _settings.dataDir + "/" + file;
+}
+
+sdk::Result<sdk::EventLog*> Runtime::openEventLog() {
+    Status s = prepareOnly();
+    if (s) s = createDataDir();
+    if (!s) return s;
+    sdk::NodeSettings& node = fillNodeSettings();
+    node.joinsMembership = false;
+    if (s = _plugins->startTransport(); !s) return s;
+    sdk::EventLog* log = _services->eventLog.load();
+    _mode = std::string(log->mode());
+    return log;
+}
+
 void Runtime::stop(std::chrono::milliseconds drain) {
+    if (_prepared) {
+        _prepared = false;
+        if (_plugins) {
+            _plugins->stop();
+            _plugins->destroy();
+        }
+        return;
+    }
     if (!_started) return;
     _started = false;
     _log->info("stopping: readiness is now 503, draining HTTP connections");

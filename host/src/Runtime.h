@@ -28,6 +28,8 @@ struct RuntimeOptions {
     std::string exeDir;
     /// The malloc in use, named in the start-up line (the executable fills it in; see Allocator.h).
     std::string allocator = "glibc malloc";
+    /// An operator command (--export, --import, --backup): logs go to stderr, warnings and up.
+    bool operatorCommand = false;
 };
 
 /// Settings of the host's own sections after validation.
@@ -60,6 +62,15 @@ public:
     /// --describe-config: the plugin folder from [plugins] dir of the ini (optional here), its
     /// --define and environment overrides, or the default. Reads nothing else and opens no log.
     sdk::Result<std::string> locatePlugins();
+    /// Operator commands: config and plugins as for start(), then only the transport, which joins
+    /// no membership; no HTTP, no domain, no handlers. stop() closes it.
+    sdk::Result<sdk::EventLog*> openEventLog();
+    /// --backup: config and plugins as --check-config does, nothing started; settings() and
+    /// transportName() are then known. stop() releases the plugins.
+    sdk::Status prepareOnly();
+    std::string transportName() const { return _plugins ? _plugins->transportName() : std::string(); }
+    /// The transport's "database" file resolved against [node] data_dir ("" when it has none).
+    std::string transportDatabase() const;
     /// Graceful stop; drain bounds how long open connections may finish.
     void stop(std::chrono::milliseconds drain = std::chrono::milliseconds(5000));
 
@@ -71,6 +82,9 @@ public:
 private:
     sdk::Status prepare();  ///< config, logging, plugin load + create
     sdk::Status readHostSettings();
+    sdk::Status createDataDir();
+    /// [node] as plugins see it (all but the HTTP address, known once bound).
+    sdk::NodeSettings& fillNodeSettings();
     sdk::Status readHttpLimitsAndSecurity(const ValidatedSection& http);  ///< timeouts, sizes, API keys, TLS
     sdk::Status openLogging(const ValidatedSection& log);
     /// [plugins] dir resolved against the ini's folder, or <exe dir>/../lib/ordersystem/plugins.
@@ -86,6 +100,7 @@ private:
     std::unique_ptr<HttpServer> _http;
     std::string _mode;
     bool _started = false;
+    bool _prepared = false;  ///< openEventLog() or prepareOnly(): plugins to stop and destroy
 };
 
 }  // namespace ordersystem::host

@@ -1,6 +1,8 @@
 // The ordersystem executable: a thin Poco ServerApplication over host::Runtime.
 // Runs in the foreground until SIGTERM/SIGINT, then drains and exits 0. Start-up,
 // --check-config and --describe-config failures print one line on stderr and exit 1.
+// The operator commands --export, --import and --backup print progress on stderr, one summary
+// line on stdout, and exit 0, or 1 with the reason on stderr.
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -16,7 +18,9 @@
 #include <Poco/Util/ServerApplication.h>
 
 #include "Allocator.h"
+#include "Backup.h"
 #include "ConfigReference.h"
+#include "OperatorCommands.h"
 #include "Runtime.h"
 #include "SystemdNotify.h"
 
@@ -42,6 +46,19 @@ protected:
             Option("check-config", "", "validate the configuration and plugins, print the result and exit")
                 .required(false)
                 .repeatable(false));
+        options.addOption(Option("export", "", "write the whole event log to FILE as JSON lines and exit")
+                              .required(false)
+                              .repeatable(false)
+                              .argument("FILE"));
+        options.addOption(Option("import", "", "load an --export FILE into the empty event log and exit")
+                              .required(false)
+                              .repeatable(false)
+                              .argument("FILE"));
+        options.addOption(
+            Option("backup", "", "copy a standalone node's data folder, while it serves, into the new folder DIR")
+                .required(false)
+                .repeatable(false)
+                .argument("DIR"));
         options.addOption(Option("describe-config", "",
                                  "print every section and key the host and the plugins in the plugin folder accept, "
                                  "as Markdown, and exit (--config optional: only its [plugins] dir is read)")
@@ -55,6 +72,9 @@ protected:
         else if (name == "define") _defines.push_back(value);
         else if (name == "check-config") _checkOnly = true;
         else if (name == "describe-config") _describeOnly = true;
+        else if (name == "export") _exportFile = value;
+        else if (name == "import") _importFile = value;
+        else if (name == "backup") _backupDir = value;
     }
 
     int main(const std::vector<std::string>& args) override {
@@ -62,7 +82,8 @@ protected:
             Poco::Util::HelpFormatter help(options());
             help.setCommand(commandName());
             help.setUsage(
-                "--config=FILE [--define=section.key=value ...] [--check-config] | --describe-config [--config=FILE]");
+                "--config=FILE [--define=section.key=value ...] [--check-config | --export=FILE | --import=FILE | "
+                "--backup=DIR] | --describe-config [--config=FILE]");
             help.setHeader(
                 "The order service host: loads the plugins named in the ini file and serves HTTP.\n"
                 "Settings can also come from ORDERSYSTEM_<SECTION>_<KEY> environment variables.\n"
@@ -72,14 +93,20 @@ protected:
             return EXIT_OK;
         }
         if (!args.empty()) return fail("unexpected argument '" + args.front() + "' (see --help)");
-        if (_describeOnly && _checkOnly) return fail("--describe-config and --check-config exclude each other");
+        const int commands = int(_describeOnly) + int(_checkOnly) + int(!_exportFile.empty()) +
+                             int(!_importFile.empty()) + int(!_backupDir.empty());
+        if (commands > 1)
+            return fail("--describe-config, --check-config, --export, --import and --backup exclude each other");
         if (_configPath.empty() && !_describeOnly) return fail("--config=FILE is required (see --help)");
 
         ordersystem::host::RuntimeOptions options;
         options.configPath = _configPath;
         options.defines = _defines;
         options.allocator = ordersystem::host::allocatorName();
+        options.operatorCommand = !_exportFile.empty() || !_importFile.empty() || !_backupDir.empty();
         ordersystem::host::Runtime runtime(std::move(options));
+        if (!_backupDir.empty()) return backup(runtime);
+        if (!_exportFile.empty() || !_importFile.empty()) return moveEvents(runtime);
         if (_describeOnly) return describeConfig(runtime);
         if (_checkOnly) {
             const auto status = runtime.check();
@@ -106,6 +133,32 @@ private:
         return 1;
     }
 
+    static int summary(const ordersystem::sdk::Result<std::string>& done) {
+        if (!done) return fail(done.status().message);
+        std::cout << done.value() << std::endl;
+        return EXIT_OK;
+    }
+
+    int moveEvents(ordersystem::host::Runtime& runtime) {
+        auto log = runtime.openEventLog();
+        if (!log) return fail(log.status().message);
+        const auto done = !_exportFile.empty() ? ordersystem::host::exportLog(*log.value(), _exportFile, std::cerr)
+                                               : ordersystem::host::importLog(*log.value(), _importFile, std::cerr);
+        runtime.stop();
+        return summary(done);
+    }
+
+    int backup(ordersystem::host::Runtime& runtime) {
+        if (auto s = runtime.prepareOnly(); !s) return fail(s.message);
+        if (runtime.transportName() != "transport-inmemory")
+            return fail("--backup copies a standalone node's data folder, but this configuration loads " +
+                        runtime.transportName() + ": its events live in the broker; use --export instead");
+        const auto done =
+            ordersystem::host::backupDataFolder(runtime.settings().dataDir, runtime.transportDatabase(), _backupDir);
+        runtime.stop();
+        return summary(done);
+    }
+
     /// Plugin files that do not load are named on stderr and left out; stdout holds only the document.
     static int describeConfig(ordersystem::host::Runtime& runtime) {
         const auto dir = runtime.locatePlugins();
@@ -126,6 +179,9 @@ private:
     bool _checkOnly = false;
     bool _describeOnly = false;
     std::string _configPath;
+    std::string _exportFile;
+    std::string _importFile;
+    std::string _backupDir;
     std::vector<std::string> _defines;
 };
 

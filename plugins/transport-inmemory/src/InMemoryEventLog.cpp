@@ -184,6 +184,9 @@ Result<std::unique_ptr<InMemoryEventLog::Reader>> InMemoryEventLog::takeReader()
     const std::string sql =
         std::string("SELECT ") + kEventColumns + " FROM events WHERE order_id = ?1 ORDER BY version";
     if (auto s = reader->byOrder.prepare(reader->db, sql.c_str()); !s) return s;
+    const std::string range =
+        std::string("SELECT ") + kEventColumns + " FROM events WHERE position > ?1 ORDER BY position LIMIT ?2";
+    if (auto s = reader->range.prepare(reader->db, range.c_str()); !s) return s;
     return reader;
 }
 
@@ -192,28 +195,62 @@ void InMemoryEventLog::giveBack(std::unique_ptr<Reader> reader) {
     if (_open) _readers.push_back(std::move(reader));
 }
 
+Result<std::vector<sdk::EventRecord>> InMemoryEventLog::readRows(Stmt Reader::*query,
+                                                                 const std::function<void(Stmt&)>& bind,
+                                                                 const std::string& what) {
+    if (!_open) return unavailable();
+    auto taken = takeReader();
+    if (!taken) return taken.status();
+    std::unique_ptr<Reader> reader = std::move(taken.value());
+    Stmt& q = (*reader).*query;
+    q.reset();
+    bind(q);
+    std::vector<sdk::EventRecord> events;
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+        events.push_back(eventFromRow(q));
+    }
+    q.reset();
+    if (rc != SQLITE_DONE)
+        return Status(StatusCode::Unavailable, "cannot read " + what + ": " + reader->db.lastError());
+    giveBack(std::move(reader));
+    return events;
+}
+
 Result<std::vector<sdk::EventRecord>> InMemoryEventLog::readOrder(int64_t orderId) noexcept {
     try {
-        if (!_open) return unavailable();
-        auto taken = takeReader();
-        if (!taken) return taken.status();
-        std::unique_ptr<Reader> reader = std::move(taken.value());
-        Stmt& q = reader->byOrder;
-        q.reset();
-        q.bind(1, orderId);
-        std::vector<sdk::EventRecord> events;
-        int rc;
-        while ((rc = q.step()) == SQLITE_ROW) {
-            events.push_back(eventFromRow(q));
-        }
-        q.reset();
-        if (rc != SQLITE_DONE)
-            return Status(StatusCode::Unavailable,
-                          "cannot read order " + std::to_string(orderId) + ": " + reader->db.lastError());
-        giveBack(std::move(reader));
-        return events;
+        return readRows(
+            &Reader::byOrder, [orderId](Stmt& q) { q.bind(1, orderId); }, "order " + std::to_string(orderId));
     } catch (const std::exception& e) {
         return Status(StatusCode::Internal, std::string("readOrder: ") + e.what());
+    }
+}
+
+Result<std::vector<sdk::EventRecord>> InMemoryEventLog::readRange(uint64_t afterPosition, size_t maxEvents) noexcept {
+    try {
+        return readRows(
+            &Reader::range,
+            [afterPosition, maxEvents](Stmt& q) {
+                q.bind(1, static_cast<int64_t>(afterPosition));
+                q.bind(2, static_cast<int64_t>(maxEvents));
+            },
+            "the log after position " + std::to_string(afterPosition));
+    } catch (const std::exception& e) {
+        return Status(StatusCode::Internal, std::string("readRange: ") + e.what());
+    }
+}
+
+Status InMemoryEventLog::ensureOrderIdsAbove(int64_t orderId) noexcept {
+    try {
+        if (!_open) return unavailable();
+        if (orderId < 0 || orderId > kMaxOrderId)
+            return Status(StatusCode::InvalidArgument, "order id " + std::to_string(orderId) + " is out of range");
+        Op op(OpKind::RaiseIds);
+        op.value = orderId;
+        if (!_committer->submit(op, true)) return unavailable();
+        return op.status;
+    } catch (const std::exception& e) {
+        return Status(StatusCode::Internal, std::string("ensureOrderIdsAbove: ") + e.what());
     }
 }
 

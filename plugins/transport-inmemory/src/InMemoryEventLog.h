@@ -11,6 +11,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -58,6 +59,8 @@ public:
     bool appendsAsynchronously() const noexcept override { return true; }
     sdk::Result<std::vector<sdk::EventRecord>> readOrder(int64_t orderId) noexcept override;
     sdk::Result<uint64_t> headPosition() noexcept override;
+    sdk::Result<std::vector<sdk::EventRecord>> readRange(uint64_t afterPosition, size_t maxEvents) noexcept override;
+    sdk::Status ensureOrderIdsAbove(int64_t orderId) noexcept override;
     sdk::Result<sdk::SubscriptionId> subscribe(sdk::Projection& projection) noexcept override;
     sdk::Result<sdk::SubscriptionId> subscribe(sdk::Reaction& reaction) noexcept override;
     void unsubscribe(sdk::SubscriptionId id) noexcept override;
@@ -78,7 +81,11 @@ private:
     struct Reader {
         Db db;
         Stmt byOrder;
+        Stmt range;
     };
+    /// Runs a prepared query of kEventColumns on a pooled reader; what names the query in errors.
+    sdk::Result<std::vector<sdk::EventRecord>> readRows(Stmt Reader::*query, const std::function<void(Stmt&)>& bind,
+                                                        const std::string& what);
     sdk::Result<std::unique_ptr<Reader>> takeReader();
     void giveBack(std::unique_ptr<Reader> reader);
     static sdk::Status unavailable();

@@ -80,6 +80,9 @@ Status LogWriter::prepareAll() {
         {&_setHighWater,
          "INSERT INTO id_reservation(id, high_water) VALUES(1, ?1) "
          "ON CONFLICT(id) DO UPDATE SET high_water = excluded.high_water"},
+        {&_raiseHighWater,
+         "INSERT INTO id_reservation(id, high_water) VALUES(1, ?1) "
+         "ON CONFLICT(id) DO UPDATE SET high_water = MAX(high_water, excluded.high_water)"},
         {&_setReactionCheckpoint,
          "INSERT INTO reaction_checkpoints(name, position) VALUES(?1, ?2) "
          "ON CONFLICT(name) DO UPDATE SET position = excluded.position"},
@@ -95,8 +98,9 @@ Status LogWriter::prepareAll() {
 }
 
 void LogWriter::close() noexcept {
-    for (Stmt* s : {&_begin, &_commit, &_rollback, &_insertEvent, &_selectIdem, &_upsertIdem, &_deleteIdem,
-                    &_setHighWater, &_setReactionCheckpoint, &_insertDeadLetter, &_purgeIdem, &_selectVersion})
+    for (Stmt* s :
+         {&_begin, &_commit, &_rollback, &_insertEvent, &_selectIdem, &_upsertIdem, &_deleteIdem, &_setHighWater,
+          &_raiseHighWater, &_setReactionCheckpoint, &_insertDeadLetter, &_purgeIdem, &_selectVersion})
         *s = Stmt();
     _db.close();
 }
@@ -236,6 +240,10 @@ Status LogWriter::runOp(Op& op, int64_t nowMs, std::vector<sdk::EventRecord>& co
         _setHighWater.reset();
         _setHighWater.bind(1, op.value);
         return _setHighWater.exec();
+    case OpKind::RaiseIds:
+        _raiseHighWater.reset();
+        _raiseHighWater.bind(1, op.value);
+        return _raiseHighWater.exec();
     case OpKind::ReactionCheckpoint:
         _setReactionCheckpoint.reset();
         _setReactionCheckpoint.bind(1, *op.name);

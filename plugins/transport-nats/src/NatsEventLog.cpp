@@ -19,7 +19,6 @@ constexpr int64_t kNanosPerMs = 1000000;
 // JetStream's default, stated explicitly; it covers an append's whole retry period (append_timeout_ms
 // is at most 1 min), so every repeat of a publish is recognised by its Nats-Msg-Id.
 constexpr int64_t kDuplicateWindowNs = 2 * 60 * 1000 * kNanosPerMs;
-constexpr int64_t kMaxSafeId = (int64_t{1} << 53) - 1;
 constexpr size_t kMaxCachedTips = 100000;
 constexpr size_t kMaxEventsPerOrder = 100000;
 constexpr int kReadOrderAttempts = 3;
@@ -164,7 +163,7 @@ sdk::Result<int64_t> NatsEventLog::reserveIdBlock() {
         if (s == NATS_TIMEOUT && attempt == 0) continue;
         if (s != NATS_OK) return toStatus(s, jerr, "cannot allocate an order id");
         const uint64_t block = ack.ack->Sequence;
-        if (block == 0 || block > static_cast<uint64_t>((kMaxSafeId - kIdBlock + 1) / kIdBlock))
+        if (block == 0 || block > static_cast<uint64_t>((kMaxSafeOrderId - kIdBlock + 1) / kIdBlock))
             return sdk::Status(sdk::StatusCode::Internal,
                                "order id space exhausted (id block " + std::to_string(block) + ")");
         const int64_t first = static_cast<int64_t>(block) * kIdBlock;

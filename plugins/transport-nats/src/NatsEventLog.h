@@ -61,6 +61,8 @@ using transport::TaskExecutor;
 /// Order ids reserved per id-stream publish. Cluster-wide constant: changing it could hand out
 /// an id twice (a block of one size overlapping one of another), so it is not a setting.
 inline constexpr int64_t kIdBlock = 100;
+/// Order ids stay exactly representable as JSON numbers (doubles).
+inline constexpr int64_t kMaxSafeOrderId = (int64_t{1} << 53) - 1;
 
 class KvIdempotencyStore;
 class KvMembership;
@@ -90,6 +92,10 @@ public:
     bool appendsAsynchronously() const noexcept override { return true; }
     sdk::Result<std::vector<sdk::EventRecord>> readOrder(int64_t orderId) noexcept override;
     sdk::Result<uint64_t> headPosition() noexcept override;
+    /// One direct get per position (NatsEventLogOperator.cpp).
+    sdk::Result<std::vector<sdk::EventRecord>> readRange(uint64_t afterPosition, size_t maxEvents) noexcept override;
+    /// Purges the id stream up to the block above orderId, which makes it the next block reserved.
+    sdk::Status ensureOrderIdsAbove(int64_t orderId) noexcept override;
     sdk::Result<sdk::SubscriptionId> subscribe(sdk::Projection& projection) noexcept override;
     sdk::Result<sdk::SubscriptionId> subscribe(sdk::Reaction& reaction) noexcept override;
     void unsubscribe(sdk::SubscriptionId id) noexcept override;

@@ -40,7 +40,7 @@ sdk::Status NatsTransportPlugin::startUnchecked(sdk::Host& host) {
     if (auto st = _log->ensureStreams(); !st) return st;
     if (auto st = _log->startAppends(); !st) return st;
     if (auto st = _idempotency->open(); !st) return st;
-    if (auto st = _membership->start(); !st) return st;
+    if (auto st = host.node().joinsMembership ? _membership->start() : sdk::Status::ok(); !st) return st;
     auto head = _log->headPosition();
     if (!head) return head.status();
 

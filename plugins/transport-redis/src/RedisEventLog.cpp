@@ -277,6 +277,44 @@ Result<uint64_t> RedisEventLog::headPosition() noexcept {
     }
 }
 
+Result<std::vector<EventRecord>> RedisEventLog::readRange(uint64_t afterPosition, size_t maxEvents) noexcept {
+    try {
+        auto reply = _core.pool->command({"XRANGE", _core.keys.log, std::to_string(afterPosition + 1) + "-0", "+",
+                                          "COUNT", std::to_string(std::max<size_t>(maxEvents, 1))});
+        if (!reply) return reply.status();
+        const redisReply* r = reply.value().get();
+        if (replyIsError(r)) return Status(StatusCode::Internal, "reading the log: " + replyString(r));
+        std::vector<EventRecord> events;
+        for (const auto& entry : parseEntries(r)) {
+            auto ev = eventOfEntry(entry);
+            if (!ev) return Status(StatusCode::Internal, "reading the log: " + ev.status().message);
+            events.push_back(std::move(ev.value()));
+        }
+        return events;
+    } catch (const std::exception& e) {
+        return Status(StatusCode::Internal, std::string("reading the log: ") + e.what());
+    }
+}
+
+Status RedisEventLog::ensureOrderIdsAbove(int64_t orderId) noexcept {
+    try {
+        if (orderId < 0 || orderId > kMaxOrderId)
+            return Status(StatusCode::InvalidArgument, "order id " + std::to_string(orderId) + " is out of range");
+        int acked = kNotWaited;
+        auto reply = _core.pool->script(_core.scripts.raise, {_core.keys.orderIds}, {std::to_string(orderId)}, &acked);
+        if (!reply) return reply.status();
+        if (replyIsError(reply.value().get()))
+            return Status(StatusCode::Internal, "raising the order id counter: " + replyString(reply.value().get()));
+        if (acked != kNotWaited && acked < _core.settings.minReplicasAck)
+            return Status(StatusCode::Unavailable, "raising the order id counter: WAIT saw " + std::to_string(acked) +
+                                                       " of " + std::to_string(_core.settings.minReplicasAck) +
+                                                       " replicas");
+        return Status::ok();
+    } catch (const std::exception& e) {
+        return Status(StatusCode::Internal, std::string("raising the order id counter: ") + e.what());
+    }
+}
+
 Result<sdk::SubscriptionId> RedisEventLog::subscribe(sdk::Projection& projection) noexcept {
     try {
         auto reader = std::make_unique<ProjectionReader>(_core, projection);

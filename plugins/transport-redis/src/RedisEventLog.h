@@ -50,6 +50,10 @@ public:
     bool appendsAsynchronously() const noexcept override { return true; }
     sdk::Result<std::vector<sdk::EventRecord>> readOrder(int64_t orderId) noexcept override;
     sdk::Result<uint64_t> headPosition() noexcept override;
+    /// XRANGE of the stream; an entry that is not an event is an error (an export must be whole).
+    sdk::Result<std::vector<sdk::EventRecord>> readRange(uint64_t afterPosition, size_t maxEvents) noexcept override;
+    /// Raises the INCRBY counter (never lowers it), waiting for replicas as an id block does.
+    sdk::Status ensureOrderIdsAbove(int64_t orderId) noexcept override;
     sdk::Result<sdk::SubscriptionId> subscribe(sdk::Projection& projection) noexcept override;
     sdk::Result<sdk::SubscriptionId> subscribe(sdk::Reaction& reaction) noexcept override;
     void unsubscribe(sdk::SubscriptionId id) noexcept override;

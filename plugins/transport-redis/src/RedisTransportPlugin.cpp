@@ -37,7 +37,7 @@ Status RedisTransportPlugin::startChecked(sdk::Host& host) {
     warnUnlessAppendOnly(host.node().durability);
     warnUnlessEnoughReplicas();
     _log = std::make_unique<RedisEventLog>(*_core);
-    if (Status st = _log->startMembership(); !st)
+    if (Status st = host.node().joinsMembership ? _log->startMembership() : Status::ok(); !st)
         return Status(StatusCode::Unavailable, "transport-redis: joining the membership failed: " + st.message);
     host.addHealthCheck("redis", [this] { return health(); });
     host.provideEventLog(_log.get());

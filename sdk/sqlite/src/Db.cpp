@@ -115,6 +115,24 @@ Result<int64_t> Db::queryInt(const char* sql) {
     return value;
 }
 
+Status Db::backupInto(const std::string& path) {
+    Db target;
+    if (Status s = target.open(path, false); !s) return s;
+    sqlite3_backup* backup = sqlite3_backup_init(target.handle(), "main", _db, "main");
+    if (!backup) return Status(StatusCode::Unavailable, "cannot back up into '" + path + "': " + target.lastError());
+    int rc = SQLITE_OK;
+    // -1: every page in one step, so the copy is one read transaction of the source.
+    for (int attempt = 0; attempt < 200; ++attempt) {
+        rc = sqlite3_backup_step(backup, -1);
+        if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) break;
+        sqlite3_sleep(25);
+    }
+    sqlite3_backup_finish(backup);
+    if (rc != SQLITE_DONE)
+        return Status(StatusCode::Unavailable, "backing up into '" + path + "': " + sqlite3_errstr(rc));
+    return Status::ok();
+}
+
 std::string Db::lastError() const { return _db ? sqlite3_errmsg(_db) : "closed"; }
 
 }  // namespace ordersystem::sqlite

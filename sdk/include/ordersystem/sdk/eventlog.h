@@ -14,6 +14,7 @@
 // Start order guarantees the transport outlives its subscribers (they stop first).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -150,6 +151,22 @@ public:
 
     /// Position of the newest event in the log (0 when empty): lets a projection tell its lag.
     virtual Result<uint64_t> headPosition() noexcept = 0;
+
+    /// Up to maxEvents events after afterPosition, in position order, positions filled in (empty:
+    /// nothing after it). For operator commands (--export) reading the whole log page by page
+    /// while nodes keep appending; not for projections (they subscribe).
+    virtual Result<std::vector<EventRecord>> readRange(uint64_t afterPosition, size_t maxEvents) noexcept {
+        (void)afterPosition;
+        (void)maxEvents;
+        return Status(StatusCode::Unavailable, "this transport cannot read the log by position");
+    }
+    /// Moves the durable id allocator past orderId, so nodes started afterwards allocate ids above
+    /// it (a no-op when it is already past). For --import, which appends orders with the ids they
+    /// had; ids a running node reserved before stay its own.
+    virtual Status ensureOrderIdsAbove(int64_t orderId) noexcept {
+        (void)orderId;
+        return Status(StatusCode::Unavailable, "this transport cannot move its order id allocator");
+    }
 
     /// Starts delivering to projection from its checkpoint()+1 on; see the threading contract.
     virtual Result<SubscriptionId> subscribe(Projection& projection) noexcept = 0;

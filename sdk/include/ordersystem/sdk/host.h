@@ -28,6 +28,9 @@ struct NodeSettings {
     Durability durability = Durability::Full;
     std::string httpAddress;  ///< advertised http://host:port (the real port once bound)
     std::string version;      ///< product version, e.g. "1.0.0"
+    /// false in an operator command (--export, --import) that opens only the transport: it then
+    /// sends no heartbeat, so the process is never listed as a node.
+    bool joinsMembership = true;
 };
 
 struct HealthCheckResult {

@@ -79,6 +79,9 @@ public:
     int changes() const noexcept { return sqlite3_changes(_db); }
     /// False inside a transaction.
     bool autocommit() const noexcept { return sqlite3_get_autocommit(_db) != 0; }
+    /// Copies this database as of one read transaction into a new file at path (SQLite's online
+    /// backup: writers in other connections and processes go on); retries while it is locked.
+    sdk::Status backupInto(const std::string& path);
 
 private:
     sqlite3* _db = nullptr;

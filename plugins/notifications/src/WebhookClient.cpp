@@ -125,7 +125,8 @@ WebhookClient::~WebhookClient() {
 #endif
 }
 
-DeliveryOutcome WebhookClient::post(const std::string& body, const std::string& idempotencyKey) const noexcept {
+DeliveryOutcome WebhookClient::post(const std::string& body, const std::string& idempotencyKey,
+                                    const std::string& traceparent) const noexcept {
     DeliveryOutcome out;
     try {
         auto session = openSession(_target);
@@ -137,6 +138,7 @@ DeliveryOutcome WebhookClient::post(const std::string& body, const std::string& 
         request.setContentLength(static_cast<std::streamsize>(body.size()));
         request.set("Idempotency-Key", idempotencyKey);
         request.set("User-Agent", "ordersystem-notifications");
+        if (!traceparent.empty()) request.set("traceparent", traceparent);
         std::ostream& os = session->sendRequest(request);
         os.write(body.data(), static_cast<std::streamsize>(body.size()));
         Poco::Net::HTTPResponse response;

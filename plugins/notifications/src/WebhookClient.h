@@ -46,8 +46,10 @@ public:
 
     const WebhookTarget& target() const noexcept { return _target; }
 
-    /// POSTs body as application/json with Idempotency-Key: idempotencyKey. One attempt.
-    DeliveryOutcome post(const std::string& body, const std::string& idempotencyKey) const noexcept;
+    /// POSTs body as application/json with Idempotency-Key: idempotencyKey (and traceparent
+    /// unless empty). One attempt.
+    DeliveryOutcome post(const std::string& body, const std::string& idempotencyKey,
+                         const std::string& traceparent = {}) const noexcept;
 
 private:
     WebhookTarget _target;

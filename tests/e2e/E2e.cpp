@@ -81,7 +81,8 @@ struct WebhookReceiver::Impl {
             }
             {
                 std::lock_guard<std::mutex> lock(_owner._mutex);
-                _owner._accepted.push_back(Request{body, req.get("Idempotency-Key", ""), req.getContentType()});
+                _owner._accepted.push_back(
+                    Request{body, req.get("Idempotency-Key", ""), req.getContentType(), req.get("traceparent", "")});
             }
             res.setStatus(Poco::Net::HTTPResponse::HTTP_OK);
             res.send() << "ok";

@@ -51,6 +51,7 @@ public:
         std::string body;
         std::string idempotencyKey;
         std::string contentType;
+        std::string traceparent;
     };
     explicit WebhookReceiver(int failFirst = 0);
     ~WebhookReceiver();

@@ -82,7 +82,8 @@ TEST_F(StandaloneTest, ACommandWithAStaleIfMatchIs412AndChangesNothing) {
     EXPECT_EQ(stale.status, 412) << stale.body;
     EXPECT_EQ(stale.header("content-type"), "application/problem+json");
     EXPECT_EQ(intField(stale.json(), "status"), 412);
-    const HttpResult weak = httpRequest(port(), "POST", orderPath(id, "/cancel?reason=x"), "", {{"If-Match", "W/\"2\""}});
+    const HttpResult weak =
+        httpRequest(port(), "POST", orderPath(id, "/cancel?reason=x"), "", {{"If-Match", "W/\"2\""}});
     EXPECT_EQ(weak.status, 412) << "If-Match compares strongly: a weak tag never matches";
     const JsonValue order = get(orderPath(id)).json();
     EXPECT_EQ(stringField(order, "status"), "Processing");
@@ -98,8 +99,7 @@ TEST_F(StandaloneTest, IfMatchStarOrAbsentActsAsBeforeAndAMalformedOneIs400) {
     const int64_t id = create("Star");
     const HttpResult malformed = httpRequest(port(), "POST", orderPath(id, "/process"), "", {{"If-Match", "1"}});
     EXPECT_EQ(malformed.status, 400) << malformed.body;
-    const HttpResult list =
-        httpRequest(port(), "POST", orderPath(id, "/process"), "", {{"If-Match", "\"1\", \"2\""}});
+    const HttpResult list = httpRequest(port(), "POST", orderPath(id, "/process"), "", {{"If-Match", "\"1\", \"2\""}});
     EXPECT_EQ(list.status, 400) << list.body;
     EXPECT_EQ(intField(get(orderPath(id)).json(), "version"), 1) << "a refused command changed the order";
     EXPECT_EQ(httpRequest(port(), "POST", orderPath(id, "/process"), "", {{"If-Match", "*"}}).status, 200);
@@ -178,9 +178,9 @@ TEST_F(StandaloneTest, LinkWalksEveryPageOfAListAndShowsNothingTwice) {
     for (int i = 0; i < 7; ++i) created.insert(create(customer));
     create("Someone else");
     const std::string encoded = urlEncode(customer);
-    for (const std::string& first : {"/api/orders?customer=" + encoded + "&limit=3",
-                                     "/api/orders/customer/" + encoded + "?limit=3",
-                                     "/api/orders?status=Pending&customer=" + encoded + "&limit=2"}) {
+    for (const std::string& first :
+         {"/api/orders?customer=" + encoded + "&limit=3", "/api/orders/customer/" + encoded + "?limit=3",
+          "/api/orders?status=Pending&customer=" + encoded + "&limit=2"}) {
         int pages = 0;
         const std::vector<int64_t> seen = walk(port(), first, &pages);
         EXPECT_EQ(std::set<int64_t>(seen.begin(), seen.end()), created) << first;
@@ -197,11 +197,12 @@ TEST_F(StandaloneTest, LinkWalksEveryPageOfAListAndShowsNothingTwice) {
 }
 
 TEST_F(StandaloneTest, ATraceparentIsKeptInTheEventsAndAnInvalidOneStartsANewTrace) {
-    const HttpResult created = httpPostJson(port(), "/api/orders", orderBody("Traced"), {{"traceparent", kTraceparent}});
+    const HttpResult created =
+        httpPostJson(port(), "/api/orders", orderBody("Traced"), {{"traceparent", kTraceparent}});
     ASSERT_EQ(created.status, 201) << created.body;
     const int64_t id = intField(created.json(), "orderId");
-    const HttpResult bad =
-        httpRequest(port(), "POST", orderPath(id, "/process"), "", {{"traceparent", "00-" + std::string(32, '0') + "-00f067aa0ba902b7-01"}});
+    const HttpResult bad = httpRequest(port(), "POST", orderPath(id, "/process"), "",
+                                       {{"traceparent", "00-" + std::string(32, '0') + "-00f067aa0ba902b7-01"}});
     ASSERT_EQ(bad.status, 200) << "an invalid traceparent is never a 400";
     ASSERT_EQ(post(orderPath(id, "/complete")).status, 200);
     const auto events = get(orderPath(id, "/events")).json().items();
@@ -238,7 +239,8 @@ protected:
 }  // namespace
 
 TEST_F(TracedWebhooks, TheWebhookDeliveryAndTheLogLineNameTheRequestsTraceId) {
-    const HttpResult created = httpPostJson(port(), "/api/orders", orderBody("Hooked"), {{"traceparent", kTraceparent}});
+    const HttpResult created =
+        httpPostJson(port(), "/api/orders", orderBody("Hooked"), {{"traceparent", kTraceparent}});
     ASSERT_EQ(created.status, 201) << created.body;
     ASSERT_TRUE(waitUntil([&] { return !receiver->accepted().empty(); }, std::chrono::seconds(20))) << node->output();
     const std::string delivered = receiver->accepted().front().traceparent;
@@ -261,8 +263,9 @@ constexpr const char* kPlainKey = "unlabelled-secret-key";
 class Actors : public StandaloneTest {
 protected:
     OrderNode::Options options() override {
-        writeFile(dir.file("keys"), "# labelled and sha256sum lines\n\nalice " + ordersystem::sdk::sha256Hex(kAliceKey) +
-                                        "\n" + ordersystem::sdk::sha256Hex(kPlainKey) + "  -\n");
+        writeFile(dir.file("keys"), "# labelled and sha256sum lines\n\nalice " +
+                                        ordersystem::sdk::sha256Hex(kAliceKey) + "\n" +
+                                        ordersystem::sdk::sha256Hex(kPlainKey) + "  -\n");
         OrderNode::Options o = StandaloneTest::options();
         o.extraKeys["http"]["api_keys_file"] = dir.file("keys");
         return o;
@@ -291,7 +294,8 @@ TEST_F(Actors, TheEventNamesTheLabelOfTheKeyThatActedOrNullForAnUnlabelledKey) {
 
 TEST(ApiKeysFileE2e, ABadLabelIsRefusedAtStartNamingFileAndLine) {
     TempDir dir;
-    writeFile(dir.file("keys"), ordersystem::sdk::sha256Hex("k") + "\nbad\x01label " + ordersystem::sdk::sha256Hex("j") + "\n");
+    writeFile(dir.file("keys"),
+              ordersystem::sdk::sha256Hex("k") + "\nbad\x01label " + ordersystem::sdk::sha256Hex("j") + "\n");
     OrderNode::Options o;
     o.extraKeys["http"]["api_keys_file"] = dir.file("keys");
     OrderNode node(dir.path() + "/node", o);

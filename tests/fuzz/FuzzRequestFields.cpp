@@ -34,7 +34,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const orders::IfMatch ifMatch = orders::parseIfMatch(&text);
     if (ifMatch.valid) check(ifMatch.version >= -1);
     for (int64_t version : {int64_t{1}, int64_t{42}})
-        if (orders::ifNoneMatchHolds(text, version)) check(text.find('*') != std::string::npos ||
-                                                           text.find(std::to_string(version)) != std::string::npos);
+        if (orders::ifNoneMatchHolds(text, version))
+            check(text.find('*') != std::string::npos || text.find(std::to_string(version)) != std::string::npos);
     return 0;
 }

@@ -1,5 +1,6 @@
 #include "ApiKeys.h"
 
+#include <algorithm>
 #include <fstream>
 
 #include "Config.h"
@@ -22,42 +23,71 @@ bool parseHash(std::string_view text, Sha256& out) {
     return true;
 }
 
+constexpr size_t kMaxLabel = 64;
+
+/// Splits off the first whitespace-separated word of t.
+std::string_view firstWord(std::string_view& t) {
+    const size_t end = std::min(t.find_first_of(" \t"), t.size());
+    const std::string_view word = t.substr(0, end);
+    t = trim(t.substr(end));
+    return word;
+}
+
+/// The label rule of ApiKeys.h; "" when it holds, otherwise what is wrong.
+std::string labelError(std::string_view label) {
+    if (label.size() > kMaxLabel) return "a key label is at most " + std::to_string(kMaxLabel) + " characters";
+    for (const char c : label)
+        if (c < 0x21 || c > 0x7E) return "a key label is visible ASCII without spaces";
+    return {};
+}
+
 }  // namespace
 
 sdk::Result<ApiKeys> ApiKeys::load(const std::string& path) {
     std::ifstream in(path);
     if (!in) return Status(StatusCode::InvalidConfig, "[http] api_keys_file: cannot read " + path);
     std::vector<Sha256> hashes;
+    std::vector<std::string> labels;
     std::string line;
     int lineNo = 0;
     while (std::getline(in, line)) {
         ++lineNo;
-        const std::string_view t = trim(line);
+        std::string_view t = trim(line);
         if (t.empty() || t.front() == '#') continue;
-        const std::string_view token = t.substr(0, t.find_first_of(" \t"));
+        const std::string where = "[http] api_keys_file " + path + ":" + std::to_string(lineNo) + ": ";
+        std::string_view token = firstWord(t);
+        std::string label;
         Sha256 h{};
-        if (!parseHash(token, h))
-            return Status(StatusCode::InvalidConfig,
-                          "[http] api_keys_file " + path + ":" + std::to_string(lineNo) +
-                              ": expected a SHA-256 hash of 64 hex digits (printf %s KEY | sha256sum)");
+        if (!parseHash(token, h)) {
+            if (std::string why = labelError(token); !why.empty())
+                return Status(StatusCode::InvalidConfig, where + why);
+            label.assign(token);
+            token = firstWord(t);
+            if (!parseHash(token, h))
+                return Status(StatusCode::InvalidConfig,
+                              where +
+                                  "expected `sha256hex` or `label sha256hex`, the hash 64 hex digits "
+                                  "(printf %s KEY | sha256sum)");
+        }
         hashes.push_back(h);
+        labels.push_back(std::move(label));
     }
     if (hashes.empty())
         return Status(StatusCode::InvalidConfig,
                       "[http] api_keys_file " + path + " holds no key hash: every /api request would be refused");
-    return ApiKeys(std::move(hashes));
+    return ApiKeys(std::move(hashes), std::move(labels));
 }
 
-bool ApiKeys::accepts(std::string_view key) const {
-    if (key.empty()) return false;
+const std::string* ApiKeys::match(std::string_view key) const {
+    if (key.empty()) return nullptr;
     const Sha256 presented = sdk::sha256(key);
-    unsigned matched = 0;
-    for (const Sha256& h : _hashes) {
+    const std::string* matched = nullptr;
+    for (size_t k = 0; k < _hashes.size(); ++k) {
         unsigned diff = 0;
-        for (size_t i = 0; i < h.size(); ++i) diff |= static_cast<unsigned>(h[i] ^ presented[i]);
-        matched |= static_cast<unsigned>(diff == 0);
+        for (size_t i = 0; i < _hashes[k].size(); ++i) diff |= static_cast<unsigned>(_hashes[k][i] ^ presented[i]);
+        if (diff == 0) matched = &_labels[k];
     }
-    return matched != 0;
+    return matched;
 }
 
 std::string presentedApiKey(std::string_view authorization, std::string_view xApiKey) {

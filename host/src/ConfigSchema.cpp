@@ -201,8 +201,9 @@ const std::vector<HostSchema>& hostSchemas() {
           {"max_header_bytes", T::Int, "16384",
            "largest request header block in bytes; larger ones get 431 (1024..1048576)"},
           {"api_keys_file", T::Path, "",
-           "file of the accepted API keys as SHA-256 hex digests, one per line (sha256sum output works); clients "
-           "send Authorization: Bearer <key> or X-Api-Key: <key> (empty: no authentication)"},
+           "file of the accepted API keys as SHA-256 hex digests, one per line as `sha256hex` or `label sha256hex` "
+           "(sha256sum output works; the label is the events' metadata actor); clients send Authorization: Bearer "
+           "<key> or X-Api-Key: <key> (empty: no authentication)"},
           {"api_keys_scope", T::String, "api",
            "where API keys are required: api = on /api/* only (health, metrics and docs stay open) | all = on every route"},
           {"tls_cert", T::Path, "",

@@ -327,9 +327,12 @@ void writeResponseHead(const sdk::HttpResponse& response, bool keepAlive, std::s
         out.append(value);
         out.append("\r\n");
     }
-    out.append("Content-Length: ");
-    out.append(std::to_string(response.body.size()));
-    out.append("\r\n");
+    // A 304 has no body and must not claim the length of one (RFC 9110 8.6).
+    if (response.status != 304) {
+        out.append("Content-Length: ");
+        out.append(std::to_string(response.body.size()));
+        out.append("\r\n");
+    }
     out.append(dateHeader());
     if (!keepAlive) out.append("Connection: close\r\n");
     else if (http10) out.append("Connection: keep-alive\r\n");

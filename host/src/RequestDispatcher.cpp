@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "ordersystem/sdk/text.h"
+#include "ordersystem/sdk/trace.h"
 #include "ordersystem/sdk/util.h"
 
 namespace ordersystem::host {
@@ -60,12 +61,16 @@ bool RequestDispatcher::needsKey(const Route* route, std::string_view decodedPat
     return underApi(route ? std::string_view(route->pattern) : decodedPath);
 }
 
-bool RequestDispatcher::authorized(const sdk::HeaderList& headers, sdk::HttpResponse& refusal) const {
-    const std::string* authorization = findHeader(headers, "Authorization");
-    const std::string* xApiKey = findHeader(headers, "X-Api-Key");
+bool RequestDispatcher::authorized(sdk::HttpRequest& request, sdk::HttpResponse& refusal) const {
+    const std::string* authorization = findHeader(request.headers, "Authorization");
+    const std::string* xApiKey = findHeader(request.headers, "X-Api-Key");
     const std::string key =
         presentedApiKey(authorization ? *authorization : std::string_view(), xApiKey ? *xApiKey : std::string_view());
-    if (_settings.apiKeys->accepts(key)) return true;
+    if (const std::string* label = _settings.apiKeys->match(key)) {
+        request.keyed = true;
+        request.actor = *label;
+        return true;
+    }
     sdk::writeProblem(refusal, 401,
                       key.empty() ? "An API key is required: send Authorization: Bearer <key> or X-Api-Key"
                                   : "The API key is not valid");
@@ -82,7 +87,7 @@ Admission RequestDispatcher::admit(RequestTrace& trace, const wire::RequestHead&
         return {};
     }
     const Route* route = match.kind == RouteMatch::Kind::Found ? match.route : nullptr;
-    if (needsKey(route, match.decodedPath) && !authorized(request.headers, refusal)) return {};
+    if (needsKey(route, match.decodedPath) && !authorized(request, refusal)) return {};
     if (match.kind == RouteMatch::Kind::NotFound) {
         sdk::writeProblem(refusal, 404, "No resource at " + match.decodedPath);
         return {};
@@ -94,6 +99,10 @@ Admission RequestDispatcher::admit(RequestTrace& trace, const wire::RequestHead&
     }
     trace.stats = route->stats.get();
     trace.routeLabel = route->pattern.c_str();
+    const std::string* traceparent = findHeader(request.headers, "traceparent");
+    request.traceparent = traceparent ? sdk::parseTraceparent(*traceparent) : std::string();
+    if (request.traceparent.empty()) request.traceparent = sdk::newTraceparent();
+    trace.traceId = sdk::traceIdOf(request.traceparent);
     if (!head.query.empty() && !parseQuery(head.query, request.queryParams)) {
         sdk::writeProblem(refusal, 400, "The query string must be valid UTF-8 without control characters");
         return {};
@@ -194,13 +203,14 @@ void RequestDispatcher::finish(const RequestTrace& trace, int status) noexcept {
     const double seconds = std::chrono::duration<double>(Clock::now() - trace.started).count();
     RouteStats* stats = trace.stats ? trace.stats : _router.unmatchedStats();
     if (stats) stats->record(status, seconds);
+    const std::string_view traceId = trace.traceId.empty() ? std::string_view("-") : std::string_view(trace.traceId);
     try {
         if (status >= 500) {
-            _log->warn("{} {} (route {}) -> {} in {:.3f} ms", trace.method, trace.uri, trace.routeLabel, status,
-                       seconds * 1000.0);
+            _log->warn("{} {} (route {}) -> {} in {:.3f} ms trace-id {}", trace.method, trace.uri, trace.routeLabel,
+                       status, seconds * 1000.0, traceId);
         } else if (_log->should_log(spdlog::level::debug)) {
-            _log->debug("{} {} (route {}) -> {} in {:.3f} ms from {}", trace.method, trace.uri, trace.routeLabel,
-                        status, seconds * 1000.0, trace.remote);
+            _log->debug("{} {} (route {}) -> {} in {:.3f} ms from {} trace-id {}", trace.method, trace.uri,
+                        trace.routeLabel, status, seconds * 1000.0, trace.remote, traceId);
         }
     } catch (...) {
     }

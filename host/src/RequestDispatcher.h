@@ -3,7 +3,8 @@
 // target's decoded path and query must be clean text (400), the route is matched (404/405), the
 // API key is checked on the route that matched (401; on the same decoded path when none did, so
 // no spelling of a path reaches a route its check did not see), JSON routes need their Content-Type
-// (415) and a declared body must fit the route's limit (413). Then runPlain/runAsync run the
+// (415) and a declared body must fit the route's limit (413). The request gets its traceparent (the
+// client's when valid, else a new trace) and the accepted key's label as its actor. Then runPlain/runAsync run the
 // handler (an exception or an invalid status becomes a 500 problem document), and finish()
 // counts and logs the outcome. They are the one place a handler's HandlerOutcome::WouldBlock is
 // judged: on an event loop (request.onEventLoop) it comes back to the caller, which runs the
@@ -32,6 +33,7 @@ struct RequestTrace {
     std::string method;
     std::string uri;
     std::string remote;
+    std::string traceId;  ///< of the request's traceparent, for its log line ("-" before admission)
     RouteStats* stats = nullptr;
     const char* routeLabel = "unmatched";
 };
@@ -73,7 +75,8 @@ public:
 
 private:
     bool needsKey(const Route* route, std::string_view decodedPath) const noexcept;
-    bool authorized(const sdk::HeaderList& headers, sdk::HttpResponse& refusal) const;
+    /// Checks the key and, when accepted, names its label as the request's actor.
+    bool authorized(sdk::HttpRequest& request, sdk::HttpResponse& refusal) const;
     void internalError(const RequestTrace& trace, sdk::HttpResponse& response, const char* what) const noexcept;
     /// Logs why an asynchronous handler failed and replies 500 (unless it had replied).
     void asyncFailed(const RequestTrace& trace, const sdk::HttpReply& reply, const char* what) const noexcept;

@@ -18,6 +18,7 @@ std::string toJson(const EventRecord& e) {
     w.key("occurredAt").value(formatTimestamp(e.occurredAtMs));
     w.key("nodeId").value(e.nodeId);
     w.key("data").raw(e.dataJson.empty() ? std::string_view("{}") : std::string_view(e.dataJson));
+    if (!e.metadataJson.empty()) w.key("metadata").raw(e.metadataJson);
     w.endObject();
     return out;
 }
@@ -51,6 +52,8 @@ Result<EventRecord> eventFromJson(std::string_view json) {
     } else {
         e.dataJson = "{}";
     }
+    if (const JsonValue* metadata = root.find("metadata"); metadata && metadata->isObject())
+        JsonWriter(e.metadataJson).value(*metadata);
     return e;
 }
 

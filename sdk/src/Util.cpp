@@ -119,6 +119,82 @@ int64_t parseTimestamp(std::string_view text) noexcept {
     return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
 }
 
+namespace {
+/// Reads `count` digits at text[*pos] into *out.
+bool digits(std::string_view text, size_t* pos, size_t count, int* out) noexcept {
+    if (*pos + count > text.size()) return false;
+    int v = 0;
+    for (size_t i = 0; i < count; ++i) {
+        const char c = text[*pos + i];
+        if (c < '0' || c > '9') return false;
+        v = v * 10 + (c - '0');
+    }
+    *pos += count;
+    *out = v;
+    return true;
+}
+
+/// The character c at text[*pos] (a letter in either case, as RFC 3339 allows).
+bool at(std::string_view text, size_t* pos, char c) noexcept {
+    if (*pos >= text.size()) return false;
+    const char got = text[*pos];
+    const bool letter = c >= 'A' && c <= 'Z';
+    if (got != c && !(letter && got == c - 'A' + 'a')) return false;
+    ++*pos;
+    return true;
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+int64_t daysFromCivil(int64_t y, int m, int d) noexcept {
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const int64_t yoe = y - era * 400;
+    const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+int daysInMonth(int y, int m) noexcept {
+    static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : kDays[m - 1];
+}
+}  // namespace
+
+bool parseRfc3339(std::string_view t, int64_t* epochMs) noexcept {
+    size_t p = 0;
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
+    if (!digits(t, &p, 4, &y) || !at(t, &p, '-') || !digits(t, &p, 2, &mo) || !at(t, &p, '-') ||
+        !digits(t, &p, 2, &d) || !at(t, &p, 'T') || !digits(t, &p, 2, &h) || !at(t, &p, ':') ||
+        !digits(t, &p, 2, &mi) || !at(t, &p, ':') || !digits(t, &p, 2, &s))
+        return false;
+    if (mo < 1 || mo > 12 || d < 1 || d > daysInMonth(y, mo) || h > 23 || mi > 59 || s > 60) return false;
+    int ms = 0;
+    if (p < t.size() && t[p] == '.') {
+        ++p;
+        size_t n = 0;
+        for (; p < t.size() && t[p] >= '0' && t[p] <= '9'; ++p, ++n)
+            if (n < 3) ms = ms * 10 + (t[p] - '0');
+        if (n == 0) return false;
+        for (; n < 3; ++n) ms *= 10;
+    }
+    int offsetMin = 0;
+    if (at(t, &p, 'Z')) {
+    } else if (p < t.size() && (t[p] == '+' || t[p] == '-')) {
+        const int sign = t[p++] == '-' ? -1 : 1;
+        int oh = 0, om = 0;
+        if (!digits(t, &p, 2, &oh) || !at(t, &p, ':') || !digits(t, &p, 2, &om) || oh > 23 || om > 59) return false;
+        offsetMin = sign * (oh * 60 + om);
+    } else {
+        return false;
+    }
+    if (p != t.size()) return false;
+    // A leap second (:60) is read as the last millisecond of its minute's 59th second.
+    const int64_t seconds = daysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + std::min(s, 59) - offsetMin * 60;
+    *epochMs = seconds * 1000 + (s == 60 ? 999 : ms);
+    return true;
+}
+
 std::string formatCompactUtc(int64_t epochMs) {
     char buf[40];
     const char* end = dateAndTime(buf, utcFields(epochMs), false);
@@ -206,6 +282,7 @@ const char* reasonPhrase(int status) noexcept {
     case 200: return "OK";
     case 201: return "Created";
     case 204: return "No Content";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -213,6 +290,7 @@ const char* reasonPhrase(int status) noexcept {
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
     case 409: return "Conflict";
+    case 412: return "Precondition Failed";
     case 413: return "Payload Too Large";
     case 414: return "URI Too Long";
     case 415: return "Unsupported Media Type";

@@ -82,7 +82,7 @@ struct WebhookReceiver::Impl {
             }
             {
                 std::lock_guard<std::mutex> lock(_owner._mutex);
-                Request r{body, req.get("Idempotency-Key", ""), req.getContentType(), {}};
+                Request r{body, req.get("Idempotency-Key", ""), req.getContentType(), req.get("traceparent", ""), {}};
                 for (const auto& [name, value] : req) r.headers[Poco::toLower(name)] = value;
                 _owner._accepted.push_back(std::move(r));
             }

@@ -52,6 +52,7 @@ public:
         std::string body;
         std::string idempotencyKey;
         std::string contentType;
+        std::string traceparent;
         std::map<std::string, std::string> headers;  ///< every header, names in lower case
     };
     explicit WebhookReceiver(int failFirst = 0);

@@ -4,9 +4,21 @@
 #include <chrono>
 #include <exception>
 
+#include "ordersystem/sdk/json.h"
+#include "ordersystem/sdk/trace.h"
 #include "ordersystem/sdk/util.h"
 
 namespace ordersystem::plugins::notifications {
+
+namespace {
+/// A delivery continues the trace of the request that caused the event, as a new span.
+std::string deliveryTraceparent(const sdk::EventRecord& event) {
+    auto metadata = sdk::parseJson(event.metadataJson.empty() ? std::string_view("{}") : event.metadataJson);
+    const sdk::JsonValue* parent = metadata ? metadata->find("traceparent") : nullptr;
+    const std::string valid = parent && parent->isString() ? sdk::parseTraceparent(parent->asString()) : "";
+    return valid.empty() ? sdk::newTraceparent() : sdk::childTraceparent(valid);
+}
+}  // namespace
 
 using sdk::ConfigType;
 using sdk::Result;
@@ -190,9 +202,11 @@ Status NotificationsPlugin::deliver(const sdk::EventRecord& event) {
     }
 
     const std::string body = payloadBody(event, _settings.format);
-    const WebhookHeaders signature = _settings.signer.headers(event.eventId, sdk::nowMs() / 1000, body);
+    WebhookHeaders headers = _settings.signer.headers(event.eventId, sdk::nowMs() / 1000, body);
+    if (std::string traceparent = deliveryTraceparent(event); !traceparent.empty())
+        headers.emplace_back("traceparent", std::move(traceparent));
     const auto started = std::chrono::steady_clock::now();
-    const DeliveryOutcome outcome = _client->post(body, event.eventId, payloadContentType(_settings.format), signature);
+    const DeliveryOutcome outcome = _client->post(body, event.eventId, payloadContentType(_settings.format), headers);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     if (_metrics) _metrics->duration.observe(seconds);
 

@@ -37,6 +37,10 @@ Status LogWriter::open(const std::string& path, sdk::Durability durability, LogS
     // index, so a small page cache suffices; it is bounded so RSS does not grow with the log.
     if (auto s = _db.execute("PRAGMA cache_size=-8192"); !s) return s;
     if (auto s = _db.execute(kSchemaSql); !s) return s;
+    auto hasMetadata = _db.queryInt(kHasMetadataSql);
+    if (!hasMetadata) return hasMetadata.status();
+    if (*hasMetadata == 0)
+        if (auto s = _db.execute(kAddMetadataSql); !s) return s;
 
     Stmt q;
     if (auto s = q.prepare(_db, "SELECT COALESCE(MAX(position), 0) FROM events"); !s) return s;
@@ -70,7 +74,7 @@ Status LogWriter::prepareAll() {
         {&_rollback, "ROLLBACK"},
         {&_insertEvent,
          "INSERT INTO events(position, event_id, order_id, version, type, order_number, occurred_at, "
-         "node_id, data) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"},
+         "node_id, data, metadata) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"},
         {&_selectIdem, "SELECT fingerprint, response, state, expires_at FROM idempotency WHERE key = ?1"},
         {&_upsertIdem,
          "INSERT INTO idempotency(key, fingerprint, response, state, expires_at) VALUES(?1, ?2, ?3, ?4, ?5) "
@@ -292,6 +296,8 @@ Status LogWriter::runAppend(Op& op, std::vector<sdk::EventRecord>& committed) {
         _insertEvent.bind(7, e.occurredAtMs);
         _insertEvent.bind(8, e.nodeId);
         _insertEvent.bind(9, e.dataJson);
+        if (e.metadataJson.empty()) _insertEvent.bindNull(10);
+        else _insertEvent.bind(10, e.metadataJson);
         if (auto s = _insertEvent.exec(); !s) return s;
         ++_nextPosition;
         ++version;

@@ -27,6 +27,7 @@ CREATE TABLE IF NOT EXISTS events(
   occurred_at  INTEGER NOT NULL,
   node_id      TEXT    NOT NULL,
   data         TEXT    NOT NULL,
+  metadata     TEXT,
   UNIQUE(order_id, version));
 CREATE TABLE IF NOT EXISTS id_reservation(
   id         INTEGER PRIMARY KEY CHECK (id = 1),
@@ -52,8 +53,13 @@ CREATE TABLE IF NOT EXISTS dead_letters(
   PRIMARY KEY(reaction, position));
 )SQL";
 
+/// A log written before events had metadata gets the column (NULL: no metadata) at start.
+inline constexpr const char* kHasMetadataSql =
+    "SELECT COUNT(*) FROM pragma_table_info('events') WHERE name = 'metadata'";
+inline constexpr const char* kAddMetadataSql = "ALTER TABLE events ADD COLUMN metadata TEXT";
+
 inline constexpr const char* kEventColumns =
-    "position, event_id, order_id, version, type, order_number, occurred_at, node_id, data";
+    "position, event_id, order_id, version, type, order_number, occurred_at, node_id, data, metadata";
 
 /// The event on the current row of a statement that selected kEventColumns.
 inline sdk::EventRecord eventFromRow(const Stmt& q) {
@@ -67,6 +73,7 @@ inline sdk::EventRecord eventFromRow(const Stmt& q) {
     e.occurredAtMs = q.int64(6);
     e.nodeId = q.text(7);
     e.dataJson = q.text(8);
+    e.metadataJson = q.text(9);
     return e;
 }
 

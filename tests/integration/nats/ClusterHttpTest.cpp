@@ -10,6 +10,7 @@
 #include <Poco/DirectoryIterator.h>
 
 #include "NatsClusterHttp.h"
+#include "ordersystem/testing/CrossNodeHistory.h"
 
 using namespace ordersystem::natscluster;
 
@@ -355,4 +356,11 @@ TEST(NatsClusterStart, NodeRefusesToStartWhenNatsIsUnreachableWithOneClearLineAn
     ASSERT_NE(node.process(), nullptr);
     EXPECT_EQ(node.process()->wait(std::chrono::seconds(15)), 1);
     EXPECT_NE(node.output().find("cannot reach NATS at " + options.brokerUrl), std::string::npos) << node.output();
+}
+
+TEST_F(NatsCluster, AStaleIfMatchIs412OnAnyNodeAndEveryNodeShowsTheEventMetadata) {
+    OrderNode* a = addNode("node-a");
+    OrderNode* b = addNode("node-b");
+    ASSERT_TRUE(a && b);
+    checkIfMatchAndMetadataAcrossNodes(a->port(), b->port());
 }

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "ClusterHttp.h"
+#include "ordersystem/testing/CrossNodeHistory.h"
 
 using namespace ordersystem::clustertest;
 using Clock = std::chrono::steady_clock;
@@ -369,4 +370,11 @@ TEST_F(RedisCluster, AWebhookThatNeverAcceptsEndsInTheDeadLetterStreamVisibleInL
     ASSERT_TRUE(waitUntil([&] { return deadLetters() == 1.0; }, std::chrono::seconds(15))) << deadLetters();
     EXPECT_NE(a->output().find("gave up on event " + eventId), std::string::npos);
     EXPECT_EQ(receiver.received().size(), 0u);
+}
+
+TEST_F(RedisCluster, AStaleIfMatchIs412OnAnyNodeAndEveryNodeShowsTheEventMetadata) {
+    OrderNode* a = addNode("node-a");
+    OrderNode* b = addNode("node-b");
+    ASSERT_TRUE(a && b);
+    checkIfMatchAndMetadataAcrossNodes(a->port(), b->port());
 }

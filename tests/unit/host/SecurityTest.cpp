@@ -50,6 +50,26 @@ TEST(ApiKeyFile, MalformedLineOrEmptyFileIsRefusedNamingFileAndLine) {
     EXPECT_FALSE(ApiKeys::load(dir.file("missing")));
 }
 
+TEST(ApiKeyFile, ALabelBeforeTheHashNamesTheKeyAndABadLabelIsRefusedNamingFileAndLine) {
+    TempDir dir;
+    writeFile(dir.file("keys"), "ci-bot " + sdk::sha256Hex(kKey) + "  comment\n" + sdk::sha256Hex(kOtherKey) + "  -\n");
+    auto keys = ApiKeys::load(dir.file("keys"));
+    ASSERT_TRUE(keys) << keys.status().message;
+    ASSERT_TRUE(keys->match(kKey));
+    EXPECT_EQ(*keys->match(kKey), "ci-bot");
+    ASSERT_TRUE(keys->match(kOtherKey));
+    EXPECT_EQ(*keys->match(kOtherKey), "");
+    EXPECT_FALSE(keys->match("ci-bot"));
+    for (const std::string& bad :
+         {std::string(65, 'a') + " " + sdk::sha256Hex(kKey), std::string("bot\x7f ") + sdk::sha256Hex(kKey),
+          std::string("label-only"), "bot " + std::string(63, 'a')}) {
+        writeFile(dir.file("bad"), "# first\n" + bad + "\n");
+        auto refused = ApiKeys::load(dir.file("bad"));
+        ASSERT_FALSE(refused) << bad;
+        EXPECT_MENTIONS(refused.status().message, dir.file("bad") + ":2");
+    }
+}
+
 TEST(ApiKeyHeader, BearerWinsAndXApiKeyIsTheFallback) {
     EXPECT_EQ(presentedApiKey("Bearer abc", "xyz"), "abc");
     EXPECT_EQ(presentedApiKey("bearer  abc ", ""), "abc");

@@ -69,7 +69,9 @@ TEST(JsonWriter, WritesCommasEscapesAndExactCents) {
     EXPECT_EQ(out, R"({"a":"x\"y\n","n":-3,"m":1059.97,"z":0.05,"l":[true,null]})");
 }
 
-TEST(EventJson, RoundTripsTheWireDocument) {
+namespace {
+/// Order 7's first event, without data or metadata.
+EventRecord sampleEvent() {
     EventRecord e;
     e.eventId = "0b9f5c1e-1111-4222-8333-444455556666";
     e.type = "OrderCreated";
@@ -78,6 +80,12 @@ TEST(EventJson, RoundTripsTheWireDocument) {
     e.version = 1;
     e.occurredAtMs = 1760210505123;
     e.nodeId = "node-1";
+    return e;
+}
+}  // namespace
+
+TEST(EventJson, RoundTripsTheWireDocument) {
+    EventRecord e = sampleEvent();
     e.dataJson = R"({"customerName":"A","totalAmount":10.50})";
     const std::string json = toJson(e);
     EXPECT_NE(json.find(R"("occurredAt":"2025-10-11T19:21:45.123Z")"), std::string::npos) << json;
@@ -87,6 +95,24 @@ TEST(EventJson, RoundTripsTheWireDocument) {
     EXPECT_EQ(back->occurredAtMs, e.occurredAtMs);
     EXPECT_EQ(back->dataJson, e.dataJson);
     EXPECT_FALSE(eventFromJson("{\"type\":1}").isOk());
+}
+
+TEST(EventJson, MetadataRoundTripsAndAnEventWithoutItPrintsAsBefore) {
+    EventRecord e = sampleEvent();
+    const std::string plain = toJson(e);
+    EXPECT_EQ(plain.find("metadata"), std::string::npos) << plain;
+    auto old = eventFromJson(plain);
+    ASSERT_TRUE(old.isOk());
+    EXPECT_TRUE(old->metadataJson.empty());
+    EXPECT_EQ(toJson(*old), plain);
+
+    e.metadataJson = R"({"traceparent":"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01","actor":null})";
+    const std::string json = toJson(e);
+    EXPECT_NE(json.find(R"("metadata":{"traceparent")"), std::string::npos) << json;
+    auto back = eventFromJson(json);
+    ASSERT_TRUE(back.isOk()) << back.status().message;
+    EXPECT_EQ(back->metadataJson, e.metadataJson);
+    EXPECT_EQ(toJson(*back), json);
 }
 
 TEST(JsonWriter, WritesAParsedValueBackCompactlyWithNumbersAsWritten) {

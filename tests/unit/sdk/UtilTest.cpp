@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "ordersystem/sdk/trace.h"
 #include "ordersystem/sdk/util.h"
 
 using namespace ordersystem::sdk;
@@ -228,4 +229,40 @@ TEST(Util, EveryErrorCodeAnswersTheStatusTheContractNamesAndA503SaysWhenToRetry)
             EXPECT_EQ(retry, nullptr) << static_cast<int>(code);
         }
     }
+}
+
+TEST(Rfc3339, ReadsUtcOffsetsFractionsAndLowerCaseAndRefusesTheRest) {
+    int64_t ms = 0;
+    ASSERT_TRUE(parseRfc3339("2025-10-11T19:21:45.123Z", &ms));
+    EXPECT_EQ(ms, 1760210505123);
+    ASSERT_TRUE(parseRfc3339("2025-10-11T19:21:45Z", &ms));
+    EXPECT_EQ(ms, 1760210505000);
+    ASSERT_TRUE(parseRfc3339("2025-10-11t21:21:45.1239+02:00", &ms));
+    EXPECT_EQ(ms, 1760210505123);
+    ASSERT_TRUE(parseRfc3339("2025-10-11T18:21:45.5-01:00", &ms));
+    EXPECT_EQ(ms, 1760210505500);
+    ASSERT_TRUE(parseRfc3339("2024-02-29T00:00:00z", &ms));
+    for (const char* bad : {"", "2025-10-11", "2025-10-11T19:21:45", "2025-10-11T19:21:45.Z", "2025-13-11T19:21:45Z",
+                            "2025-02-29T00:00:00Z", "2025-10-11T24:00:00Z", "2025-10-11T19:21:45+2:00",
+                            "2025-10-11T19:21:45Z ", "2025-10-11 19:21:45Z", "2025\r10-11T19:21:45Z"})
+        EXPECT_FALSE(parseRfc3339(bad, &ms)) << bad;
+}
+
+TEST(Traceparent, AcceptsValidHeadersAndRefusesZeroIdsUpperCaseAndBadLengths) {
+    const std::string valid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    EXPECT_EQ(parseTraceparent(valid), valid);
+    EXPECT_EQ(parseTraceparent("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra"), valid);
+    for (const std::string& bad :
+         std::vector<std::string>{std::string(), valid + "-", "ff" + valid.substr(2), valid.substr(0, 54),
+                                  "00-" + std::string(32, '0') + "-00f067aa0ba902b7-01",
+                                  "00-4bf92f3577b34da6a3ce929d0e0e4736-" + std::string(16, '0') + "-01",
+                                  "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01"})
+        EXPECT_EQ(parseTraceparent(bad), "") << bad;
+    const std::string fresh = newTraceparent();
+    EXPECT_EQ(parseTraceparent(fresh), fresh);
+    EXPECT_NE(traceIdOf(fresh), traceIdOf(newTraceparent()));
+    const std::string child = childTraceparent(valid);
+    EXPECT_EQ(parseTraceparent(child), child);
+    EXPECT_EQ(traceIdOf(child), traceIdOf(valid));
+    EXPECT_NE(child.substr(36, 16), valid.substr(36, 16));
 }

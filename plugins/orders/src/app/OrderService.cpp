@@ -36,50 +36,54 @@ OrderService::OrderService(sdk::EventLog& log, ReadModelPort& readModel, sdk::Ho
             [this](const CreateOrder& c, CreateCompletion done) { createAsync(c, std::move(done)); });
     else _mediator.handle<CreateOrder>([this](const CreateOrder& c) { return create(c); });
     _mediator.handle<ProcessOrder>([this](const ProcessOrder& c) {
-        return transition(c.orderId, [](const domain::Order& o, const domain::EventContext& ctx) {
+        return transition(c.orderId, c.context, [](const domain::Order& o, const domain::EventContext& ctx) {
             return domain::decideProcess(o, ctx);
         });
     });
     _mediator.handle<CompleteOrder>([this](const CompleteOrder& c) {
-        return transition(c.orderId, [](const domain::Order& o, const domain::EventContext& ctx) {
+        return transition(c.orderId, c.context, [](const domain::Order& o, const domain::EventContext& ctx) {
             return domain::decideComplete(o, ctx);
         });
     });
     _mediator.handle<CancelOrder>([this](const CancelOrder& c) {
-        return transition(c.orderId, [&c](const domain::Order& o, const domain::EventContext& ctx) {
+        return transition(c.orderId, c.context, [&c](const domain::Order& o, const domain::EventContext& ctx) {
             return domain::decideCancel(o, c.reason, ctx);
         });
     });
-    _mediator.handle<GetOrder>([this](const GetOrder& q) -> Result<std::string> {
-        std::string body;
-        body.reserve(512);
-        if (Status s = _readModel.appendDocument(q.orderId, &body, q.wait); !s) return s;
-        return body;
-    });
+    _mediator.handle<GetOrder>([this](const GetOrder& q) { return getOrder(q); });
     _mediator.handle<ListOrders>([this](const ListOrders& q) { return list(q); });
     _mediator.handle<GetOrderEvents>([this](const GetOrderEvents& q) { return events(q); });
 }
 
-domain::EventContext OrderService::context() const { return domain::EventContext{_settings.nodeId, sdk::nowMs()}; }
+domain::EventContext OrderService::context(const CommandContext& command) const {
+    return domain::EventContext{_settings.nodeId, sdk::nowMs(), command.metadataJson};
+}
+
+Result<domain::Order> OrderService::readFromLog(int64_t orderId) {
+    auto history = _log.readOrder(orderId);
+    if (!history) return history.status();
+    return domain::replay(*history);
+}
+
+namespace {
+Status preconditionFailed(int64_t current, int64_t expected) {
+    return Status(StatusCode::PreconditionFailed, "The order is at version " + std::to_string(current) + ", not " +
+                                                      std::to_string(expected) + "; nothing was changed");
+}
+}  // namespace
 
 template <class Decide>
-Result<std::string> OrderService::transition(int64_t orderId, const Decide& decide) {
+Result<std::string> OrderService::transition(int64_t orderId, const CommandContext& command, const Decide& decide) {
     auto loaded = _readModel.loadOrder(orderId);
-    domain::Order order;
-    if (loaded) {
-        order = std::move(*loaded);
-    } else if (loaded.status().code == StatusCode::NotFound) {
-        // Another node's create may not have reached this read model yet: ask the log.
-        auto history = _log.readOrder(orderId);
-        if (!history) return history.status();
-        auto replayed = domain::replay(*history);
-        if (!replayed) return replayed.status();
-        order = std::move(*replayed);
-    } else {
-        return loaded.status();
-    }
+    // Another node's create or change may not have reached this read model yet: ask the log.
+    const bool behind = loaded ? loaded->version < command.ifMatch : loaded.status().code == StatusCode::NotFound;
+    if (behind) loaded = readFromLog(orderId);
+    if (!loaded) return loaded.status();
+    domain::Order order = std::move(*loaded);
     for (int attempt = 0; attempt <= _settings.maxConflictRetries; ++attempt) {
-        auto event = decide(order, context());
+        if (command.ifMatch != 0 && order.version != command.ifMatch)
+            return preconditionFailed(order.version, command.ifMatch);
+        auto event = decide(order, context(command));
         if (!event) return event.status();
         sdk::AppendRequest request;
         request.orderId = orderId;
@@ -98,9 +102,7 @@ Result<std::string> OrderService::transition(int64_t orderId, const Decide& deci
         if (appended.status.code != StatusCode::VersionConflict) return appended.status;
         _logger.debug("order " + std::to_string(orderId) + ": version " + std::to_string(order.version) +
                       " is stale, re-reading its history");
-        auto history = _log.readOrder(orderId);
-        if (!history) return history.status();
-        auto replayed = domain::replay(*history);
+        auto replayed = readFromLog(orderId);
         if (!replayed) return replayed.status();
         order = std::move(*replayed);
     }
@@ -188,7 +190,7 @@ std::optional<Result<CreatedOrder>> OrderService::claimOrAnswer(const CreateOrde
 Result<std::shared_ptr<OrderService::PendingCreate>> OrderService::prepareCreate(const CreateOrder& c) {
     auto id = _log.allocateOrderId();
     if (!id) return releaseKey(c.idempotencyKey, id.status());
-    const domain::EventContext ctx = context();
+    const domain::EventContext ctx = context(c.context);
     auto p = std::make_shared<PendingCreate>();
     p->out.orderId = *id;
     domain::Order order;
@@ -234,28 +236,30 @@ Status OrderService::releaseKey(const std::string& key, Status failure) {
     return failure;
 }
 
-Result<std::string> OrderService::list(const ListOrders& q) {
+Result<OrderList> OrderService::list(const ListOrders& q) {
     ListFilter filter = q.filter;
-    if (q.paged) filter.limit += 1;  // one extra row tells whether there is a next page
+    filter.limit += 1;  // one extra row tells whether there is a next page
     auto rows = _readModel.list(filter, q.wait);
     if (!rows) return rows.status();
-    const size_t shown = q.paged ? std::min<size_t>(rows->size(), static_cast<size_t>(q.filter.limit)) : rows->size();
-    std::string body;
-    body.reserve(64 + shown * 400);
-    sdk::JsonWriter w(body);
+    const size_t shown = std::min<size_t>(rows->size(), static_cast<size_t>(q.filter.limit));
+    OrderList out;
+    if (rows->size() > shown) {
+        const domain::Order& lastShown = (*rows)[shown - 1].order;
+        out.nextCursor = std::to_string(lastShown.createdAtMs) + "-" + std::to_string(lastShown.id);
+    }
+    out.body.reserve(64 + shown * 400);
+    sdk::JsonWriter w(out.body);
     if (q.paged) w.beginObject().key("items");
     w.beginArray();
     for (size_t i = 0; i < shown; ++i) domain::writeOrderDocument(w, (*rows)[i].order, (*rows)[i].itemsJson);
     w.endArray();
     if (q.paged) {
         w.key("nextCursor");
-        if (rows->size() > shown) {
-            const domain::Order& lastShown = (*rows)[shown - 1].order;
-            w.value(std::to_string(lastShown.createdAtMs) + "-" + std::to_string(lastShown.id));
-        } else w.null();
+        if (out.nextCursor.empty()) w.null();
+        else w.value(out.nextCursor);
         w.endObject();
     }
-    return body;
+    return out;
 }
 
 Result<std::string> OrderService::events(const GetOrderEvents& q) {
@@ -267,6 +271,35 @@ Result<std::string> OrderService::events(const GetOrderEvents& q) {
     w.beginArray();
     for (const auto& e : *history) w.raw(sdk::toJson(e));
     w.endArray();
+    return body;
+}
+
+Result<std::string> OrderService::getOrder(const GetOrder& q) {
+    if (q.atVersion > 0 || q.asOfMs) return orderAsItWas(q);
+    std::string body;
+    body.reserve(512);
+    if (Status s = _readModel.appendDocument(q.orderId, &body, q.wait); !s) return s;
+    return body;
+}
+
+Result<std::string> OrderService::orderAsItWas(const GetOrder& q) {
+    // A read of the log is a network round trip in the distributed modes.
+    if (q.wait == WaitPolicy::MustNotWait) return Status(StatusCode::WouldBlock, "the order's history is in the log");
+    auto history = _log.readOrder(q.orderId);
+    if (!history) return history.status();
+    if (history->empty()) return Status(StatusCode::NotFound, "Order not found");
+    domain::Order order;
+    for (const auto& e : *history) {
+        if (q.atVersion > 0 && order.version >= q.atVersion) break;
+        if (q.asOfMs && e.occurredAtMs > *q.asOfMs) break;
+        if (Status s = domain::applyEvent(order, e); !s) return s;
+    }
+    if (order.version == 0 || (q.atVersion > 0 && order.version != q.atVersion))
+        return Status(StatusCode::NotFound, q.atVersion > 0 ? "Order has no version " + std::to_string(q.atVersion)
+                                                            : std::string("Order did not exist at that time"));
+    std::string body;
+    sdk::JsonWriter w(body);
+    domain::writeOrderDocument(w, order);
     return body;
 }
 

@@ -53,7 +53,9 @@ private:
     using CreateCompletion = sdk::Mediator::Completion<CreateOrder>;
 
     template <class Decide>
-    sdk::Result<std::string> transition(int64_t orderId, const Decide& decide);
+    sdk::Result<std::string> transition(int64_t orderId, const CommandContext& command, const Decide& decide);
+    /// The order replayed from its log; NotFound when it has no events.
+    sdk::Result<domain::Order> readFromLog(int64_t orderId);
     sdk::Result<CreatedOrder> create(const CreateOrder& command);
     void createAsync(const CreateOrder& command, CreateCompletion done);
     /// Claims the Idempotency-Key; the final answer (replay, in flight, error) or nullopt when the
@@ -65,9 +67,12 @@ private:
     sdk::Result<CreatedOrder> finishCreate(PendingCreate& pending, const sdk::AppendResult& appended);
     void finishCreateAsync(PendingCreate& pending, const sdk::AppendResult& appended) noexcept;
     sdk::Status releaseKey(const std::string& key, sdk::Status failure);
-    sdk::Result<std::string> list(const ListOrders& query);
+    sdk::Result<OrderList> list(const ListOrders& query);
     sdk::Result<std::string> events(const GetOrderEvents& query);
-    domain::EventContext context() const;
+    sdk::Result<std::string> getOrder(const GetOrder& query);
+    /// GetOrder with atVersion or asOfMs.
+    sdk::Result<std::string> orderAsItWas(const GetOrder& query);
+    domain::EventContext context(const CommandContext& command) const;
 
     sdk::EventLog& _log;
     ReadModelPort& _readModel;

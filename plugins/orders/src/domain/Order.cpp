@@ -56,6 +56,7 @@ EventRecord baseEvent(std::string_view type, const Order& order, const EventCont
     e.version = order.version + 1;
     e.occurredAtMs = ctx.nowMs;
     e.nodeId = ctx.nodeId;
+    e.metadataJson = ctx.metadataJson;
     return e;
 }
 
@@ -77,6 +78,7 @@ EventRecord makeCreated(const NewOrder& order, int64_t orderId, const std::strin
     e.version = 1;
     e.occurredAtMs = ctx.nowMs;
     e.nodeId = ctx.nodeId;
+    e.metadataJson = ctx.metadataJson;
     // One allocation for the document: the fixed text plus each item's, with room for escapes.
     size_t size = 64 + order.customerName.size();
     for (const auto& item : order.items) size += 72 + item.productName.size();
@@ -245,6 +247,18 @@ void writeOrderDocument(sdk::JsonWriter& w, const Order& o, std::string_view ite
     if (o.hasCancelReason) w.value(o.cancelReason);
     else w.null();
     w.endObject();
+}
+
+int64_t documentVersion(std::string_view document) noexcept {
+    constexpr std::string_view kKey = "\"version\":";
+    const size_t at = document.find(kKey);
+    if (at == std::string_view::npos) return 0;
+    int64_t version = 0;
+    for (size_t i = at + kKey.size(); i < document.size() && document[i] >= '0' && document[i] <= '9'; ++i) {
+        if (version > (INT64_MAX - 9) / 10) return 0;
+        version = version * 10 + (document[i] - '0');
+    }
+    return version;
 }
 
 }  // namespace ordersystem::plugins::orders::domain

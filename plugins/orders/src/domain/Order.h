@@ -62,6 +62,7 @@ struct Order {
 struct EventContext {
     std::string nodeId;
     int64_t nowMs = 0;
+    std::string metadataJson;  ///< the event's "metadata" object (trace context, actor); "" = none
 };
 
 /// "ORD-<yyyyMMddHHmmss>-<id zero-padded to at least 4 digits>".
@@ -90,5 +91,8 @@ sdk::Status parseItems(const sdk::JsonValue& array, std::vector<OrderItem>* out)
 
 /// The order document of CONTRACT.md §3, appended to out.
 void writeOrderDocument(sdk::JsonWriter& w, const Order& order, std::string_view itemsJson = {});
+/// The "version" of an order document writeOrderDocument() wrote; 0 when there is none. Every quote
+/// inside a JSON string is escaped, so the first `"version":` is the top-level member.
+int64_t documentVersion(std::string_view document) noexcept;
 
 }  // namespace ordersystem::plugins::orders::domain

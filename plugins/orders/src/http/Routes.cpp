@@ -4,6 +4,8 @@
 #include "app/Fingerprint.h"
 #include "app/Messages.h"
 #include "domain/Validation.h"
+#include "http/Links.h"
+#include "http/Preconditions.h"
 #include "ordersystem/sdk/json.h"
 #include "ordersystem/sdk/util.h"
 
@@ -54,20 +56,60 @@ void writeValidation(HttpResponse& res, const std::vector<sdk::FieldError>& erro
 
 void notFound(HttpResponse& res) { sdk::writeProblem(res, 404, "Order not found"); }
 
-/// Sends the message and writes its answer. WouldBlock (a query on an event loop that would have
-/// waited): nothing is written, the host runs the route again on a worker.
-template <class M>
-HandlerOutcome answer(const sdk::Mediator& mediator, const M& message, HttpResponse& res) {
+/// The 200 of a body: an order document also gets its ETag.
+void writeBody(HttpResponse& res, std::string&& body, bool isOrder) {
+    res.status = 200;
+    if (isOrder) res.setHeader("ETag", etagOf(domain::documentVersion(body)));
+    res.body = std::move(body);
+}
+
+/// The 200 of a list, with the Link to its next page while there is one.
+void writeBody(HttpResponse& res, app::OrderList&& list, const HttpRequest& req) {
+    res.status = 200;
+    if (!list.nextCursor.empty()) res.setHeader("Link", nextPageLink(req, list.nextCursor));
+    res.body = std::move(list.body);
+}
+
+/// Sends the message and writes its answer (see writeBody). WouldBlock (a query on an event loop
+/// that would have waited): nothing is written, the host runs the route again on a worker.
+template <class M, class... Extra>
+HandlerOutcome answer(const sdk::Mediator& mediator, const M& message, HttpResponse& res, Extra&&... extra) {
     auto result = mediator.send(message);
     if (result) {
-        res.status = 200;
-        res.body = std::move(*result);
+        writeBody(res, std::move(*result), std::forward<Extra>(extra)...);
     } else if (result.status().code == StatusCode::WouldBlock) {
         return HandlerOutcome::WouldBlock;
     } else {
         writeError(res, result.status());
     }
     return HandlerOutcome::Handled;
+}
+
+/// The new event's metadata: the request's trace context and, with API keys, who acted.
+std::string eventMetadata(const HttpRequest& req) {
+    std::string out;
+    sdk::JsonWriter w(out);
+    w.beginObject();
+    if (!req.traceparent.empty()) w.key("traceparent").value(req.traceparent);
+    if (req.keyed) {
+        w.key("actor");
+        if (req.actor.empty()) w.null();
+        else w.value(req.actor);
+    }
+    w.endObject();
+    return out == "{}" ? std::string() : out;
+}
+
+/// The command's context; false when *res already holds the 400 of a malformed If-Match.
+bool commandContext(const HttpRequest& req, app::CommandContext* context, HttpResponse* res) {
+    const IfMatch ifMatch = parseIfMatch(req.header("If-Match"));
+    if (!ifMatch.valid) {
+        writeValidation(*res, {{"If-Match", "If-Match must be * or one ETag of the order, e.g. \"3\""}});
+        return false;
+    }
+    context->ifMatch = ifMatch.version;
+    context->metadataJson = eventMetadata(req);
+    return true;
 }
 
 /// A query waits for nothing on an event loop; on a worker it waits for what it needs.
@@ -113,6 +155,7 @@ bool parseCreate(const HttpRequest& req, app::CreateOrder* command, HttpResponse
         command->fingerprint = app::bodyFingerprint(req.body);
         command->body = req.body;
     }
+    command->context.metadataJson = eventMetadata(req);
     return true;
 }
 
@@ -121,6 +164,7 @@ void writeCreated(HttpResponse& res, sdk::Result<app::CreatedOrder>&& result) {
     if (!result) return writeError(res, result.status());
     res.status = 201;
     res.setHeader("Location", "/api/orders/" + std::to_string(result->orderId));
+    res.setHeader("ETag", etagOf(1));
     if (result->replayed) res.setHeader("Idempotent-Replayed", "true");
     res.body = std::move(result->body);
 }
@@ -166,6 +210,17 @@ bool parseLimit(const HttpRequest& req, int64_t* limit, int64_t defaultLimit = k
     return true;
 }
 
+/// cursor: "<createdAtMs>-<id>" as written by OrderService::list.
+void parseCursor(const HttpRequest& req, app::ListFilter* filter, std::vector<sdk::FieldError>* errors) {
+    const std::string* cursor = req.query("cursor");
+    if (!cursor || cursor->empty()) return;
+    const size_t dash = cursor->find('-');
+    const int64_t created = dash == std::string::npos ? 0 : parseOrderId(std::string_view(*cursor).substr(0, dash));
+    filter->afterId = dash == std::string::npos ? 0 : parseOrderId(std::string_view(*cursor).substr(dash + 1));
+    filter->afterCreatedAtMs = created;
+    if (filter->afterId == 0 || created == 0) errors->push_back({"cursor", "cursor is not one this service returned"});
+}
+
 HandlerOutcome listOrders(const sdk::Mediator& mediator, const HttpRequest& req, HttpResponse& res) {
     app::ListOrders query;
     std::vector<sdk::FieldError> errors;
@@ -178,33 +233,30 @@ HandlerOutcome listOrders(const sdk::Mediator& mediator, const HttpRequest& req,
     if (const std::string* customer = req.query("customer"); customer && !customer->empty())
         query.filter.customer = *customer;
     if (!parseLimit(req, &query.filter.limit)) errors.push_back({"limit", "limit must be an integer from 1 to 1000"});
-    if (const std::string* cursor = req.query("cursor"); cursor && !cursor->empty()) {
-        // "<createdAtMs>-<id>" as written by OrderService::list.
-        const size_t dash = cursor->find('-');
-        const int64_t created = dash == std::string::npos ? 0 : parseOrderId(std::string_view(*cursor).substr(0, dash));
-        query.filter.afterId = dash == std::string::npos ? 0 : parseOrderId(std::string_view(*cursor).substr(dash + 1));
-        query.filter.afterCreatedAtMs = created;
-        if (query.filter.afterId == 0 || created == 0)
-            errors.push_back({"cursor", "cursor is not one this service returned"});
-    }
+    parseCursor(req, &query.filter, &errors);
     if (!errors.empty()) {
         writeValidation(res, errors);
         return HandlerOutcome::Handled;
     }
     query.wait = waitPolicy(req);
-    return answer(mediator, query, res);
+    return answer(mediator, query, res, req);
 }
 
-/// Customer and pending lists: plain arrays without paging, capped by limit (default and max 1000).
+/// Customer and pending lists: plain arrays of at most limit orders (default and max 1000); the
+/// next page is the Link's cursor.
 HandlerOutcome fixedList(const sdk::Mediator& mediator, const HttpRequest& req, HttpResponse& res,
                          app::ListOrders query) {
-    if (!parseLimit(req, &query.filter.limit, kMaxLimit)) {
-        writeValidation(res, {{"limit", "limit must be an integer from 1 to 1000"}});
+    std::vector<sdk::FieldError> errors;
+    if (!parseLimit(req, &query.filter.limit, kMaxLimit))
+        errors.push_back({"limit", "limit must be an integer from 1 to 1000"});
+    parseCursor(req, &query.filter, &errors);
+    if (!errors.empty()) {
+        writeValidation(res, errors);
         return HandlerOutcome::Handled;
     }
     query.paged = false;
     query.wait = waitPolicy(req);
-    return answer(mediator, query, res);
+    return answer(mediator, query, res, req);
 }
 
 void cancelOrder(const sdk::Mediator& mediator, const HttpRequest& req, HttpResponse& res) {
@@ -223,30 +275,65 @@ void cancelOrder(const sdk::Mediator& mediator, const HttpRequest& req, HttpResp
     }
     if (!domain::validateCancelReason(reason, &errors)) return writeValidation(res, errors);
     if (id == 0) return notFound(res);
-    answer(mediator, app::CancelOrder{id, *reason}, res);
+    app::CancelOrder command{id, *reason, {}};
+    if (commandContext(req, &command.context, &res)) answer(mediator, command, res, true);
 }
 
-/// A command or the event history: plain routes on workers, where nothing answers WouldBlock.
+/// The event history: a plain route on workers, where nothing answers WouldBlock.
+void orderEvents(const sdk::Mediator& mediator, const HttpRequest& req, HttpResponse& res) {
+    app::GetOrderEvents query;
+    query.orderId = idParam(req);
+    if (query.orderId == 0) return notFound(res);
+    answer(mediator, query, res, false);
+}
+
+/// A transition without arguments: a plain route on workers; answers the order with its ETag.
 template <class M>
-sdk::RouteHandler byId(const sdk::Mediator& mediator) {
+sdk::RouteHandler command(const sdk::Mediator& mediator) {
     return [&mediator](const HttpRequest& req, HttpResponse& res) {
-        const int64_t id = idParam(req);
-        if (id == 0) return notFound(res);
         M message;
-        message.orderId = id;
-        answer(mediator, message, res);
+        message.orderId = idParam(req);
+        if (message.orderId == 0) return notFound(res);
+        if (commandContext(req, &message.context, &res)) answer(mediator, message, res, true);
     };
+}
+
+/// ?version=N or ?asOf=<RFC 3339>, not both; false when errors got why.
+bool parseTimeTravel(const HttpRequest& req, app::GetOrder* query, std::vector<sdk::FieldError>* errors) {
+    const std::string* version = req.query("version");
+    const std::string* asOf = req.query("asOf");
+    if (version && asOf) errors->push_back({"version", "version and asOf cannot be combined"});
+    if (version && (query->atVersion = parseOrderId(*version)) == 0)
+        errors->push_back({"version", "version must be an integer of at least 1"});
+    int64_t asOfMs = 0;
+    if (asOf && !sdk::parseRfc3339(*asOf, &asOfMs))
+        errors->push_back({"asOf", "asOf must be an RFC 3339 time, e.g. 2025-10-11T19:21:45Z"});
+    if (asOf) query->asOfMs = asOfMs;
+    return errors->empty();
 }
 
 HandlerOutcome getOrder(const sdk::Mediator& mediator, const HttpRequest& req, HttpResponse& res) {
     app::GetOrder query;
+    std::vector<sdk::FieldError> errors;
+    if (!parseTimeTravel(req, &query, &errors)) {
+        writeValidation(res, errors);
+        return HandlerOutcome::Handled;
+    }
     query.orderId = idParam(req);
     if (query.orderId == 0) {
         notFound(res);
         return HandlerOutcome::Handled;
     }
     query.wait = waitPolicy(req);
-    return answer(mediator, query, res);
+    const HandlerOutcome outcome = answer(mediator, query, res, true);
+    const std::string* ifNoneMatch = req.header("If-None-Match");
+    if (outcome == HandlerOutcome::Handled && res.status == 200 && ifNoneMatch &&
+        ifNoneMatchHolds(*ifNoneMatch, domain::documentVersion(res.body))) {
+        res.status = 304;
+        res.contentType.clear();
+        res.body.clear();
+    }
+    return outcome;
 }
 
 /// The largest valid order (100 items, names of 200 characters written as escaped surrogate
@@ -300,9 +387,11 @@ void registerRoutes(sdk::Router& router, const sdk::Mediator& mediator, RouteMod
     router.addNonBlocking(
         "GET", "/api/orders/{id}", [m](const HttpRequest& q, HttpResponse& r) { return getOrder(*m, q, r); },
         op("getOrder"));
-    router.add("GET", "/api/orders/{id}/events", byId<app::GetOrderEvents>(mediator), op("getOrderEvents"));
-    router.add("POST", "/api/orders/{id}/process", byId<app::ProcessOrder>(mediator), op("processOrder"));
-    router.add("POST", "/api/orders/{id}/complete", byId<app::CompleteOrder>(mediator), op("completeOrder"));
+    router.add(
+        "GET", "/api/orders/{id}/events", [m](const HttpRequest& q, HttpResponse& r) { orderEvents(*m, q, r); },
+        op("getOrderEvents"));
+    router.add("POST", "/api/orders/{id}/process", command<app::ProcessOrder>(mediator), op("processOrder"));
+    router.add("POST", "/api/orders/{id}/complete", command<app::CompleteOrder>(mediator), op("completeOrder"));
     router.add(
         "POST", "/api/orders/{id}/cancel", [m](const HttpRequest& q, HttpResponse& r) { cancelOrder(*m, q, r); },
         op("cancelOrder", false, kMaxCancelBodyBytes));

@@ -20,11 +20,14 @@ struct EventRecord {
     int64_t occurredAtMs = 0;  ///< Unix epoch milliseconds, UTC
     std::string nodeId;        ///< node that accepted the command
     std::string dataJson;      ///< JSON object text: the event's "data" member
-    uint64_t position = 0;     ///< global log position (> 0, strictly increasing); 0 until appended
+    /// JSON object text: the optional "metadata" member ({"traceparent", "actor"}); empty = absent,
+    /// so events stored without it parse and print as before.
+    std::string metadataJson;
+    uint64_t position = 0;  ///< global log position (> 0, strictly increasing); 0 until appended
 };
 
-/// The wire document: {"eventId","type","orderId","orderNumber","version","occurredAt","nodeId","data"}.
-/// The position is not part of it.
+/// The wire document: {"eventId","type","orderId","orderNumber","version","occurredAt","nodeId","data"}
+/// plus "metadata" when it has one. The position is not part of it.
 std::string toJson(const EventRecord& event);
 /// Parses a wire document back (position stays 0). InvalidArgument on anything malformed.
 Result<EventRecord> eventFromJson(std::string_view json);

@@ -21,6 +21,8 @@
 //   loop. The request lives until then. A request whose body is larger than the host's loop
 //   limit (16 KiB) is never handled on an event loop: parsing it would hold up the loop's other
 //   connections.
+// - Every request has a W3C traceparent (the client's when valid, else a new trace) and, with API
+//   keys configured, the actor: the label of the key that was accepted (empty for an unlabelled key).
 // - The request and response are owned by the host and live for the duration of the call.
 #pragma once
 
@@ -54,6 +56,13 @@ struct HttpRequest {
     HeaderList queryParams;  ///< percent-decoded, in order of appearance
     HeaderList pathParams;   ///< from "{name}" segments of the route pattern, percent-decoded
     std::string remoteAddress;
+    /// "00-<32 hex trace-id>-<16 hex parent-id>-<2 hex flags>": the client's traceparent header
+    /// when it is valid, otherwise a new trace (sdk/trace.h). Never empty for a routed request.
+    std::string traceparent;
+    /// True when the route required an API key and one was accepted; actor is then its label
+    /// ("" for an unlabelled key).
+    bool keyed = false;
+    std::string actor;
     /// The handler runs on an event-loop thread: it must not wait (see HandlerOutcome::WouldBlock).
     bool onEventLoop = false;
 

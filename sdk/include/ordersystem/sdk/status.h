@@ -25,6 +25,7 @@ enum class StatusCode : int {
     /// The caller said it must not wait (an event-loop thread) and the answer needs a wait: ask
     /// again where waiting is fine. Turned into HandlerOutcome::WouldBlock, never shown to a client.
     WouldBlock,
+    PreconditionFailed,  ///< a client's precondition (If-Match) does not hold; nothing changed (412)
 };
 
 /// The result of an operation: a code and, when not Ok, a human-readable message.
@@ -49,6 +50,7 @@ inline int httpStatusFor(StatusCode code) noexcept {
     case StatusCode::Conflict:
     case StatusCode::VersionConflict: return 409;
     case StatusCode::Unprocessable: return 422;
+    case StatusCode::PreconditionFailed: return 412;
     case StatusCode::Unavailable:
     case StatusCode::Timeout: return 503;
     case StatusCode::InvalidConfig:

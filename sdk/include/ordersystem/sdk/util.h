@@ -22,6 +22,9 @@ int64_t nowMs() noexcept;
 std::string formatTimestamp(int64_t epochMs);
 /// Parses formatTimestamp()'s format back; -1 when malformed.
 int64_t parseTimestamp(std::string_view text) noexcept;
+/// Parses any RFC 3339 date-time ("2025-10-11T19:21:45Z", "...45.5+02:00"; fractions past
+/// milliseconds are cut) into *epochMs; false when malformed or out of range.
+bool parseRfc3339(std::string_view text, int64_t* epochMs) noexcept;
 /// "yyyyMMddHHmmss" in UTC, for order numbers.
 std::string formatCompactUtc(int64_t epochMs);
 /// A random (version 4) UUID in canonical lower-case form.

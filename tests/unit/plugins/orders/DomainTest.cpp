@@ -42,13 +42,13 @@ TEST(OrderNumber, HasUtcTimestampAndIdPaddedToFourDigits) {
 Order createdOrder() {
     NewOrder n{"John Doe", {{"Laptop", 1, 99999}}};
     Order o;
-    EXPECT_TRUE(applyEvent(o, makeCreated(n, 7, "ORD-1", {"node-a", 1000})).isOk());
+    EXPECT_TRUE(applyEvent(o, makeCreated(n, 7, "ORD-1", {"node-a", 1000, ""})).isOk());
     return o;
 }
 
 Order withStatus(OrderStatus s) {
     Order o = createdOrder();
-    const EventContext ctx{"node-a", 2000};
+    const EventContext ctx{"node-a", 2000, ""};
     if (s == OrderStatus::Processing || s == OrderStatus::Completed) {
         EXPECT_TRUE(applyEvent(o, *decideProcess(o, ctx)).isOk());
     }
@@ -73,8 +73,8 @@ TEST(OrderStateMachine, CreatedOrderIsPendingVersionOneWithExactTotal) {
 
 TEST(OrderStateMachine, EventsCarryNextVersionNodeAndFreshIds) {
     Order o = createdOrder();
-    auto e1 = decideProcess(o, {"node-b", 5});
-    auto e2 = decideProcess(o, {"node-b", 5});
+    auto e1 = decideProcess(o, {"node-b", 5, ""});
+    auto e2 = decideProcess(o, {"node-b", 5, ""});
     ASSERT_TRUE(e1.isOk());
     EXPECT_EQ(e1->version, 2);
     EXPECT_EQ(e1->nodeId, "node-b");
@@ -105,7 +105,7 @@ TEST(OrderStateMachine, EveryTransitionFromEveryStatusIsAllowedOrRefusedWithTheF
     };
     for (const auto& c : cases) {
         const Order o = withStatus(c.from);
-        const EventContext ctx{"n", 9};
+        const EventContext ctx{"n", 9, ""};
         auto r = c.command == 0   ? decideProcess(o, ctx)
                  : c.command == 1 ? decideComplete(o, ctx)
                                   : decideCancel(o, "r", ctx);
@@ -121,7 +121,7 @@ TEST(OrderStateMachine, EveryTransitionFromEveryStatusIsAllowedOrRefusedWithTheF
 
 TEST(OrderStateMachine, OutOfSequenceEventIsRefusedAndChangesNothing) {
     Order o = createdOrder();
-    auto e = *decideProcess(o, {"n", 1});
+    auto e = *decideProcess(o, {"n", 1, ""});
     e.version = 5;
     EXPECT_FALSE(applyEvent(o, e).isOk());
     EXPECT_EQ(o.status, OrderStatus::Pending);
@@ -132,12 +132,12 @@ TEST(OrderStateMachine, ReplayRebuildsCancelledOrderWithReasonAndTimestamps) {
     Order o = createdOrder();
     std::vector<sdk::EventRecord> history;
     NewOrder n{"John Doe", {{"Laptop", 1, 99999}}};
-    history.push_back(makeCreated(n, 7, "ORD-1", {"a", 1000}));
+    history.push_back(makeCreated(n, 7, "ORD-1", {"a", 1000, ""}));
     Order step;
     ASSERT_TRUE(applyEvent(step, history.back()).isOk());
-    history.push_back(*decideProcess(step, {"a", 2000}));
+    history.push_back(*decideProcess(step, {"a", 2000, ""}));
     ASSERT_TRUE(applyEvent(step, history.back()).isOk());
-    history.push_back(*decideCancel(step, "out of stock", {"a", 3000}));
+    history.push_back(*decideCancel(step, "out of stock", {"a", 3000, ""}));
     auto r = replay(history);
     ASSERT_TRUE(r.isOk());
     EXPECT_EQ(r->status, OrderStatus::Cancelled);

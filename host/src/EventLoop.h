@@ -156,7 +156,7 @@ public:
     bool push(std::string_view bytes) noexcept override;
     void close() noexcept override;
     bool closed() const noexcept override;
-    size_t pending() const noexcept override;
+    size_t room() const noexcept override;
     void onClose(std::function<void()> callback) override;
 
     // The loop's side.

@@ -47,9 +47,9 @@ bool EventLoopServer::Stream::closed() const noexcept {
     return _closing || _finished;
 }
 
-size_t EventLoopServer::Stream::pending() const noexcept {
+size_t EventLoopServer::Stream::room() const noexcept {
     std::lock_guard<std::mutex> lock(_mutex);
-    return _queued;
+    return _closing || _finished || _queued >= _limit ? 0 : _limit - _queued;
 }
 
 void EventLoopServer::Stream::onClose(std::function<void()> callback) {
@@ -67,8 +67,7 @@ void EventLoopServer::Stream::wakeLoop() {
     if (_wakePending) return;
     _wakePending = true;
     _loop.post([weak = _conn] {
-        if (auto conn = weak.lock(); conn && conn->stream.open() && conn->loop)
-            conn->loop->pumpStream(*conn);
+        if (auto conn = weak.lock(); conn && conn->stream.open() && conn->loop) conn->loop->pumpStream(*conn);
     });
 }
 
@@ -115,8 +114,7 @@ void EventLoopServer::Loop::startStream(Connection& conn, const Route& route) {
     if (_shared.streams.load(std::memory_order_relaxed) >= s.maxStreams) {
         count(_shared.metrics.streamsRefused);
         sdk::HttpResponse busy;
-        sdk::writeProblem(busy, 503,
-                          "The server holds as many streams as it may ([http] max_streams); please retry");
+        sdk::writeProblem(busy, 503, "The server holds as many streams as it may ([http] max_streams); please retry");
         busy.setHeader("Retry-After", "5");
         return respond(conn, std::move(busy));
     }

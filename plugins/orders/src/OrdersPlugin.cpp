@@ -86,7 +86,9 @@ Status OrdersPlugin::startEventStream(uint64_t head) {
     settings.replayEvents = static_cast<size_t>(replay);
     settings.keepAliveMs = _settings.streamKeepAliveMs;
     // From the log's recent past on, so clients can resume across a restart of this node.
-    _hub = std::make_shared<stream::EventHub>(_host->logger(), settings, head > replay ? head - replay : 0);
+    store::ReadModel* model = _readModel.get();
+    _hub = std::make_shared<stream::EventHub>(_host->logger(), settings, head > replay ? head - replay : 0,
+                                              [model] { return model->acknowledgedPosition(); });
     _hub->start();
     auto sub = _log->subscribe(*_hub);
     if (!sub) return Status(sub.status().code, "orders: subscribing the event stream: " + sub.status().message);

@@ -10,9 +10,6 @@ namespace ordersystem::plugins::orders::stream {
 
 namespace {
 
-/// What a subscriber may have pushed and not yet sent before the hub waits for it: a replay of
-/// many events goes out at the client's pace instead of into the host's bound.
-constexpr size_t kPaceBytes = 256 * 1024;
 /// How soon a paced subscriber is looked at again.
 constexpr int64_t kPaceRetryMs = 20;
 /// A replay that the client takes nothing of for this long is ended.
@@ -33,8 +30,13 @@ std::string formatMessage(const sdk::EventRecord& event) {
     return text;
 }
 
-EventHub::EventHub(sdk::Logger& logger, HubSettings settings, uint64_t replayableAfter)
-    : _logger(logger), _settings(settings), _replayableAfter(replayableAfter), _applied(replayableAfter) {}
+EventHub::EventHub(sdk::Logger& logger, HubSettings settings, uint64_t replayableAfter,
+                   std::function<uint64_t()> acknowledged)
+    : _logger(logger),
+      _settings(settings),
+      _acknowledged(std::move(acknowledged)),
+      _replayableAfter(replayableAfter),
+      _applied(replayableAfter) {}
 
 uint64_t EventHub::checkpoint() noexcept {
     std::lock_guard<std::mutex> lock(_mutex);
@@ -98,7 +100,9 @@ EventHub::Outcome EventHub::subscribe(const StreamQuery& query, const std::share
         subscriber->id = _nextId++;
         subscriber->sink = sink;
         subscriber->orderId = query.orderId;
-        subscriber->cursor = query.after ? *query.after : _applied;
+        // Without a position: after everything applied, and everything this node acknowledged
+        // (its clients saw those writes answered; the projection may not have them yet).
+        subscriber->cursor = query.after ? *query.after : std::max(_applied, _acknowledged ? _acknowledged() : 0);
         subscriber->lastSentMs = steadyMs();
         subscriber->replaying = subscriber->cursor < _applied;
         _subscribers.emplace(subscriber->id, subscriber);
@@ -171,11 +175,13 @@ void EventHub::feed(Subscriber& subscriber, const std::vector<std::shared_ptr<co
     auto it = std::upper_bound(messages.begin(), messages.end(), subscriber.cursor,
                                [](uint64_t p, const auto& m) { return p < m->position; });
     std::string out;
+    const size_t room = subscriber.replaying ? sink.room() : 0;
     subscriber.behind = false;
     for (; it != messages.end(); ++it) {
         // Only a replay is paced; live events go out at once and a client that does not take them
         // runs into the host's bound ([http] max_stream_buffer_bytes) and is dropped.
-        if (subscriber.replaying && out.size() + sink.pending() >= kPaceBytes) {
+        // A replay takes at most half the room per round (chunk framing adds a few bytes).
+        if (subscriber.replaying && out.size() + (*it)->text.size() > room / 2) {
             subscriber.behind = true;
             break;
         }

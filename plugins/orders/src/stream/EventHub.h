@@ -8,8 +8,9 @@
 // - A subscriber has a cursor (the last position it was given): it starts at the newest applied
 //   position, or at the client's Last-Event-ID / ?after, and the ring gives it everything past the
 //   cursor; history and live events are one sequence, so there is no gap or repeat at the switch.
-//   A replay is paced by what the sink still holds (sdk::StreamSink::pending); live events are
-//   pushed at once.
+//   A replay is paced by the room the sink has left (sdk::StreamSink::room); live events are
+//   pushed at once. Without a position the cursor is the newest position applied or acknowledged
+//   by this node, so a write answered before the stream opened is never in it.
 // - The ring holds every event after replayableAfter(): at start the hub subscribes from the log's
 //   head minus the ring's size, so a node that restarted can still replay its recent history.
 //   A position older than that is refused (subscribe() answers TooOld: a 410, never a silent gap);
@@ -22,6 +23,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -55,8 +57,10 @@ class EventHub final : public sdk::Projection, public std::enable_shared_from_th
 public:
     static constexpr std::string_view kName = "events-stream";
 
-    /// replayableAfter: the position the hub is subscribed from (its first checkpoint).
-    EventHub(sdk::Logger& logger, HubSettings settings, uint64_t replayableAfter);
+    /// replayableAfter: the position the hub is subscribed from (its first checkpoint);
+    /// acknowledged: the newest position this node answered a command for (may be empty).
+    EventHub(sdk::Logger& logger, HubSettings settings, uint64_t replayableAfter,
+             std::function<uint64_t()> acknowledged);
     ~EventHub() override { stop(); }
 
     std::string_view projectionName() const noexcept override { return kName; }
@@ -78,27 +82,28 @@ private:
         uint64_t id = 0;
         std::shared_ptr<sdk::StreamSink> sink;
         int64_t orderId = 0;
-        uint64_t cursor = 0;        ///< the fan-out thread's after being added
-        int64_t lastSentMs = 0;     ///< for the keep-alive
-        bool replaying = false;     ///< resumed from an older position and not caught up yet
-        bool behind = false;        ///< paced: more is due than the sink was given
-        int64_t stalledSinceMs = 0; ///< paced without taking anything since
+        uint64_t cursor = 0;         ///< the fan-out thread's after being added
+        int64_t lastSentMs = 0;      ///< for the keep-alive
+        bool replaying = false;      ///< resumed from an older position and not caught up yet
+        bool behind = false;         ///< paced: more is due than the sink was given
+        int64_t stalledSinceMs = 0;  ///< paced without getting anything out since
     };
     void run();
     /// Gives one subscriber what is new for it in messages (ascending; the ring holds every event
     /// after base).
-    void feed(Subscriber& subscriber, const std::vector<std::shared_ptr<const StreamMessage>>& messages,
-              uint64_t base, int64_t nowMs);
+    void feed(Subscriber& subscriber, const std::vector<std::shared_ptr<const StreamMessage>>& messages, uint64_t base,
+              int64_t nowMs);
     void remove(uint64_t id);
 
     sdk::Logger& _logger;
     const HubSettings _settings;
+    const std::function<uint64_t()> _acknowledged;
     mutable std::mutex _mutex;
     std::condition_variable _wake;
     std::deque<std::shared_ptr<const StreamMessage>> _ring;  ///< ascending positions
-    uint64_t _replayableAfter;  ///< every event after it is in _ring
-    uint64_t _applied;          ///< the newest position applied
-    uint64_t _generation = 0;   ///< bumped by apply() and subscribe()
+    uint64_t _replayableAfter;                               ///< every event after it is in _ring
+    uint64_t _applied;                                       ///< the newest position applied
+    uint64_t _generation = 0;                                ///< bumped by apply() and subscribe()
     std::unordered_map<uint64_t, std::shared_ptr<Subscriber>> _subscribers;
     uint64_t _nextId = 1;
     bool _stopping = false;

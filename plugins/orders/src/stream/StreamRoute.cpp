@@ -27,12 +27,12 @@ void registerStreamRoute(sdk::Router& router, std::shared_ptr<EventHub> hub) {
             switch (hub->subscribe(query, sink, &oldest)) {
             case EventHub::Outcome::Subscribed: return;
             case EventHub::Outcome::TooOld:
-                return sdk::writeProblem(
-                    res, 410,
-                    "Events after position " + std::to_string(*query.after) +
-                        " can no longer be replayed: this node replays events after position " +
-                        std::to_string(oldest) + " only. Reload the state (GET /api/orders) and open the stream "
-                        "without Last-Event-ID or after");
+                return sdk::writeProblem(res, 410,
+                                         "Events after position " + std::to_string(*query.after) +
+                                             " can no longer be replayed: this node replays events after position " +
+                                             std::to_string(oldest) +
+                                             " only. Reload the state (GET /api/orders) and open the stream "
+                                             "without Last-Event-ID or after");
             case EventHub::Outcome::Stopped:
                 return sdk::writeProblem(res, 503, "The node is stopping; please retry on another node");
             }

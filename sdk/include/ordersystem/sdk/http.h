@@ -121,9 +121,9 @@ public:
     /// Ends the stream once what was pushed went out.
     virtual void close() noexcept = 0;
     virtual bool closed() const noexcept = 0;
-    /// Bytes pushed that have not reached the client's connection yet: a producer with much to
-    /// send (a replay) pushes while this is small instead of running into the bound.
-    virtual size_t pending() const noexcept = 0;
+    /// Bytes a push may still add before the bound: a producer with much to send (a replay)
+    /// pushes what fits and waits for room instead of running into the bound.
+    virtual size_t room() const noexcept = 0;
     /// Runs callback once when the stream ends (at once, on this thread, if it has ended already).
     virtual void onClose(std::function<void()> callback) = 0;
 };

@@ -175,7 +175,7 @@ public:
     bool push(std::string_view) noexcept override { return false; }
     void close() noexcept override {}
     bool closed() const noexcept override { return true; }
-    size_t pending() const noexcept override { return 0; }
+    size_t room() const noexcept override { return 0; }
     void onClose(std::function<void()> callback) override { callback(); }
 };
 

@@ -50,8 +50,8 @@ private:
 class SseClient {
 public:
     /// Sends GET pathAndQuery with the extra header lines ("Name: value") and reads the head.
-    SseClient(int port, const std::string& pathAndQuery, const std::vector<std::string>& headers = {},
-              bool tls = false, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    SseClient(int port, const std::string& pathAndQuery, const std::vector<std::string>& headers = {}, bool tls = false,
+              std::chrono::milliseconds timeout = std::chrono::seconds(10));
     const RawResponse& head() const { return _head; }
     /// The next message (comments too when withComments) within timeout; nullopt on timeout, close
     /// or the end of the stream.

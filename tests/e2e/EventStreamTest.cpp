@@ -121,9 +121,8 @@ TEST_F(EventStreamTest, AnIdleStreamGetsAKeepAliveCommentAtTheLoweredInterval) {
 
 TEST_F(EventStreamTest, BadPositionsAndOrderIdsAre400ProblemsBeforeAnyStreaming) {
     const std::vector<std::pair<std::string, std::vector<std::string>>> bad = {
-        {"?after=abc", {}},   {"?after=-1", {}},   {"?after=01", {}},
-        {"?after=99999999999999999999", {}},       {"?orderId=0", {}},
-        {"?orderId=x", {}},   {"", {"Last-Event-ID: 1e3"}}};
+        {"?after=abc", {}}, {"?after=-1", {}},  {"?after=01", {}},           {"?after=99999999999999999999", {}},
+        {"?orderId=0", {}}, {"?orderId=x", {}}, {"", {"Last-Event-ID: 1e3"}}};
     for (const auto& [query, headers] : bad) {
         SseClient client(port(), "/api/events/stream" + query, headers);
         EXPECT_EQ(client.head().status, 400) << query;

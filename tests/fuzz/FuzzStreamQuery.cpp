@@ -17,7 +17,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const size_t second = first == std::string_view::npos ? first : input.find('\0', first + 1);
     sdk::HttpRequest request;
     const std::string header(input.substr(0, first));
-    const std::string after = first == std::string_view::npos ? "" : std::string(input.substr(first + 1, second - first - 1));
+    const std::string after =
+        first == std::string_view::npos ? "" : std::string(input.substr(first + 1, second - first - 1));
     const std::string orderId = second == std::string_view::npos ? "" : std::string(input.substr(second + 1));
     request.headers.emplace_back("Last-Event-ID", header);
     if (first != std::string_view::npos) request.queryParams.emplace_back("after", after);

@@ -231,7 +231,9 @@ TEST_F(OrdersConfig, BadValuesAreRefusedNamingTheKey) {
                                                        {"cache_entries", "10"},
                                                        {"command_timeout_ms", "0"},
                                                        {"idempotency_lease_ms", "1000"},
-                                                       {"max_conflict_retries", "3"}});
+                                                       {"max_conflict_retries", "3"},
+                                                       {"stream_replay_events", "10000"},
+                                                       {"stream_keepalive_ms", "15000"}});
     auto r = readSettings(config);
     ASSERT_FALSE(r.isOk());
     EXPECT_EQ(r.status().code, sdk::StatusCode::InvalidConfig);
@@ -241,6 +243,10 @@ TEST_F(OrdersConfig, BadValuesAreRefusedNamingTheKey) {
     ASSERT_TRUE(ok.isOk()) << ok.status().message;
     EXPECT_EQ(ok->commandTimeoutMs, 2500);
     EXPECT_EQ(ok->cacheEntries, 10);
+    config.set("stream_keepalive_ms", "15001");  // the contract: at least every 15 s
+    auto slow = readSettings(config);
+    ASSERT_FALSE(slow.isOk());
+    EXPECT_NE(slow.status().message.find("stream_keepalive_ms"), std::string::npos);
 }
 
 }  // namespace

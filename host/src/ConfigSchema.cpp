@@ -190,6 +190,12 @@ const std::vector<HostSchema>& hostSchemas() {
            "503 with Retry-After: 1"},
           {"keep_alive_timeout_ms", T::Int, "5000",
            "milliseconds an idle keep-alive connection stays open before the server closes it (1..3600000)"},
+          {"max_streams", T::Int, "1000",
+           "event streams (GET /api/events/stream) open at once (1..1000000; each also counts against "
+           "max_connections); beyond it 503 with Retry-After: 5"},
+          {"max_stream_buffer_bytes", T::Int, "1048576",
+           "bytes one stream may hold that its client has not read yet (4096..1073741824); a client that falls "
+           "further behind is disconnected (it may reconnect with Last-Event-ID)"},
           {"docs_dir", T::Path, "",
            "folder with openapi.json and swagger-ui/ served at /openapi.json and /swagger "
            "(empty: <exe dir>/../share/ordersystem)"},

@@ -26,10 +26,11 @@
 
 namespace ordersystem::host {
 
-/// Who may touch a connection: the loop while Handshaking, Reading, Writing (EPOLLOUT) or
-/// Draining; while Busy the handler reads its request (on a worker or wherever an async reply
-/// comes from) and the loop writes the answer it is handed (answerAsync).
-enum class Phase : int { Handshaking, Reading, Busy, Writing, Draining };
+/// Who may touch a connection: the loop while Handshaking, Reading, Writing (EPOLLOUT),
+/// Draining or Streaming (it takes what producers pushed into the connection's Stream); while Busy
+/// the handler reads its request (on a worker or wherever an async reply comes from) and the loop
+/// writes the answer it is handed (answerAsync).
+enum class Phase : int { Handshaking, Reading, Busy, Writing, Draining, Streaming };
 
 /// Memory that request bodies in flight may hold together.
 class BodyBudget {
@@ -58,6 +59,9 @@ struct EdgeMetrics {
     sdk::Counter* pausedForDescriptors = nullptr;
     sdk::Counter* closedToMakeRoom = nullptr;
     sdk::Counter* bodyBudgetRefusals = nullptr;
+    sdk::Gauge* openStreams = nullptr;
+    sdk::Counter* streamsDropped = nullptr;
+    sdk::Counter* streamsRefused = nullptr;
 };
 
 inline void count(sdk::Counter* counter) noexcept {
@@ -80,6 +84,11 @@ struct EventLoopServer::Shared {
         const int now = open.fetch_add(delta, std::memory_order_relaxed) + delta;
         if (metrics.openConnections) metrics.openConnections->set(now);
     }
+    /// One stream more or fewer, and the gauge with it.
+    void countStreams(int delta) noexcept {
+        const int now = streams.fetch_add(delta, std::memory_order_relaxed) + delta;
+        if (metrics.openStreams) metrics.openStreams->set(now);
+    }
     RequestDispatcher& dispatcher;
     WorkerPool& workers;
     const int listenFd;
@@ -89,11 +98,13 @@ struct EventLoopServer::Shared {
     const std::vector<std::unique_ptr<Loop>>& loops;
     std::atomic<unsigned> nextLoop{0};
     std::atomic<int> open{0};                        ///< accepted and not yet closed, on all loops
+    std::atomic<int> streams{0};                     ///< streaming answers open, on all loops
     std::atomic<int64_t> shortOfDescriptorsAtMs{0};  ///< the last accept that failed for want of them
     BodyBudget bodies;
     LogThrottle acceptFailures;
     LogThrottle connectionLimit;
     LogThrottle bodyBudgetFull;
+    LogThrottle streamDrops;
     EdgeMetrics metrics;
 };
 
@@ -132,6 +143,49 @@ struct EventLoopServer::Connection {
     std::string out;  ///< bytes to send from outPos (an interim 100 Continue, then the answer)
     size_t outPos = 0;
     int64_t discarded = 0;
+    std::shared_ptr<Stream> sink;  ///< Streaming: what producers push (the loop closes it)
+};
+
+/// The host's side of a streaming answer (sdk::StreamSink): producers push on any thread into a
+/// pending buffer and wake the connection's loop (once per batch of pushes), which moves it to the
+/// connection's output and writes it. Bytes pushed and not yet written count against the limit.
+class EventLoopServer::Stream final : public sdk::StreamSink {
+public:
+    Stream(Loop& loop, std::weak_ptr<Connection> conn, size_t limit, bool chunked)
+        : _loop(loop), _conn(std::move(conn)), _limit(limit), _chunked(chunked) {}
+    bool push(std::string_view bytes) noexcept override;
+    void close() noexcept override;
+    bool closed() const noexcept override;
+    size_t room() const noexcept override;
+    void onClose(std::function<void()> callback) override;
+
+    // The loop's side.
+    bool chunked() const noexcept { return _chunked; }
+    /// Appends what was pushed to out (and the last chunk once the producer closed); true when
+    /// the producer closed. *overflowed: a push went past the limit (drop the client).
+    bool take(std::string& out, bool* overflowed);
+    /// bytes of what take() handed out reached the socket.
+    void written(size_t bytes) noexcept;
+    /// The connection is gone: pushes fail from now on and onClose runs (call without locks).
+    void finish() noexcept;
+
+private:
+    /// Wakes the loop unless a wake is pending; _mutex held.
+    void wakeLoop();
+
+    Loop& _loop;
+    const std::weak_ptr<Connection> _conn;
+    const size_t _limit;
+    const bool _chunked;
+    mutable std::mutex _mutex;
+    bool _lastChunkTaken = false;
+    std::string _pending;
+    size_t _queued = 0;  ///< pushed and not yet written to the socket
+    bool _wakePending = false;
+    bool _closing = false;   ///< the producer closed, or the limit was hit
+    bool _overflow = false;  ///< a push went past the limit
+    bool _finished = false;  ///< the connection is gone
+    std::function<void()> _onClose;
 };
 
 class EventLoopServer::Loop {
@@ -180,6 +234,7 @@ private:
     void drain(Connection& conn);
     void closeConnection(Connection& conn) noexcept;
     void checkTimeouts();
+    friend class Stream;  // wakes pumpStream()
 
     // EventLoopRequests.cpp
     /// Handles what is buffered, then reads what is pending (readPending), until the connection
@@ -204,6 +259,18 @@ private:
     bool flush(Connection& conn) noexcept;
     void afterWrite(Connection& conn);
     void becomeIdle(Connection& conn);
+    /// Writes conn.out; when all went out, goes on after the answer, else waits for EPOLLOUT.
+    void send(Connection& conn);
+
+    // EventLoopStreams.cpp
+    /// Runs a streaming route: a refusal or a status other than 200 is an ordinary answer.
+    void startStream(Connection& conn, const Route& route);
+    /// Takes what was pushed, writes what the socket takes, ends or drops the stream as due.
+    void pumpStream(Connection& conn);
+    /// Reads and drops what a streaming client sends; notices it leaving.
+    void discardStreamInput(Connection& conn);
+    /// Best effort at shutdown: the last chunk, so clients see a clean end.
+    void endStreamForShutdown(Connection& conn) noexcept;
 
     Shared& _shared;
     RequestDispatcher& _dispatcher;

@@ -150,6 +150,7 @@ void EventLoopServer::Loop::dispatch(Connection& conn) {
     conn.haveHead = false;
     conn.requestStartMs = 0;
     const Route* route = conn.route;
+    if (route->streamHandler) return startStream(conn, *route);
     const bool small = static_cast<int64_t>(conn.request.body.size()) <= kLoopBodyBytes;
     if (route->nonBlockingHandler && small) {
         sdk::HttpResponse response;
@@ -219,6 +220,10 @@ void EventLoopServer::Loop::serialize(Connection& conn, sdk::HttpResponse&& resp
 
 void EventLoopServer::Loop::respond(Connection& conn, sdk::HttpResponse&& response) {
     serialize(conn, std::move(response));
+    send(conn);
+}
+
+void EventLoopServer::Loop::send(Connection& conn) {
     if (flush(conn)) return afterWrite(conn);
     conn.deadlineMs.store(steadyNowMs() + _dispatcher.settings().requestTimeoutMs);
     conn.phase.store(Phase::Writing, std::memory_order_release);  // the next EPOLLOUT edge goes on

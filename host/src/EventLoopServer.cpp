@@ -62,6 +62,11 @@ EdgeMetrics::EdgeMetrics(sdk::Metrics* m) {
     bodyBudgetRefusals =
         &m->counter("ordersystem_http_body_budget_refusals_total",
                     "Requests answered 503 because the bodies in flight held [http] max_body_memory_bytes");
+    openStreams = &m->gauge("ordersystem_http_open_streams", "Streaming answers (event streams) open now");
+    streamsDropped = &m->counter("ordersystem_http_streams_dropped_total",
+                                 "Streams closed because their client did not take [http] max_stream_buffer_bytes");
+    streamsRefused = &m->counter("ordersystem_http_streams_refused_total",
+                                 "Stream requests answered 503 because [http] max_streams were open");
 }
 
 EventLoopServer::EventLoopServer(RequestDispatcher& dispatcher, int listenFd, int loops, TlsContext* tls,
@@ -162,7 +167,10 @@ void EventLoopServer::Loop::stop() noexcept {
     }
     auto open = std::move(_connections);
     _connections.clear();
-    for (auto& [fd, conn] : open) closeConnection(*conn);
+    for (auto& [fd, conn] : open) {
+        endStreamForShutdown(*conn);
+        closeConnection(*conn);
+    }
     _graveyard.clear();
 }
 
@@ -316,21 +324,29 @@ void EventLoopServer::Loop::adopt(int fd, std::string remote) {
 }
 
 void EventLoopServer::Loop::closeConnection(Connection& conn) noexcept {
-    std::lock_guard<std::mutex> lock(conn.writeMutex);
-    if (!conn.stream.open()) return;
-    if (conn.inRequest && conn.phase.load() != Phase::Busy) {
-        // The client went away before its answer: counted, never half-logged.
-        conn.inRequest = false;
-        _dispatcher.finish(conn.trace, 499);
+    std::shared_ptr<Stream> sink;
+    {
+        std::lock_guard<std::mutex> lock(conn.writeMutex);
+        if (!conn.stream.open()) return;
+        if (conn.inRequest && conn.phase.load() != Phase::Busy) {
+            // The client went away before its answer: counted, never half-logged.
+            conn.inRequest = false;
+            _dispatcher.finish(conn.trace, 499);
+        }
+        if (conn.phase.load() != Phase::Busy) releaseBody(conn);
+        const int fd = conn.stream.fd();
+        epoll_ctl(_epoll, EPOLL_CTL_DEL, fd, nullptr);
+        conn.stream.close();
+        _shared.countOpen(-1);
+        sink = std::move(conn.sink);
+        if (auto it = _connections.find(fd); it != _connections.end()) {
+            _graveyard.push_back(std::move(it->second));
+            _connections.erase(it);
+        }
     }
-    if (conn.phase.load() != Phase::Busy) releaseBody(conn);
-    const int fd = conn.stream.fd();
-    epoll_ctl(_epoll, EPOLL_CTL_DEL, fd, nullptr);
-    conn.stream.close();
-    _shared.countOpen(-1);
-    if (auto it = _connections.find(fd); it != _connections.end()) {
-        _graveyard.push_back(std::move(it->second));
-        _connections.erase(it);
+    if (sink) {
+        _shared.countStreams(-1);
+        sink->finish();  // the producer's onClose, without the connection's lock
     }
 }
 
@@ -358,6 +374,11 @@ void EventLoopServer::Loop::onEvent(Connection& conn, uint32_t events) {
         serve(conn);
         return;
     case Phase::Busy: return;  // readPending is served after the answer
+    case Phase::Streaming:
+        if (events & EPOLLERR) return closeConnection(conn);
+        if (conn.readPending) discardStreamInput(conn);
+        pumpStream(conn);  // the socket may take more now
+        return;
     }
 }
 
@@ -424,7 +445,7 @@ void EventLoopServer::Loop::checkTimeouts() {
     std::vector<Connection*> expired;
     for (auto& [fd, conn] : _connections) {
         const Phase phase = conn->phase.load(std::memory_order_acquire);
-        if (phase == Phase::Busy) continue;
+        if (phase == Phase::Busy || phase == Phase::Streaming) continue;  // a stream has no answer timeout
         const bool pending = phase == Phase::Reading && conn->requestStartMs != 0;
         const bool unused = (phase == Phase::Handshaking || (phase == Phase::Reading && !pending)) &&
                             now - conn->idleSinceMs >= kUnusedGraceMs;

@@ -63,6 +63,7 @@ public:
     void stop() noexcept;
 
     class Loop;
+    class Stream;
     struct Connection;
     struct Shared;
 

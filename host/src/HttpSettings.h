@@ -21,6 +21,10 @@ struct HttpSettings {
     /// Request bodies being read or handled hold at most this much memory together (503 beyond).
     int64_t maxBodyMemoryBytes = 64 * 1024 * 1024;
     int keepAliveTimeoutMs = 5000;
+    /// Streaming answers open at once (503 beyond); each also counts as a connection.
+    int maxStreams = 1000;
+    /// What one stream may hold that its client has not taken yet; past it the client is dropped.
+    int64_t maxStreamBufferBytes = 1048576;
     /// Longest a socket read may wait, and the bound for reading one request body.
     int requestTimeoutMs = 30000;
     int64_t maxUriBytes = 8192;      ///< longer request targets get 414

@@ -1,6 +1,7 @@
 // The request head parser and the response head writer (see HttpWire.h).
 #include "HttpWire.h"
 
+#include <cstdio>
 #include <cstring>
 #include <ctime>
 
@@ -306,7 +307,13 @@ const std::string& dateHeader() {
 
 }  // namespace
 
-void writeResponseHead(const sdk::HttpResponse& response, bool keepAlive, std::string& out, bool http10) {
+namespace {
+
+/// Status line, Content-Type, Cache-Control (the handler's, else the default), nosniff and the
+/// handler's other headers.
+void writeHeadStart(const sdk::HttpResponse& response, std::string_view cacheControl, std::string& out) {
+    for (const auto& [name, value] : response.headers)
+        if (sdk::equalsIgnoreCase(name, "Cache-Control")) cacheControl = value;
     out.append("HTTP/1.1 ");
     out.append(std::to_string(response.status));
     out.push_back(' ');
@@ -317,16 +324,26 @@ void writeResponseHead(const sdk::HttpResponse& response, bool keepAlive, std::s
         out.append(response.contentType);
         out.append("\r\n");
     }
-    out.append("Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n");
+    if (cacheControl.find_first_of("\r\n") != std::string_view::npos) cacheControl = "no-store";
+    out.append("Cache-Control: ");
+    out.append(cacheControl);
+    out.append("\r\nX-Content-Type-Options: nosniff\r\n");
     for (const auto& [name, value] : response.headers) {
         // A line end inside a header would let a handler's value split the response.
         if (name.find_first_of("\r\n") != std::string::npos || value.find_first_of("\r\n") != std::string::npos)
             continue;
+        if (sdk::equalsIgnoreCase(name, "Cache-Control")) continue;
         out.append(name);
         out.append(": ");
         out.append(value);
         out.append("\r\n");
     }
+}
+
+}  // namespace
+
+void writeResponseHead(const sdk::HttpResponse& response, bool keepAlive, std::string& out, bool http10) {
+    writeHeadStart(response, "no-store", out);
     // A 304 has no body and must not claim the length of one (RFC 9110 8.6).
     if (response.status != 304) {
         out.append("Content-Length: ");
@@ -337,6 +354,24 @@ void writeResponseHead(const sdk::HttpResponse& response, bool keepAlive, std::s
     if (!keepAlive) out.append("Connection: close\r\n");
     else if (http10) out.append("Connection: keep-alive\r\n");
     out.append("\r\n");
+}
+
+void writeStreamHead(const sdk::HttpResponse& response, std::string& out, bool http10) {
+    writeHeadStart(response, "no-cache", out);
+    if (!http10) out.append("Transfer-Encoding: chunked\r\n");
+    out.append(dateHeader());
+    out.append("Connection: close\r\n\r\n");
+}
+
+void appendChunk(std::string_view data, bool chunked, std::string& out) {
+    if (data.empty()) return;  // an empty chunk would end the body
+    if (chunked) {
+        char size[24];
+        const int n = std::snprintf(size, sizeof size, "%zx\r\n", data.size());
+        out.append(size, static_cast<size_t>(n));
+    }
+    out.append(data);
+    if (chunked) out.append("\r\n");
 }
 
 }  // namespace ordersystem::host::wire

@@ -12,6 +12,7 @@
 //   that would take the body past its limit as soon as its size line ends, and parses, checks and
 //   limits trailers (which are then dropped).
 // - writeResponseHead() writes the status line and headers; the caller appends the body.
+//   writeStreamHead() and appendChunk() do the same for a streaming answer.
 #pragma once
 
 #include <cstdint>
@@ -119,11 +120,19 @@ private:
     const char* _error = "";
 };
 
-/// Status line and headers (Content-Type when set, Cache-Control: no-store,
+/// Status line and headers (Content-Type when set, Cache-Control: no-store unless the handler set one,
 /// X-Content-Type-Options: nosniff, response.headers without any that hold a line end,
 /// Content-Length, Date, and Connection: close when keepAlive is false, or keep-alive for an
 /// HTTP/1.0 client that asked for it) followed by the blank line.
 void writeResponseHead(const sdk::HttpResponse& response, bool keepAlive, std::string& out, bool http10 = false);
+
+/// The head of a streaming answer: as writeResponseHead, but Cache-Control: no-cache, no
+/// Content-Length, Transfer-Encoding: chunked (HTTP/1.1; an HTTP/1.0 body ends with the
+/// connection) and Connection: close.
+void writeStreamHead(const sdk::HttpResponse& response, std::string& out, bool http10);
+/// Appends data as one chunk (chunked) or as it is; nothing for empty data.
+void appendChunk(std::string_view data, bool chunked, std::string& out);
+inline constexpr std::string_view kLastChunk = "0\r\n\r\n";
 
 /// tchar of RFC 9110 5.6.2: what a method and a header name are made of.
 inline bool isTokenChar(char c) noexcept {

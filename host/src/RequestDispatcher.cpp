@@ -182,6 +182,19 @@ sdk::HandlerOutcome RequestDispatcher::runAsync(const Route& route, const Reques
     return sdk::HandlerOutcome::Handled;
 }
 
+void RequestDispatcher::runStream(const Route& route, const RequestTrace& trace, const sdk::HttpRequest& request,
+                                  sdk::HttpResponse& response,
+                                  const std::shared_ptr<sdk::StreamSink>& sink) const noexcept {
+    try {
+        route.streamHandler(request, response, sink);
+    } catch (const std::exception& e) {
+        internalError(trace, response, (std::string("threw: ") + e.what()).c_str());
+    } catch (...) {
+        internalError(trace, response, "threw a non-standard exception");
+    }
+    check(trace, response);
+}
+
 void RequestDispatcher::asyncFailed(const RequestTrace& trace, const sdk::HttpReply& reply,
                                     const char* what) const noexcept {
     try {

@@ -66,6 +66,9 @@ public:
     /// this returns WouldBlock (on an event loop only): then reply is never called.
     sdk::HandlerOutcome runAsync(const Route& route, const RequestTrace& trace, const sdk::HttpRequest& request,
                                  sdk::HttpReply reply) const noexcept;
+    /// Runs a streaming handler; never throws (an exception becomes a 500 and the sink is not used).
+    void runStream(const Route& route, const RequestTrace& trace, const sdk::HttpRequest& request,
+                   sdk::HttpResponse& response, const std::shared_ptr<sdk::StreamSink>& sink) const noexcept;
     /// An invalid status (handler bug) becomes a 500.
     void check(const RequestTrace& trace, sdk::HttpResponse& response) const noexcept;
     /// Records metrics and logs the answer; ends the in-flight count.

@@ -132,11 +132,18 @@ void Router::addAsync(std::string method, std::string pattern, sdk::AsyncRouteHa
     addRoute(std::move(method), std::move(pattern), std::move(handlers), std::move(options));
 }
 
+void Router::addStream(std::string method, std::string pattern, sdk::StreamRouteHandler handler,
+                       sdk::RouteOptions options) {
+    Route handlers;
+    handlers.streamHandler = std::move(handler);
+    addRoute(std::move(method), std::move(pattern), std::move(handlers), std::move(options));
+}
+
 void Router::addRoute(std::string method, std::string pattern, Route handlers, sdk::RouteOptions options) {
     auto refuse = [this](std::string why) {
         if (_error.empty()) _error = std::move(why);
     };
-    if (!handlers.handler && !handlers.nonBlockingHandler && !handlers.asyncHandler)
+    if (!handlers.handler && !handlers.nonBlockingHandler && !handlers.asyncHandler && !handlers.streamHandler)
         return refuse("route " + method + " " + pattern + " has no handler");
     if (_frozen) return refuse("route " + method + " " + pattern + " added after the HTTP listener opened");
     if (pattern.empty() || pattern.front() != '/') return refuse("route pattern must start with '/': " + pattern);
@@ -168,6 +175,7 @@ void Router::addRoute(std::string method, std::string pattern, Route handlers, s
     route->handler = std::move(handlers.handler);
     route->nonBlockingHandler = std::move(handlers.nonBlockingHandler);
     route->asyncHandler = std::move(handlers.asyncHandler);
+    route->streamHandler = std::move(handlers.streamHandler);
     route->options = std::move(options);
     if (_metrics) route->stats = std::make_unique<RouteStats>(*_metrics, route->method, route->pattern);
     node->routes.push_back(route.get());

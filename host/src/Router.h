@@ -48,11 +48,12 @@ private:
 struct Route {
     std::string method;
     std::string pattern;
-    /// Exactly one of the three is set: plain (add), non-blocking (addNonBlocking) or
-    /// asynchronous (addAsync).
+    /// Exactly one of the four is set: plain (add), non-blocking (addNonBlocking),
+    /// asynchronous (addAsync) or streaming (addStream).
     sdk::RouteHandler handler;
     sdk::NonBlockingRouteHandler nonBlockingHandler;
     sdk::AsyncRouteHandler asyncHandler;
+    sdk::StreamRouteHandler streamHandler;
     sdk::RouteOptions options;
     std::vector<std::string> paramNames;  ///< in segment order
     std::unique_ptr<RouteStats> stats;    ///< null when the router has no metrics
@@ -87,6 +88,8 @@ public:
                         sdk::RouteOptions options = {}) override;
     void addAsync(std::string method, std::string pattern, sdk::AsyncRouteHandler handler,
                   sdk::RouteOptions options = {}) override;
+    void addStream(std::string method, std::string pattern, sdk::StreamRouteHandler handler,
+                   sdk::RouteOptions options = {}) override;
     /// The first refusal since the last call ("" = none), e.g. a route registered twice.
     std::string takeError();
 

@@ -56,6 +56,12 @@ Status Runtime::readHttpLimitsAndSecurity(const ValidatedSection& http) {
     _settings.http.maxUriBytes = http.getInt("max_uri_bytes");
     if (_settings.http.maxUriBytes < 256 || _settings.http.maxUriBytes > 16000)
         return outOfRange("[http] max_uri_bytes", _settings.http.maxUriBytes, "256..16000");
+    const int64_t streams = http.getInt("max_streams");
+    if (streams < 1 || streams > 1000000) return outOfRange("[http] max_streams", streams, "1..1000000");
+    _settings.http.maxStreams = static_cast<int>(streams);
+    _settings.http.maxStreamBufferBytes = http.getInt("max_stream_buffer_bytes");
+    if (_settings.http.maxStreamBufferBytes < 4096 || _settings.http.maxStreamBufferBytes > 1073741824)
+        return outOfRange("[http] max_stream_buffer_bytes", _settings.http.maxStreamBufferBytes, "4096..1073741824");
     _settings.http.maxHeaderBytes = http.getInt("max_header_bytes");
     if (_settings.http.maxHeaderBytes < 1024 || _settings.http.maxHeaderBytes > 1048576)
         return outOfRange("[http] max_header_bytes", _settings.http.maxHeaderBytes, "1024..1048576");

@@ -21,7 +21,8 @@ cmake --build "$build" -j2 >/dev/null
 work=$(mktemp -d /tmp/ordersystem-fuzz-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 failed=0
-for spec in FuzzRequestHead:head:http FuzzChunkedBody:chunked:http FuzzJson:json:json FuzzRequestFields:fields:fields; do
+for spec in FuzzRequestHead:head:http FuzzChunkedBody:chunked:http FuzzJson:json:json FuzzRequestFields:fields:fields \
+            FuzzStreamQuery:stream:http; do
   IFS=: read -r target corpus dict <<<"$spec"
   mkdir -p "$work/$corpus"
   cp "$here/corpus/$corpus/"* "$work/$corpus/"

@@ -2,6 +2,7 @@
 #include "OrdersPlugin.h"
 
 #include "http/Routes.h"
+#include "stream/StreamRoute.h"
 
 namespace ordersystem::plugins::orders {
 
@@ -16,6 +17,8 @@ Result<OrdersSettings> readSettings(const sdk::ConfigSection& config) {
     s.commandTimeoutMs = config.getInt("command_timeout_ms");
     s.idempotencyLeaseMs = config.getInt("idempotency_lease_ms");
     s.maxConflictRetries = config.getInt("max_conflict_retries");
+    s.streamReplayEvents = config.getInt("stream_replay_events");
+    s.streamKeepAliveMs = config.getInt("stream_keepalive_ms");
     auto bad = [](const char* key, const char* rule) {
         return Result<OrdersSettings>(StatusCode::InvalidConfig, std::string("[orders] ") + key + " " + rule);
     };
@@ -24,6 +27,9 @@ Result<OrdersSettings> readSettings(const sdk::ConfigSection& config) {
     if (s.commandTimeoutMs < 1) return bad("command_timeout_ms", "must be at least 1");
     if (s.idempotencyLeaseMs < 1) return bad("idempotency_lease_ms", "must be at least 1");
     if (s.maxConflictRetries < 0 || s.maxConflictRetries > 100) return bad("max_conflict_retries", "must be 0..100");
+    if (s.streamReplayEvents < 1000 || s.streamReplayEvents > 1000000)
+        return bad("stream_replay_events", "must be 1000..1000000");
+    if (s.streamKeepAliveMs < 10 || s.streamKeepAliveMs > 15000) return bad("stream_keepalive_ms", "must be 10..15000");
     return s;
 }
 
@@ -59,6 +65,7 @@ Status OrdersPlugin::start(sdk::Host& host) noexcept {
         http::RouteModes modes;
         modes.asyncCreate = _service->createsAsynchronously();
         http::registerRoutes(host.router(), _service->mediator(), modes);
+        if (Status st = startEventStream(*head); !st) return st;
         store::ReadModel* model = _readModel.get();
         host.addHealthCheck(std::string(store::ReadModel::kName), [model] { return model->health(); });
         host.logger().info("read model " + path + " (schema v" + std::to_string(store::kSchemaVersion) + ", was v" +
@@ -73,6 +80,24 @@ Status OrdersPlugin::start(sdk::Host& host) noexcept {
     }
 }
 
+Status OrdersPlugin::startEventStream(uint64_t head) {
+    const auto replay = static_cast<uint64_t>(_settings.streamReplayEvents);
+    stream::HubSettings settings;
+    settings.replayEvents = static_cast<size_t>(replay);
+    settings.keepAliveMs = _settings.streamKeepAliveMs;
+    // From the log's recent past on, so clients can resume across a restart of this node.
+    store::ReadModel* model = _readModel.get();
+    _hub = std::make_shared<stream::EventHub>(_host->logger(), settings, head > replay ? head - replay : 0,
+                                              [model] { return model->acknowledgedPosition(); });
+    _hub->start();
+    auto sub = _log->subscribe(*_hub);
+    if (!sub) return Status(sub.status().code, "orders: subscribing the event stream: " + sub.status().message);
+    _hubSubscription = *sub;
+    _hubSubscribed = true;
+    stream::registerStreamRoute(_host->router(), _hub);
+    return Status::ok();
+}
+
 void OrdersPlugin::stop() noexcept {
     // An asynchronous create still waiting for its append would acknowledge into a closed model.
     if (_service && !_service->waitForPendingCreates(_settings.commandTimeoutMs) && _host)
@@ -84,6 +109,11 @@ void OrdersPlugin::stop() noexcept {
         if (_host && _readModel)
             _host->logger().info("stopped; read model at position " + std::to_string(_readModel->appliedPosition()));
     }
+    if (_hubSubscribed && _log) {
+        _log->unsubscribe(_hubSubscription);
+        _hubSubscribed = false;
+    }
+    if (_hub) _hub->stop();
     if (_readModel) _readModel->close();
 }
 

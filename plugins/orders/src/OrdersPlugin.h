@@ -1,8 +1,9 @@
 // Contract: the orders plugin object (kind Domain, section [orders]). create() only reads the
 // validated section; start() (host main thread, after the transport) opens the read model,
-// subscribes it to the event log, registers routes and the "orders-read-model" readiness check;
-// stop() first waits (up to command_timeout_ms) for asynchronous creates still waiting for their
-// append, then unsubscribes (no apply() runs afterwards) and closes the database. Never throws.
+// subscribes it to the event log, registers routes and the "orders-read-model" readiness check,
+// and starts the live event stream (stream::EventHub, a projection of its own); stop() first waits (up to
+// command_timeout_ms) for asynchronous creates still waiting for their append, then unsubscribes (no apply() runs
+// afterwards), stops the event stream and closes the database. Never throws.
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 #include "app/OrderService.h"
 #include "ordersystem/sdk/plugin.h"
 #include "store/ReadModel.h"
+#include "stream/EventHub.h"
 
 namespace ordersystem::plugins::orders {
 
@@ -21,6 +23,8 @@ struct OrdersSettings {
     int64_t commandTimeoutMs = 5000;
     int64_t idempotencyLeaseMs = 30000;
     int64_t maxConflictRetries = 5;
+    int64_t streamReplayEvents = 10000;
+    int64_t streamKeepAliveMs = 15000;
 };
 
 /// Reads and checks the [orders] section; InvalidConfig names the bad key.
@@ -45,6 +49,11 @@ private:
     std::unique_ptr<app::OrderService> _service;
     sdk::SubscriptionId _subscription = 0;
     bool _subscribed = false;
+    std::shared_ptr<stream::EventHub> _hub;
+    sdk::SubscriptionId _hubSubscription = 0;
+    bool _hubSubscribed = false;
+    /// The live event stream: its own projection, fan-out thread and route.
+    sdk::Status startEventStream(uint64_t head);
 };
 
 }  // namespace ordersystem::plugins::orders

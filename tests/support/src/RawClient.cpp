@@ -147,6 +147,13 @@ bool RawClient::stillServes(const std::string& path) {
     return readResponse().status == 200;
 }
 
+std::string RawClient::takeArrived(std::chrono::milliseconds timeout) {
+    if (_buffer.empty()) fill(Clock::now() + timeout);
+    std::string arrived;
+    arrived.swap(_buffer);
+    return arrived;
+}
+
 void RawClient::shutdownWrite() {
     if (_fd >= 0) ::shutdown(_fd, SHUT_WR);
 }

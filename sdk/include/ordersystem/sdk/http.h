@@ -23,11 +23,22 @@
 //   connections.
 // - Every request has a W3C traceparent (the client's when valid, else a new trace) and, with API
 //   keys configured, the actor: the label of the key that was accepted (empty for an unlabelled key).
+// - Streaming handlers (addStream) are called on an event-loop thread and must not block. They
+//   fill in the response's head; a status other than 200 is sent as a whole answer (a problem
+//   document, say). A 200 starts a long-lived answer: the host sends the head (no length: chunked,
+//   or ended by closing for HTTP/1.0; Connection: close), then whatever is pushed into the
+//   StreamSink, from any thread, in push order. The host holds at most [http]
+//   max_stream_buffer_bytes not yet taken by the client; a push beyond it closes the stream (a
+//   slow client is dropped, never buffered without bound). Streams are exempt from the answer
+//   and idle timeouts, count against max_connections and [http] max_streams (503 beyond, before
+//   the handler runs). When the client goes, the server stops or the producer closes the sink,
+//   onClose runs once (on an event-loop thread; it must not block). HEAD gets the head only.
 // - The request and response are owned by the host and live for the duration of the call.
 #pragma once
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -109,6 +120,27 @@ using HttpReply = std::function<void(HttpResponse&&)>;
 /// The request stays valid until reply has been called.
 using AsyncRouteHandler = std::function<HandlerOutcome(const HttpRequest&, HttpReply reply)>;
 
+/// The body of a streaming answer (see the contract above). Thread-safe.
+class StreamSink {
+public:
+    virtual ~StreamSink() = default;
+    /// Queues bytes for the client; false when the stream is closed, or is closed now because
+    /// the client has not taken what was queued before and this would exceed the bound.
+    virtual bool push(std::string_view bytes) noexcept = 0;
+    /// Ends the stream once what was pushed went out.
+    virtual void close() noexcept = 0;
+    virtual bool closed() const noexcept = 0;
+    /// Bytes a push may still add before the bound: a producer with much to send (a replay)
+    /// pushes what fits and waits for room instead of running into the bound.
+    virtual size_t room() const noexcept = 0;
+    /// Runs callback once when the stream ends (at once, on this thread, if it has ended already).
+    virtual void onClose(std::function<void()> callback) = 0;
+};
+
+/// A streaming handler (see the contract above); it keeps the sink for as long as it streams.
+using StreamRouteHandler =
+    std::function<void(const HttpRequest&, HttpResponse&, const std::shared_ptr<StreamSink>& sink)>;
+
 struct RouteOptions {
     /// The route takes a JSON body: the host answers 415 unless Content-Type is application/json.
     bool jsonBody = false;
@@ -138,6 +170,9 @@ public:
     /// A route answered asynchronously (see the contract above).
     virtual void addAsync(std::string method, std::string pattern, AsyncRouteHandler handler,
                           RouteOptions options = {}) = 0;
+    /// A route answered with a long-lived stream (see the contract above).
+    virtual void addStream(std::string method, std::string pattern, StreamRouteHandler handler,
+                           RouteOptions options = {}) = 0;
 };
 
 }  // namespace ordersystem::sdk

@@ -140,7 +140,7 @@ TEST_F(OrdersReadModel, FailingDatabaseMakesItUnreadyAndIsLoggedByName) {
     createOrder();
     runSql(dbPath(), "DROP TABLE orders");  // every later write of the projection fails
     domain::NewOrder n{"Remote", {{"A", 1, 100}}};
-    ASSERT_TRUE(log.appendForeign(domain::makeCreated(n, 90, "ORD-R-0090", {"node-b", 1})).isOk());
+    ASSERT_TRUE(log.appendForeign(domain::makeCreated(n, 90, "ORD-R-0090", {"node-b", 1, ""})).isOk());
     auto check = host->healthChecks().at("orders-read-model");
     for (int i = 0; i < 500 && check().healthy; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     const auto result = check();
@@ -200,7 +200,7 @@ TEST_F(OrdersReadModel, ManyConcurrentReadsOfUncachedOrdersShareTheFewReaderSess
 
 TEST_F(OrdersReadModel, OrdersWrittenByAnotherNodeAppearThroughTheProjection) {
     domain::NewOrder n{"Remote", {{"A", 2, 150}}};
-    ASSERT_TRUE(log.appendForeign(domain::makeCreated(n, 77, "ORD-R-0077", {"node-b", 5000})).isOk());
+    ASSERT_TRUE(log.appendForeign(domain::makeCreated(n, 77, "ORD-R-0077", {"node-b", 5000, ""})).isOk());
     ASSERT_TRUE(waitCaughtUp());
     auto doc = json(get(url(77)).body);
     EXPECT_EQ(str(doc, "customerName"), "Remote");
@@ -210,8 +210,8 @@ TEST_F(OrdersReadModel, OrdersWrittenByAnotherNodeAppearThroughTheProjection) {
 TEST_F(OrdersReadModel, CustomerListsAreNewestFirstByCreationTimeEvenWhenIdsComeFromOtherNodesBlocks) {
     // Node B's block has the higher id but created its order first.
     domain::NewOrder n{"Blocks", {{"A", 1, 100}}};
-    ASSERT_TRUE(log.appendForeign(domain::makeCreated(n, 250, "ORD-B-0250", {"node-b", 1000})).isOk());
-    ASSERT_TRUE(log.appendForeign(domain::makeCreated(n, 120, "ORD-A-0120", {"node-a", 2000})).isOk());
+    ASSERT_TRUE(log.appendForeign(domain::makeCreated(n, 250, "ORD-B-0250", {"node-b", 1000, ""})).isOk());
+    ASSERT_TRUE(log.appendForeign(domain::makeCreated(n, 120, "ORD-A-0120", {"node-a", 2000, ""})).isOk());
     ASSERT_TRUE(waitCaughtUp());
     auto list = json(get("/api/orders/customer/Blocks").body);
     ASSERT_EQ(list.items().size(), 2u);
@@ -231,7 +231,9 @@ TEST_F(OrdersConfig, BadValuesAreRefusedNamingTheKey) {
                                                        {"cache_entries", "10"},
                                                        {"command_timeout_ms", "0"},
                                                        {"idempotency_lease_ms", "1000"},
-                                                       {"max_conflict_retries", "3"}});
+                                                       {"max_conflict_retries", "3"},
+                                                       {"stream_replay_events", "10000"},
+                                                       {"stream_keepalive_ms", "15000"}});
     auto r = readSettings(config);
     ASSERT_FALSE(r.isOk());
     EXPECT_EQ(r.status().code, sdk::StatusCode::InvalidConfig);
@@ -241,6 +243,10 @@ TEST_F(OrdersConfig, BadValuesAreRefusedNamingTheKey) {
     ASSERT_TRUE(ok.isOk()) << ok.status().message;
     EXPECT_EQ(ok->commandTimeoutMs, 2500);
     EXPECT_EQ(ok->cacheEntries, 10);
+    config.set("stream_keepalive_ms", "15001");  // the contract: at least every 15 s
+    auto slow = readSettings(config);
+    ASSERT_FALSE(slow.isOk());
+    EXPECT_NE(slow.status().message.find("stream_keepalive_ms"), std::string::npos);
 }
 
 }  // namespace

@@ -241,7 +241,7 @@ TEST_F(OrderConcurrency, OtherWriterMakingTheCommandIllegalGives409WithItsState)
     log.beforeNextAppend([id](FakeEventLog& l) {
         auto history = *l.readOrder(id);
         auto order = *domain::replay(history);
-        ASSERT_TRUE(l.appendForeign(*domain::decideComplete(order, {"node-b", 1})).isOk());
+        ASSERT_TRUE(l.appendForeign(*domain::decideComplete(order, {"node-b", 1, ""})).isOk());
     });
     auto r = post(url(id, "/cancel"), {{"reason", "too late"}});
     EXPECT_EQ(r.status, 409) << r.body;
@@ -284,7 +284,7 @@ TEST_F(OrderConcurrency, OrderCreatedElsewhereButNotYetProjectedCanStillBeProces
     startPlugin(quick);
     log.pauseDelivery(true);
     domain::NewOrder n{"Remote", {{"A", 1, 100}}};
-    ASSERT_TRUE(log.appendForeign(domain::makeCreated(n, 500, "ORD-X-0500", {"node-b", 1})).isOk());
+    ASSERT_TRUE(log.appendForeign(domain::makeCreated(n, 500, "ORD-X-0500", {"node-b", 1, ""})).isOk());
     // The local model does not know the order yet: the command reads it from the log.
     auto r = post(url(500, "/process"));
     EXPECT_EQ(r.status, 200) << r.body;

@@ -169,6 +169,16 @@ private:
     HttpResponse _response;
 };
 
+/// A sink whose client has gone: what FakeRouter hands a streaming route.
+class ClosedStreamSink final : public StreamSink {
+public:
+    bool push(std::string_view) noexcept override { return false; }
+    void close() noexcept override {}
+    bool closed() const noexcept override { return true; }
+    size_t room() const noexcept override { return 0; }
+    void onClose(std::function<void()> callback) override { callback(); }
+};
+
 /// Records routes and dispatches requests to them with the host's matching rules
 /// (literal segments win over "{name}" segments). Non-blocking (addNonBlocking) and asynchronous
 /// routes (addAsync) are called on the caller's thread like the others; an asynchronous reply may
@@ -182,6 +192,7 @@ public:
         RouteOptions options;
         AsyncRouteHandler asyncHandler = {};              ///< set for an asynchronous route
         NonBlockingRouteHandler nonBlockingHandler = {};  ///< set for a non-blocking route
+        StreamRouteHandler streamHandler = {};            ///< set for a streaming route
         bool isAsync() const { return static_cast<bool>(asyncHandler); }
         /// The host may run it on an event loop without a thread switch.
         bool isNonBlocking() const { return static_cast<bool>(nonBlockingHandler); }
@@ -198,6 +209,9 @@ public:
     }
     void addAsync(std::string method, std::string pattern, AsyncRouteHandler handler, RouteOptions options) override {
         _routes.push_back(Route{std::move(method), split(pattern), {}, std::move(options), std::move(handler)});
+    }
+    void addStream(std::string method, std::string pattern, StreamRouteHandler handler, RouteOptions options) override {
+        _routes.push_back(Route{std::move(method), split(pattern), {}, std::move(options), {}, {}, std::move(handler)});
     }
     const std::vector<Route>& routes() const { return _routes; }
     /// The route registered for exactly this method and pattern; nullptr when none.
@@ -246,6 +260,10 @@ public:
                             [pending](HttpResponse&& answer) { pending->finish(std::move(answer)); });
                 }).detach();
             }
+        } else if (best->streamHandler) {
+            // Only the head: a stream's body is the host's business (tests/e2e stream it).
+            best->streamHandler(req, res, std::make_shared<ClosedStreamSink>());
+            pending->finish(std::move(res));
         } else if (best->isNonBlocking()) {
             req.onEventLoop = true;
             if (best->nonBlockingHandler(req, res) == HandlerOutcome::WouldBlock) {

@@ -50,6 +50,10 @@ public:
     /// Sends a simple GET and says whether it is answered: the connection is still usable.
     bool stillServes(const std::string& path = "/health/live");
     void shutdownWrite();
+    /// What arrived after the last response read (waiting up to timeout for a first byte when
+    /// nothing is buffered); empty on timeout or close (see closed()).
+    std::string takeArrived(std::chrono::milliseconds timeout);
+    bool closed() const { return _closed; }
 
 private:
     /// Appends what arrives within the deadline to _buffer; false on timeout, close or error.

@@ -72,4 +72,19 @@ private:
     friend struct Impl;
 };
 
+/// A standalone node whose notifications post to a receiver of the test's own.
+class WebhookNodeTest : public StandaloneTest {
+protected:
+    void SetUp() override {
+        receiver = std::make_unique<WebhookReceiver>();
+        StandaloneTest::SetUp();
+    }
+    OrderNode::Options options() override {
+        OrderNode::Options o = StandaloneTest::options();
+        o.webhookUrl = receiver->url();
+        return o;
+    }
+    std::unique_ptr<WebhookReceiver> receiver;
+};
+
 }  // namespace e2e

@@ -225,19 +225,13 @@ TEST_F(StandaloneTest, ATraceparentIsKeptInTheEventsAndAnInvalidOneStartsANewTra
 }
 
 namespace {
-class TracedWebhooks : public StandaloneTest {
+class TracedWebhooks : public WebhookNodeTest {
 protected:
-    void SetUp() override {
-        receiver = std::make_unique<WebhookReceiver>();
-        StandaloneTest::SetUp();
-    }
     OrderNode::Options options() override {
-        OrderNode::Options o = StandaloneTest::options();
-        o.webhookUrl = receiver->url();
+        OrderNode::Options o = WebhookNodeTest::options();
         o.extraKeys["log"]["level"] = "debug";
         return o;
     }
-    std::unique_ptr<WebhookReceiver> receiver;
 };
 }  // namespace
 

@@ -60,16 +60,11 @@ int64_t unixSecondsNow() {
 }
 
 /// One node whose [notifications] posts to a receiver with the given secret and format.
-class WebhookFixture : public StandaloneTest {
+class WebhookFixture : public WebhookNodeTest {
 protected:
     WebhookFixture(std::string secret, std::string format) : _secret(std::move(secret)), _format(std::move(format)) {}
-    void SetUp() override {
-        receiver = std::make_unique<WebhookReceiver>();
-        StandaloneTest::SetUp();
-    }
     OrderNode::Options options() override {
-        OrderNode::Options o = StandaloneTest::options();
-        o.webhookUrl = receiver->url();
+        OrderNode::Options o = WebhookNodeTest::options();
         o.extraKeys["notifications"]["webhook_secret"] = _secret;
         o.extraKeys["notifications"]["format"] = _format;
         return o;
@@ -80,7 +75,6 @@ protected:
             << node->output();
         return receiver->accepted();
     }
-    std::unique_ptr<WebhookReceiver> receiver;
 
 private:
     std::string _secret, _format;

@@ -1,6 +1,6 @@
 // GET /api/events/stream in distributed mode: every node streams every node's events.
 #include "ClusterHttp.h"
-#include "ordersystem/testing/SseClient.h"
+#include "ordersystem/testing/StreamAcrossNodes.h"
 
 namespace ordersystem::clustertest {
 namespace {
@@ -9,31 +9,7 @@ TEST_F(RedisCluster, AnEventAcceptedByOneNodeAppearsOnAStreamOpenedOnAnother) {
     OrderNode* a = addNode("node-a");
     OrderNode* b = addNode("node-b");
     ASSERT_TRUE(a && b);
-    SseClient onB(b->port(), "/api/events/stream");
-    ASSERT_EQ(onB.head().status, 200) << onB.head().body;
-    SseClient onA(a->port(), "/api/events/stream");
-    ASSERT_EQ(onA.head().status, 200) << onA.head().body;
-
-    const int64_t id = createOrder(a->port(), "Alice");
-    ASSERT_GT(id, 0);
-    ASSERT_EQ(command(b->port(), id, "process").status, 200);
-    const auto seenOnB = onB.take(2, std::chrono::seconds(10));
-    const auto seenOnA = onA.take(2, std::chrono::seconds(10));
-    ASSERT_EQ(seenOnB.size(), 2u);
-    ASSERT_EQ(seenOnA.size(), 2u);
-    EXPECT_EQ(seenOnB[0].event, "OrderCreated");
-    EXPECT_EQ(seenOnB[1].event, "OrderProcessing");
-    for (size_t i = 0; i < 2; ++i) {
-        EXPECT_EQ(seenOnA[i].id, seenOnB[i].id) << "one log, one position per event on every node";
-        EXPECT_EQ(seenOnA[i].data, seenOnB[i].data);
-    }
-    EXPECT_EQ(stringField(sdk::parseJson(seenOnB[0].data).value(), "nodeId"), "node-a");
-
-    // Resuming on the other node from a position the first one gave.
-    SseClient resumed(b->port(), "/api/events/stream", {"Last-Event-ID: " + seenOnA[0].id});
-    const auto next = resumed.next(std::chrono::seconds(10));
-    ASSERT_TRUE(next);
-    EXPECT_EQ(next->id, seenOnA[1].id);
+    expectEventStreamsAgreeAcrossNodes(*a, "node-a", *b);
 }
 
 }  // namespace

@@ -25,10 +25,12 @@ sdk::Status KvMembership::start() {
     auto kv = openBucket(_client, _settings.membershipBucket(), ttlNs, _settings);
     if (!kv) return kv.status();
     _kv = *kv;
-    // The bucket may be electing a leader (a server just came back): the first beat waits it out.
-    jsErrCode jerr = static_cast<jsErrCode>(0);
-    _client.untilLeader([this](jsErrCode*) { return putBeat(); }, &jerr);
-    return _heartbeat.start();
+    // The bucket may be electing a leader (a server just came back): the first beat, which
+    // Heartbeat::start() sends on this thread, waits it out.
+    _starting = true;
+    const sdk::Status started = _heartbeat.start();
+    _starting = false;
+    return started;
 }
 
 void KvMembership::stop() noexcept {
@@ -40,7 +42,8 @@ void KvMembership::stop() noexcept {
 
 sdk::Status KvMembership::beat() {
     if (!_client.connected()) return _client.unavailable("cannot send a heartbeat");
-    const natsStatus s = putBeat();
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    const natsStatus s = _starting ? _client.untilLeader([this](jsErrCode*) { return putBeat(); }, &jerr) : putBeat();
     return s == NATS_OK ? sdk::Status::ok() : toStatus(s, static_cast<jsErrCode>(0), "cannot send a heartbeat");
 }
 

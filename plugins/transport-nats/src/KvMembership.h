@@ -9,6 +9,8 @@
 //   Unavailable at once while NATS is away.
 #pragma once
 
+#include <atomic>
+
 #include <string>
 
 #include "NatsClient.h"
@@ -40,6 +42,8 @@ private:
     std::string _key;
     kvStore* _kv = nullptr;
     transport::Heartbeat _heartbeat;
+    /// Set while start() sends the first beat: that one waits out a leader election.
+    std::atomic<bool> _starting{false};
 };
 
 }  // namespace ordersystem::plugins::nats

@@ -302,8 +302,7 @@ uint64_t ProjectionFeed::fillHoles(std::vector<sdk::EventRecord>& batch, const s
         _logger.warn("cursor " + _consumer + " skipped " + std::to_string(found.size()) + " of stream " +
                      _settings.stream + "'s positions " + std::to_string(found.front().position) + "-" +
                      std::to_string(found.back().position) +
-                     " (its server's copy has a hole); read them from the "
-                     "stream leader");
+                     " (its server's copy has a hole); read them from the stream leader");
     if (complete == last) _holeAttempts = 0;
     for (auto& e : found)
         if (e.position <= complete) batch.push_back(std::move(e));

@@ -10,7 +10,6 @@
 #pragma once
 
 #include <atomic>
-
 #include <string>
 
 #include "NatsClient.h"

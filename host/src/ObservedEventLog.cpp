@@ -63,6 +63,7 @@ public:
     }
 
     std::string_view reactionName() const noexcept override { return _inner.reactionName(); }
+    sdk::DeliveryPolicy deliveryPolicy() const noexcept override { return _inner.deliveryPolicy(); }
     sdk::Status handle(const sdk::EventRecord& event) noexcept override {
         sdk::Status s = _inner.handle(event);
         (s.isOk() ? _ok : _failed).inc(1.0);

@@ -48,6 +48,12 @@ public:
     sdk::Result<sdk::SubscriptionId> subscribe(sdk::Projection& projection) noexcept override;
     sdk::Result<sdk::SubscriptionId> subscribe(sdk::Reaction& reaction) noexcept override;
     void unsubscribe(sdk::SubscriptionId id) noexcept override;
+    sdk::Result<std::vector<sdk::DeadLetter>> deadLetters(std::string_view reaction, size_t limit) noexcept override {
+        return _inner.deadLetters(reaction, limit);
+    }
+    sdk::Status retryDeadLetter(std::string_view reaction, const std::string& eventId) noexcept override {
+        return _inner.retryDeadLetter(reaction, eventId);
+    }
     sdk::IdempotencyStore& idempotency() noexcept override { return _inner.idempotency(); }
     sdk::Membership& membership() noexcept override { return _inner.membership(); }
 

@@ -70,15 +70,36 @@ public:
     virtual Status apply(const std::vector<EventRecord>& batch) noexcept = 0;
 };
 
+/// How a reaction wants its failing deliveries retried; a field left 0 takes the transport's setting.
+struct DeliveryPolicy {
+    int64_t maxAttempts = 0;     ///< deliveries of one event before it is a dead letter
+    int64_t retryInitialMs = 0;  ///< first back-off; doubles (with jitter) up to retryMaxMs
+    int64_t retryMaxMs = 0;
+};
+
 /// A side effect done once per event per cluster (at least once across crashes).
+/// Delivery rules every transport keeps: a failing event is retried on its own schedule
+/// (deliveryPolicy(), a non-Ok Status's retryAfterMs respected) without holding back other orders'
+/// events; the events of one order reach handle() in version order, one at a time cluster-wide (a
+/// later one waits until the earlier one was acknowledged or dead-lettered).
 class Reaction {
 public:
     virtual ~Reaction() = default;
     /// Consumer group / durable name shared by all nodes, e.g. "notifications".
     virtual std::string_view reactionName() const noexcept = 0;
     /// Ok: acknowledged, never delivered again in normal operation. Non-Ok: redelivered later
-    /// (possibly on another node) until the transport's max deliveries, then dead-lettered.
+    /// (possibly on another node) until the policy's max attempts, then dead-lettered.
     virtual Status handle(const EventRecord& event) noexcept = 0;
+    /// Read once when subscribing.
+    virtual DeliveryPolicy deliveryPolicy() const noexcept { return {}; }
+};
+
+/// An event a reaction gave up on after its last attempt, kept cluster-wide until retried.
+struct DeadLetter {
+    EventRecord event;  ///< as it was delivered (eventId, orderId, type, version, position, ...)
+    int64_t attempts = 0;
+    std::string lastError;
+    int64_t failedAtMs = 0;  ///< Unix ms of the last failed attempt
 };
 
 /// State of an idempotency key.
@@ -174,6 +195,23 @@ public:
     virtual Result<SubscriptionId> subscribe(Reaction& reaction) noexcept = 0;
     /// Stops a subscription; returns once no callback for it runs or will run.
     virtual void unsubscribe(SubscriptionId id) noexcept = 0;
+
+    /// Up to limit dead letters of the reaction named reaction, oldest first; every node lists the
+    /// same ones.
+    virtual Result<std::vector<DeadLetter>> deadLetters(std::string_view reaction, size_t limit) noexcept {
+        (void)reaction;
+        (void)limit;
+        return Status(StatusCode::Unavailable, "this transport keeps no dead letters");
+    }
+    /// Delivers one dead letter again on this node with the reaction's whole retry schedule, in the
+    /// background: Ok once it is queued. It stays listed until a delivery succeeds (then it is
+    /// removed) and is updated after the last failed attempt. NotFound: no such dead letter;
+    /// Conflict: it is being retried already; Unavailable: this node does not run that reaction.
+    virtual Status retryDeadLetter(std::string_view reaction, const std::string& eventId) noexcept {
+        (void)reaction;
+        (void)eventId;
+        return Status(StatusCode::Unavailable, "this transport keeps no dead letters");
+    }
 
     virtual IdempotencyStore& idempotency() noexcept = 0;
     virtual Membership& membership() noexcept = 0;

@@ -3,6 +3,7 @@
 // except Result::value() on a non-Ok result (a programming error).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -32,6 +33,8 @@ enum class StatusCode : int {
 struct Status {
     StatusCode code = StatusCode::Ok;
     std::string message;
+    /// A retryable failure's earliest useful retry in ms (e.g. a webhook receiver's Retry-After); 0: none said.
+    int64_t retryAfterMs = 0;
 
     Status() = default;
     Status(StatusCode c, std::string m) : code(c), message(std::move(m)) {}

@@ -2,10 +2,13 @@
 // give-up rule, the same log lines and the same metric families, whatever the engine does to
 // redeliver (an in-process sleep, a Redis XCLAIM, a JetStream NakWithDelay) and wherever it keeps
 // dead letters.
+// - The policy is the reaction's own deliveryPolicy() where it sets a field (the [notifications]
+//   keys), else the transport's settings.
 // - deliver(event, n) calls handle() for delivery number n (1 = first) and says what the engine
 //   must do next: Acknowledge, Retry after retryInMs (retry_initial_ms doubling up to
-//   retry_max_ms), or DeadLetter once n reached max_deliveries. A failure is logged on the first
-//   delivery and every fifth.
+//   retry_max_ms, with jitter: between half and all of that; never sooner than the failure's
+//   retryAfterMs, which is capped at an hour), or DeadLetter once n reached max_deliveries. A
+//   failure is logged on the first delivery and every fifth.
 // - The engine then records the dead letter and calls gaveUp(), which logs an error naming the
 //   event and counts ordersystem_reaction_dead_letters_total; skippedDuplicate() counts a
 //   redelivery the engine recognised as already handled.
@@ -53,8 +56,10 @@ public:
     const ReactionPolicy& policy() const noexcept { return _policy; }
 
     Outcome deliver(const sdk::EventRecord& event, int64_t delivery);
-    /// The wait before delivery number delivery + 1.
+    /// The wait before delivery number delivery + 1, without jitter (the longest one).
     int64_t retryDelayMs(int64_t delivery) const noexcept;
+    /// The wait before delivery number delivery + 1 after failure: jittered, at least its retryAfterMs.
+    int64_t retryDelayMs(int64_t delivery, const sdk::Status& failure) const noexcept;
     bool exhausted(int64_t deliveries) const noexcept { return deliveries >= _policy.maxDeliveries; }
     void gaveUp(const DeadLetterRecord& record);
     void skippedDuplicate(const std::string& eventId);

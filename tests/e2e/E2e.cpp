@@ -75,6 +75,13 @@ struct WebhookReceiver::Impl {
             std::string body;
             Poco::StreamCopier::copyToString(req.stream(), body);
             const int attempt = ++_owner._attempts;
+            std::string retryAfter;
+            if (const int refusal = _owner.refusalFor(body, &retryAfter); refusal != 0) {
+                res.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(refusal));
+                if (!retryAfter.empty()) res.set("Retry-After", retryAfter);
+                res.send() << "refused by the test";
+                return;
+            }
             if (attempt <= _owner._failFirst) {
                 res.setStatus(Poco::Net::HTTPResponse::HTTP_INTERNAL_SERVER_ERROR);
                 res.send() << "not yet";
@@ -114,6 +121,44 @@ struct WebhookReceiver::Impl {
 };
 
 WebhookReceiver::WebhookReceiver(int failFirst) : _failFirst(failFirst) { _impl = std::make_unique<Impl>(*this); }
+
+void WebhookReceiver::refuseCustomer(const std::string& customer, int status, const std::string& retryAfter) {
+    std::lock_guard<std::mutex> lock(_mutex);
+    _refusedCustomer = customer;
+    _refusalStatus = status;
+    _refusalRetryAfter = retryAfter;
+}
+
+void WebhookReceiver::acceptEverything() {
+    std::lock_guard<std::mutex> lock(_mutex);
+    _refusalStatus = 0;
+}
+
+std::vector<WebhookReceiver::Attempt> WebhookReceiver::attemptLog() const {
+    std::lock_guard<std::mutex> lock(_mutex);
+    return _attemptLog;
+}
+
+int WebhookReceiver::refusalFor(const std::string& body, std::string* retryAfter) {
+    auto doc = ordersystem::sdk::parseJson(body);
+    Attempt a;
+    if (doc) {
+        a.orderId = intField(doc.value(), "orderId");
+        a.type = stringField(doc.value(), "type");
+        a.eventId = stringField(doc.value(), "eventId");
+    }
+    a.at = std::chrono::steady_clock::now();
+    std::lock_guard<std::mutex> lock(_mutex);
+    const JsonValue* data = doc ? doc.value().find("data") : nullptr;
+    if (data && !_refusedCustomer.empty() && stringField(*data, "customerName") == _refusedCustomer)
+        _refusedOrders.insert(a.orderId);
+    const bool refused = _refusalStatus != 0 && _refusedOrders.count(a.orderId) == 1;
+    a.status = refused ? _refusalStatus : 200;
+    _attemptLog.push_back(a);
+    if (!refused) return 0;
+    *retryAfter = _refusalRetryAfter;
+    return _refusalStatus;
+}
 WebhookReceiver::~WebhookReceiver() = default;
 int WebhookReceiver::port() const { return _impl->socket.address().port(); }
 std::vector<WebhookReceiver::Request> WebhookReceiver::accepted() const {

@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -55,20 +57,40 @@ public:
         std::string traceparent;
         std::map<std::string, std::string> headers;  ///< every header, names in lower case
     };
+    /// One POST as it arrived, accepted or not.
+    struct Attempt {
+        int64_t orderId = 0;
+        std::string type;
+        std::string eventId;
+        int status = 0;
+        std::chrono::steady_clock::time_point at;
+    };
     explicit WebhookReceiver(int failFirst = 0);
     ~WebhookReceiver();
     int port() const;
     std::string url() const { return "http://127.0.0.1:" + std::to_string(port()) + "/hook"; }
     std::vector<Request> accepted() const;
     int attempts() const { return _attempts.load(); }
+    /// Every event of an order created for customer is answered status (with Retry-After when
+    /// not empty) until acceptEverything().
+    void refuseCustomer(const std::string& customer, int status, const std::string& retryAfter = "");
+    void acceptEverything();
+    std::vector<Attempt> attemptLog() const;
 
 private:
     struct Impl;
     std::unique_ptr<Impl> _impl;
     std::atomic<int> _attempts{0};
     int _failFirst;
+    /// The status to answer body with (0: the usual rule), noting it in the attempt log.
+    int refusalFor(const std::string& body, std::string* retryAfter);
     mutable std::mutex _mutex;
     std::vector<Request> _accepted;
+    std::vector<Attempt> _attemptLog;
+    std::string _refusedCustomer;
+    int _refusalStatus = 0;
+    std::string _refusalRetryAfter;
+    std::set<int64_t> _refusedOrders;
     friend struct Impl;
 };
 

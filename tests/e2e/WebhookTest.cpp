@@ -15,7 +15,7 @@ protected:
     OrderNode::Options options() override {
         OrderNode::Options o = StandaloneTest::options();
         o.webhookUrl = receiver->url();
-        o.extraKeys["transport.inmemory"]["reaction_retry_initial_ms"] = "50";
+        o.extraKeys["notifications"]["retry_initial_ms"] = "50";
         return o;
     }
     std::unique_ptr<WebhookReceiver> receiver;

@@ -105,22 +105,16 @@ std::map<std::string, std::map<std::string, std::string>> FaultRun::nodeKeys() c
     // Timeouts well below the faults' length, so every fault is seen as one.
     std::map<std::string, std::map<std::string, std::string>> keys;
     keys["orders"] = {{"command_timeout_ms", "2000"}};
-    keys["notifications"] = {{"timeout_ms", "1000"}};
+    keys["notifications"] = {{"timeout_ms", "1000"}, {"retry_initial_ms", "100"}, {"retry_max_ms", "1000"}};
     if (_nats) {
-        keys["transport.nats"] = {{"url", _nats->urls()},
-                                  {"heartbeat_interval_ms", "200"},
-                                  {"node_ttl_ms", "1000"},
-                                  {"request_timeout_ms", "1000"},
-                                  {"reconnect_wait_ms", "100"},
-                                  {"reaction_ack_wait_ms", "3000"},
-                                  {"reaction_retry_base_ms", "100"},
-                                  {"reaction_retry_max_ms", "1000"}};
+        keys["transport.nats"] = {{"url", _nats->urls()},       {"heartbeat_interval_ms", "200"},
+                                  {"node_ttl_ms", "1000"},      {"request_timeout_ms", "1000"},
+                                  {"reconnect_wait_ms", "100"}, {"reaction_ack_wait_ms", "3000"}};
         if (_natsReplicas > 1) keys["transport.nats"]["stream_replicas"] = std::to_string(_natsReplicas);
     } else {
         keys["transport.redis"] = {{"url", _redis->primaryUrl()},  {"connect_timeout_ms", "500"},
                                    {"command_timeout_ms", "1000"}, {"heartbeat_interval_ms", "200"},
-                                   {"node_ttl_ms", "1000"},        {"reaction_claim_idle_ms", "2000"},
-                                   {"reaction_retry_ms", "100"},   {"reaction_retry_max_ms", "1000"}};
+                                   {"node_ttl_ms", "1000"},        {"reaction_claim_idle_ms", "2000"}};
         if (!_redis->sentinels().empty()) {
             keys["transport.redis"]["sentinels"] = _redis->sentinels();
             keys["transport.redis"]["master_name"] = RedisServers::masterName();

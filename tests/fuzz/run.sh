@@ -22,7 +22,7 @@ work=$(mktemp -d /tmp/ordersystem-fuzz-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 failed=0
 for spec in FuzzRequestHead:head:http FuzzChunkedBody:chunked:http FuzzJson:json:json FuzzRequestFields:fields:fields \
-            FuzzStreamQuery:stream:http; do
+            FuzzStreamQuery:stream:http FuzzRetryAfter:retryafter:http; do
   IFS=: read -r target corpus dict <<<"$spec"
   mkdir -p "$work/$corpus"
   cp "$here/corpus/$corpus/"* "$work/$corpus/"

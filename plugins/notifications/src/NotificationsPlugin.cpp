@@ -1,9 +1,11 @@
 // The webhook reaction: dedup lookup, one POST, remember on success, metrics and logs.
 #include "NotificationsPlugin.h"
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 
+#include "DeadLetterRoutes.h"
 #include "ordersystem/sdk/json.h"
 #include "ordersystem/sdk/trace.h"
 #include "ordersystem/sdk/util.h"
@@ -42,6 +44,13 @@ const sdk::ConfigKeySpec kConfigKeys[] = {
     {"format", ConfigType::String, "native",
      "webhook body: native (the event document, application/json) or cloudevents (a CloudEvents 1.0 document with "
      "the event document as data, application/cloudevents+json); empty: native"},
+    {"max_attempts", ConfigType::Int, "25",
+     "deliveries of one event before it becomes a dead letter (GET /api/dead-letters), in every mode (1..1000)"},
+    {"retry_initial_ms", ConfigType::Int, "200",
+     "wait before the second delivery of a failing event; doubles on each failure up to retry_max_ms, each wait "
+     "jittered between half and all of it, never shorter than the receiver's Retry-After (1..3600000)"},
+    {"retry_max_ms", ConfigType::Int, "30000",
+     "longest wait between two deliveries of one event (retry_initial_ms..86400000)"},
 };
 const uint32_t kConfigKeyCount = sizeof(kConfigKeys) / sizeof(kConfigKeys[0]);
 
@@ -97,6 +106,21 @@ Result<NotificationsSettings> parseSettings(const sdk::ConfigSection& config) {
         return Status(StatusCode::InvalidConfig,
                       "notifications.dedup_retention_hours = " + std::to_string(hours) + " must be between 1 and 8760");
     s.dedupRetentionMs = hours * 3600 * 1000;
+    s.policy.maxAttempts = config.getInt("max_attempts");
+    if (s.policy.maxAttempts < 1 || s.policy.maxAttempts > 1000)
+        return Status(
+            StatusCode::InvalidConfig,
+            "notifications.max_attempts = " + std::to_string(s.policy.maxAttempts) + " must be between 1 and 1000");
+    s.policy.retryInitialMs = config.getInt("retry_initial_ms");
+    if (s.policy.retryInitialMs < 1 || s.policy.retryInitialMs > 3600000)
+        return Status(StatusCode::InvalidConfig,
+                      "notifications.retry_initial_ms = " + std::to_string(s.policy.retryInitialMs) +
+                          " must be between 1 and 3600000");
+    s.policy.retryMaxMs = config.getInt("retry_max_ms");
+    if (s.policy.retryMaxMs < s.policy.retryInitialMs || s.policy.retryMaxMs > 86400000)
+        return Status(StatusCode::InvalidConfig, "notifications.retry_max_ms = " + std::to_string(s.policy.retryMaxMs) +
+                                                     " must be between retry_initial_ms (" +
+                                                     std::to_string(s.policy.retryInitialMs) + ") and 86400000");
     auto signer = WebhookSigner::parse(config.getString("webhook_secret"));
     if (!signer) return signer.status();
     s.signer = std::move(signer.value());
@@ -141,10 +165,12 @@ Status NotificationsPlugin::start(sdk::Host& host) noexcept {
                           "notifications: cannot subscribe to the event log: " + sub.status().message);
         }
         _subscription = sub.value();
+        addDeadLetterRoutes(host.router(), *log, reactionName());
         if (_client)
             host.logger().info("notifications: POSTing every event to " + _client->target().display + " (" +
                                deliveryDescription() + ", timeout " + std::to_string(_settings.timeoutMs) +
-                               " ms; delivered eventIds kept in " + path + ")");
+                               " ms, up to " + std::to_string(_settings.policy.maxAttempts) +
+                               " attempts; delivered eventIds kept in " + path + ")");
         else host.logger().info("notifications: no webhook_url configured, events are only logged");
         return Status::ok();
     } catch (const std::exception& e) {
@@ -215,7 +241,9 @@ Status NotificationsPlugin::deliver(const sdk::EventRecord& event) {
         log.warn("notifications: delivery of " + describe(event) + " id " + event.eventId + " to " +
                  _client->target().display + " failed: " + outcome.error + " (the transport will redeliver)");
         const StatusCode code = outcome.timedOut ? StatusCode::Timeout : StatusCode::Unavailable;
-        return Status(code, "webhook " + _client->target().display + ": " + outcome.error);
+        Status failed(code, "webhook " + _client->target().display + ": " + outcome.error);
+        failed.retryAfterMs = std::max<int64_t>(0, outcome.retryAfterMs);
+        return failed;
     }
     if (_metrics) _metrics->success.inc();
     const int64_t now = sdk::nowMs();

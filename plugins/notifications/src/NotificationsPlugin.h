@@ -4,7 +4,9 @@
 // log; stop() unsubscribes (returns once no handle() runs) and closes the file.
 // handle() is called by the transport on its delivery threads, possibly concurrently: it makes
 // one POST attempt and answers Ok (ack) on a 2xx or for an event this node already delivered,
-// non-Ok otherwise so that the transport redelivers with back-off. It never sleeps or retries.
+// non-Ok otherwise (with the receiver's Retry-After) so that the transport redelivers on the
+// schedule of deliveryPolicy() (max_attempts, retry_initial_ms, retry_max_ms). It never sleeps or
+// retries. start() also registers GET /api/dead-letters and POST /api/dead-letters/{eventId}/retry.
 #pragma once
 
 #include <atomic>
@@ -34,6 +36,7 @@ struct NotificationsSettings {
     int64_t dedupRetentionMs = 7LL * 24 * 3600 * 1000;
     WebhookSigner signer;  ///< unsigned unless webhook_secret is set
     PayloadFormat format = PayloadFormat::Native;
+    sdk::DeliveryPolicy policy{25, 200, 30000};  ///< max_attempts, retry_initial_ms, retry_max_ms
 };
 
 /// Reads and checks [notifications]; InvalidConfig naming the key on a bad value.
@@ -52,6 +55,7 @@ public:
 
     std::string_view reactionName() const noexcept override { return "notifications"; }
     sdk::Status handle(const sdk::EventRecord& event) noexcept override;
+    sdk::DeliveryPolicy deliveryPolicy() const noexcept override { return _settings.policy; }
 
 private:
     struct Instruments;

@@ -1,6 +1,9 @@
 // One POST per call with Poco::Net; https through Poco NetSSL when the build has it.
 #include "WebhookClient.h"
 
+#include "RetryAfter.h"
+#include "ordersystem/sdk/util.h"
+
 #include <Poco/Exception.h>
 #include <Poco/Net/HTTPClientSession.h>
 #include <Poco/Net/HTTPRequest.h>
@@ -149,6 +152,8 @@ DeliveryOutcome WebhookClient::post(const std::string& body, const std::string& 
         if (!out.delivered) {
             out.error = "HTTP " + std::to_string(out.httpStatus) + " " + response.getReason();
             if (!answer.empty()) out.error += ": " + answer;
+            if ((out.httpStatus == 429 || out.httpStatus == 503) && response.has("Retry-After"))
+                out.retryAfterMs = parseRetryAfterMs(response.get("Retry-After"), sdk::nowMs());
         }
     } catch (const Poco::TimeoutException& e) {
         out.timedOut = true;

@@ -36,6 +36,8 @@ struct DeliveryOutcome {
     int httpStatus = 0;      ///< 0 when no answer came (connection error, timeout)
     std::string error;       ///< empty when delivered; otherwise what went wrong, for the log
     bool timedOut = false;
+    /// A 429 or 503 with a valid Retry-After: the wait it asks for in ms; -1 otherwise.
+    int64_t retryAfterMs = -1;
 };
 
 class WebhookClient {

@@ -327,8 +327,8 @@ TEST_F(RedisCluster, WebhooksPendingOnAKilledNodeAreTakenOverAndDeliveredOnceByA
     HookReceiver receiver;
     receiver.setFailing(true);
     const std::map<std::string, std::map<std::string, std::string>> keys = {
-        {"transport.redis",
-         {{"reaction_claim_idle_ms", "1000"}, {"reaction_retry_ms", "100"}, {"reaction_retry_max_ms", "300"}}}};
+        {"transport.redis", {{"reaction_claim_idle_ms", "1000"}}},
+        {"notifications", {{"retry_initial_ms", "100"}, {"retry_max_ms", "300"}}}};
     OrderNode* a = addNode("node-a", keys, receiver.url());
     OrderNode* b = addNode("node-b", keys, receiver.url());
     ASSERT_TRUE(a && b);
@@ -352,11 +352,9 @@ TEST_F(RedisCluster, WebhooksPendingOnAKilledNodeAreTakenOverAndDeliveredOnceByA
 TEST_F(RedisCluster, AWebhookThatNeverAcceptsEndsInTheDeadLetterStreamVisibleInLogsAndMetrics) {
     HookReceiver receiver;
     receiver.setFailing(true);
-    OrderNode* a =
-        addNode("node-a",
-                {{"transport.redis",
-                  {{"reaction_max_deliveries", "3"}, {"reaction_retry_ms", "50"}, {"reaction_retry_max_ms", "100"}}}},
-                receiver.url());
+    OrderNode* a = addNode(
+        "node-a", {{"notifications", {{"max_attempts", "3"}, {"retry_initial_ms", "50"}, {"retry_max_ms", "100"}}}},
+        receiver.url());
     ASSERT_TRUE(a);
     const int64_t id = createOrder(a->port(), "Doomed");
     ASSERT_GT(id, 0);

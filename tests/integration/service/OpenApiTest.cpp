@@ -170,8 +170,14 @@ TEST_F(OpenApiTest, ExampleRequestsAreAcceptedByTheServer) {
             std::string upper = method;
             for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
             const HttpResult r = httpRequest(_node.port(), upper, target + query, body, headers);
-            EXPECT_TRUE(r.status >= 200 && r.status < 300)
-                << upper << " " << target + query << " (the documented example) answered " << r.status << " " << r.body;
+            if (path == "/api/dead-letters/{eventId}/retry") {
+                // A fresh node has no dead letter to retry: the documented answer is 404.
+                EXPECT_EQ(r.status, 404) << upper << " " << target << " answered " << r.status << " " << r.body;
+            } else {
+                EXPECT_TRUE(r.status >= 200 && r.status < 300)
+                    << upper << " " << target + query << " (the documented example) answered " << r.status << " "
+                    << r.body;
+            }
             EXPECT_NE(op.find("responses")->find(std::to_string(r.status)), nullptr)
                 << upper << " " << path << " answered " << r.status << ", which is not documented";
             ++checked;

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -26,6 +27,8 @@
 #include "ordersystem/testing/TestSupport.h"
 
 using namespace ordersystem::sdk;
+using ordersystem::plugins::notifications::kConfigKeyCount;
+using ordersystem::plugins::notifications::kConfigKeys;
 using ordersystem::plugins::notifications::NotificationsPlugin;
 using ordersystem::testing::FakeHost;
 using ordersystem::testing::TempDir;
@@ -42,8 +45,10 @@ struct ReceiverState {
     std::mutex mutex;
     std::condition_variable changed;
     std::vector<Received> requests;
-    int failFirst = 0;     ///< answer 500 to this many requests, then 204
-    bool holding = false;  ///< while true, requests wait before answering (a slow receiver)
+    int failFirst = 0;  ///< answer failStatus to this many requests, then 204
+    int failStatus = 500;
+    std::string retryAfter;  ///< sent with a failing answer when not empty
+    bool holding = false;    ///< while true, requests wait before answering (a slow receiver)
 };
 
 class RecordingHandler final : public Poco::Net::HTTPRequestHandler {
@@ -65,8 +70,8 @@ public:
             // Bounded: a test that forgets to release still ends.
             _state.changed.wait_for(lock, std::chrono::seconds(10), [this] { return !_state.holding; });
         }
-        res.setStatus(fail ? Poco::Net::HTTPResponse::HTTP_INTERNAL_SERVER_ERROR
-                           : Poco::Net::HTTPResponse::HTTP_NO_CONTENT);
+        res.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(fail ? _state.failStatus : 204));
+        if (fail && !_state.retryAfter.empty()) res.set("Retry-After", _state.retryAfter);
         res.setContentLength(0);
         res.send();
     }
@@ -105,6 +110,12 @@ public:
     std::vector<Received> requests() {
         std::lock_guard<std::mutex> lock(_state.mutex);
         return _state.requests;
+    }
+    /// Failing answers are status with Retry-After: retryAfter (none when empty).
+    void failWith(int status, std::string retryAfter) {
+        std::lock_guard<std::mutex> lock(_state.mutex);
+        _state.failStatus = status;
+        _state.retryAfter = std::move(retryAfter);
     }
     /// Makes requests wait for release() before they are answered.
     void hold() {
@@ -173,6 +184,7 @@ struct Started {
     std::unique_ptr<NotificationsPlugin> plugin;
 
     explicit Started(const std::string& url, const std::string& timeoutMs = "2000") {
+        host.mutableConfig().withDefaults(kConfigKeys, kConfigKeyCount);
         host.mutableConfig().set("webhook_url", url);
         host.mutableConfig().set("timeout_ms", timeoutMs);
         host.mutableConfig().set("dedup_retention_hours", "168");
@@ -250,6 +262,7 @@ TEST(Webhook, TheNodeRemembersDeliveriesAcrossARestart) {
     for (int run = 0; run < 2; ++run) {
         FakeHost host(dir.path());
         FakeEventLog log;
+        host.mutableConfig().withDefaults(kConfigKeys, kConfigKeyCount);
         host.mutableConfig().set("webhook_url", receiver.url());
         host.mutableConfig().set("timeout_ms", "2000");
         host.mutableConfig().set("dedup_retention_hours", "168");
@@ -346,6 +359,7 @@ TEST(WebhookConfig, ABadUrlIsRefusedAtCreateNamingTheKey) {
                             "http://127.0.0.1:0/hook"}) {
         ordersystem::testing::FakeConfig config(
             "notifications", {{"webhook_url", url}, {"timeout_ms", "5000"}, {"dedup_retention_hours", "168"}});
+        config.withDefaults(kConfigKeys, kConfigKeyCount);
         Status error;
         auto plugin = NotificationsPlugin::create(config, &error);
         EXPECT_FALSE(plugin) << url;
@@ -357,6 +371,7 @@ TEST(WebhookConfig, ABadUrlIsRefusedAtCreateNamingTheKey) {
 TEST(WebhookConfig, ANonPositiveTimeoutIsRefusedAtCreate) {
     ordersystem::testing::FakeConfig config(
         "notifications", {{"webhook_url", ""}, {"timeout_ms", "0"}, {"dedup_retention_hours", "168"}});
+    config.withDefaults(kConfigKeys, kConfigKeyCount);
     Status error;
     EXPECT_FALSE(NotificationsPlugin::create(config, &error));
     EXPECT_NE(error.message.find("notifications.timeout_ms"), std::string::npos) << error.message;
@@ -367,6 +382,59 @@ TEST(WebhookConfig, AnHttpUrlWithPortPathAndQueryIsAccepted) {
                                             {{"webhook_url", "http://hooks.example.com:8080/a/b?token=x"},
                                              {"timeout_ms", "5000"},
                                              {"dedup_retention_hours", "168"}});
+    config.withDefaults(kConfigKeys, kConfigKeyCount);
     Status error;
     EXPECT_TRUE(NotificationsPlugin::create(config, &error)) << error.message;
+}
+
+TEST(Webhook, AReceiversRetryAfterOn503And429IsHandedToTheTransportAndIgnoredOnOtherStatuses) {
+    Receiver receiver(/*failFirst=*/3);
+    Started s(receiver.url());
+    const EventRecord e = orderCreated();
+
+    receiver.failWith(503, "7");
+    const Status unavailable = s.plugin->handle(e);
+    EXPECT_FALSE(unavailable.isOk());
+    EXPECT_EQ(unavailable.retryAfterMs, 7000);
+
+    receiver.failWith(429, "Fri, 01 Jan 2100 00:00:00 GMT");
+    const Status limited = s.plugin->handle(e);
+    EXPECT_FALSE(limited.isOk());
+    EXPECT_EQ(limited.retryAfterMs, 24LL * 3600 * 1000) << "a far date is waited out for at most a day";
+
+    receiver.failWith(400, "30");
+    const Status refused = s.plugin->handle(e);
+    EXPECT_FALSE(refused.isOk());
+    EXPECT_EQ(refused.retryAfterMs, 0) << "Retry-After counts only on 429 and 503";
+}
+
+TEST(WebhookConfig, TheRetryScheduleIsTheReactionsDeliveryPolicy) {
+    ordersystem::testing::FakeConfig config(
+        "notifications", {{"max_attempts", "3"}, {"retry_initial_ms", "50"}, {"retry_max_ms", "400"}});
+    config.withDefaults(kConfigKeys, kConfigKeyCount);
+    Status error;
+    auto plugin = NotificationsPlugin::create(config, &error);
+    ASSERT_TRUE(plugin) << error.message;
+    const DeliveryPolicy policy = plugin->deliveryPolicy();
+    EXPECT_EQ(policy.maxAttempts, 3);
+    EXPECT_EQ(policy.retryInitialMs, 50);
+    EXPECT_EQ(policy.retryMaxMs, 400);
+}
+
+TEST(WebhookConfig, AnUnusableRetryScheduleIsRefusedAtCreateNamingTheKey) {
+    const std::vector<std::pair<std::map<std::string, std::string>, std::string>> bad = {
+        {{{"max_attempts", "0"}}, "notifications.max_attempts"},
+        {{{"max_attempts", "1001"}}, "notifications.max_attempts"},
+        {{{"retry_initial_ms", "0"}}, "notifications.retry_initial_ms"},
+        {{{"retry_initial_ms", "500"}, {"retry_max_ms", "100"}}, "notifications.retry_max_ms"},
+        {{{"retry_max_ms", "86400001"}}, "notifications.retry_max_ms"},
+    };
+    for (const auto& [values, key] : bad) {
+        ordersystem::testing::FakeConfig config("notifications", values);
+        config.withDefaults(kConfigKeys, kConfigKeyCount);
+        Status error;
+        EXPECT_FALSE(NotificationsPlugin::create(config, &error)) << key;
+        EXPECT_EQ(error.code, StatusCode::InvalidConfig);
+        EXPECT_NE(error.message.find(key), std::string::npos) << error.message;
+    }
 }

@@ -42,6 +42,7 @@ Status createWith(const std::string& key, const std::string& value) {
                                                               {"dedup_retention_hours", "168"},
                                                               {"webhook_secret", ""},
                                                               {"format", "native"}});
+    config.withDefaults(kConfigKeys, kConfigKeyCount);
     config.set(key, value);
     Status error;
     auto plugin = NotificationsPlugin::create(config, &error);

@@ -45,8 +45,7 @@ inline constexpr size_t kMaxDeadLettersListed = 1000;
 class DeadLetterRetries {
 public:
     /// movedTo names the store in the give-up log line (e.g. "dead_letters").
-    DeadLetterRetries(ReactionDeliveries& deliveries, DeadLetterStore& store, sdk::Logger& logger,
-                      std::string movedTo);
+    DeadLetterRetries(ReactionDeliveries& deliveries, DeadLetterStore& store, sdk::Logger& logger, std::string movedTo);
     ~DeadLetterRetries();
     DeadLetterRetries(const DeadLetterRetries&) = delete;
     DeadLetterRetries& operator=(const DeadLetterRetries&) = delete;

@@ -33,6 +33,11 @@ public:
     FakeConfig(std::string name = "test", std::map<std::string, std::string> values = {})
         : _name(std::move(name)), _values(std::move(values)) {}
     void set(const std::string& key, std::string value) { _values[key] = std::move(value); }
+    /// Gives every key of specs that is not set yet its declared default, as the host's validation does.
+    FakeConfig& withDefaults(const ConfigKeySpec* specs, uint32_t count) {
+        for (uint32_t i = 0; i < count; ++i) _values.emplace(specs[i].name, specs[i].defaultValue);
+        return *this;
+    }
     std::string_view name() const noexcept override { return _name; }
     std::string getString(std::string_view key) const override {
         auto it = _values.find(std::string(key));

@@ -285,6 +285,24 @@ void InMemoryEventLog::unsubscribe(sdk::SubscriptionId id) noexcept {
     }
 }
 
+Result<std::vector<sdk::DeadLetter>> InMemoryEventLog::deadLetters(std::string_view reaction, size_t limit) noexcept {
+    try {
+        if (!_open) return unavailable();
+        return _hub->deadLetters(reaction, limit);
+    } catch (const std::exception& e) {
+        return Status(StatusCode::Internal, std::string("deadLetters: ") + e.what());
+    }
+}
+
+Status InMemoryEventLog::retryDeadLetter(std::string_view reaction, const std::string& eventId) noexcept {
+    try {
+        if (!_open) return unavailable();
+        return _hub->retryDeadLetter(reaction, eventId);
+    } catch (const std::exception& e) {
+        return Status(StatusCode::Internal, std::string("retryDeadLetter: ") + e.what());
+    }
+}
+
 Result<sdk::IdempotencyClaim> InMemoryEventLog::claim(const std::string& key, const std::string& fingerprint,
                                                       int64_t leaseMs) noexcept {
     try {

@@ -64,6 +64,8 @@ public:
     sdk::Result<sdk::SubscriptionId> subscribe(sdk::Projection& projection) noexcept override;
     sdk::Result<sdk::SubscriptionId> subscribe(sdk::Reaction& reaction) noexcept override;
     void unsubscribe(sdk::SubscriptionId id) noexcept override;
+    sdk::Result<std::vector<sdk::DeadLetter>> deadLetters(std::string_view reaction, size_t limit) noexcept override;
+    sdk::Status retryDeadLetter(std::string_view reaction, const std::string& eventId) noexcept override;
     sdk::IdempotencyStore& idempotency() noexcept override { return *this; }
     sdk::Membership& membership() noexcept override { return *this; }
 

@@ -24,6 +24,12 @@ const sdk::ConfigKeySpec kConfigKeys[] = {
      "up to reaction_retry_max_ms (at least 1)"},
     {"reaction_retry_max_ms", sdk::ConfigType::Int, "30000",
      "longest pause in milliseconds between two deliveries of one event (at least reaction_retry_initial_ms)"},
+    {"reaction_workers", sdk::ConfigType::Int, "4",
+     "delivery threads per reaction (the webhook) (1..64): so many receivers may be slow at once before other "
+     "orders' events wait"},
+    {"reaction_max_held", sdk::ConfigType::Int, "4096",
+     "events not yet delivered a reaction holds in memory at most (16..1000000); beyond it reading the log pauses "
+     "until held events are delivered or dead-lettered"},
 };
 const uint32_t kConfigKeyCount = sizeof(kConfigKeys) / sizeof(kConfigKeys[0]);
 
@@ -33,19 +39,28 @@ Result<std::unique_ptr<InMemoryTransportPlugin>> InMemoryTransportPlugin::create
     if (plugin->_database.empty()) plugin->_database = "events.db";
     plugin->_maxBatch = config.getInt("max_batch");
     plugin->_projectionLingerMs = config.getInt("projection_linger_ms");
-    plugin->_reaction.maxDeliveries = config.getInt("reaction_max_deliveries");
-    plugin->_reaction.retryInitialMs = config.getInt("reaction_retry_initial_ms");
-    plugin->_reaction.retryMaxMs = config.getInt("reaction_retry_max_ms");
+    transport::ReactionPolicy& policy = plugin->_reaction.policy;
+    policy.maxDeliveries = config.getInt("reaction_max_deliveries");
+    policy.retryInitialMs = config.getInt("reaction_retry_initial_ms");
+    policy.retryMaxMs = config.getInt("reaction_retry_max_ms");
+    const int64_t workers = config.getInt("reaction_workers");
+    const int64_t maxHeld = config.getInt("reaction_max_held");
     const std::string section(config.name());
     if (plugin->_maxBatch < 1 || plugin->_maxBatch > 100000)
         return Status(StatusCode::InvalidConfig, "[" + section + "] max_batch must be 1..100000");
     if (plugin->_projectionLingerMs < 0 || plugin->_projectionLingerMs > 1000)
         return Status(StatusCode::InvalidConfig, "[" + section + "] projection_linger_ms must be 0..1000");
-    if (plugin->_reaction.maxDeliveries < 1)
+    if (policy.maxDeliveries < 1)
         return Status(StatusCode::InvalidConfig, "[" + section + "] reaction_max_deliveries must be at least 1");
-    if (plugin->_reaction.retryInitialMs < 1 || plugin->_reaction.retryMaxMs < plugin->_reaction.retryInitialMs)
+    if (policy.retryInitialMs < 1 || policy.retryMaxMs < policy.retryInitialMs)
         return Status(StatusCode::InvalidConfig,
                       "[" + section + "] need 1 <= reaction_retry_initial_ms <= reaction_retry_max_ms");
+    if (workers < 1 || workers > 64)
+        return Status(StatusCode::InvalidConfig, "[" + section + "] reaction_workers must be 1..64");
+    if (maxHeld < 16 || maxHeld > 1000000)
+        return Status(StatusCode::InvalidConfig, "[" + section + "] reaction_max_held must be 16..1000000");
+    plugin->_reaction.workers = static_cast<size_t>(workers);
+    plugin->_reaction.maxHeld = static_cast<size_t>(maxHeld);
     return plugin;
 }
 

@@ -93,6 +93,7 @@ Status LogWriter::prepareAll() {
         {&_insertDeadLetter,
          "INSERT OR REPLACE INTO dead_letters(reaction, position, event_id, attempts, last_error, "
          "dead_at, event_json) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+        {&_deleteDeadLetter, "DELETE FROM dead_letters WHERE reaction = ?1 AND event_id = ?2"},
         {&_purgeIdem, "DELETE FROM idempotency WHERE expires_at < ?1"},
         {&_selectVersion, "SELECT COALESCE(MAX(version), 0) FROM events WHERE order_id = ?1"},
     };
@@ -102,9 +103,9 @@ Status LogWriter::prepareAll() {
 }
 
 void LogWriter::close() noexcept {
-    for (Stmt* s :
-         {&_begin, &_commit, &_rollback, &_insertEvent, &_selectIdem, &_upsertIdem, &_deleteIdem, &_setHighWater,
-          &_raiseHighWater, &_setReactionCheckpoint, &_insertDeadLetter, &_purgeIdem, &_selectVersion})
+    for (Stmt* s : {&_begin, &_commit, &_rollback, &_insertEvent, &_selectIdem, &_upsertIdem, &_deleteIdem,
+                    &_setHighWater, &_raiseHighWater, &_setReactionCheckpoint, &_insertDeadLetter, &_deleteDeadLetter,
+                    &_purgeIdem, &_selectVersion})
         *s = Stmt();
     _db.close();
 }
@@ -254,6 +255,11 @@ Status LogWriter::runOp(Op& op, int64_t nowMs, std::vector<sdk::EventRecord>& co
         _setReactionCheckpoint.bind(2, op.value);
         return _setReactionCheckpoint.exec();
     case OpKind::DeadLetter: return runDeadLetter(op, nowMs);
+    case OpKind::RemoveDeadLetter:
+        _deleteDeadLetter.reset();
+        _deleteDeadLetter.bind(1, *op.name);
+        _deleteDeadLetter.bind(2, *op.key);
+        return _deleteDeadLetter.exec();
     }
     return Status(StatusCode::Internal, "unknown log operation");
 }

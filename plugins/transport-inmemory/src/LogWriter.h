@@ -17,7 +17,19 @@
 namespace ordersystem::plugins::inmemory {
 
 /// RaiseIds: the id high water becomes at least value (never lowered), for an import.
-enum class OpKind : int { Append, Claim, Complete, Release, ReserveIds, RaiseIds, ReactionCheckpoint, DeadLetter };
+/// DeadLetter: stores event as reaction name's dead letter (replacing one of its position);
+/// RemoveDeadLetter: deletes name's dead letter with eventId key.
+enum class OpKind : int {
+    Append,
+    Claim,
+    Complete,
+    Release,
+    ReserveIds,
+    RaiseIds,
+    ReactionCheckpoint,
+    DeadLetter,
+    RemoveDeadLetter
+};
 
 /// One queued write; lives on the caller's stack (no heap allocation per request), except an
 /// AsyncOp (GroupCommitter.h), which the committer owns from submitAsync() on.
@@ -107,7 +119,7 @@ private:
     Db _db;
     Stmt _begin, _commit, _rollback;
     Stmt _insertEvent, _selectIdem, _upsertIdem, _deleteIdem, _setHighWater, _raiseHighWater;
-    Stmt _setReactionCheckpoint, _insertDeadLetter, _purgeIdem, _selectVersion;
+    Stmt _setReactionCheckpoint, _insertDeadLetter, _deleteDeadLetter, _purgeIdem, _selectVersion;
     /// Ids at or below this (the id high water at open) may have events stored before open():
     /// their versions are looked up when first appended to, not all loaded at start.
     int64_t _storedUpTo = 0;

@@ -51,7 +51,11 @@ CREATE TABLE IF NOT EXISTS dead_letters(
   dead_at    INTEGER NOT NULL,
   event_json TEXT    NOT NULL,
   PRIMARY KEY(reaction, position));
+CREATE INDEX IF NOT EXISTS dead_letters_event ON dead_letters(reaction, event_id);
 )SQL";
+
+/// The table of dead letters, as give-up log lines name it.
+inline constexpr const char* kDeadLettersTable = "dead_letters";
 
 /// A log written before events had metadata gets the column (NULL: no metadata) at start.
 inline constexpr const char* kHasMetadataSql =

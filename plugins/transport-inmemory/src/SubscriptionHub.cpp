@@ -29,8 +29,13 @@ struct SubscriptionHub::Worker {
     Db db;  ///< this worker's own reader connection (used only on its thread)
     Stmt readRange;
     Stmt readCheckpoint;
+    // A reaction's, destroyed in reverse: the engine and the retries stop before the table goes.
     std::unique_ptr<transport::ReactionDeliveries> deliveries;
-    bool stopping = false;  ///< guarded by SubscriptionHub::_mutex
+    std::unique_ptr<DeadLetterTable> deadLetters;
+    std::unique_ptr<transport::DeadLetterRetries> retries;
+    std::unique_ptr<ReactionScheduler> scheduler;
+    uint64_t checkpoint = 0;  ///< a reaction's stored checkpoint when it subscribed
+    bool stopping = false;    ///< guarded by SubscriptionHub::_mutex
     std::thread thread;
 };
 
@@ -145,7 +150,8 @@ Result<sdk::SubscriptionId> SubscriptionHub::subscribe(sdk::Reaction& reaction) 
     worker->reaction = &reaction;
     worker->name = std::string(reaction.reactionName());
     try {
-        worker->deliveries = std::make_unique<transport::ReactionDeliveries>(reaction, _reaction, _logger, _metrics);
+        worker->deliveries =
+            std::make_unique<transport::ReactionDeliveries>(reaction, _reaction.policy, _logger, _metrics);
     } catch (const std::exception& e) {
         return Status(StatusCode::Internal, std::string("cannot subscribe reaction: ") + e.what());
     }
@@ -172,6 +178,8 @@ Result<sdk::SubscriptionId> SubscriptionHub::start(std::shared_ptr<Worker> worke
             worker->readCheckpoint.prepare(worker->db, "SELECT position FROM reaction_checkpoints WHERE name = ?1");
         !s)
         return s;
+    if (worker->reaction)
+        if (auto s = prepareReaction(worker); !s) return s;
     Worker* w = worker.get();
     try {
         // The thread shares the worker: one that unsubscribes from its own callback outlives it.
@@ -187,7 +195,13 @@ Result<sdk::SubscriptionId> SubscriptionHub::start(std::shared_ptr<Worker> worke
             }
         });
     } catch (const std::exception& e) {
+        if (w->scheduler) w->scheduler->stop();
+        if (w->retries) w->retries->stop();
         return Status(StatusCode::Internal, std::string("cannot start subscription thread: ") + e.what());
+    }
+    if (w->reaction) {
+        std::lock_guard<std::mutex> lock(_mutex);
+        _reactions[w->name] = worker;
     }
     const sdk::SubscriptionId id = _subscriptions.add(std::make_unique<Handle>(*this, std::move(worker)));
     _logger.info(std::string(w->projection ? "projection '" : "reaction '") + w->name + "' subscribed (subscription " +
@@ -203,17 +217,23 @@ void SubscriptionHub::stopWorker(Worker& worker) noexcept {
     {
         std::lock_guard<std::mutex> lock(_mutex);
         worker.stopping = true;
+        if (auto it = _reactions.find(worker.name); it != _reactions.end() && it->second.get() == &worker)
+            _reactions.erase(it);
     }
     _cv.notify_all();
     _stopCv.notify_all();
-    if (!worker.thread.joinable()) return;
-    if (worker.thread.get_id() == std::this_thread::get_id()) {
-        // Called from inside its own callback: joining would deadlock; the thread ends on return.
-        _logger.error("subscription '" + worker.name + "' unsubscribed from its own callback");
-        worker.thread.detach();
-        return;
+    if (worker.scheduler) worker.scheduler->requestStop();  // wakes a reader waiting for room
+    if (worker.thread.joinable()) {
+        if (worker.thread.get_id() == std::this_thread::get_id()) {
+            // Called from inside its own callback: joining would deadlock; the thread ends on return.
+            _logger.error("subscription '" + worker.name + "' unsubscribed from its own callback");
+            worker.thread.detach();
+        } else {
+            worker.thread.join();
+        }
     }
-    worker.thread.join();
+    if (worker.scheduler) worker.scheduler->stop();  // no handle() runs after this, checkpoint stored
+    if (worker.retries) worker.retries->stop();
 }
 
 void SubscriptionHub::runProjection(Worker& w) {
@@ -271,8 +291,32 @@ void SubscriptionHub::saveReactionCheckpoint(Worker& w, uint64_t position) {
                      op.status.message);
 }
 
+Status SubscriptionHub::prepareReaction(const std::shared_ptr<Worker>& worker) {
+    Worker* w = worker.get();
+    try {
+        w->deadLetters = std::make_unique<DeadLetterTable>(_dbPath, w->name, _committer);
+        w->retries =
+            std::make_unique<transport::DeadLetterRetries>(*w->deliveries, *w->deadLetters, _logger, kDeadLettersTable);
+        ReactionScheduler::Sinks sinks;
+        sinks.checkpoint = [this, w](uint64_t position) { saveReactionCheckpoint(*w, position); };
+        sinks.deadLetter = [w](const sdk::EventRecord& event, int64_t deliveries, const std::string& error) {
+            return w->deadLetters->put(sdk::DeadLetter{event, deliveries, error, sdk::nowMs()}).isOk();
+        };
+        w->checkpoint = loadReactionCheckpoint(*w);
+        w->scheduler =
+            std::make_unique<ReactionScheduler>(*w->deliveries, _reaction, w->checkpoint, std::move(sinks), _logger);
+        w->scheduler->start(worker);
+    } catch (const std::exception& e) {
+        if (w->scheduler) w->scheduler->stop();
+        if (w->retries) w->retries->stop();
+        return Status(StatusCode::Internal, std::string("cannot start reaction '") + w->name + "': " + e.what());
+    }
+    return Status::ok();
+}
+
 void SubscriptionHub::runReaction(Worker& w) {
-    uint64_t next = loadReactionCheckpoint(w) + 1;
+    // Reads ahead of the deliveries, in log order; add() waits while the engine holds its most.
+    uint64_t next = w.checkpoint + 1;
     transport::Backoff readBackoff(kProjectionRetryInitialMs, kProjectionRetryMaxMs);
     while (true) {
         auto fetched = fetch(w, next);
@@ -284,40 +328,27 @@ void SubscriptionHub::runReaction(Worker& w) {
         readBackoff.reset();
         EventBatch batch = fetched.value();
         if (!batch) return;
-        uint64_t done = next - 1;
-        bool stopped = false;
-        for (const auto& event : *batch) {
-            if (!deliver(w, event)) {
-                stopped = true;
-                break;
-            }
-            done = event.position;
-        }
-        if (done >= next) saveReactionCheckpoint(w, done);
-        next = done + 1;
-        if (stopped) return;
+        for (const auto& event : *batch)
+            if (!w.scheduler->add(event)) return;
+        next = batch->back().position + 1;
     }
 }
 
-bool SubscriptionHub::deliver(Worker& w, const sdk::EventRecord& event) {
-    using Next = transport::ReactionDeliveries::Next;
-    for (int64_t delivery = 1;; ++delivery) {
-        const auto outcome = w.deliveries->deliver(event, delivery);
-        if (outcome.next == Next::Acknowledge) return true;
-        if (outcome.next == Next::Retry) {
-            if (!pause(w, outcome.retryInMs)) return false;
-            continue;
-        }
-        Op op(OpKind::DeadLetter);
-        op.name = &w.name;
-        op.event = &event;
-        op.error = &outcome.status.message;
-        op.value = delivery;
-        const bool stored = _committer.submit(op, false) && op.status.isOk();
-        w.deliveries->gaveUp(transport::DeadLetterRecord{event.eventId, event.orderId, event.position, delivery,
-                                                         outcome.status.message, "dead_letters", stored});
-        return true;
-    }
+std::shared_ptr<SubscriptionHub::Worker> SubscriptionHub::reactionNamed(std::string_view name) {
+    std::lock_guard<std::mutex> lock(_mutex);
+    auto it = _reactions.find(name);
+    return it == _reactions.end() ? nullptr : it->second;
+}
+
+Result<std::vector<sdk::DeadLetter>> SubscriptionHub::deadLetters(std::string_view reaction, size_t limit) {
+    if (auto w = reactionNamed(reaction)) return w->deadLetters->list(limit);
+    // Not subscribed on this node: its table is read all the same.
+    return DeadLetterTable(_dbPath, std::string(reaction), _committer).list(limit);
+}
+
+Status SubscriptionHub::retryDeadLetter(std::string_view reaction, const std::string& eventId) {
+    if (auto w = reactionNamed(reaction)) return w->retries->retry(eventId);
+    return Status(StatusCode::Unavailable, "reaction '" + std::string(reaction) + "' does not run on this node");
 }
 
 }  // namespace ordersystem::plugins::inmemory

@@ -1,6 +1,7 @@
 // Contract: delivers committed events to in-process projections and reactions.
-// Each subscription has one transport-owned thread. It addresses the log by position: positions
-// at or below the committed head that are no longer (or not yet) in the in-memory window of
+// Each subscription has one transport-owned reading thread; a reaction's hands its events to the
+// reaction's ReactionScheduler, which delivers them on threads of its own. A reader addresses the
+// log by position: positions at or below the committed head that are no longer (or not yet) in the in-memory window of
 // recent batches are read from the database (catch-up), the rest is handed out from memory
 // (live). Because both sources are addressed by position there is no switch-over gap.
 // publish() is called by the group-commit leader only; everything else is thread-safe.
@@ -11,13 +12,16 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "DeadLetterTable.h"
 #include "GroupCommitter.h"
+#include "ReactionScheduler.h"
 #include "Schema.h"
 #include "ordersystem/sdk/eventlog.h"
 #include "ordersystem/sdk/logger.h"
@@ -26,8 +30,6 @@
 #include "ordersystem/transport/subscriptions.h"
 
 namespace ordersystem::plugins::inmemory {
-
-using ReactionSettings = transport::ReactionPolicy;
 
 using EventBatch = std::shared_ptr<const std::vector<sdk::EventRecord>>;
 
@@ -47,6 +49,11 @@ public:
     void unsubscribe(sdk::SubscriptionId id);
     /// Stops every remaining subscription (subscribers normally unsubscribed already).
     void stopAll();
+
+    /// EventLog::deadLetters(): also for a reaction not subscribed here (read from the table).
+    sdk::Result<std::vector<sdk::DeadLetter>> deadLetters(std::string_view reaction, size_t limit);
+    /// EventLog::retryDeadLetter(): Unavailable when the reaction is not subscribed here.
+    sdk::Status retryDeadLetter(std::string_view reaction, const std::string& eventId);
 
 private:
     struct Worker;
@@ -69,8 +76,9 @@ private:
     bool linger(Worker& worker, int64_t ms);
     void runProjection(Worker& worker);
     void runReaction(Worker& worker);
-    /// Delivers one event until Ok or dead-lettered; false when stopped first.
-    bool deliver(Worker& worker, const sdk::EventRecord& event);
+    /// The reaction's dead-letter table, retries and delivery engine, from its stored checkpoint.
+    sdk::Status prepareReaction(const std::shared_ptr<Worker>& worker);
+    std::shared_ptr<Worker> reactionNamed(std::string_view name);
     void saveReactionCheckpoint(Worker& worker, uint64_t position);
     uint64_t loadReactionCheckpoint(Worker& worker);
 
@@ -89,6 +97,8 @@ private:
     std::deque<Window> _recent;
     size_t _recentEvents = 0;
     transport::Subscriptions _subscriptions;
+    /// Subscribed reactions by name, for their dead letters (guarded by _mutex).
+    std::map<std::string, std::shared_ptr<Worker>, std::less<>> _reactions;
 };
 
 }  // namespace ordersystem::plugins::inmemory

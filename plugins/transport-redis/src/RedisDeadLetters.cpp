@@ -106,8 +106,9 @@ Result<std::optional<DeadLetter>> RedisDeadLetterStore::find(const std::string& 
 
 Status RedisDeadLetterStore::put(const DeadLetter& letter) noexcept {
     try {
-        auto reply = _core.pool->script(_core.scripts.putDeadLetter, {_hash, _byTime},
-                                        {letter.event.eventId, deadLetterJson(letter), std::to_string(letter.failedAtMs)});
+        auto reply =
+            _core.pool->script(_core.scripts.putDeadLetter, {_hash, _byTime},
+                               {letter.event.eventId, deadLetterJson(letter), std::to_string(letter.failedAtMs)});
         if (!reply) return reply.status();
         if (replyIsError(reply.value().get()))
             return Status(StatusCode::Internal, "storing a dead letter: " + replyString(reply.value().get()));

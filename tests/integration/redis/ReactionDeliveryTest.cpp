@@ -292,7 +292,8 @@ TEST_F(RedisReactionDeliveries, AfterARestartEveryEventIsStillHandledAndNoneAckn
     }
     auto again = node("node-a");
     ASSERT_TRUE(again);
-    ScriptedReaction r(calls, [](const EventRecord&, int) { return Status::ok(); }, DeliveryPolicy{1000, 50, 100});
+    ScriptedReaction r(
+        calls, [](const EventRecord&, int) { return Status::ok(); }, DeliveryPolicy{1000, 50, 100});
     StopOnExit stop{again};
     auto s = again->log().subscribe(r);
     ASSERT_TRUE(s.isOk());
@@ -329,7 +330,8 @@ TEST_F(RedisReactionDeliveries, AReceiverRefusingEverythingDoesNotMakeANodeHoldE
     constexpr int kEvents = 4600;
     for (int64_t order = 1; order <= kEvents; ++order) appendVersion(a->log(), order, 1);
     Calls calls;
-    ScriptedReaction r(calls, [](const EventRecord&, int) { return refused(); }, DeliveryPolicy{1000, 5000, 10000});
+    ScriptedReaction r(
+        calls, [](const EventRecord&, int) { return refused(); }, DeliveryPolicy{1000, 5000, 10000});
     StopOnExit stop{a};
     auto s = a->log().subscribe(r);
     ASSERT_TRUE(s.isOk());

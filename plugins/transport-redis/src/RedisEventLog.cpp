@@ -8,6 +8,7 @@
 
 #include "ProjectionReader.h"
 #include "ReactionWorker.h"
+#include "RedisDeadLetters.h"
 
 namespace ordersystem::plugins::redis {
 
@@ -248,15 +249,8 @@ Result<std::vector<EventRecord>> RedisEventLog::readOrder(int64_t orderId) noexc
         std::vector<EventRecord> events;
         events.reserve(replySize(r));
         for (size_t i = 0; i < replySize(r); ++i) {
-            const std::string item = replyString(replyAt(r, i));
-            const auto space = item.find(' ');
-            if (space == std::string::npos)
-                return Status(StatusCode::Internal,
-                              "order " + std::to_string(orderId) + " has a malformed event entry");
-            auto ev = sdk::eventFromJson(std::string_view(item).substr(space + 1));
-            if (!ev)
-                return Status(StatusCode::Internal, "order " + std::to_string(orderId) + ": " + ev.status().message);
-            ev.value().position = positionOfId(item.substr(0, space));
+            auto ev = eventOfOrderItem(orderId, replyString(replyAt(r, i)));
+            if (!ev) return ev.status();
             events.push_back(std::move(ev.value()));
         }
         return events;
@@ -325,13 +319,58 @@ Result<sdk::SubscriptionId> RedisEventLog::subscribe(sdk::Projection& projection
     }
 }
 
+/// A reaction group as a subscription: stopping it also takes it off the list retryDeadLetter() uses.
+struct RedisEventLog::GroupSubscription final : Subscription {
+    GroupSubscription(RedisEventLog& l, std::shared_ptr<ReactionGroup> g) : log(l), group(std::move(g)) {}
+    void stop() noexcept override {
+        {
+            std::lock_guard<std::mutex> lock(log._reactionsMutex);
+            auto it = log._reactions.find(group->name());
+            if (it != log._reactions.end() && it->second == group) log._reactions.erase(it);
+        }
+        group->stop();
+    }
+    RedisEventLog& log;
+    std::shared_ptr<ReactionGroup> group;
+};
+
 Result<sdk::SubscriptionId> RedisEventLog::subscribe(sdk::Reaction& reaction) noexcept {
     try {
-        auto group = std::make_unique<ReactionGroup>(_core, reaction);
+        auto group = std::make_shared<ReactionGroup>(_core, reaction);
         group->start();
-        return _subscriptions.add(std::move(group));
+        {
+            std::lock_guard<std::mutex> lock(_reactionsMutex);
+            _reactions[group->name()] = group;
+        }
+        return _subscriptions.add(std::make_unique<GroupSubscription>(*this, std::move(group)));
     } catch (const std::exception& e) {
         return Status(StatusCode::Internal, std::string("subscribing a reaction: ") + e.what());
+    }
+}
+
+Result<std::vector<sdk::DeadLetter>> RedisEventLog::deadLetters(std::string_view reaction, size_t limit) noexcept {
+    try {
+        if (reaction.empty()) return Status(StatusCode::InvalidArgument, "no reaction named");
+        return RedisDeadLetterStore(_core, std::string(reaction))
+            .list(std::min(limit, transport::kMaxDeadLettersListed));
+    } catch (const std::exception& e) {
+        return Status(StatusCode::Internal, std::string("listing dead letters: ") + e.what());
+    }
+}
+
+Status RedisEventLog::retryDeadLetter(std::string_view reaction, const std::string& eventId) noexcept {
+    try {
+        std::shared_ptr<ReactionGroup> group;
+        {
+            std::lock_guard<std::mutex> lock(_reactionsMutex);
+            auto it = _reactions.find(reaction);
+            if (it != _reactions.end()) group = it->second;
+        }
+        if (!group)
+            return Status(StatusCode::Unavailable, "reaction " + std::string(reaction) + " does not run on this node");
+        return group->retryDeadLetter(eventId);
+    } catch (const std::exception& e) {
+        return Status(StatusCode::Internal, std::string("retrying a dead letter: ") + e.what());
     }
 }
 

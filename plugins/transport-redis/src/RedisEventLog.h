@@ -37,6 +37,7 @@
 namespace ordersystem::plugins::redis {
 
 using transport::Subscription;
+class ReactionGroup;
 
 class RedisEventLog final : public sdk::EventLog {
 public:
@@ -57,6 +58,10 @@ public:
     sdk::Result<sdk::SubscriptionId> subscribe(sdk::Projection& projection) noexcept override;
     sdk::Result<sdk::SubscriptionId> subscribe(sdk::Reaction& reaction) noexcept override;
     void unsubscribe(sdk::SubscriptionId id) noexcept override;
+    /// From the reaction's dead-letter hash in Redis: the same on every node, subscribed or not.
+    sdk::Result<std::vector<sdk::DeadLetter>> deadLetters(std::string_view reaction, size_t limit) noexcept override;
+    /// Through the DeadLetterRetries of this node's subscription of that reaction.
+    sdk::Status retryDeadLetter(std::string_view reaction, const std::string& eventId) noexcept override;
     sdk::IdempotencyStore& idempotency() noexcept override { return _idempotency; }
     sdk::Membership& membership() noexcept override { return _membership; }
 
@@ -97,6 +102,11 @@ private:
     /// pays the INCRBY round trip), so callers rarely wait for one.
     transport::IdBlockAllocator _ids;
     transport::Subscriptions _subscriptions;
+    struct GroupSubscription;
+    /// The running reaction groups by name, for retryDeadLetter(); shared so that a retry request
+    /// racing an unsubscribe finds a group that is stopped, never one that is gone.
+    std::mutex _reactionsMutex;
+    std::map<std::string, std::shared_ptr<ReactionGroup>, std::less<>> _reactions;
 };
 
 }  // namespace ordersystem::plugins::redis

@@ -99,17 +99,35 @@ end
 return out
 )LUA";
 
+// The order's progress rises with the XACK in one step, so the order's next event can never see
+// this one acknowledged but not counted (or counted but still pending).
 const char* const kAck = R"LUA(
 redis.call('SET', KEYS[2], '1', 'EX', ARGV[3])
+local v = tonumber(ARGV[5])
+if v > tonumber(redis.call('HGET', KEYS[3], ARGV[4]) or '0') then redis.call('HSET', KEYS[3], ARGV[4], ARGV[5]) end
 return redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 )LUA";
 
 const char* const kDeadLetter = R"LUA(
 local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
 if #p == 0 then return 0 end
-redis.call('XADD', KEYS[2], '*', 'entryId', ARGV[2], 'eventId', ARGV[3], 'deliveries', ARGV[5],
-           'reason', ARGV[6], 'node', ARGV[7], 'event', ARGV[4])
-return redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3])
+local v = tonumber(ARGV[7])
+if v > tonumber(redis.call('HGET', KEYS[4], ARGV[6]) or '0') then redis.call('HSET', KEYS[4], ARGV[6], ARGV[7]) end
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+return 1
+)LUA";
+
+const char* const kPutDeadLetter = R"LUA(
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+return 1
+)LUA";
+
+const char* const kRemoveDeadLetter = R"LUA(
+redis.call('ZREM', KEYS[2], ARGV[1])
+return redis.call('HDEL', KEYS[1], ARGV[1])
 )LUA";
 
 const char* const kRaise = R"LUA(
@@ -128,6 +146,8 @@ RedisScripts::RedisScripts()
       liveNodes{"liveNodes", kLiveNodes, ""},
       ack{"ack", kAck, ""},
       deadLetter{"deadLetter", kDeadLetter, ""},
+      putDeadLetter{"putDeadLetter", kPutDeadLetter, ""},
+      removeDeadLetter{"removeDeadLetter", kRemoveDeadLetter, ""},
       raise{"raise", kRaise, ""} {}
 
 }  // namespace ordersystem::plugins::redis

@@ -11,7 +11,10 @@
 //   P:nodes / P:nodes:info     membership: zset nodeId -> last heartbeat (Redis TIME, ms); hash
 //                              nodeId -> "<address>\n<mode>"
 //   P:reaction:<name>:done:<eventId>   marker "delivered" (EX 24 h) for deduplication
-//   P:deadletter:<name>        stream of events a reaction gave up on
+//   P:reaction:<name>:progress hash orderId -> highest version acknowledged or dead-lettered (kept)
+//   P:reaction:<name>:dead-letters       hash eventId -> dead letter JSON
+//   P:reaction:<name>:dead-letters:time  zset eventId by failure time (Unix ms): the listing order
+//   P:deadletter:<name>        stream of dead letters written before the hash existed (read by nobody)
 // Consumer groups on P:log are named after the reaction.
 #pragma once
 
@@ -38,7 +41,13 @@ struct RedisKeys {
     std::string reactionDone(std::string_view reaction, std::string_view eventId) const {
         return prefix + ":reaction:" + std::string(reaction) + ":done:" + std::string(eventId);
     }
-    std::string deadLetter(std::string_view reaction) const { return prefix + ":deadletter:" + std::string(reaction); }
+    std::string reactionProgress(std::string_view reaction) const {
+        return prefix + ":reaction:" + std::string(reaction) + ":progress";
+    }
+    std::string deadLetters(std::string_view reaction) const {
+        return prefix + ":reaction:" + std::string(reaction) + ":dead-letters";
+    }
+    std::string deadLettersByTime(std::string_view reaction) const { return deadLetters(reaction) + ":time"; }
 };
 
 /// The Lua scripts; each is safe to run twice with the same arguments (see ConnectionPool's retry).
@@ -57,12 +66,17 @@ struct RedisScripts {
     LuaScript heartbeat;
     /// KEYS: nodes zset, nodes info hash. ARGV: ttl ms. Returns flat {nodeId, info, lastSeenMs, ...}.
     LuaScript liveNodes;
-    /// KEYS: log stream, done marker. ARGV: group, entry id, ttl seconds. Marks delivered, then XACKs.
+    /// KEYS: log stream, done marker, progress hash. ARGV: group, entry id, ttl seconds, orderId,
+    /// version. Marks delivered, raises the order's progress to version (never lowers it), XACKs.
     LuaScript ack;
-    /// KEYS: log stream, dead-letter stream. ARGV: group, entry id, eventId, event JSON, deliveries,
-    /// reason, nodeId. XADDs to the dead-letter stream and XACKs, atomically (never twice: only if
-    /// the entry is still pending).
+    /// KEYS: log stream, dead-letter hash, dead-letter zset, progress hash. ARGV: group, entry id,
+    /// eventId, dead letter JSON, failedAtMs, orderId, version. Stores the dead letter, raises the
+    /// order's progress and XACKs, atomically; only while the entry is still pending (returns 1), else 0.
     LuaScript deadLetter;
+    /// KEYS: dead-letter hash, dead-letter zset. ARGV: eventId, dead letter JSON, failedAtMs. Inserts or replaces.
+    LuaScript putDeadLetter;
+    /// KEYS: dead-letter hash, dead-letter zset. ARGV: eventId. Removes it (0 when there was none).
+    LuaScript removeDeadLetter;
     /// KEYS: replicated position. ARGV: a position WAIT confirmed. Raises the key to it, never lowers it.
     LuaScript raise;
 };

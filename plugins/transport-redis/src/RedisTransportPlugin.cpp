@@ -51,8 +51,8 @@ Status RedisTransportPlugin::startChecked(sdk::Host& host) {
 
 Status RedisTransportPlugin::loadScripts() {
     RedisScripts& s = _core->scripts;
-    for (LuaScript* script :
-         {&s.append, &s.claim, &s.release, &s.heartbeat, &s.liveNodes, &s.ack, &s.deadLetter, &s.raise}) {
+    for (LuaScript* script : {&s.append, &s.claim, &s.release, &s.heartbeat, &s.liveNodes, &s.ack, &s.deadLetter,
+                              &s.putDeadLetter, &s.removeDeadLetter, &s.raise}) {
         auto reply = _core->pool->command({"SCRIPT", "LOAD", script->body});
         if (!reply) return reply.status();
         if (replyIsError(reply.value().get()) || reply.value()->type != REDIS_REPLY_STRING)

@@ -105,4 +105,14 @@ Result<sdk::EventRecord> eventOfEntry(const StreamEntry& entry) {
     return ev;
 }
 
+Result<sdk::EventRecord> eventOfOrderItem(int64_t orderId, const std::string& item) {
+    const auto space = item.find(' ');
+    if (space == std::string::npos)
+        return Status(StatusCode::Internal, "order " + std::to_string(orderId) + " has a malformed event entry");
+    auto ev = sdk::eventFromJson(std::string_view(item).substr(space + 1));
+    if (!ev) return Status(StatusCode::Internal, "order " + std::to_string(orderId) + ": " + ev.status().message);
+    ev.value().position = positionOfId(item.substr(0, space));
+    return ev;
+}
+
 }  // namespace ordersystem::plugins::redis

@@ -75,5 +75,7 @@ std::vector<StreamEntry> parseEntries(const redisReply* list);
 uint64_t positionOfId(const std::string& id) noexcept;
 /// Parses a stored event document and sets its position.
 sdk::Result<sdk::EventRecord> eventOfEntry(const StreamEntry& entry);
+/// Parses an item of an order's event list ("<position> <event JSON>").
+sdk::Result<sdk::EventRecord> eventOfOrderItem(int64_t orderId, const std::string& item);
 
 }  // namespace ordersystem::plugins::redis

@@ -265,7 +265,7 @@ async function main() {
 }
 
 main().catch((e) => {
-  console.error(String((e && e.stack) || e));
+  console.error(`console browser tests: ${(e && e.message) || e}`);
   stopAll();
   process.exit(1);
 });

@@ -8,7 +8,7 @@ import { accessSync, constants, mkdtempSync, openSync, rmSync, writeFileSync } f
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 const running = new Set();
 
@@ -24,7 +24,7 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 process.on('exit', stopAll);
 
 export function loadPlaywright(workDir) {
-  const require = createRequire(join(workDir, 'package.json'));
+  const require = createRequire(resolve(workDir, 'package.json'));
   try {
     return require('playwright-core');
   } catch (e) {
@@ -33,9 +33,8 @@ export function loadPlaywright(workDir) {
 }
 
 export function findChromium() {
-  const candidates = [process.env.ORDERSYSTEM_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
-  for (const path of candidates) {
-    if (!path) continue;
+  const chosen = process.env.ORDERSYSTEM_CHROMIUM;
+  for (const path of chosen ? [chosen] : ['/usr/bin/chromium', '/usr/bin/chromium-browser']) {
     try {
       accessSync(path, constants.X_OK);
       return path;
@@ -76,7 +75,7 @@ export async function startNode(buildDir, { apiKey = '' } = {}) {
       `[notifications]\nwebhook_url =\n\n[log]\nlevel = warn\n`,
   );
   const log = openSync(join(dir, 'node.log'), 'a');
-  const child = spawn(join(buildDir, 'bin/ordersystem'), [`--config=${join(dir, 'ordersystem.ini')}`], {
+  const child = spawn(resolve(buildDir, 'bin/ordersystem'), [`--config=${join(dir, 'ordersystem.ini')}`], {
     stdio: ['ignore', log, log],
   });
   running.add(child);

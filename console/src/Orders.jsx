@@ -60,7 +60,7 @@ function OrderRow({ order, open }) {
       <td class="wide-only">
         <Time iso={order.createdAt} short />
       </td>
-      <td class="wide-only">
+      <td class="wide-only beside-detail-hidden">
         <Time iso={lastChange(order)} short />
       </td>
     </tr>
@@ -122,7 +122,7 @@ export function OrdersView({ openId, changes }) {
                 <th scope="col" class="wide-only">
                   Created
                 </th>
-                <th scope="col" class="wide-only">
+                <th scope="col" class="wide-only beside-detail-hidden">
                   Last change
                 </th>
               </tr>

@@ -96,8 +96,8 @@ function App() {
   const submitKey = async (key) => {
     setApiKey(key);
     setAccess('probing');
+    setEpoch((n) => n + 1); // the views and the stream start over with the key
     await probe();
-    setEpoch((n) => n + 1);
   };
   const forgetKey = () => {
     setApiKey('');

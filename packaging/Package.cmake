@@ -24,7 +24,7 @@ set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://ordersystem.invalid/")
 set(CPACK_PACKAGE_DESCRIPTION "Order management REST service with CQRS and event sourcing.
 Runs standalone (SQLite event log), distributed over Redis, or as a cluster over NATS
 JetStream. Configured by /etc/ordersystem/ordersystem.ini, run by systemd as the
-ordersystem user; OpenAPI document and Swagger UI at /swagger, Prometheus metrics at /metrics.")
+ordersystem user; web console at /, OpenAPI document and Swagger UI at /swagger, Prometheus metrics at /metrics.")
 set(CPACK_DEBIAN_COMPRESSION_TYPE "gzip")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

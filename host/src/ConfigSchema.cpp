@@ -197,7 +197,8 @@ const std::vector<HostSchema>& hostSchemas() {
            "bytes one stream may hold that its client has not read yet (4096..1073741824); a client that falls "
            "further behind is disconnected (it may reconnect with Last-Event-ID)"},
           {"docs_dir", T::Path, "",
-           "folder with openapi.json and swagger-ui/ served at /openapi.json and /swagger "
+           "folder with openapi.json, swagger-ui/ and console/ served at /openapi.json, /swagger and / (the web "
+           "console) "
            "(empty: <exe dir>/../share/ordersystem)"},
           {"request_timeout_ms", T::Int, "30000",
            "milliseconds a client may take to send a whole request from its first byte, and to take the answer; "

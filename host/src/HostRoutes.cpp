@@ -16,10 +16,11 @@ bool endsWith(const std::string& s, std::string_view suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
-void serveFile(const std::string& path, const std::string& fileName, sdk::HttpResponse& res) {
+void serveFile(const std::string& path, const std::string& fileName, sdk::HttpResponse& res,
+               const char* what = "documentation file") {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-        sdk::writeProblem(res, 404, "Documentation file " + fileName + " is not installed");
+        sdk::writeProblem(res, 404, std::string("The ") + what + " " + fileName + " is not installed");
         return;
     }
     std::ostringstream body;
@@ -59,6 +60,38 @@ void clusterNodes(HostServices& services, sdk::HttpResponse& res) {
         w.endObject();
     }
     w.endArray();
+}
+
+/// GET .../{file}: one file of `folder` named by a single safe name, with `cacheControl` if set.
+/// `what` names the kind of file in the 404s ("console file").
+sdk::RouteHandler folderFile(std::string folder, const char* what, std::string cacheControl = "") {
+    return [folder = std::move(folder), what, cacheControl = std::move(cacheControl)](const sdk::HttpRequest& req,
+                                                                                      sdk::HttpResponse& res) {
+        const std::string* name = req.param("file");
+        if (!name || !safeFileName(*name)) {
+            sdk::writeProblem(res, 404, std::string("No such ") + what + ": a single file name, no folders");
+            return;
+        }
+        serveFile(folder + "/" + *name, *name, res, what);
+        if (res.status == 200 && !cacheControl.empty()) res.setHeader("Cache-Control", cacheControl);
+    };
+}
+
+/// The web console: its page at / (always revalidated, so a new build is picked up) and the files
+/// Vite emits flat under /console/ (content-hashed names, so a day of caching is safe).
+void registerConsoleRoutes(Router& r, const std::string& docsDir) {
+    sdk::RouteOptions page;
+    page.operationId = "console";
+    r.add(
+        "GET", "/",
+        [docsDir](const sdk::HttpRequest&, sdk::HttpResponse& res) {
+            serveFile(docsDir + "/console/index.html", "index.html", res, "console file");
+            res.setHeader("Cache-Control", "no-cache");
+        },
+        page);
+    sdk::RouteOptions file;
+    file.operationId = "consoleFile";
+    r.add("GET", "/console/{file}", folderFile(docsDir + "/console", "console file", "public, max-age=86400"), file);
 }
 
 }  // namespace
@@ -120,17 +153,8 @@ void registerHostRoutes(HostServices& services, const std::string& docsDir) {
     };
     r.add("GET", "/swagger", index, opts("swagger"));
     r.add("GET", "/swagger/", index, opts("swagger"));
-    r.add(
-        "GET", "/swagger/{file}",
-        [docsDir](const sdk::HttpRequest& req, sdk::HttpResponse& res) {
-            const std::string* file = req.param("file");
-            if (!file || !safeFileName(*file)) {
-                sdk::writeProblem(res, 404, "No such documentation file");
-                return;
-            }
-            serveFile(docsDir + "/swagger-ui/" + *file, *file, res);
-        },
-        opts("swaggerFile"));
+    r.add("GET", "/swagger/{file}", folderFile(docsDir + "/swagger-ui", "documentation file"), opts("swaggerFile"));
+    registerConsoleRoutes(r, docsDir);
 }
 
 }  // namespace ordersystem::host

@@ -59,7 +59,8 @@ for f in /usr/bin/ordersystem /usr/lib/ordersystem/plugins/orders.so /usr/lib/or
          /etc/ordersystem/ordersystem.ini /lib/systemd/system/ordersystem.service \
          /usr/share/doc/ordersystem/README.md /usr/share/doc/ordersystem/copyright /usr/share/doc/ordersystem/examples/redis.ini \
          /usr/share/doc/ordersystem/examples/nats.ini /usr/share/ordersystem/openapi.json \
-         /usr/share/ordersystem/swagger-ui/index.html /usr/share/ordersystem/swagger-ui/swagger-ui-bundle.js; do
+         /usr/share/ordersystem/swagger-ui/index.html /usr/share/ordersystem/swagger-ui/swagger-ui-bundle.js \
+         /usr/share/ordersystem/console/index.html; do
   grep -qx "$f" "$work/files" || fail "package lacks $f"
 done
 if grep -q 'fixture' "$work/files"; then fail "test fixture plugins leaked into the package"; fi
@@ -123,6 +124,9 @@ get "/api/orders/$id"; grep -q '"totalAmount":19.98' "$work/body" || fail "GET /
 get /openapi.json; grep -q '"openapi"' "$work/body" || fail "/openapi.json not served from /usr/share/ordersystem"
 get /swagger; grep -q 'swagger-ui-bundle.js' "$work/body" || fail "/swagger not served"
 get /swagger/swagger-ui-bundle.js
+get /; script=$(grep -o '/console/index-[A-Za-z0-9_-]*\.js' "$work/body" | head -1)
+[[ -n "$script" ]] || fail "/ does not serve the web console"
+get "$script"
 get /metrics; grep -q '^ordersystem_build_info{version="'"$version"'"} 1' "$work/body" || fail "/metrics lacks build_info"
 owner=$(stat -c %U /var/lib/ordersystem/events.db 2>/dev/null || echo none)
 [[ $owner == ordersystem ]] || fail "data files belong to '$owner', not ordersystem: $(ls -l /var/lib/ordersystem)"

@@ -218,5 +218,31 @@ TEST_F(HttpServerTest, DocsAreServedFromDocsDirAndMissingOnesAre404) {
     expectProblem(httpGet(_port, "/swagger/..%2Fopenapi.json"), 404);
 }
 
+TEST_F(HttpServerTest, TheConsoleIsServedAtRootWithItsFilesUnderConsoleAndNothingOutsideIt) {
+    startWith();  // docs_dir = docs (relative to the ini folder)
+    expectProblem(httpGet(_port, "/"), 404);
+    ASSERT_EQ(system(("mkdir -p " + _dir.path() + "/docs/console").c_str()), 0);
+    writeFile(_dir.file("docs/console/index.html"), "<html>console</html>");
+    writeFile(_dir.file("docs/console/index-abc.js"), "var a;");
+    writeFile(_dir.file("docs/console/index-abc.css"), "a{}");
+    writeFile(_dir.file("docs/console/favicon.svg"), "<svg/>");
+    writeFile(_dir.file("docs/openapi.json"), "{}");
+    const HttpResult page = httpGet(_port, "/");
+    EXPECT_EQ(page.status, 200);
+    EXPECT_EQ(page.body, "<html>console</html>");
+    EXPECT_MENTIONS(page.header("content-type"), "text/html");
+    EXPECT_EQ(page.header("cache-control"), "no-cache");
+    const HttpResult script = httpGet(_port, "/console/index-abc.js");
+    EXPECT_EQ(script.body, "var a;");
+    EXPECT_MENTIONS(script.header("content-type"), "javascript");
+    EXPECT_MENTIONS(script.header("cache-control"), "max-age=86400");
+    EXPECT_MENTIONS(httpGet(_port, "/console/index-abc.css").header("content-type"), "text/css");
+    EXPECT_EQ(httpGet(_port, "/console/favicon.svg").header("content-type"), "image/svg+xml");
+    expectProblem(httpGet(_port, "/console/missing.js"), 404);
+    expectProblem(httpGet(_port, "/console/..%2Fopenapi.json"), 404);
+    expectProblem(httpGet(_port, "/console/.hidden"), 404);
+    expectProblem(httpGet(_port, "/console/"), 404);
+}
+
 }  // namespace
 }  // namespace ordersystem::host

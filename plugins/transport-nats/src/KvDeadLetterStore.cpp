@@ -1,6 +1,7 @@
 // A reaction's dead letters in a JetStream KV bucket; see KvDeadLetterStore.h.
 #include "KvDeadLetterStore.h"
 
+#include "CnatsGuards.h"
 #include "NatsSettings.h"
 #include "ordersystem/sdk/json.h"
 
@@ -10,16 +11,6 @@ using sdk::Status;
 using sdk::StatusCode;
 
 namespace {
-
-/// Frees a watcher and its entries however the walk ends.
-struct WatcherGuard {
-    kvWatcher* watcher = nullptr;
-    ~WatcherGuard() { kvWatcher_Destroy(watcher); }
-};
-struct EntryGuard {
-    kvEntry* entry = nullptr;
-    ~EntryGuard() { kvEntry_Destroy(entry); }
-};
 
 bool readInt(const sdk::JsonValue& doc, std::string_view name, int64_t* out) {
     const sdk::JsonValue* v = doc.find(name);
@@ -72,13 +63,13 @@ sdk::Result<std::vector<sdk::DeadLetter>> KvDeadLetterStore::list(size_t limit) 
     kvWatchOptions opts;
     kvWatchOptions_Init(&opts);
     opts.IgnoreDeletes = true;
-    WatcherGuard w;
+    KvWatcherGuard w;
     natsStatus s = kvStore_Watch(&w.watcher, _bucket, (_prefix + ">").c_str(), &opts);
     if (s != NATS_OK) return toStatus(s, static_cast<jsErrCode>(0), "cannot list dead letters");
     std::vector<sdk::DeadLetter> out;
     const int64_t timeoutMs = _client.requestOptions().Wait;
     while (out.size() < limit) {
-        EntryGuard e;
+        KvEntryGuard e;
         s = kvWatcher_Next(&e.entry, w.watcher, timeoutMs);
         if (s != NATS_OK) return toStatus(s, static_cast<jsErrCode>(0), "cannot list dead letters");
         if (e.entry == nullptr) break;  // every stored one was seen
@@ -92,7 +83,7 @@ sdk::Result<std::vector<sdk::DeadLetter>> KvDeadLetterStore::list(size_t limit) 
 
 sdk::Result<std::optional<sdk::DeadLetter>> KvDeadLetterStore::find(const std::string& eventId) noexcept {
     if (!_client.connected()) return _client.unavailable("cannot read dead letters");
-    EntryGuard e;
+    KvEntryGuard e;
     const natsStatus s = kvStore_Get(&e.entry, _bucket, key(eventId).c_str());
     if (s == NATS_NOT_FOUND) return std::optional<sdk::DeadLetter>();
     if (s != NATS_OK) return toStatus(s, static_cast<jsErrCode>(0), "cannot read dead letters");
@@ -108,8 +99,8 @@ Status KvDeadLetterStore::put(const sdk::DeadLetter& letter) noexcept {
     try {
         const std::string value = deadLetterToJson(letter);
         uint64_t rev = 0;
-        const natsStatus s = kvStore_Put(&rev, _bucket, key(letter.event.eventId).c_str(), value.data(),
-                                         static_cast<int>(value.size()));
+        const natsStatus s =
+            kvStore_Put(&rev, _bucket, key(letter.event.eventId).c_str(), value.data(), static_cast<int>(value.size()));
         if (s != NATS_OK) return toStatus(s, static_cast<jsErrCode>(0), "cannot store a dead letter");
         return Status::ok();
     } catch (const std::exception& ex) {

@@ -1,6 +1,10 @@
 // A reaction's shared delivery state in KV buckets; see ReactionState.h.
 #include "ReactionState.h"
 
+#include <algorithm>
+#include <cstdlib>
+
+#include "CnatsGuards.h"
 #include "KvBuckets.h"
 
 namespace ordersystem::plugins::nats {
@@ -14,11 +18,6 @@ constexpr int64_t kNanosPerMs = 1000000;
 constexpr int64_t kAttemptsTtlMs = int64_t{7} * 24 * 3600 * 1000;
 /// Compare-and-set rounds before advance() gives up (only a duplicate delivery races it).
 constexpr int kAdvanceRounds = 5;
-
-struct EntryGuard {
-    kvEntry* entry = nullptr;
-    ~EntryGuard() { kvEntry_Destroy(entry); }
-};
 
 /// The decimal value of an entry; -1 when it is not one.
 int64_t number(kvEntry* entry) {
@@ -63,7 +62,7 @@ void ReactionState::close() noexcept {
 std::string ReactionState::eventKey(const std::string& eventId) const { return _consumer + "." + safeName(eventId); }
 
 bool ReactionState::done(const std::string& eventId) {
-    EntryGuard e;
+    KvEntryGuard e;
     return kvStore_Get(&e.entry, _done, eventKey(eventId).c_str()) == NATS_OK;
 }
 
@@ -73,10 +72,11 @@ void ReactionState::markDone(const std::string& eventId) {
 }
 
 sdk::Result<int64_t> ReactionState::progress(int64_t orderId) {
-    EntryGuard e;
+    KvEntryGuard e;
     const natsStatus s = kvStore_Get(&e.entry, _progress, (_consumer + "." + std::to_string(orderId)).c_str());
     if (s == NATS_NOT_FOUND) return int64_t{0};
-    if (s != NATS_OK) return toStatus(s, static_cast<jsErrCode>(0), "cannot read the progress of order " + std::to_string(orderId));
+    if (s != NATS_OK)
+        return toStatus(s, static_cast<jsErrCode>(0), "cannot read the progress of order " + std::to_string(orderId));
     return std::max<int64_t>(0, number(e.entry));
 }
 
@@ -84,7 +84,7 @@ Status ReactionState::advance(int64_t orderId, int64_t version) {
     const std::string key = _consumer + "." + std::to_string(orderId);
     const std::string value = std::to_string(version);
     for (int round = 0; round < kAdvanceRounds; ++round) {
-        EntryGuard e;
+        KvEntryGuard e;
         natsStatus s = kvStore_Get(&e.entry, _progress, key.c_str());
         uint64_t rev = 0;
         if (s == NATS_NOT_FOUND) {
@@ -100,7 +100,7 @@ Status ReactionState::advance(int64_t orderId, int64_t version) {
 }
 
 sdk::Result<int64_t> ReactionState::failedAttempts(const std::string& eventId) {
-    EntryGuard e;
+    KvEntryGuard e;
     const natsStatus s = kvStore_Get(&e.entry, _attempts, eventKey(eventId).c_str());
     if (s == NATS_NOT_FOUND) return int64_t{0};
     if (s != NATS_OK) return toStatus(s, static_cast<jsErrCode>(0), "cannot read the attempts of event " + eventId);

@@ -88,14 +88,8 @@ private:
     DeliveryPolicy _policy;
 };
 
-class NatsReactionDeliveries : public ::testing::Test {
+class NatsReactionDeliveries : public NatsNodesTest {
 protected:
-    void SetUp() override { ASSERT_TRUE(env.ok) << "nats-server could not be started (is it installed?)"; }
-    std::unique_ptr<TestNode> node(const std::string& id, std::map<std::string, std::string> extra = {}) {
-        auto n = startNode(env, id, dir.path(), std::move(extra));
-        EXPECT_TRUE(n);
-        return n;
-    }
     /// Appends versions 1..versions of each order, round-robin over the orders, through log.
     std::map<std::pair<int64_t, int64_t>, std::string> appendOrders(NatsEventLog& log, int64_t firstOrder,
                                                                     int64_t orders, int64_t versions) {
@@ -108,8 +102,6 @@ protected:
             }
         return ids;
     }
-    NatsEnv env;
-    TempDir dir;
 };
 
 /// Counts calls per eventId so a decide function can fail an event a number of times.

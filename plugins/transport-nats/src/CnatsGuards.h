@@ -22,6 +22,14 @@ struct PubAckGuard {
     jsPubAck* ack = nullptr;
     ~PubAckGuard() { jsPubAck_Destroy(ack); }
 };
+struct KvEntryGuard {
+    kvEntry* entry = nullptr;
+    ~KvEntryGuard() { kvEntry_Destroy(entry); }
+};
+struct KvWatcherGuard {
+    kvWatcher* watcher = nullptr;
+    ~KvWatcherGuard() { kvWatcher_Destroy(watcher); }
+};
 struct MetaGuard {
     jsMsgMetaData* meta = nullptr;
     ~MetaGuard() { jsMsgMetaData_Destroy(meta); }

@@ -67,6 +67,7 @@ inline constexpr int64_t kMaxSafeOrderId = (int64_t{1} << 53) - 1;
 class KvIdempotencyStore;
 class KvMembership;
 class ProjectionFeed;
+class ReactionWorker;
 
 /// A running subscription; stop() returns once no callback runs or will run.
 using transport::Subscription;
@@ -99,6 +100,10 @@ public:
     sdk::Result<sdk::SubscriptionId> subscribe(sdk::Projection& projection) noexcept override;
     sdk::Result<sdk::SubscriptionId> subscribe(sdk::Reaction& reaction) noexcept override;
     void unsubscribe(sdk::SubscriptionId id) noexcept override;
+    /// From <stream>_DEADLETTERS, the same on every node (KvDeadLetterStore.h).
+    sdk::Result<std::vector<sdk::DeadLetter>> deadLetters(std::string_view reaction, size_t limit) noexcept override;
+    /// Through this node's worker of that reaction (ReactionWorker.h).
+    sdk::Status retryDeadLetter(std::string_view reaction, const std::string& eventId) noexcept override;
     sdk::IdempotencyStore& idempotency() noexcept override;
     sdk::Membership& membership() noexcept override;
 
@@ -171,6 +176,8 @@ private:
     /// Reserves a block of kIdBlock ids with one publish to the id stream; its first id.
     sdk::Result<int64_t> reserveIdBlock();
     void completeIdempotency(const sdk::AppendRequest& request);
+    /// The dead letters' bucket, opened on first use and kept until stopSubscriptions().
+    sdk::Result<kvStore*> deadLetterBucket();
 
     const Settings& _settings;
     NatsClient& _client;
@@ -205,6 +212,12 @@ private:
     std::mutex _feedMutex;
     std::unique_ptr<ProjectionFeed> _feed;
     transport::Subscriptions _subscriptions;  ///< reactions, and each projection's place in the feed
+    /// This node's reaction workers by subscription, for retryDeadLetter(); a worker leaves before
+    /// it is stopped, and a retry holds the mutex, so it never reaches one being destroyed.
+    std::mutex _reactionsMutex;
+    std::map<sdk::SubscriptionId, ReactionWorker*> _reactions;
+    std::mutex _deadLetterMutex;
+    kvStore* _deadLetterBucket = nullptr;
 };
 
 }  // namespace ordersystem::plugins::nats

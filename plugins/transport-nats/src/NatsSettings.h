@@ -49,6 +49,9 @@ struct Settings {
     std::string idempotencyBucket() const { return stream + "_IDEMPOTENCY"; }
     std::string membershipBucket() const { return stream + "_NODES"; }
     std::string reactionsDoneBucket() const { return stream + "_REACTIONS_DONE"; }
+    std::string reactionsProgressBucket() const { return stream + "_REACTIONS_PROGRESS"; }
+    std::string reactionsAttemptsBucket() const { return stream + "_REACTIONS_ATTEMPTS"; }
+    std::string deadLettersBucket() const { return stream + "_DEADLETTERS"; }
 };
 
 /// The declared keys of [transport.nats] (the descriptor points at this array).

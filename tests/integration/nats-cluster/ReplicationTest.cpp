@@ -13,7 +13,10 @@ std::vector<std::string> pluginStreams(const std::string& stream) {
             stream + "_DEADLETTER",
             "KV_" + stream + "_IDEMPOTENCY",
             "KV_" + stream + "_NODES",
-            "KV_" + stream + "_REACTIONS_DONE"};
+            "KV_" + stream + "_REACTIONS_DONE",
+            "KV_" + stream + "_REACTIONS_PROGRESS",
+            "KV_" + stream + "_REACTIONS_ATTEMPTS",
+            "KV_" + stream + "_DEADLETTERS"};
 }
 
 }  // namespace

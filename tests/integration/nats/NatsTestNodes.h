@@ -121,6 +121,19 @@ inline std::unique_ptr<TestNode> startNode(const NatsEnv& env, const std::string
     return node;
 }
 
+/// Nodes on one nats-server of the test's own (or the shared one).
+class NatsNodesTest : public ::testing::Test {
+protected:
+    void SetUp() override { ASSERT_TRUE(env.ok) << "nats-server could not be started (is it installed?)"; }
+    std::unique_ptr<TestNode> node(const std::string& id, std::map<std::string, std::string> extra = {}) {
+        auto n = startNode(env, id, dir.path(), std::move(extra));
+        EXPECT_TRUE(n);
+        return n;
+    }
+    NatsEnv env;
+    TempDir dir;
+};
+
 /// Appends the OrderCreated event of a new order; fails the test unless Ok.
 inline uint64_t appendNew(NatsEventLog& log, int64_t orderId, const std::string& nodeId = "node-a") {
     AppendRequest req;

@@ -9,17 +9,7 @@ namespace {
 
 constexpr auto kWait = std::chrono::seconds(20);
 
-class NatsSubscriptions : public ::testing::Test {
-protected:
-    void SetUp() override { ASSERT_TRUE(env.ok) << "nats-server could not be started (is it installed?)"; }
-    std::unique_ptr<TestNode> node(const std::string& id, std::map<std::string, std::string> extra = {}) {
-        auto n = startNode(env, id, dir.path(), std::move(extra));
-        EXPECT_TRUE(n);
-        return n;
-    }
-    NatsEnv env;
-    TempDir dir;
-};
+class NatsSubscriptions : public NatsNodesTest {};
 
 /// Positions strictly consecutive, each event once.
 void expectGapFreeAscending(const std::vector<EventRecord>& events, uint64_t firstPosition) {

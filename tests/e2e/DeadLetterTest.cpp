@@ -83,7 +83,7 @@ TEST_F(DeadLetters, ADeadLetterSurvivesARestartAndItsRetryDeliversItOnceAndTakes
                             [&](const WebhookReceiver::Request& r) { return r.idempotencyKey == eventId; }),
               1);
     EXPECT_EQ(post("/api/dead-letters/" + eventId + "/retry").status, 404) << "it is no dead letter any more";
-    EXPECT_EQ(intField(get("/api/orders/" + std::to_string(id)).json(), "orderId"), id);
+    EXPECT_EQ(intField(get("/api/orders/" + std::to_string(id)).json(), "id"), id);
 }
 
 TEST_F(DeadLetters, AMalformedEventIdOrLimitIs400) {

@@ -88,8 +88,7 @@ void addDeadLetterRoutes(sdk::Router& router, sdk::EventLog& log, std::string_vi
     listOptions.operationId = "listDeadLetters";
     router.add(
         "GET", "/api/dead-letters",
-        [&log, name](const sdk::HttpRequest& req, sdk::HttpResponse& res) { list(log, name, req, res); },
-        listOptions);
+        [&log, name](const sdk::HttpRequest& req, sdk::HttpResponse& res) { list(log, name, req, res); }, listOptions);
     sdk::RouteOptions retryOptions;
     retryOptions.operationId = "retryDeadLetter";
     router.add(

@@ -60,7 +60,7 @@ bool ReactionScheduler::add(const sdk::EventRecord& event) {
     }
     if (_stopping) return false;
     const uint64_t last = _checkpoint + _window.size();
-    if (event.position <= last) return true;  // held or done already
+    if (event.position <= last) return true;                                   // held or done already
     _window.resize(static_cast<size_t>(event.position - _checkpoint - 1), 1);  // a gap has nothing to deliver
     _window.push_back(0);
     ++_held;

@@ -105,12 +105,12 @@ private:
     std::unordered_map<int64_t, Fifo> _orders;
     std::priority_queue<Due, std::vector<Due>, std::greater<Due>> _due;  ///< each waiting head once
     size_t _held = 0;                                                    ///< events held, not done
-    uint64_t _checkpoint;                  ///< every position up to it is done
-    std::deque<uint8_t> _window;           ///< positions after _checkpoint: 1 = done
-    uint64_t _saved;                       ///< the checkpoint stored last
-    bool _saving = false;                  ///< a thread is storing the checkpoint
-    Clock::time_point _lastWaitingLog{};   ///< throttles noteWaiting()
-    Clock::time_point _lastFullLog{};      ///< throttles the "reading pauses" line
+    uint64_t _checkpoint;                                                ///< every position up to it is done
+    std::deque<uint8_t> _window;                                         ///< positions after _checkpoint: 1 = done
+    uint64_t _saved;                                                     ///< the checkpoint stored last
+    bool _saving = false;                                                ///< a thread is storing the checkpoint
+    Clock::time_point _lastWaitingLog{};                                 ///< throttles noteWaiting()
+    Clock::time_point _lastFullLog{};                                    ///< throttles the "reading pauses" line
     std::vector<std::thread> _threads;
 };
 

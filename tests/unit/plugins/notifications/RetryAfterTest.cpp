@@ -28,8 +28,9 @@ TEST(RetryAfter, MoreThanADayIsADay) {
 }
 
 TEST(RetryAfter, AnythingElseIsIgnored) {
-    for (const char* bad : {"", " ", "-5", "1.5", "5s", "soon", "Sun, 06 Nov 1994 08:49:37 UTC",
-                            "Sunday, 06-Nov-94 08:49:37 GMT", "Sun Nov  6 08:49:37 1994", "Sun, 32 Nov 1994 08:49:37 GMT",
-                            "Xyz, 06 Nov 1994 08:49:37 GMT", "Sun, 06 Foo 1994 08:49:37 GMT"})
+    for (const char* bad :
+         {"", " ", "-5", "1.5", "5s", "soon", "Sun, 06 Nov 1994 08:49:37 UTC", "Sunday, 06-Nov-94 08:49:37 GMT",
+          "Sun Nov  6 08:49:37 1994", "Sun, 32 Nov 1994 08:49:37 GMT", "Xyz, 06 Nov 1994 08:49:37 GMT",
+          "Sun, 06 Foo 1994 08:49:37 GMT"})
         EXPECT_EQ(parseRetryAfterMs(bad, kNow), -1) << bad;
 }

@@ -110,7 +110,8 @@ std::string eventIdOf(LogFixture& f, int64_t orderId, int64_t version) {
 
 TEST(InMemoryDeliveries, AnEventTheReceiverKeepsRefusingDoesNotHoldBackOtherOrdersAndItsOwnLaterEventsWait) {
     LogFixture f;
-    f.start({{"reaction_retry_initial_ms", "10"}, {"reaction_retry_max_ms", "30"}, {"reaction_max_deliveries", "1000"}});
+    f.start(
+        {{"reaction_retry_initial_ms", "10"}, {"reaction_retry_max_ms", "30"}, {"reaction_max_deliveries", "1000"}});
     OrderReaction reaction;
     std::atomic<bool> receiverBack{false};
     const int64_t a = f.appendOrder(1);
@@ -288,7 +289,8 @@ TEST(InMemoryDeliveries, AFailuresRetryAfterIsWaitedOutBeforeTheNextAttempt) {
 
 TEST(InMemoryDeliveries, AfterARestartEveryEventNotYetDoneIsDeliveredAgain) {
     LogFixture f;
-    f.start({{"reaction_retry_initial_ms", "10"}, {"reaction_retry_max_ms", "20"}, {"reaction_max_deliveries", "1000"}});
+    f.start(
+        {{"reaction_retry_initial_ms", "10"}, {"reaction_retry_max_ms", "20"}, {"reaction_max_deliveries", "1000"}});
     const int64_t a = f.appendOrder(1);
     const int64_t b = f.appendOrder(1);
     {

@@ -17,13 +17,13 @@ const sdk::ConfigKeySpec kConfigKeys[] = {
      "milliseconds a read model that keeps up waits after a batch to gather more commits (0..1000; 0: wakes for "
      "every commit); a read waiting for its own write may wait this much longer"},
     {"reaction_max_deliveries", sdk::ConfigType::Int, "25",
-     "deliveries of one event to a reaction (the webhook), the first included, before it becomes a dead letter "
-     "(at least 1)"},
+     "for a reaction without a retry schedule of its own (the webhook uses [notifications] max_attempts): "
+     "deliveries of one event, the first included, before it becomes a dead letter (at least 1)"},
     {"reaction_retry_initial_ms", sdk::ConfigType::Int, "200",
-     "milliseconds before the second delivery of an event a reaction failed; the pause doubles after each failure "
+     "for a reaction without a retry schedule of its own (the webhook uses [notifications] retry_initial_ms): milliseconds before the second delivery of an event a reaction failed; the pause doubles after each failure "
      "up to reaction_retry_max_ms (at least 1)"},
     {"reaction_retry_max_ms", sdk::ConfigType::Int, "30000",
-     "longest pause in milliseconds between two deliveries of one event (at least reaction_retry_initial_ms)"},
+     "for a reaction without a retry schedule of its own (the webhook uses [notifications] retry_max_ms): longest pause in milliseconds between two deliveries of one event (at least reaction_retry_initial_ms)"},
     {"reaction_workers", sdk::ConfigType::Int, "4",
      "delivery threads per reaction (the webhook) (1..64): so many receivers may be slow at once before other "
      "orders' events wait"},

@@ -44,13 +44,14 @@ const sdk::ConfigKeySpec kKeys[] = {
      "milliseconds a delivery may run before JetStream hands the event to a reaction again, on any node "
      "(200..3600000); keep it above [notifications] timeout_ms"},
     {"reaction_max_deliveries", sdk::ConfigType::Int, "25",
-     "deliveries of one event to a reaction, the first included, before it becomes a dead letter (1..10000)"},
+     "for a reaction without a retry schedule of its own (the webhook uses [notifications] max_attempts): "
+     "deliveries of one event, the first included, before it becomes a dead letter (1..10000)"},
     {"reaction_workers", sdk::ConfigType::Int, "2", "delivery threads per reaction (the webhook) on this node (1..64)"},
     {"reaction_retry_base_ms", sdk::ConfigType::Int, "500",
-     "milliseconds before an event a reaction failed is delivered again; doubles per failure up to "
+     "for a reaction without a retry schedule of its own (the webhook uses [notifications] retry_initial_ms): milliseconds before an event a reaction failed is delivered again; doubles per failure up to "
      "reaction_retry_max_ms (1..3600000)"},
     {"reaction_retry_max_ms", sdk::ConfigType::Int, "30000",
-     "longest pause in milliseconds between deliveries of one event (1..3600000)"},
+     "for a reaction without a retry schedule of its own (the webhook uses [notifications] retry_max_ms): longest pause in milliseconds between deliveries of one event (1..3600000)"},
     {"projection_batch", sdk::ConfigType::Int, "256", "most events a read model applies in one transaction (1..10000)"},
 };
 

@@ -49,14 +49,15 @@ const ConfigKeySpec kKeys[] = {
      "longest blocking read in milliseconds while waiting for new events (1..10000); bounds how long stopping takes"},
     {"reaction_workers", ConfigType::Int, "2", "delivery threads per reaction (the webhook) on this node (1..64)"},
     {"reaction_max_deliveries", ConfigType::Int, "25",
-     "deliveries of one event to a reaction, the first included, before it becomes a dead letter (1..1000000)"},
+     "for a reaction without a retry schedule of its own (the webhook uses [notifications] max_attempts): "
+     "deliveries of one event, the first included, before it becomes a dead letter (1..1000000)"},
     {"reaction_claim_idle_ms", ConfigType::Int, "15000",
      "milliseconds after which another node takes over the deliveries a silent node left pending (10..86400000)"},
     {"reaction_retry_ms", ConfigType::Int, "1000",
-     "milliseconds before an event a reaction failed is delivered again; doubles per failure up to "
+     "for a reaction without a retry schedule of its own (the webhook uses [notifications] retry_initial_ms): milliseconds before an event a reaction failed is delivered again; doubles per failure up to "
      "reaction_retry_max_ms (1..3600000)"},
     {"reaction_retry_max_ms", ConfigType::Int, "10000",
-     "longest pause in milliseconds between deliveries of one event (1..86400000)"},
+     "for a reaction without a retry schedule of its own (the webhook uses [notifications] retry_max_ms): longest pause in milliseconds between deliveries of one event (1..86400000)"},
     {"stream_maxlen", ConfigType::Int, "0",
      "0: keep the whole stream, it is the event log | N: trim it to about N entries, losing the history new nodes "
      "and rebuilt read models need"},

@@ -10,48 +10,8 @@ namespace ordersystem::plugins::nats {
 using sdk::Status;
 using sdk::StatusCode;
 
-namespace {
-
-bool readInt(const sdk::JsonValue& doc, std::string_view name, int64_t* out) {
-    const sdk::JsonValue* v = doc.find(name);
-    return v != nullptr && v->asInt64(out);
-}
-
-}  // namespace
-
-std::string deadLetterToJson(const sdk::DeadLetter& letter) {
-    std::string out;
-    sdk::JsonWriter w(out);
-    w.beginObject();
-    w.key("event").raw(sdk::toJson(letter.event));
-    w.key("position").value(letter.event.position);
-    w.key("attempts").value(letter.attempts);
-    w.key("lastError").value(letter.lastError);
-    w.key("failedAtMs").value(letter.failedAtMs);
-    w.endObject();
-    return out;
-}
-
-sdk::Result<sdk::DeadLetter> deadLetterFromJson(std::string_view json) {
-    auto doc = sdk::parseJson(json);
-    if (!doc) return doc.status();
-    const sdk::JsonValue* event = doc->find("event");
-    const sdk::JsonValue* error = doc->find("lastError");
-    sdk::DeadLetter letter;
-    int64_t position = 0;
-    if (event == nullptr || !event->isObject() || error == nullptr || !error->isString() ||
-        !readInt(*doc, "position", &position) || position < 0 || !readInt(*doc, "attempts", &letter.attempts) ||
-        !readInt(*doc, "failedAtMs", &letter.failedAtMs))
-        return Status(StatusCode::InvalidArgument, "not a dead letter");
-    std::string eventJson;
-    sdk::JsonWriter(eventJson).value(*event);
-    auto record = sdk::eventFromJson(eventJson);
-    if (!record) return record.status();
-    letter.event = std::move(*record);
-    letter.event.position = static_cast<uint64_t>(position);
-    letter.lastError = error->asString();
-    return letter;
-}
+using transport::deadLetterFromJson;
+using transport::deadLetterToJson;
 
 KvDeadLetterStore::KvDeadLetterStore(NatsClient& client, kvStore* bucket, const std::string& reaction)
     : _client(client), _bucket(bucket), _prefix(safeName(reaction) + ".") {}

@@ -32,8 +32,4 @@ private:
     const std::string _prefix;  ///< "<reaction>."
 };
 
-/// The value stored for a dead letter, and back (InvalidArgument on anything else).
-std::string deadLetterToJson(const sdk::DeadLetter& letter);
-sdk::Result<sdk::DeadLetter> deadLetterFromJson(std::string_view json);
-
 }  // namespace ordersystem::plugins::nats

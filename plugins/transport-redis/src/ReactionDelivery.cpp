@@ -117,8 +117,8 @@ bool ReactionWorker::deadLetter(RedisConnection& c, const StreamEntry& entry, co
     auto reply =
         runScript(c, _core.scripts.deadLetter,
                   {_core.keys.log, where, _core.keys.deadLettersByTime(_name), _core.keys.reactionProgress(_name)},
-                  {_name, entry.id, event->eventId, deadLetterJson(letter), std::to_string(letter.failedAtMs),
-                   std::to_string(event->orderId), std::to_string(event->version)});
+                  {_name, entry.id, event->eventId, transport::deadLetterToJson(letter),
+                   std::to_string(letter.failedAtMs), std::to_string(event->orderId), std::to_string(event->version)});
     if (!reply) return fail(reply.status());
     const redisReply* r = reply.value().get();
     if (_link.refusedAsReplica(r)) return false;

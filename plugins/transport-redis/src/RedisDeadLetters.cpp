@@ -15,44 +15,7 @@ using sdk::StatusCode;
 namespace {
 /// Longer eventIds are not ours (UUIDs): answered as absent without asking Redis.
 constexpr size_t kMaxEventIdLength = 200;
-
-int64_t intMember(const sdk::JsonValue& doc, std::string_view name) {
-    int64_t n = 0;
-    const sdk::JsonValue* v = doc.find(name);
-    return v && v->asInt64(&n) ? n : 0;
-}
 }  // namespace
-
-std::string deadLetterJson(const DeadLetter& letter) {
-    std::string out;
-    sdk::JsonWriter w(out);
-    w.beginObject();
-    w.key("event").raw(sdk::toJson(letter.event));
-    w.key("position").value(letter.event.position);
-    w.key("attempts").value(letter.attempts);
-    w.key("lastError").value(letter.lastError);
-    w.key("failedAtMs").value(letter.failedAtMs);
-    w.endObject();
-    return out;
-}
-
-Result<DeadLetter> deadLetterFromJson(std::string_view json) {
-    auto doc = sdk::parseJson(json);
-    if (!doc) return doc.status();
-    const sdk::JsonValue* event = doc.value().find("event");
-    if (!event || !event->isObject()) return Status(StatusCode::InvalidArgument, "a dead letter without its event");
-    std::string eventJson;
-    sdk::JsonWriter(eventJson).value(*event);
-    auto ev = sdk::eventFromJson(eventJson);
-    if (!ev) return ev.status();
-    DeadLetter letter;
-    letter.event = std::move(ev.value());
-    letter.event.position = static_cast<uint64_t>(intMember(doc.value(), "position"));
-    letter.attempts = intMember(doc.value(), "attempts");
-    letter.failedAtMs = intMember(doc.value(), "failedAtMs");
-    if (const sdk::JsonValue* e = doc.value().find("lastError"); e && e->isString()) letter.lastError = e->asString();
-    return letter;
-}
 
 RedisDeadLetterStore::RedisDeadLetterStore(TransportCore& core, std::string reaction)
     : _core(core), _hash(core.keys.deadLetters(reaction)), _byTime(core.keys.deadLettersByTime(reaction)) {}
@@ -74,7 +37,7 @@ Result<std::vector<DeadLetter>> RedisDeadLetterStore::list(size_t limit) noexcep
         if (replyIsError(v)) return Status(StatusCode::Internal, "reading dead letters: " + replyString(v));
         for (size_t i = 0; i < replySize(v); ++i) {
             if (replyIsNil(replyAt(v, i))) continue;  // removed between the two reads
-            auto letter = deadLetterFromJson(replyString(replyAt(v, i)));
+            auto letter = transport::deadLetterFromJson(replyString(replyAt(v, i)));
             if (!letter) {
                 _core.logger->warn("transport-redis: dead letter " + argv[i + 2] + " in " + _hash +
                                    " is unreadable: " + letter.status().message);
@@ -96,7 +59,7 @@ Result<std::optional<DeadLetter>> RedisDeadLetterStore::find(const std::string& 
         const redisReply* r = reply.value().get();
         if (replyIsError(r)) return Status(StatusCode::Internal, "reading a dead letter: " + replyString(r));
         if (replyIsNil(r)) return std::optional<DeadLetter>();
-        auto letter = deadLetterFromJson(replyString(r));
+        auto letter = transport::deadLetterFromJson(replyString(r));
         if (!letter) return Status(StatusCode::Internal, "dead letter " + eventId + ": " + letter.status().message);
         return std::optional<DeadLetter>(std::move(letter.value()));
     } catch (const std::exception& e) {
@@ -106,9 +69,9 @@ Result<std::optional<DeadLetter>> RedisDeadLetterStore::find(const std::string& 
 
 Status RedisDeadLetterStore::put(const DeadLetter& letter) noexcept {
     try {
-        auto reply =
-            _core.pool->script(_core.scripts.putDeadLetter, {_hash, _byTime},
-                               {letter.event.eventId, deadLetterJson(letter), std::to_string(letter.failedAtMs)});
+        auto reply = _core.pool->script(
+            _core.scripts.putDeadLetter, {_hash, _byTime},
+            {letter.event.eventId, transport::deadLetterToJson(letter), std::to_string(letter.failedAtMs)});
         if (!reply) return reply.status();
         if (replyIsError(reply.value().get()))
             return Status(StatusCode::Internal, "storing a dead letter: " + replyString(reply.value().get()));

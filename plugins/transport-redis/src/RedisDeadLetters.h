@@ -13,10 +13,6 @@
 
 namespace ordersystem::plugins::redis {
 
-/// The stored form of a dead letter, and back.
-std::string deadLetterJson(const sdk::DeadLetter& letter);
-sdk::Result<sdk::DeadLetter> deadLetterFromJson(std::string_view json);
-
 class RedisDeadLetterStore final : public transport::DeadLetterStore {
 public:
     RedisDeadLetterStore(TransportCore& core, std::string reaction);

@@ -3,6 +3,7 @@
 // after max deliveries, named in the log and counted.
 #include <gtest/gtest.h>
 
+#include <set>
 #include <string>
 #include <vector>
 
@@ -43,15 +44,20 @@ struct FlakyProjection final : ordersystem::sdk::Projection {
 struct FlakyReaction final : ordersystem::sdk::Reaction {
     int failuresLeft = 0;
     int handled = 0;
+    int64_t retryAfterMs = 0;                   ///< what each failure asks for
+    ordersystem::sdk::DeliveryPolicy policy{};  ///< the reaction's own schedule (zeros: none)
     std::string_view reactionName() const noexcept override { return "webhooks"; }
     Status handle(const EventRecord&) noexcept override {
         ++handled;
         if (failuresLeft > 0) {
             --failuresLeft;
-            return Status(StatusCode::Unavailable, "receiver down");
+            Status failed(StatusCode::Unavailable, "receiver down");
+            failed.retryAfterMs = retryAfterMs;
+            return failed;
         }
         return Status::ok();
     }
+    ordersystem::sdk::DeliveryPolicy deliveryPolicy() const noexcept override { return policy; }
 };
 
 size_t warnings(const FakeLogger& logger) {
@@ -102,14 +108,58 @@ TEST(ReactionDeliveries, AFailedEventIsRetriedWithDoublingWaitsUntilItIsHandled)
     const EventRecord event = makeEvent(7, 1);
     auto first = deliveries.deliver(event, 1);
     EXPECT_EQ(first.next, ReactionDeliveries::Next::Retry);
-    EXPECT_EQ(first.retryInMs, 200);
+    EXPECT_GE(first.retryInMs, 100) << "jitter keeps at least half the wait";
+    EXPECT_LE(first.retryInMs, 200);
     auto second = deliveries.deliver(event, 2);
     EXPECT_EQ(second.next, ReactionDeliveries::Next::Retry);
-    EXPECT_EQ(second.retryInMs, 400);
+    EXPECT_GE(second.retryInMs, 200);
+    EXPECT_LE(second.retryInMs, 400);
     EXPECT_EQ(deliveries.deliver(event, 3).next, ReactionDeliveries::Next::Acknowledge);
     EXPECT_TRUE(logger.contains("reaction webhooks: delivery 1/5 of event " + event.eventId));
     EXPECT_EQ(warnings(logger), 1u);  // the first failure; the next is logged at delivery 5
     EXPECT_EQ(deliveries.retryDelayMs(4), 1000);
+}
+
+TEST(ReactionDeliveries, EventsFailingTogetherDoNotAllComeBackAtTheSameMoment) {
+    FlakyReaction reaction;
+    reaction.failuresLeft = 1000;
+    FakeLogger logger;
+    FakeMetrics metrics;
+    ReactionDeliveries deliveries(reaction, ReactionPolicy{25, 1000, 30000}, logger, metrics);
+    std::set<int64_t> waits;
+    for (int i = 0; i < 200; ++i) {
+        const auto outcome = deliveries.deliver(makeEvent(i + 1, 1), 3);
+        ASSERT_EQ(outcome.next, ReactionDeliveries::Next::Retry);
+        ASSERT_GE(outcome.retryInMs, 2000);
+        ASSERT_LE(outcome.retryInMs, 4000);
+        waits.insert(outcome.retryInMs);
+    }
+    EXPECT_GT(waits.size(), 50u) << "the third delivery's waits should spread over 2-4 s";
+}
+
+TEST(ReactionDeliveries, AReceiversRetryAfterIsWaitedOutUpToAnHour) {
+    FlakyReaction reaction;
+    reaction.failuresLeft = 2;
+    FakeLogger logger;
+    FakeMetrics metrics;
+    ReactionDeliveries deliveries(reaction, ReactionPolicy{5, 200, 1000}, logger, metrics);
+    reaction.retryAfterMs = 7000;
+    EXPECT_EQ(deliveries.deliver(makeEvent(1, 1), 1).retryInMs, 7000);
+    reaction.retryAfterMs = 10LL * 3600 * 1000;
+    EXPECT_EQ(deliveries.deliver(makeEvent(1, 1), 2).retryInMs, 3600LL * 1000);
+}
+
+TEST(ReactionDeliveries, TheReactionsOwnScheduleWinsOverTheTransportsWhereItSaysSomething) {
+    FlakyReaction reaction;
+    reaction.policy = {3, 50, 0};
+    FakeLogger logger;
+    FakeMetrics metrics;
+    ReactionDeliveries deliveries(reaction, ReactionPolicy{25, 200, 30000}, logger, metrics);
+    EXPECT_EQ(deliveries.policy().maxDeliveries, 3);
+    EXPECT_EQ(deliveries.policy().retryInitialMs, 50);
+    EXPECT_EQ(deliveries.policy().retryMaxMs, 30000) << "a zero keeps the transport's setting";
+    reaction.failuresLeft = 5;
+    EXPECT_EQ(deliveries.deliver(makeEvent(1, 1), 3).next, ReactionDeliveries::Next::DeadLetter);
 }
 
 TEST(ReactionDeliveries, AnEventStillFailingAtMaxDeliveriesIsGivenUpOnNamedInTheLogAndCounted) {

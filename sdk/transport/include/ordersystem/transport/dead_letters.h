@@ -17,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -41,6 +42,12 @@ public:
 
 /// At most this many dead letters are listed by one request.
 inline constexpr size_t kMaxDeadLettersListed = 1000;
+
+/// How a store that keeps text keeps a dead letter:
+/// {"event":<the event document>,"position":N,"attempts":N,"lastError":"...","failedAtMs":N}.
+std::string deadLetterToJson(const sdk::DeadLetter& letter);
+/// The same back; InvalidArgument on anything else.
+sdk::Result<sdk::DeadLetter> deadLetterFromJson(std::string_view json);
 
 class DeadLetterRetries {
 public:

@@ -5,7 +5,8 @@
 #                 sanitizers change by design;
 #   TSan:         the concurrency units: event loop and worker pool (with the conformance table,
 #                 plain and TLS, and the limits), group commit, the asynchronous append and
-#                 create pipelines, the mediator.
+#                 create pipelines, the mediator, the standalone reaction engine, dead-letter
+#                 retries and the event stream's hub.
 #   tests/sanitize.sh [asan|tsan|all (default)]
 # Any report fails the run (halt_on_error); ctest prints its summary line for each.
 set -euo pipefail
@@ -26,10 +27,11 @@ if [[ $which == all || $which == asan ]]; then
 fi
 
 if [[ $which == all || $which == tsan ]]; then
-  targets=(host_unit_tests host_service_unit_tests transport-inmemory_unit_tests orders_unit_tests sdk_unit_tests)
+  targets=(host_unit_tests host_service_unit_tests transport-inmemory_unit_tests orders_unit_tests sdk_unit_tests
+           transport_kit_unit_tests)
   cmake -S . -B build-tsan "${common[@]}" -DORDERSYSTEM_SANITIZE=thread >/dev/null
   cmake --build build-tsan -j2 --target "${targets[@]}"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-    ctest --test-dir build-tsan -R '^(EventLoopTest|HttpServerTest|Listeners/Conformance|HttpLimitsTest|SecurityTest|InMemoryAppend|InMemoryAsyncAppend|InMemoryProjection|InMemoryReaction|AsyncCreate|Mediator)\.' \
+    ctest --test-dir build-tsan -R '^(EventLoopTest|HttpServerTest|Listeners/Conformance|HttpLimitsTest|SecurityTest|InMemoryAppend|InMemoryAsyncAppend|InMemoryProjection|InMemoryReaction|InMemoryDeliveries|DeadLetterRetries|EventHub|AsyncCreate|Mediator)\.' \
       --output-on-failure --timeout 600
 fi

@@ -62,6 +62,8 @@ sdk::Status EventHub::apply(const std::vector<sdk::EventRecord>& batch) noexcept
                 _ring.pop_front();
             }
             ++_generation;
+            // Nobody to feed: the fan-out thread sleeps on (subscribe() wakes it).
+            if (_subscribers.empty()) return sdk::Status::ok();
         }
         _wake.notify_one();
         return sdk::Status::ok();

@@ -1,6 +1,7 @@
 // W3C Trace Context, https://www.w3.org/TR/trace-context/#traceparent-header (see trace.h).
 #include "ordersystem/sdk/trace.h"
 
+#include "Random.h"
 #include "ordersystem/sdk/util.h"
 
 namespace ordersystem::sdk {
@@ -19,13 +20,12 @@ bool hexField(std::string_view field, bool nonZero) noexcept {
     return !field.empty() && !(nonZero && zero);
 }
 
-/// `count` random lower-case hex digits (at most 32), from the SDK's UUID generator.
-std::string randomHex(size_t count) {
-    std::string hex;
-    for (const char c : newUuid())
-        if (c != '-') hex.push_back(c);
-    hex.resize(count);
-    return hex;
+/// Appends 16 random lower-case hex digits, none of them a format call: every request without a
+/// traceparent gets a new one.
+void appendRandomHex16(std::string& out) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    uint64_t word = detail::randomWord();
+    for (int i = 0; i < 16; ++i, word >>= 4) out.push_back(kHex[word & 0xF]);
 }
 
 }  // namespace
@@ -43,12 +43,22 @@ std::string parseTraceparent(std::string_view v) {
     return out;
 }
 
-std::string newTraceparent() { return "00-" + randomHex(32) + "-" + randomHex(16) + "-01"; }
+std::string newTraceparent() {
+    std::string out;
+    out.reserve(kLength);
+    out.append("00-");
+    appendRandomHex16(out);
+    appendRandomHex16(out);
+    out.push_back('-');
+    appendRandomHex16(out);
+    out.append("-01");
+    return out;
+}
 
 std::string childTraceparent(std::string_view parent) {
     if (traceIdOf(parent).empty()) return newTraceparent();
     std::string out(parent.substr(0, 36));
-    out.append(randomHex(16));
+    appendRandomHex16(out);
     out.append(parent.substr(52, 3));
     return out;
 }

@@ -1,6 +1,8 @@
 // Clocks, timestamps, UUIDs, thread priority and problem documents (see ordersystem/sdk/util.h).
 #include "ordersystem/sdk/util.h"
 
+#include "Random.h"
+
 #include <pthread.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -260,14 +262,18 @@ void nameThisThread(std::string_view name) noexcept {
     (void)pthread_setname_np(pthread_self(), buf);
 }
 
-std::string newUuid() {
+uint64_t detail::randomWord() noexcept {
     thread_local std::mt19937_64 engine([] {
         std::random_device rd;
         std::seed_seq seq{rd(), rd(), rd(), rd(), rd(), rd()};
         return std::mt19937_64(seq);
     }());
-    uint64_t hi = engine();
-    uint64_t lo = engine();
+    return engine();
+}
+
+std::string newUuid() {
+    uint64_t hi = detail::randomWord();
+    uint64_t lo = detail::randomWord();
     hi = (hi & 0xFFFFFFFFFFFF0FFFULL) | 0x0000000000004000ULL;  // version 4
     lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // variant 10
     char buf[40];

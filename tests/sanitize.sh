@@ -17,7 +17,7 @@ common=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DORDERSYSTEM_BUILD_BENCH=OFF)
 if [[ $which == all || $which == asan ]]; then
   targets=(sdk_unit_tests sqlite_unit_tests host_unit_tests host_service_unit_tests orders_unit_tests
            analytics_unit_tests notifications_unit_tests transport-inmemory_unit_tests transport_nats_unit_tests
-           transport_redis_unit_tests e2e_standalone_tests service_api_tests swagger_ui)
+           transport_redis_unit_tests e2e_standalone_tests service_api_tests swagger_ui console)
   cmake -S . -B build-asan "${common[@]}" -DORDERSYSTEM_SANITIZE=address,undefined >/dev/null
   cmake --build build-asan -j2 --target "${targets[@]}"
   # Poco and the brokers' client libraries are not instrumented; leaks at exit in their

@@ -283,6 +283,21 @@ std::string newUuid() {
     return buf;
 }
 
+bool parseLimitParam(const HttpRequest& request, int64_t defaultLimit, int64_t maxLimit, int64_t* limit) noexcept {
+    *limit = defaultLimit;
+    const std::string* raw = request.query("limit");
+    if (!raw) return true;
+    if (raw->empty() || raw->size() > 4) return false;
+    int64_t v = 0;
+    for (const char c : *raw) {
+        if (c < '0' || c > '9') return false;
+        v = v * 10 + (c - '0');
+    }
+    if (v < 1 || v > maxLimit) return false;
+    *limit = v;
+    return true;
+}
+
 const char* reasonPhrase(int status) noexcept {
     switch (status) {
     case 200: return "OK";

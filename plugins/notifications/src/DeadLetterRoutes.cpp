@@ -9,25 +9,9 @@ namespace {
 constexpr int64_t kDefaultLimit = 100;
 constexpr int64_t kMaxLimit = 1000;
 
-/// limit=1..1000; false when present and anything else.
-bool parseLimit(const sdk::HttpRequest& req, int64_t* limit) {
-    *limit = kDefaultLimit;
-    const std::string* raw = req.query("limit");
-    if (!raw) return true;
-    if (raw->empty() || raw->size() > 4) return false;
-    int64_t v = 0;
-    for (const char c : *raw) {
-        if (c < '0' || c > '9') return false;
-        v = v * 10 + (c - '0');
-    }
-    if (v < 1 || v > kMaxLimit) return false;
-    *limit = v;
-    return true;
-}
-
 void list(sdk::EventLog& log, const std::string& reaction, const sdk::HttpRequest& req, sdk::HttpResponse& res) {
     int64_t limit = 0;
-    if (!parseLimit(req, &limit)) {
+    if (!sdk::parseLimitParam(req, kDefaultLimit, kMaxLimit, &limit)) {
         sdk::writeProblem(res, 400, "Invalid query", {{"limit", "limit must be an integer from 1 to 1000"}});
         return;
     }

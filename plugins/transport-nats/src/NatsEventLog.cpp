@@ -151,26 +151,31 @@ void NatsEventLog::checkIdCounter() {
 }
 
 sdk::Result<int64_t> NatsEventLog::reserveIdBlock() {
-    for (int attempt = 0; attempt < 2; ++attempt) {
-        if (!_client.connected()) return _client.unavailable("cannot allocate an order id");
-        jsPubOptions po;
-        jsPubOptions_Init(&po);
-        po.MaxWait = _settings.requestTimeoutMs;
-        PubAckGuard ack;
-        jsErrCode jerr = static_cast<jsErrCode>(0);
-        const natsStatus s = js_Publish(&ack.ack, _client.js(), _settings.idSubject.c_str(), "", 0, &po, &jerr);
-        // A lost acknowledgement only wastes a block (gaps are fine, reuse is not), so retry once.
-        if (s == NATS_TIMEOUT && attempt == 0) continue;
-        if (s != NATS_OK) return toStatus(s, jerr, "cannot allocate an order id");
-        const uint64_t block = ack.ack->Sequence;
-        if (block == 0 || block > static_cast<uint64_t>((kMaxSafeOrderId - kIdBlock + 1) / kIdBlock))
-            return sdk::Status(sdk::StatusCode::Internal,
-                               "order id space exhausted (id block " + std::to_string(block) + ")");
-        const int64_t first = static_cast<int64_t>(block) * kIdBlock;
-        _logger.debug("reserved order ids " + std::to_string(first) + "-" + std::to_string(first + kIdBlock - 1));
-        return first;
-    }
-    return sdk::Status(sdk::StatusCode::Timeout, "cannot allocate an order id: NATS did not answer");
+    if (!_client.connected()) return _client.unavailable("cannot allocate an order id");
+    jsPubOptions po;
+    jsPubOptions_Init(&po);
+    po.MaxWait = _settings.requestTimeoutMs;
+    PubAckGuard ack;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    // Rides over a leader election like an append does; a repeat after a lost acknowledgement
+    // only wastes a block (gaps are fine, reuse is not).
+    const natsStatus s = _client.untilLeader(
+        [&](jsErrCode* e) {
+            jsPubAck_Destroy(ack.ack);
+            ack.ack = nullptr;
+            return js_Publish(&ack.ack, _client.js(), _settings.idSubject.c_str(), "", 0, &po, e);
+        },
+        &jerr);
+    if (s == NATS_TIMEOUT)
+        return sdk::Status(sdk::StatusCode::Timeout, "cannot allocate an order id: NATS did not answer");
+    if (s != NATS_OK) return toStatus(s, jerr, "cannot allocate an order id");
+    const uint64_t block = ack.ack->Sequence;
+    if (block == 0 || block > static_cast<uint64_t>((kMaxSafeOrderId - kIdBlock + 1) / kIdBlock))
+        return sdk::Status(sdk::StatusCode::Internal,
+                           "order id space exhausted (id block " + std::to_string(block) + ")");
+    const int64_t first = static_cast<int64_t>(block) * kIdBlock;
+    _logger.debug("reserved order ids " + std::to_string(first) + "-" + std::to_string(first + kIdBlock - 1));
+    return first;
 }
 
 sdk::Result<int64_t> NatsEventLog::allocateOrderId() noexcept {

@@ -194,22 +194,6 @@ HandlerOutcome createOrderAsync(const sdk::Mediator& mediator, const HttpRequest
     return HandlerOutcome::Handled;
 }
 
-/// limit=1..1000 (default 100); false when present and not an integer in range.
-bool parseLimit(const HttpRequest& req, int64_t* limit, int64_t defaultLimit = kDefaultLimit) {
-    *limit = defaultLimit;
-    const std::string* raw = req.query("limit");
-    if (!raw) return true;
-    if (raw->empty() || raw->size() > 4) return false;
-    int64_t v = 0;
-    for (const char c : *raw) {
-        if (c < '0' || c > '9') return false;
-        v = v * 10 + (c - '0');
-    }
-    if (v < 1 || v > kMaxLimit) return false;
-    *limit = v;
-    return true;
-}
-
 /// cursor: "<createdAtMs>-<id>" as written by OrderService::list.
 void parseCursor(const HttpRequest& req, app::ListFilter* filter, std::vector<sdk::FieldError>* errors) {
     const std::string* cursor = req.query("cursor");
@@ -232,7 +216,8 @@ HandlerOutcome listOrders(const sdk::Mediator& mediator, const HttpRequest& req,
     }
     if (const std::string* customer = req.query("customer"); customer && !customer->empty())
         query.filter.customer = *customer;
-    if (!parseLimit(req, &query.filter.limit)) errors.push_back({"limit", "limit must be an integer from 1 to 1000"});
+    if (!sdk::parseLimitParam(req, kDefaultLimit, kMaxLimit, &query.filter.limit))
+        errors.push_back({"limit", "limit must be an integer from 1 to 1000"});
     parseCursor(req, &query.filter, &errors);
     if (!errors.empty()) {
         writeValidation(res, errors);
@@ -247,7 +232,7 @@ HandlerOutcome listOrders(const sdk::Mediator& mediator, const HttpRequest& req,
 HandlerOutcome fixedList(const sdk::Mediator& mediator, const HttpRequest& req, HttpResponse& res,
                          app::ListOrders query) {
     std::vector<sdk::FieldError> errors;
-    if (!parseLimit(req, &query.filter.limit, kMaxLimit))
+    if (!sdk::parseLimitParam(req, kMaxLimit, kMaxLimit, &query.filter.limit))
         errors.push_back({"limit", "limit must be an integer from 1 to 1000"});
     parseCursor(req, &query.filter, &errors);
     if (!errors.empty()) {

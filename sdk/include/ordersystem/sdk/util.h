@@ -87,6 +87,10 @@ struct FieldError {
 
 /// Fills response with an RFC 9457 problem document (application/problem+json).
 /// title defaults to the HTTP reason phrase of status. A 503 also says `Retry-After: 1`.
+/// A list route's ?limit=: absent gives defaultLimit; false when present and not a decimal integer
+/// from 1 to maxLimit (at most 4 digits).
+bool parseLimitParam(const HttpRequest& request, int64_t defaultLimit, int64_t maxLimit, int64_t* limit) noexcept;
+
 void writeProblem(HttpResponse& response, int status, std::string_view detail,
                   const std::vector<FieldError>& errors = {}, std::string_view title = {});
 /// The same from a Status (httpStatusFor(status.code), detail = status.message).

@@ -1,6 +1,7 @@
 // GET /api/events/stream (CONTRACT.md §5 "Live events") against the built executable, standalone:
-// what an EventSource client sees, resuming, filters, keep-alive, refusals, many streams under a
-// burst, a client that never reads, and a shutdown with streams open.
+// what an EventSource client sees, resuming (also from before the replay ring and across a
+// restart), filters, keep-alive, refusals, many streams under a burst, a client that never
+// reads, and a shutdown with streams open.
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -131,8 +132,9 @@ TEST_F(EventStreamTest, BadPositionsAndOrderIdsAre400ProblemsBeforeAnyStreaming)
     }
 }
 
-TEST_F(EventStreamTest, APositionOlderThanTheReplayRingIs410AndTheOldestReplayableOneWorks) {
-    // stream_replay_events = 1000: after 1003 events, those up to position 3 are gone.
+TEST_F(EventStreamTest, APositionOlderThanTheReplayRingIsReadFromTheLogThenTheStreamGoesOnLive) {
+    // stream_replay_events = 1000, and nobody streams while the 1004 events are written: all of
+    // them come from the log, page by page, then the next one live, without a gap or repeat.
     std::vector<std::thread> writers;
     for (int w = 0; w < 4; ++w)
         writers.emplace_back([&, w] {
@@ -140,19 +142,32 @@ TEST_F(EventStreamTest, APositionOlderThanTheReplayRingIs410AndTheOldestReplayab
                 httpPostJson(port(), "/api/orders", orderBody("Bulk" + std::to_string(w)));
         });
     for (auto& t : writers) t.join();
-    create("Last");  // 1004 events
-    auto newest = open("?after=1003");
-    const auto last = newest->next(kWait);
-    ASSERT_TRUE(last);
-    ASSERT_EQ(last->id, "1004");  // all applied: the ring holds 5..1004
-    EXPECT_EQ(SseClient(port(), "/api/events/stream?after=3").head().status, 410);
-    SseClient tooOld(port(), "/api/events/stream?after=0");
-    EXPECT_EQ(tooOld.head().status, 410);
-    EXPECT_NE(tooOld.head().body.find("after position 4"), std::string::npos) << tooOld.head().body;
-    auto oldest = open("?after=4");
-    const auto first = oldest->next(kWait);
-    ASSERT_TRUE(first);
-    EXPECT_EQ(first->id, "5");
+    const int64_t last = create("Last");  // 1004 events
+    auto stream = open("?after=0");
+    const auto history = stream->take(1004, kWait);
+    ASSERT_EQ(history.size(), 1004u);
+    for (size_t i = 0; i < history.size(); ++i) ASSERT_EQ(idOf(history[i]), i + 1) << "a gap or repeat at " << i;
+    EXPECT_NE(history.back().data.find("\"customerName\":\"Last\""), std::string::npos) << history.back().data;
+    ASSERT_EQ(post("/api/orders/" + std::to_string(last) + "/process").status, 200);
+    const auto live = stream->next(kWait);
+    ASSERT_TRUE(live);
+    EXPECT_EQ(live->id, "1005");
+    EXPECT_EQ(live->event, "OrderProcessing");
+}
+
+TEST_F(EventStreamTest, AClientResumesAcrossARestartOfTheNode) {
+    const int64_t id = create("Before");
+    auto before = open("?after=0");
+    const auto created = before->next(kWait);
+    ASSERT_TRUE(created);
+    before.reset();
+    restart();
+    ASSERT_EQ(post("/api/orders/" + std::to_string(id) + "/process").status, 200);
+    auto resumed = open("", {"Last-Event-ID: " + created->id});
+    const auto next = resumed->next(kWait);
+    ASSERT_TRUE(next);
+    EXPECT_EQ(next->event, "OrderProcessing");
+    EXPECT_EQ(idOf(*next), idOf(*created) + 1);
 }
 
 TEST_F(EventStreamTest, HeadAnswersTheStreamsHeadOnly) {

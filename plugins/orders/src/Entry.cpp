@@ -22,8 +22,8 @@ const sdk::ConfigKeySpec kKeys[] = {
     {"max_conflict_retries", sdk::ConfigType::Int, "5",
      "times a command re-reads an order another writer changed at the same moment before it answers 409 (0..100)"},
     {"stream_replay_events", sdk::ConfigType::Int, "10000",
-     "recent events each node keeps in memory for GET /api/events/stream to resume from (Last-Event-ID or ?after); "
-     "an older position gets 410 (1000..1000000)"},
+     "newest events each node keeps in memory while GET /api/events/stream clients are open; a client resuming "
+     "from an older position (Last-Event-ID or ?after) is served from the log (1000..1000000)"},
     {"stream_keepalive_ms", sdk::ConfigType::Int, "15000",
      "milliseconds after which an idle event stream gets a comment line (: keep-alive) (10..15000)"},
 };

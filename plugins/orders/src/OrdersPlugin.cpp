@@ -57,6 +57,7 @@ Status OrdersPlugin::start(sdk::Host& host) noexcept {
         settings.maxConflictRetries = static_cast<int>(_settings.maxConflictRetries);
         _service = std::make_unique<app::OrderService>(*_log, *_readModel, host, settings);
 
+        startEventStream(*head);
         auto sub = _log->subscribe(*_readModel);
         if (!sub) return Status(sub.status().code, "orders: subscribing the read model: " + sub.status().message);
         _subscription = *sub;
@@ -65,7 +66,6 @@ Status OrdersPlugin::start(sdk::Host& host) noexcept {
         http::RouteModes modes;
         modes.asyncCreate = _service->createsAsynchronously();
         http::registerRoutes(host.router(), _service->mediator(), modes);
-        if (Status st = startEventStream(*head); !st) return st;
         store::ReadModel* model = _readModel.get();
         host.addHealthCheck(std::string(store::ReadModel::kName), [model] { return model->health(); });
         host.logger().info("read model " + path + " (schema v" + std::to_string(store::kSchemaVersion) + ", was v" +
@@ -80,22 +80,26 @@ Status OrdersPlugin::start(sdk::Host& host) noexcept {
     }
 }
 
-Status OrdersPlugin::startEventStream(uint64_t head) {
-    const auto replay = static_cast<uint64_t>(_settings.streamReplayEvents);
+void OrdersPlugin::startEventStream(uint64_t head) {
     stream::HubSettings settings;
-    settings.replayEvents = static_cast<size_t>(replay);
+    settings.replayEvents = static_cast<size_t>(_settings.streamReplayEvents);
     settings.keepAliveMs = _settings.streamKeepAliveMs;
-    // From the log's recent past on, so clients can resume across a restart of this node.
+    // Older positions than the ring come from the log where the transport can read it by position.
+    stream::HistoryReader history;
+    sdk::EventLog* log = _log;
+    if (log->readRange(head, 1)) {
+        history = [log](uint64_t after, size_t max) { return log->readRange(after, max); };
+    } else {
+        _host->logger().info("events-stream: the " + std::string(log->mode()) +
+                             " log cannot be read by position; streams resume within the last " +
+                             std::to_string(settings.replayEvents) + " events only");
+    }
     store::ReadModel* model = _readModel.get();
-    _hub = std::make_shared<stream::EventHub>(_host->logger(), settings, head > replay ? head - replay : 0,
-                                              [model] { return model->acknowledgedPosition(); });
+    _hub = std::make_shared<stream::EventHub>(_host->logger(), settings, model->checkpoint(),
+                                              [model] { return model->acknowledgedPosition(); }, std::move(history));
     _hub->start();
-    auto sub = _log->subscribe(*_hub);
-    if (!sub) return Status(sub.status().code, "orders: subscribing the event stream: " + sub.status().message);
-    _hubSubscription = *sub;
-    _hubSubscribed = true;
+    _readModel->onApplied([hub = _hub.get()](const std::vector<sdk::EventRecord>& batch) { hub->apply(batch); });
     stream::registerStreamRoute(_host->router(), _hub);
-    return Status::ok();
 }
 
 void OrdersPlugin::stop() noexcept {
@@ -108,10 +112,6 @@ void OrdersPlugin::stop() noexcept {
         _subscribed = false;
         if (_host && _readModel)
             _host->logger().info("stopped; read model at position " + std::to_string(_readModel->appliedPosition()));
-    }
-    if (_hubSubscribed && _log) {
-        _log->unsubscribe(_hubSubscription);
-        _hubSubscribed = false;
     }
     if (_hub) _hub->stop();
     if (_readModel) _readModel->close();

@@ -1,7 +1,7 @@
 // Contract: the orders plugin object (kind Domain, section [orders]). create() only reads the
 // validated section; start() (host main thread, after the transport) opens the read model,
 // subscribes it to the event log, registers routes and the "orders-read-model" readiness check,
-// and starts the live event stream (stream::EventHub, a projection of its own); stop() first waits (up to
+// and starts the live event stream (stream::EventHub, fed by the read model); stop() first waits (up to
 // command_timeout_ms) for asynchronous creates still waiting for their append, then unsubscribes (no apply() runs
 // afterwards), stops the event stream and closes the database. Never throws.
 #pragma once
@@ -50,10 +50,9 @@ private:
     sdk::SubscriptionId _subscription = 0;
     bool _subscribed = false;
     std::shared_ptr<stream::EventHub> _hub;
-    sdk::SubscriptionId _hubSubscription = 0;
-    bool _hubSubscribed = false;
-    /// The live event stream: its own projection, fan-out thread and route.
-    sdk::Status startEventStream(uint64_t head);
+    /// The live event stream (its fan-out thread and route), fed by the read model from its
+    /// current position on: call before the read model is subscribed.
+    void startEventStream(uint64_t head);
 };
 
 }  // namespace ordersystem::plugins::orders

@@ -12,5 +12,12 @@ TEST_F(NatsCluster, AnEventAcceptedByOneNodeAppearsOnAStreamOpenedOnAnother) {
     expectEventStreamsAgreeAcrossNodes(*a, "node-a", *b);
 }
 
+TEST_F(NatsCluster, AStreamFromTheStartOnANodeNobodyStreamedFromReplaysTheLogThenGoesOnLive) {
+    OrderNode* a = addNode("node-a");
+    OrderNode* b = addNode("node-b");
+    ASSERT_TRUE(a && b);
+    expectAStreamFromTheStartReplaysTheLogThenGoesOnLive(*a, *b);
+}
+
 }  // namespace
 }  // namespace ordersystem::natscluster

@@ -12,5 +12,12 @@ TEST_F(RedisCluster, AnEventAcceptedByOneNodeAppearsOnAStreamOpenedOnAnother) {
     expectEventStreamsAgreeAcrossNodes(*a, "node-a", *b);
 }
 
+TEST_F(RedisCluster, AStreamFromTheStartOnANodeNobodyStreamedFromReplaysTheLogThenGoesOnLive) {
+    OrderNode* a = addNode("node-a");
+    OrderNode* b = addNode("node-b");
+    ASSERT_TRUE(a && b);
+    expectAStreamFromTheStartReplaysTheLogThenGoesOnLive(*a, *b);
+}
+
 }  // namespace
 }  // namespace ordersystem::clustertest

@@ -94,6 +94,7 @@ Status ReadModel::apply(const std::vector<sdk::EventRecord>& batch) noexcept {
         _cache.refresh(entries);
         setFailure(std::string());
         wakeUpTo(last);
+        if (_onApplied) _onApplied(batch);
         return Status::ok();
     } catch (const std::exception& e) {
         setFailure(e.what());

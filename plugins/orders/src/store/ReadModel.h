@@ -12,6 +12,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -33,6 +34,11 @@ public:
 
     sdk::Status open(const std::string& path) { return _db.open(path); }
     void close() noexcept { _db.close(); }
+
+    /// Called on the projection's thread after each batch is written, with that batch (the live
+    /// event stream follows the read model); set before the model is subscribed. Must not throw.
+    using AppliedListener = std::function<void(const std::vector<sdk::EventRecord>&)>;
+    void onApplied(AppliedListener listener) { _onApplied = std::move(listener); }
 
     std::string_view projectionName() const noexcept override { return kName; }
     uint64_t checkpoint() noexcept override;
@@ -78,6 +84,7 @@ private:
     void setFailure(const std::string& message);
 
     sdk::Logger& _logger;
+    AppliedListener _onApplied;
     ReadModelDb _db;
     OrderCache _cache;
     std::atomic<uint64_t> _applied{0};

@@ -14,6 +14,8 @@ namespace {
 constexpr int64_t kPaceRetryMs = 20;
 /// A replay that the client takes nothing of for this long is ended.
 constexpr int64_t kReplayStallMs = 30000;
+/// Events read from the log per round of a replay (one blocking read on the fan-out thread).
+constexpr size_t kLogPageEvents = 256;
 constexpr std::string_view kKeepAlive = ": keep-alive\n\n";
 
 int64_t steadyMs() {
@@ -30,21 +32,33 @@ std::string formatMessage(const sdk::EventRecord& event) {
     return text;
 }
 
-EventHub::EventHub(sdk::Logger& logger, HubSettings settings, uint64_t replayableAfter,
-                   std::function<uint64_t()> acknowledged)
+EventHub::EventHub(sdk::Logger& logger, HubSettings settings, uint64_t applied,
+                   std::function<uint64_t()> acknowledged, HistoryReader history)
     : _logger(logger),
       _settings(settings),
       _acknowledged(std::move(acknowledged)),
-      _replayableAfter(replayableAfter),
-      _applied(replayableAfter) {}
+      _history(std::move(history)),
+      _replayableAfter(applied),
+      _applied(applied) {}
 
-uint64_t EventHub::checkpoint() noexcept {
+uint64_t EventHub::applied() const {
     std::lock_guard<std::mutex> lock(_mutex);
     return _applied;
 }
 
-sdk::Status EventHub::apply(const std::vector<sdk::EventRecord>& batch) noexcept {
+void EventHub::apply(const std::vector<sdk::EventRecord>& batch) noexcept {
+    if (batch.empty()) return;
     try {
+        {
+            std::lock_guard<std::mutex> lock(_mutex);
+            if (_subscribers.empty()) {
+                // Nobody to feed: no message is formatted; a later subscriber reads the log.
+                _applied = std::max(_applied, batch.back().position);
+                _ring.clear();
+                _replayableAfter = _applied;
+                return;
+            }
+        }
         std::vector<std::shared_ptr<const StreamMessage>> messages;
         messages.reserve(batch.size());
         for (const auto& event : batch)
@@ -62,13 +76,15 @@ sdk::Status EventHub::apply(const std::vector<sdk::EventRecord>& batch) noexcept
                 _ring.pop_front();
             }
             ++_generation;
-            // Nobody to feed: the fan-out thread sleeps on (subscribe() wakes it).
-            if (_subscribers.empty()) return sdk::Status::ok();
         }
         _wake.notify_one();
-        return sdk::Status::ok();
     } catch (const std::exception& e) {
-        return sdk::Status(sdk::StatusCode::Internal, std::string("events-stream: ") + e.what());
+        // Out of memory formatting: the subscribers read the log for what the ring missed.
+        std::lock_guard<std::mutex> lock(_mutex);
+        _applied = std::max(_applied, batch.back().position);
+        _ring.clear();
+        _replayableAfter = _applied;
+        _logger.warn(std::string("events-stream: ") + e.what());
     }
 }
 
@@ -98,7 +114,7 @@ EventHub::Outcome EventHub::subscribe(const StreamQuery& query, const std::share
         std::lock_guard<std::mutex> lock(_mutex);
         *oldest = _replayableAfter;
         if (_stopping) return Outcome::Stopped;
-        if (query.after && *query.after < _replayableAfter) return Outcome::TooOld;
+        if (query.after && *query.after < _replayableAfter && !_history) return Outcome::TooOld;
         subscriber->id = _nextId++;
         subscriber->sink = sink;
         subscriber->orderId = query.orderId;
@@ -131,11 +147,11 @@ void EventHub::remove(uint64_t id) {
 void EventHub::run() {
     std::unique_lock<std::mutex> lock(_mutex);
     uint64_t seen = 0;
-    bool paced = false;
+    Next next = Next::Idle;
     int64_t nextKeepAliveMs = steadyMs() + _settings.keepAliveMs;
     while (!_stopping) {
-        if (_generation == seen) {
-            const int64_t until = paced ? steadyMs() + kPaceRetryMs : nextKeepAliveMs;
+        if (_generation == seen && next != Next::More) {
+            const int64_t until = next == Next::Paced ? steadyMs() + kPaceRetryMs : nextKeepAliveMs;
             _wake.wait_until(lock, std::chrono::steady_clock::time_point(std::chrono::milliseconds(until)));
             if (_stopping) break;
         }
@@ -153,11 +169,10 @@ void EventHub::run() {
         const std::vector<std::shared_ptr<const StreamMessage>> messages(first, _ring.end());
         lock.unlock();
         const int64_t now = steadyMs();
-        paced = false;
+        next = Next::Idle;
         nextKeepAliveMs = now + _settings.keepAliveMs;
         for (auto& subscriber : subscribers) {
-            feed(*subscriber, messages, base, now);
-            paced = paced || subscriber->behind;
+            next = std::max(next, feed(*subscriber, messages, base, now));
             nextKeepAliveMs = std::min(nextKeepAliveMs, subscriber->lastSentMs + _settings.keepAliveMs);
         }
         subscribers.clear();  // a sink's last reference may go here, without the lock
@@ -165,46 +180,86 @@ void EventHub::run() {
     }
 }
 
-void EventHub::feed(Subscriber& subscriber, const std::vector<std::shared_ptr<const StreamMessage>>& messages,
-                    uint64_t base, int64_t now) {
-    sdk::StreamSink& sink = *subscriber.sink;
+EventHub::Next EventHub::feed(Subscriber& subscriber,
+                              const std::vector<std::shared_ptr<const StreamMessage>>& messages, uint64_t base,
+                              int64_t now) {
     if (subscriber.cursor < base) {
+        if (_history) return feedFromLog(subscriber, base, now);
         // Events it was due were dropped from the ring before it got them: end it rather than skip.
         _logger.debug("events-stream: a subscriber fell behind the replay ring; closing its stream");
-        sink.close();
-        return;
+        subscriber.sink->close();
+        return Next::Idle;
     }
     auto it = std::upper_bound(messages.begin(), messages.end(), subscriber.cursor,
                                [](uint64_t p, const auto& m) { return p < m->position; });
     std::string out;
-    const size_t room = subscriber.replaying ? sink.room() : 0;
-    subscriber.behind = false;
+    const size_t room = subscriber.replaying ? subscriber.sink->room() : 0;
+    bool full = false;
     for (; it != messages.end(); ++it) {
         // Only a replay is paced; live events go out at once and a client that does not take them
         // runs into the host's bound ([http] max_stream_buffer_bytes) and is dropped.
         // A replay takes at most half the room per round (chunk framing adds a few bytes).
         if (subscriber.replaying && out.size() + (*it)->text.size() > room / 2) {
-            subscriber.behind = true;
+            full = true;
             break;
         }
         const StreamMessage& m = **it;
         if (subscriber.orderId == 0 || subscriber.orderId == m.orderId) out += m.text;
         subscriber.cursor = m.position;
     }
-    if (!subscriber.behind) subscriber.replaying = false;
-    if (subscriber.behind && out.empty()) {
+    if (!full) subscriber.replaying = false;
+    return deliver(subscriber, std::move(out), full, now);
+}
+
+EventHub::Next EventHub::feedFromLog(Subscriber& subscriber, uint64_t base, int64_t now) {
+    subscriber.replaying = true;
+    auto events = _history(subscriber.cursor, kLogPageEvents);
+    if (!events) {
+        _logger.warn("events-stream: reading the log after position " + std::to_string(subscriber.cursor) +
+                     " failed (" + events.status().message + "); closing the stream, the client may resume");
+        subscriber.sink->close();
+        return Next::Idle;
+    }
+    if (events->empty()) {
+        // The log has nothing before the ring that it still holds: go on with the ring.
+        subscriber.cursor = base;
+        return Next::More;
+    }
+    const size_t room = subscriber.sink->room();
+    std::string out;
+    bool full = false;
+    for (const auto& event : *events) {
+        if (subscriber.orderId == 0 || subscriber.orderId == event.orderId) {
+            std::string text = formatMessage(event);
+            if (out.size() + text.size() > room / 2) {
+                full = true;
+                break;
+            }
+            out += text;
+        }
+        subscriber.cursor = event.position;
+    }
+    const Next next = deliver(subscriber, std::move(out), full, now);
+    return next == Next::Idle ? Next::More : next;
+}
+
+EventHub::Next EventHub::deliver(Subscriber& subscriber, std::string&& out, bool full, int64_t now) {
+    sdk::StreamSink& sink = *subscriber.sink;
+    if (full && out.empty()) {
         if (subscriber.stalledSinceMs == 0) subscriber.stalledSinceMs = now;
         if (now - subscriber.stalledSinceMs >= kReplayStallMs) {
             _logger.debug("events-stream: a client took nothing of its replay for 30 s; closing its stream");
             sink.close();
+            return Next::Idle;
         }
-        return;
+        return Next::Paced;
     }
     subscriber.stalledSinceMs = 0;
-    if (out.empty() && now - subscriber.lastSentMs < _settings.keepAliveMs) return;
+    if (out.empty() && now - subscriber.lastSentMs < _settings.keepAliveMs) return Next::Idle;
     if (out.empty()) out = kKeepAlive;
     subscriber.lastSentMs = now;
     sink.push(out);  // false: the host is dropping it, and onClose removes it
+    return full ? Next::Paced : Next::Idle;
 }
 
 }  // namespace ordersystem::plugins::orders::stream

@@ -1,22 +1,24 @@
-// Contract: the live event stream's source on this node. The hub is a projection of its own
-// ("events-stream", in memory): the transport feeds it every event once, in log order, like the
-// read model, whatever the number of clients. apply() (the projection's thread) only formats
-// each event once as an SSE message and appends it to a bounded ring ([orders]
-// stream_replay_events); one fan-out thread then hands each subscriber what is new for it as one
-// non-blocking push (sdk::StreamSink: the host bounds what a slow client holds and drops it), so
-// commands and the projection never wait for clients.
+// Contract: the live event stream's source on this node. The hub is fed by the orders read model
+// after each batch it applied (apply(), the read model's thread), so the transport reads and
+// parses every event once for both, and a client sees an event in the stream only once this node
+// can answer a GET of it. While nobody streams, apply() only notes the position. While someone
+// does, each event is formatted once as an SSE message into a bounded ring of the newest ones
+// ([orders] stream_replay_events); one fan-out thread hands each subscriber what is new for it as
+// one non-blocking push (sdk::StreamSink: the host bounds what a slow client holds and drops it),
+// so commands and the projection never wait for clients.
 // - A subscriber has a cursor (the last position it was given): it starts at the newest applied
-//   position, or at the client's Last-Event-ID / ?after, and the ring gives it everything past the
-//   cursor; history and live events are one sequence, so there is no gap or repeat at the switch.
+//   position, or at the client's Last-Event-ID / ?after. What it is due from before the ring
+//   (an older position, or a subscriber the ring ran past) is read from the log (HistoryReader,
+//   EventLog::readRange) page by page on the fan-out thread, then it goes on with the ring:
+//   history and live events are one sequence, so there is no gap or repeat at the switch.
 //   A replay is paced by the room the sink has left (sdk::StreamSink::room); live events are
 //   pushed at once. Without a position the cursor is the newest position applied or acknowledged
 //   by this node, so a write answered before the stream opened is never in it.
-// - The ring holds every event after replayableAfter(): at start the hub subscribes from the log's
-//   head minus the ring's size, so a node that restarted can still replay its recent history.
-//   A position older than that is refused (subscribe() answers TooOld: a 410, never a silent gap);
-//   a subscriber that falls behind the ring (the fan-out thread starved) is ended the same way.
+// - Without a HistoryReader (a transport that cannot read by position) a position older than the
+//   ring is refused (subscribe() answers TooOld: a 410, never a silent gap) and a subscriber the
+//   ring ran past is ended.
 // - An idle subscriber gets a comment (": keep-alive") every keepAliveMs.
-// Threads: apply() on the transport's thread, subscribe() on event loops (never blocks: a mutex
+// Threads: apply() on the read model's thread, subscribe() on event loops (never blocks: a mutex
 // held for a copy), the fan-out thread of its own; stop() ends every stream and joins the thread.
 #pragma once
 
@@ -53,19 +55,20 @@ struct StreamMessage {
 /// "id: <position>\nevent: <type>\ndata: <the event document>\n\n".
 std::string formatMessage(const sdk::EventRecord& event);
 
-class EventHub final : public sdk::Projection, public std::enable_shared_from_this<EventHub> {
+/// Up to max events of the log after a position, in log order (EventLog::readRange).
+using HistoryReader = std::function<sdk::Result<std::vector<sdk::EventRecord>>(uint64_t after, size_t max)>;
+
+class EventHub final : public std::enable_shared_from_this<EventHub> {
 public:
-    static constexpr std::string_view kName = "events-stream";
+    /// applied: the read model's position when it starts feeding the hub; acknowledged: the newest
+    /// position this node answered a command for (may be empty); history: may be empty.
+    EventHub(sdk::Logger& logger, HubSettings settings, uint64_t applied, std::function<uint64_t()> acknowledged,
+             HistoryReader history = {});
+    ~EventHub() { stop(); }
 
-    /// replayableAfter: the position the hub is subscribed from (its first checkpoint);
-    /// acknowledged: the newest position this node answered a command for (may be empty).
-    EventHub(sdk::Logger& logger, HubSettings settings, uint64_t replayableAfter,
-             std::function<uint64_t()> acknowledged);
-    ~EventHub() override { stop(); }
-
-    std::string_view projectionName() const noexcept override { return kName; }
-    uint64_t checkpoint() noexcept override;
-    sdk::Status apply(const std::vector<sdk::EventRecord>& batch) noexcept override;
+    /// The read model applied batch (in log order; a repeated event is skipped).
+    void apply(const std::vector<sdk::EventRecord>& batch) noexcept;
+    uint64_t applied() const;
 
     void start();
     /// Closes every stream and joins the fan-out thread; subscribe() refuses afterwards.
@@ -85,19 +88,26 @@ private:
         uint64_t cursor = 0;         ///< the fan-out thread's after being added
         int64_t lastSentMs = 0;      ///< for the keep-alive
         bool replaying = false;      ///< resumed from an older position and not caught up yet
-        bool behind = false;         ///< paced: more is due than the sink was given
         int64_t stalledSinceMs = 0;  ///< paced without getting anything out since
     };
+    /// What a subscriber needs next: nothing until something new, the fan-out thread to look
+    /// again soon (its sink is full), or at once (more of the log is due).
+    enum class Next { Idle, Paced, More };
     void run();
     /// Gives one subscriber what is new for it in messages (ascending; the ring holds every event
-    /// after base).
-    void feed(Subscriber& subscriber, const std::vector<std::shared_ptr<const StreamMessage>>& messages, uint64_t base,
+    /// after base), or the next page of the log while its cursor is before base.
+    Next feed(Subscriber& subscriber, const std::vector<std::shared_ptr<const StreamMessage>>& messages, uint64_t base,
               int64_t nowMs);
+    Next feedFromLog(Subscriber& subscriber, uint64_t base, int64_t nowMs);
+    /// Pushes out, or a keep-alive when one is due; full: more was due than fit (paced), and a
+    /// subscriber given nothing for kReplayStallMs that way is ended.
+    Next deliver(Subscriber& subscriber, std::string&& out, bool full, int64_t nowMs);
     void remove(uint64_t id);
 
     sdk::Logger& _logger;
     const HubSettings _settings;
     const std::function<uint64_t()> _acknowledged;
+    const HistoryReader _history;
     mutable std::mutex _mutex;
     std::condition_variable _wake;
     std::deque<std::shared_ptr<const StreamMessage>> _ring;  ///< ascending positions

@@ -1,5 +1,5 @@
-// The live event stream's hub without HTTP: what a subscriber gets from the ring and live, in
-// which order, and when it is refused or dropped.
+// The live event stream's hub without HTTP: what a subscriber gets from the log, the ring and
+// live, in which order, and when it is refused or dropped.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -98,13 +98,46 @@ std::vector<uint64_t> range(uint64_t first, uint64_t last) {
     return out;
 }
 
+/// A log of events at positions 1..head that the hub may read pages of, counting the reads.
+struct FakeLog {
+    std::mutex mutex;
+    std::vector<sdk::EventRecord> events;
+    size_t reads = 0;
+    bool failing = false;
+    plugins::orders::stream::HistoryReader reader() {
+        return [this](uint64_t after, size_t max) -> sdk::Result<std::vector<sdk::EventRecord>> {
+            std::lock_guard<std::mutex> lock(mutex);
+            ++reads;
+            if (failing) return sdk::Status(sdk::StatusCode::Unavailable, "broker down");
+            std::vector<sdk::EventRecord> out;
+            for (const auto& e : events)
+                if (e.position > after && out.size() < max) out.push_back(e);
+            return out;
+        };
+    }
+};
+
+/// A hub over its own log (or the one given; none when withoutLog): apply() appends to the log
+/// first, as the transport does before the read model applies.
 struct Hub {
     ordersystem::testing::FakeLogger logger;
+    FakeLog ownLog;
+    FakeLog* log;
     std::shared_ptr<EventHub> hub;
-    explicit Hub(size_t replayEvents = 100, uint64_t acknowledged = 0) {
-        hub = std::make_shared<EventHub>(logger, HubSettings{replayEvents, 15000}, 0,
-                                         [acknowledged] { return acknowledged; });
+    explicit Hub(size_t replayEvents = 100, uint64_t acknowledged = 0, FakeLog* given = nullptr, uint64_t applied = 0,
+                 bool withoutLog = false)
+        : log(withoutLog ? nullptr : given ? given : &ownLog) {
+        hub = std::make_shared<EventHub>(logger, HubSettings{replayEvents, 15000}, applied,
+                                         [acknowledged] { return acknowledged; },
+                                         log ? log->reader() : plugins::orders::stream::HistoryReader());
         hub->start();
+    }
+    void apply(const std::vector<sdk::EventRecord>& batch) {
+        if (log) {
+            std::lock_guard<std::mutex> lock(log->mutex);
+            log->events.insert(log->events.end(), batch.begin(), batch.end());
+        }
+        hub->apply(batch);
     }
     ~Hub() { hub->stop(); }
     EventHub::Outcome subscribe(const std::shared_ptr<RecordingSink>& sink, std::optional<uint64_t> after,
@@ -118,26 +151,31 @@ struct Hub {
 
 TEST(EventHub, AResumedSubscriberGetsTheRingAfterItsPositionThenLiveEventsWithoutGapOrRepeat) {
     Hub h;
-    ASSERT_TRUE(h.hub->apply(eventsAt(1, 10)).isOk());
+    h.apply(eventsAt(1, 10));
     auto sink = std::make_shared<RecordingSink>();
     ASSERT_EQ(h.subscribe(sink, 4), EventHub::Outcome::Subscribed);
     EXPECT_EQ(sink->ids(6), range(5, 10));
-    ASSERT_TRUE(h.hub->apply(eventsAt(11, 12)).isOk());
+    h.apply(eventsAt(11, 12));
     EXPECT_EQ(sink->ids(8), range(5, 12));
 }
 
 TEST(EventHub, WithoutAPositionASubscriberStartsAfterWhatThisNodeAlreadyAcknowledged) {
     Hub h(100, /*acknowledged=*/7);
-    ASSERT_TRUE(h.hub->apply(eventsAt(1, 5)).isOk());
+    h.apply(eventsAt(1, 5));
     auto sink = std::make_shared<RecordingSink>();
     ASSERT_EQ(h.subscribe(sink, std::nullopt), EventHub::Outcome::Subscribed);
-    ASSERT_TRUE(h.hub->apply(eventsAt(6, 9)).isOk());
+    h.apply(eventsAt(6, 9));
     EXPECT_EQ(sink->ids(2), range(8, 9)) << "positions 6 and 7 were answered before the stream opened";
 }
 
-TEST(EventHub, APositionOlderThanTheRingIsRefusedNamingTheOldestOneLeft) {
-    Hub h(/*replayEvents=*/5);
-    ASSERT_TRUE(h.hub->apply(eventsAt(1, 20)).isOk());
+TEST(EventHub, WithoutALogAPositionOlderThanTheRingIsRefusedNamingTheOldestOneLeft) {
+    Hub h(/*replayEvents=*/5, 0, nullptr, 0, /*withoutLog=*/true);
+    auto live = std::make_shared<RecordingSink>();
+    ASSERT_EQ(h.subscribe(live, std::nullopt), EventHub::Outcome::Subscribed);
+    for (uint64_t first = 1; first <= 16; first += 5) {  // a batch at a time: each fits the ring
+        h.apply(eventsAt(first, first + 4));
+        ASSERT_EQ(live->ids(first + 4).size(), first + 4);
+    }
     auto sink = std::make_shared<RecordingSink>();
     uint64_t oldest = 0;
     EXPECT_EQ(h.subscribe(sink, 3, 0, &oldest), EventHub::Outcome::TooOld);
@@ -146,9 +184,66 @@ TEST(EventHub, APositionOlderThanTheRingIsRefusedNamingTheOldestOneLeft) {
     EXPECT_EQ(sink->ids(5), range(16, 20));
 }
 
+TEST(EventHub, APositionBeforeTheRingIsReadFromTheLogThenTheStreamGoesOnLiveWithoutGapOrRepeat) {
+    FakeLog log;
+    log.events = eventsAt(1, 1000);
+    Hub h(/*replayEvents=*/5, 0, &log, /*applied=*/1000);
+    auto sink = std::make_shared<RecordingSink>();
+    ASSERT_EQ(h.subscribe(sink, 2), EventHub::Outcome::Subscribed);
+    EXPECT_EQ(sink->ids(998), range(3, 1000));
+    h.apply(eventsAt(1001, 1010));
+    EXPECT_EQ(sink->ids(1008), range(3, 1010));
+    std::lock_guard<std::mutex> lock(log.mutex);
+    EXPECT_GE(log.reads, 4u) << "998 events are more than one page of the log";
+}
+
+TEST(EventHub, AnOrderFilterAlsoAppliesToWhatIsReadFromTheLog) {
+    FakeLog log;
+    log.events = eventsAt(1, 600);
+    Hub h(100, 0, &log, /*applied=*/600);
+    auto sink = std::make_shared<RecordingSink>();
+    ASSERT_EQ(h.subscribe(sink, 0, /*orderId=*/250), EventHub::Outcome::Subscribed);
+    h.apply(eventsAt(601, 602));
+    h.apply({[] {
+        auto e = ordersystem::testing::makeEvent(250, 3);
+        e.position = 603;
+        return e;
+    }()});
+    EXPECT_EQ(sink->ids(3), (std::vector<uint64_t>{499, 500, 603}));
+}
+
+TEST(EventHub, WhileNobodyStreamsNothingIsKeptAndTheLogIsNotRead) {
+    FakeLog log;
+    Hub h(100, 0, &log);
+    h.apply(eventsAt(1, 50));
+    EXPECT_EQ(h.hub->applied(), 50u);
+    auto sink = std::make_shared<RecordingSink>();
+    ASSERT_EQ(h.subscribe(sink, std::nullopt), EventHub::Outcome::Subscribed);
+    h.apply(eventsAt(51, 52));
+    EXPECT_EQ(sink->ids(2), range(51, 52));
+    std::lock_guard<std::mutex> lock(log.mutex);
+    EXPECT_EQ(log.reads, 0u) << "a subscriber without a position needs no history";
+}
+
+TEST(EventHub, ALogThatCannotBeReadEndsTheReplayingStreamAndLeavesOthersLive) {
+    FakeLog log;
+    log.failing = true;
+    Hub h(100, 0, &log, /*applied=*/40);
+    auto replaying = std::make_shared<RecordingSink>();
+    auto live = std::make_shared<RecordingSink>();
+    ASSERT_EQ(h.subscribe(live, std::nullopt), EventHub::Outcome::Subscribed);
+    ASSERT_EQ(h.subscribe(replaying, 10), EventHub::Outcome::Subscribed);
+    h.hub->apply(eventsAt(41, 42));
+    EXPECT_EQ(live->ids(2), range(41, 42));
+    replaying->ids(1000);  // returns once it is closed (or after 5 s)
+    EXPECT_TRUE(replaying->closed());
+    EXPECT_TRUE(replaying->ids(0).empty());
+    EXPECT_FALSE(live->closed());
+}
+
 TEST(EventHub, AnOrderFilterPassesOnlyThatOrdersEvents) {
     Hub h;
-    ASSERT_TRUE(h.hub->apply(eventsAt(1, 8)).isOk());
+    h.apply(eventsAt(1, 8));
     auto sink = std::make_shared<RecordingSink>();
     ASSERT_EQ(h.subscribe(sink, 0, /*orderId=*/3), EventHub::Outcome::Subscribed);
     EXPECT_EQ(sink->ids(2), (std::vector<uint64_t>{5, 6}));
@@ -171,10 +266,12 @@ TEST(EventHub, AClosedStreamLeavesTheHubAndStopEndsTheRest) {
 
 TEST(EventHub, AReplayedBatchDoesNotRepeatEventsAlreadyApplied) {
     Hub h;
-    ASSERT_TRUE(h.hub->apply(eventsAt(1, 4)).isOk());
-    ASSERT_TRUE(h.hub->apply(eventsAt(3, 6)).isOk());
-    EXPECT_EQ(h.hub->checkpoint(), 6u);
-    auto sink = std::make_shared<RecordingSink>();
-    ASSERT_EQ(h.subscribe(sink, 0), EventHub::Outcome::Subscribed);
-    EXPECT_EQ(sink->ids(6), range(1, 6));
+    auto live = std::make_shared<RecordingSink>();
+    ASSERT_EQ(h.subscribe(live, std::nullopt), EventHub::Outcome::Subscribed);
+    h.hub->apply(eventsAt(1, 4));
+    h.hub->apply(eventsAt(3, 6));
+    EXPECT_EQ(h.hub->applied(), 6u);
+    EXPECT_EQ(live->ids(6), range(1, 6));
+    h.hub->apply(eventsAt(7, 7));
+    EXPECT_EQ(live->ids(7), range(1, 7)) << "nothing repeated before the next event either";
 }

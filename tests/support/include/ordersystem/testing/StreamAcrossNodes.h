@@ -1,6 +1,7 @@
 // The live event stream seen from two nodes of one cluster, for every distributed mode: an event
-// accepted by one node is on the stream of every node with the same position and document, and a
-// stream resumed on one node from another node's position goes on without a gap.
+// accepted by one node is on the stream of every node with the same position and document, a
+// stream resumed on one node from another node's position goes on without a gap, and a stream
+// from the log's start on a node nobody streamed from replays the log, then goes on live.
 #pragma once
 
 #include "ordersystem/testing/ClusterHttp.h"
@@ -35,6 +36,31 @@ inline void expectEventStreamsAgreeAcrossNodes(OrderNode& a, const std::string& 
     const auto next = resumed.next(std::chrono::seconds(10));
     ASSERT_TRUE(next);
     EXPECT_EQ(next->id, seenOnA[1].id);
+}
+
+/// Orders created on a while nobody streams from b; b's stream from position 0 then has each of
+/// their events once, in increasing positions, and the next event live.
+inline void expectAStreamFromTheStartReplaysTheLogThenGoesOnLive(OrderNode& a, OrderNode& b) {
+    std::vector<int64_t> ids;
+    for (int i = 0; i < 3; ++i) ids.push_back(createOrder(a.port(), "Early" + std::to_string(i)));
+    for (int64_t id : ids) ASSERT_GT(id, 0);
+    const std::string lastPath = "/api/orders/" + std::to_string(ids.back());
+    ASSERT_TRUE(waitUntil([&] { return httpGet(b.port(), lastPath).status == 200; }, std::chrono::seconds(10)))
+        << "b's read model never got the orders";
+    SseClient fromStart(b.port(), "/api/events/stream?after=0");
+    ASSERT_EQ(fromStart.head().status, 200) << fromStart.head().body;
+    const auto history = fromStart.take(3, std::chrono::seconds(10));
+    ASSERT_EQ(history.size(), 3u);
+    for (size_t i = 0; i < history.size(); ++i) {
+        EXPECT_EQ(history[i].event, "OrderCreated");
+        EXPECT_EQ(intField(sdk::parseJson(history[i].data).value(), "orderId"), ids[i]);
+        if (i > 0) EXPECT_LT(std::stoull(history[i - 1].id), std::stoull(history[i].id));
+    }
+    ASSERT_EQ(command(a.port(), ids[0], "process").status, 200);
+    const auto live = fromStart.next(std::chrono::seconds(10));
+    ASSERT_TRUE(live);
+    EXPECT_EQ(live->event, "OrderProcessing");
+    EXPECT_LT(std::stoull(history.back().id), std::stoull(live->id));
 }
 
 }  // namespace ordersystem::clustertest

@@ -100,8 +100,8 @@ Admission RequestDispatcher::admit(RequestTrace& trace, const wire::RequestHead&
     trace.stats = route->stats.get();
     trace.routeLabel = route->pattern.c_str();
     const std::string* traceparent = findHeader(request.headers, "traceparent");
+    // Without a valid one there is no trace context to keep: events stay without it.
     request.traceparent = traceparent ? sdk::parseTraceparent(*traceparent) : std::string();
-    if (request.traceparent.empty()) request.traceparent = sdk::newTraceparent();
     trace.traceId = sdk::traceIdOf(request.traceparent);
     if (!head.query.empty() && !parseQuery(head.query, request.queryParams)) {
         sdk::writeProblem(refusal, 400, "The query string must be valid UTF-8 without control characters");

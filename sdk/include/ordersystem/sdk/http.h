@@ -21,7 +21,7 @@
 //   loop. The request lives until then. A request whose body is larger than the host's loop
 //   limit (16 KiB) is never handled on an event loop: parsing it would hold up the loop's other
 //   connections.
-// - Every request has a W3C traceparent (the client's when valid, else a new trace) and, with API
+// - A request carries the client's W3C traceparent when it sent a valid one and, with API
 //   keys configured, the actor: the label of the key that was accepted (empty for an unlabelled key).
 // - Streaming handlers (addStream) are called on an event-loop thread and must not block. They
 //   fill in the response's head; a status other than 200 is sent as a whole answer (a problem
@@ -68,7 +68,7 @@ struct HttpRequest {
     HeaderList pathParams;   ///< from "{name}" segments of the route pattern, percent-decoded
     std::string remoteAddress;
     /// "00-<32 hex trace-id>-<16 hex parent-id>-<2 hex flags>": the client's traceparent header
-    /// when it is valid, otherwise a new trace (sdk/trace.h). Never empty for a routed request.
+    /// when it is valid (sdk/trace.h); empty when it sent none or an invalid one.
     std::string traceparent;
     /// True when the route required an API key and one was accepted; actor is then its label
     /// ("" for an unlabelled key).

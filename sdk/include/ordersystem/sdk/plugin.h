@@ -18,7 +18,7 @@
 #include "ordersystem/sdk/status.h"
 
 /// Bump on every change to any header under sdk/include (a test checks the headers' hash).
-#define ORDERSYSTEM_SDK_ABI_VERSION 12u
+#define ORDERSYSTEM_SDK_ABI_VERSION 13u
 
 #define ORDERSYSTEM_PLUGIN_EXPORT extern "C" __attribute__((visibility("default")))
 

@@ -33,8 +33,7 @@ inline void checkIfMatchAndMetadataAcrossNodes(int a, int b) {
         const JsonValue* metadata = items[0].find("metadata");
         ASSERT_TRUE(metadata) << events.body;
         EXPECT_EQ(stringField(*metadata, "traceparent"), traceparent);
-        ASSERT_TRUE(items[1].find("metadata")) << events.body;
-        EXPECT_EQ(stringField(*items[1].find("metadata"), "traceparent").size(), 55u);
+        EXPECT_FALSE(items[1].find("metadata")) << "the change came without a traceparent: " << events.body;
     }
     const HttpResult onA = httpRequest(a, "POST", path + "/cancel?reason=now", "", {{"If-Match", "\"2\""}});
     EXPECT_EQ(onA.status, 200) << "node a reads the log when its read model is behind If-Match: " << onA.body;

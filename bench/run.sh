@@ -2,6 +2,7 @@
 # Throughput and latency of ordersystem against the bare-Poco ceiling, measured in the same run.
 #   bench/run.sh [BUILD_DIR] [--duration SECONDS] [--warmup SECONDS] [--rounds N]
 #                [--modes standalone,redis,nats] [--soak N] [--steal-gap PCT] [--steal-retries N]
+#                [--baseline OTHER_BUILD_DIR]
 # Prints, per case: requests/s, p99, non-2xx count, the server's peak RSS and the ratio to the
 # ceiling at the same connection count. Every case is measured in --rounds rounds (default 3),
 # each right after a ceiling run at the same connection count; the ratio is the median of the
@@ -17,6 +18,12 @@
 # runs lost shares more than --steal-gap points apart (default 5) compared two different
 # machines, so it is measured again, up to --steal-retries times (default 2); the last attempt
 # stands, marked with * when still unequal, and the line counts the repeats.
+# --baseline OTHER_BUILD_DIR compares two trees in one run: each mode's single-node cases run on
+# a node of each build side by side (own data folder, own broker), round by round right after
+# the same ceiling run, the two in turn (which goes first alternates), and each line gives
+# new/base per round and its median besides both ratios to the ceiling. Pairing the two within a
+# round keeps the comparison when the machine's speed drifts; the multi-node cases and --soak are
+# left out then.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,6 +35,7 @@ modes="standalone"
 soak=0
 steal_gap=5
 steal_retries=2
+baseline=""
 while (($#)); do
   case "$1" in
     --duration) duration=$2; shift 2 ;;
@@ -37,7 +45,8 @@ while (($#)); do
     --soak) soak=$2; shift 2 ;;
     --steal-gap) steal_gap=$2; shift 2 ;;
     --steal-retries) steal_retries=$2; shift 2 ;;
-    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+    --baseline) baseline=$2; shift 2 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     *) build=$1; shift ;;
   esac
 done
@@ -45,6 +54,11 @@ build=$(cd "$build" && pwd)
 exe="$build/bin/ordersystem"
 ceiling="$build/bench/ceiling_server"
 for f in "$exe" "$ceiling"; do [[ -x $f ]] || { echo "missing $f: build with -DORDERSYSTEM_BUILD_BENCH=ON" >&2; exit 1; }; done
+base_exe=""
+if [[ -n $baseline ]]; then
+  base_exe="$(cd "$baseline" && pwd)/bin/ordersystem"
+  [[ -x $base_exe ]] || { echo "missing $base_exe (--baseline)" >&2; exit 1; }
+fi
 command -v wrk >/dev/null || { echo "wrk missing: packaging/install-deps.sh --test" >&2; exit 1; }
 
 work=$(mktemp -d /tmp/ordersystem-bench-XXXXXX)
@@ -82,8 +96,13 @@ median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {if (NR % 2) print
 to_ms() { awk -v v="$1" 'BEGIN{ if (v ~ /us$/) v=v/1000; else if (v ~ /ms$/) v=v+0; else if (v ~ /s$/) v=v*1000; printf "%.2f", v}'; }
 
 declare -A ceiling_runs  # connections -> every ceiling requests/s of this run
-printf '%-34s %10s %9s %8s %9s %7s  %s\n' "case" "req/s" "p99" "non-2xx" "peakRSS" "ratio" \
-  "ratio per round, read-model lag, steal % per round (ceiling|case)"
+if [[ -n $baseline ]]; then
+  printf '%-24s %10s %10s %8s  %s\n' "case" "new req/s" "base req/s" "new/base" \
+    "new/base per round; ratio to the ceiling new | base; peak RSS new | base; non-2xx"
+else
+  printf '%-34s %10s %9s %8s %9s %7s  %s\n' "case" "req/s" "p99" "non-2xx" "peakRSS" "ratio" \
+    "ratio per round, read-model lag, steal % per round (ceiling|case)"
+fi
 
 # ---- ceiling: a bare Poco server, measured again before every round of every case
 cport=$(free_port)
@@ -149,7 +168,7 @@ report_ceiling() {
   echo "ceiling peak RSS: $(peak_rss_mib "$cpid") MiB"
 }
 
-# start_node NAME TRANSPORT URL -> sets nport npid
+# start_node NAME TRANSPORT URL [EXE] -> sets nport npid
 start_node() {
   local dir="$work/$1"; mkdir -p "$dir"
   nport=$(free_port)
@@ -170,13 +189,56 @@ load = orders, $2, analytics
 level = warn
 $section
 INI
-  "$exe" --config="$dir/ordersystem.ini" >"$dir/node.log" 2>&1 & pids+=($!); npid=$!
+  "${4:-$exe}" --config="$dir/ordersystem.ini" >"$dir/node.log" 2>&1 & pids+=($!); npid=$!
   # A node joining a stream that earlier cases filled is not ready until its read models caught
   # up with it (~30k events/s here): hundreds of thousands of events take more than 10 s.
   wait_http "$nport" /health/ready 180 || { echo "node $1 did not get ready within 180 s:"; tail -20 "$dir/node.log"; exit 1; }
 }
 
 create_one() { curl -fs -X POST -H 'Content-Type: application/json' -d @- "http://127.0.0.1:$1/api/orders" <<<'{"customerName":"Probe","items":[{"productName":"P","quantity":1,"price":1}]}' | sed -E 's/.*"orderId":([0-9]+).*/\1/'; }
+
+# run_case PORT KIND CONNECTIONS FIRST LAST: creates, or gets of ids FIRST..LAST -> like run_wrk
+run_case() {
+  if [[ $2 == create ]]; then run_wrk "$1" "$3" "$here/create.lua" /api/orders; return; fi
+  export BENCH_MIN_ID=$4 BENCH_MAX_ID=$5
+  run_wrk "$1" "$3" "$here/get.lua"
+  unset BENCH_MIN_ID BENCH_MAX_ID
+}
+
+# measure_ab NAME CONNECTIONS KIND: --rounds rounds of a ceiling run, then the case on the
+# baseline's node (bport, bpid, bfirst..blast) and on this tree's (tport, tpid, tfirst..tlast)
+# in turn, the first of the two alternating by round.
+measure_ab() {
+  local name=$1 c=$2 kind=$3 r side crps brps trps bad=0
+  local abs=() tratios=() bratios=() trpss=() brpss=()
+  for ((r = 1; r <= rounds; r++)); do
+    run_wrk "$cport" "$c" "$here/get.lua"; crps=$rps
+    ceiling_runs[$c]+=" $crps"
+    for side in $( ((r % 2)) && echo "base new" || echo "new base"); do
+      if [[ $side == base ]]; then run_case "$bport" "$kind" "$c" "$bfirst" "$blast"; brps=$rps
+      else run_case "$tport" "$kind" "$c" "$tfirst" "$tlast"; trps=$rps; fi
+      bad=$((bad + ${non2xx:-0}))
+    done
+    trpss+=("$trps"); brpss+=("$brps")
+    abs+=("$(awk -v a="$trps" -v b="$brps" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print 0}')")
+    tratios+=("$(awk -v a="$trps" -v b="$crps" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print 0}')")
+    bratios+=("$(awk -v a="$brps" -v b="$crps" 'BEGIN{ if (b > 0) printf "%.2f", a/b; else print 0}')")
+  done
+  printf '%-24s %10s %10s %8s  %s; %s | %s; %sM | %sM; %s\n' "$name" "$(median "${trpss[@]}")" "$(median "${brpss[@]}")" \
+    "$(median "${abs[@]}")" "$(IFS=/; echo "${abs[*]}")" "$(median "${tratios[@]}")" "$(median "${bratios[@]}")" \
+    "$(peak_rss_mib "$tpid")" "$(peak_rss_mib "$bpid")" "$bad"
+}
+
+# bench_mode_ab MODE TRANSPORT URL_BASE URL_NEW: the single-node cases on both builds.
+bench_mode_ab() {
+  start_node "$1-base" "$2" "$3" "$base_exe"; bport=$nport; bpid=$npid
+  start_node "$1-node" "$2" "$4"; tport=$nport; tpid=$npid
+  bfirst=$(create_one "$bport"); tfirst=$(create_one "$tport"); blast=0; tlast=0
+  for c in 16 64; do measure_ab "$1 create c=$c" "$c" create; done
+  blast=$(create_one "$bport"); tlast=$(create_one "$tport")
+  for c in 16 64; do measure_ab "$1 get c=$c" "$c" get; done
+  for p in "$bpid" "$tpid"; do kill "$p"; wait "$p" 2>/dev/null || true; done
+}
 
 bench_mode() { # mode transport url
   start_node "$1-node" "$2" "$3"
@@ -293,6 +355,15 @@ start_nats() {
 
 IFS=, read -ra mode_list <<<"$modes"
 for m in "${mode_list[@]}"; do
+  if [[ -n $baseline ]]; then
+    case "$m" in
+      standalone) bench_mode_ab standalone transport-inmemory "" "" ;;
+      redis) start_redis; u=$url; start_redis; bench_mode_ab redis transport-redis "$u" "$url" ;;
+      nats) start_nats; u=$url; start_nats; bench_mode_ab nats transport-nats "$u" "$url" ;;
+      *) echo "unknown mode $m" >&2; exit 1 ;;
+    esac
+    continue
+  fi
   case "$m" in
     standalone) bench_mode standalone transport-inmemory "" ;;
     redis)

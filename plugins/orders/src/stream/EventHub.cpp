@@ -220,15 +220,16 @@ EventHub::Next EventHub::feedFromLog(Subscriber& subscriber, uint64_t base, int6
         subscriber.sink->close();
         return Next::Idle;
     }
-    if (events->empty()) {
-        // The log has nothing before the ring that it still holds: go on with the ring.
-        subscriber.cursor = base;
-        return Next::More;
-    }
+    // Only up to base: what comes after it is in the ring, and applied by this node's read model.
     const size_t room = subscriber.sink->room();
     std::string out;
     bool full = false;
+    bool reachedRing = events->size() < kLogPageEvents;  // a short page: the log has nothing more now
     for (const auto& event : *events) {
+        if (event.position > base) {
+            reachedRing = true;
+            break;
+        }
         if (subscriber.orderId == 0 || subscriber.orderId == event.orderId) {
             std::string text = formatMessage(event);
             if (out.size() + text.size() > room / 2) {
@@ -239,6 +240,7 @@ EventHub::Next EventHub::feedFromLog(Subscriber& subscriber, uint64_t base, int6
         }
         subscriber.cursor = event.position;
     }
+    if (reachedRing && !full) subscriber.cursor = std::max(subscriber.cursor, base);
     const Next next = deliver(subscriber, std::move(out), full, now);
     return next == Next::Idle ? Next::More : next;
 }

@@ -96,6 +96,8 @@ Status LogWriter::prepareAll() {
         {&_deleteDeadLetter, "DELETE FROM dead_letters WHERE reaction = ?1 AND event_id = ?2"},
         {&_purgeIdem, "DELETE FROM idempotency WHERE expires_at < ?1"},
         {&_selectVersion, "SELECT COALESCE(MAX(version), 0) FROM events WHERE order_id = ?1"},
+        {&_clearReactionDone, "DELETE FROM reaction_done WHERE name = ?1"},
+        {&_insertReactionDone, "INSERT OR IGNORE INTO reaction_done(name, position) VALUES(?1, ?2)"},
     };
     for (const auto& item : items)
         if (auto s = item.stmt->prepare(_db, item.sql); !s) return s;
@@ -105,7 +107,7 @@ Status LogWriter::prepareAll() {
 void LogWriter::close() noexcept {
     for (Stmt* s : {&_begin, &_commit, &_rollback, &_insertEvent, &_selectIdem, &_upsertIdem, &_deleteIdem,
                     &_setHighWater, &_raiseHighWater, &_setReactionCheckpoint, &_insertDeadLetter, &_deleteDeadLetter,
-                    &_purgeIdem, &_selectVersion})
+                    &_purgeIdem, &_selectVersion, &_clearReactionDone, &_insertReactionDone})
         *s = Stmt();
     _db.close();
 }
@@ -255,6 +257,7 @@ Status LogWriter::runOp(Op& op, int64_t nowMs, std::vector<sdk::EventRecord>& co
         _setReactionCheckpoint.bind(2, op.value);
         return _setReactionCheckpoint.exec();
     case OpKind::DeadLetter: return runDeadLetter(op, nowMs);
+    case OpKind::ReactionDone: return runReactionDone(op);
     case OpKind::RemoveDeadLetter:
         _deleteDeadLetter.reset();
         _deleteDeadLetter.bind(1, *op.name);
@@ -352,6 +355,19 @@ Status LogWriter::storeCompletion(const sdk::IdempotencyCompletion& c, int64_t n
     _upsertIdem.bind(4, std::string_view(kCompleted));
     _upsertIdem.bind(5, nowMs + kCompletedKeyTtlMs);
     return _upsertIdem.exec();
+}
+
+Status LogWriter::runReactionDone(Op& op) {
+    _clearReactionDone.reset();
+    _clearReactionDone.bind(1, *op.name);
+    if (Status s = _clearReactionDone.exec(); !s) return s;
+    for (const uint64_t position : *op.positions) {
+        _insertReactionDone.reset();
+        _insertReactionDone.bind(1, *op.name);
+        _insertReactionDone.bind(2, static_cast<int64_t>(position));
+        if (Status s = _insertReactionDone.exec(); !s) return s;
+    }
+    return Status::ok();
 }
 
 Status LogWriter::runDeadLetter(Op& op, int64_t nowMs) {

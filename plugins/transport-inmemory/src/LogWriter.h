@@ -19,6 +19,7 @@ namespace ordersystem::plugins::inmemory {
 /// RaiseIds: the id high water becomes at least value (never lowered), for an import.
 /// DeadLetter: stores event as reaction name's dead letter (replacing one of its position);
 /// RemoveDeadLetter: deletes name's dead letter with eventId key.
+/// ReactionDone: name's positions done past its checkpoint become positions (replacing the last set).
 enum class OpKind : int {
     Append,
     Claim,
@@ -28,7 +29,8 @@ enum class OpKind : int {
     RaiseIds,
     ReactionCheckpoint,
     DeadLetter,
-    RemoveDeadLetter
+    RemoveDeadLetter,
+    ReactionDone
 };
 
 /// One queued write; lives on the caller's stack (no heap allocation per request), except an
@@ -44,6 +46,7 @@ struct Op {
     const std::string* name = nullptr;
     const sdk::EventRecord* event = nullptr;
     const std::string* error = nullptr;
+    const std::vector<uint64_t>* positions = nullptr;
     int64_t value = 0;  ///< lease ms, high water, checkpoint position or attempts
     // Outputs.
     sdk::Status status;
@@ -107,6 +110,7 @@ private:
     sdk::Status runClaim(Op& op, int64_t nowMs);
     sdk::Status storeCompletion(const sdk::IdempotencyCompletion& c, int64_t nowMs);
     sdk::Status runDeadLetter(Op& op, int64_t nowMs);
+    sdk::Status runReactionDone(Op& op);
     /// The order's current version (0: no events), as of the open transaction.
     sdk::Status versionOf(int64_t orderId, int64_t& version);
     /// Version of an order stored before open(): cached, else one lookup in the (order_id,
@@ -120,6 +124,7 @@ private:
     Stmt _begin, _commit, _rollback;
     Stmt _insertEvent, _selectIdem, _upsertIdem, _deleteIdem, _setHighWater, _raiseHighWater;
     Stmt _setReactionCheckpoint, _insertDeadLetter, _deleteDeadLetter, _purgeIdem, _selectVersion;
+    Stmt _clearReactionDone, _insertReactionDone;
     /// Ids at or below this (the id high water at open) may have events stored before open():
     /// their versions are looked up when first appended to, not all loaded at start.
     int64_t _storedUpTo = 0;

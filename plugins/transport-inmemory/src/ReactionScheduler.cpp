@@ -15,15 +15,21 @@ using Next = transport::ReactionDeliveries::Next;
 namespace {
 /// At most one "waits behind" and one "reading pauses" line per reaction in this time.
 constexpr auto kLogEvery = std::chrono::seconds(30);
+/// A window position: an event not done yet, a gap without an event, an event done.
+constexpr uint8_t kPending = 0;
+constexpr uint8_t kNothing = 1;
+constexpr uint8_t kDone = 2;
 }  // namespace
 
 ReactionScheduler::ReactionScheduler(transport::ReactionDeliveries& deliveries, const ReactionSettings& settings,
-                                     uint64_t checkpoint, Sinks sinks, sdk::Logger& logger)
+                                     uint64_t checkpoint, std::vector<uint64_t> doneAfterCheckpoint, Sinks sinks,
+                                     sdk::Logger& logger)
     : _deliveries(deliveries),
       _settings(settings),
       _sinks(std::move(sinks)),
       _logger(logger),
       _checkpoint(checkpoint),
+      _doneBefore(doneAfterCheckpoint.begin(), doneAfterCheckpoint.end()),
       _saved(checkpoint),
       _lastWaitingLog(Clock::now() - kLogEvery),
       _lastFullLog(Clock::now() - kLogEvery) {}
@@ -60,9 +66,14 @@ bool ReactionScheduler::add(const sdk::EventRecord& event) {
     }
     if (_stopping) return false;
     const uint64_t last = _checkpoint + _window.size();
-    if (event.position <= last) return true;                                   // held or done already
-    _window.resize(static_cast<size_t>(event.position - _checkpoint - 1), 1);  // a gap has nothing to deliver
-    _window.push_back(0);
+    if (event.position <= last) return true;  // held or done already
+    _window.resize(static_cast<size_t>(event.position - _checkpoint - 1), kNothing);
+    if (_doneBefore.erase(event.position) > 0) {  // delivered before the restart
+        _window.push_back(kDone);
+        markDone(event.position);  // stored with the next delivery's checkpoint, or at stop()
+        return true;
+    }
+    _window.push_back(kPending);
     ++_held;
     Fifo& fifo = _orders[event.orderId];
     fifo.push_back(Held{event, 1});
@@ -98,11 +109,27 @@ void ReactionScheduler::stop() noexcept {
         thread.join();
     }
     try {
-        std::unique_lock<std::mutex> lock(_mutex);
-        saveCheckpoints(lock);
+        std::vector<uint64_t> done;
+        {
+            std::unique_lock<std::mutex> lock(_mutex);
+            saveCheckpoints(lock);
+            if (_finalSaved) return;  // stopped before: the owner may be going away now
+            _finalSaved = true;
+            done = donePastCheckpoint();
+        }
+        if (_sinks.doneAfterCheckpoint) _sinks.doneAfterCheckpoint(done);
     } catch (const std::exception& e) {
         _logger.error("reaction " + _deliveries.name() + ": cannot store its last checkpoint: " + e.what());
     }
+}
+
+std::vector<uint64_t> ReactionScheduler::donePastCheckpoint() const {
+    std::vector<uint64_t> positions;
+    for (size_t i = 0; i < _window.size() && positions.size() < kMaxDoneKept; ++i)
+        if (_window[i] == kDone) positions.push_back(_checkpoint + 1 + i);
+    for (const uint64_t p : _doneBefore)  // not read again before this stop
+        if (p > _checkpoint + _window.size() && positions.size() < kMaxDoneKept) positions.push_back(p);
+    return positions;
 }
 
 void ReactionScheduler::run() {
@@ -168,8 +195,8 @@ void ReactionScheduler::finishHead(std::unique_lock<std::mutex>& lock, int64_t o
 }
 
 void ReactionScheduler::markDone(uint64_t position) {
-    _window[static_cast<size_t>(position - _checkpoint - 1)] = 1;
-    while (!_window.empty() && _window.front() != 0) {
+    _window[static_cast<size_t>(position - _checkpoint - 1)] = kDone;
+    while (!_window.empty() && _window.front() != kPending) {
         _window.pop_front();
         ++_checkpoint;
     }

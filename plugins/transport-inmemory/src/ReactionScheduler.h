@@ -5,7 +5,9 @@
 // head is delivered again at its own due time (ReactionDeliveries' retryInMs), and after the last
 // attempt it goes to the deadLetter sink; either way the order's next event becomes eligible then.
 // The checkpoint sink is called, from one thread at a time, with the end of the prefix of positions
-// that are all done (acknowledged or dead-lettered), so a restart redelivers exactly those not done.
+// that are all done (acknowledged or dead-lettered); at stop() the doneAfterCheckpoint sink gets the
+// positions done past it (behind a failing event), which the next start skips, so a restart
+// redelivers exactly those not done.
 // At most maxHeld events not done are held and at most kWindowPerHeld * maxHeld positions are past
 // the checkpoint: add() waits beyond that, so reading the log pauses.
 // Thread-safe. stop() returns once no delivery runs or will run (see there for a self-stop).
@@ -22,6 +24,7 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "ordersystem/sdk/eventlog.h"
@@ -47,11 +50,15 @@ public:
         /// Stores a dead letter; false when it could not be stored (it is lost to the reaction).
         std::function<bool(const sdk::EventRecord& event, int64_t deliveries, const std::string& error)> deadLetter;
         std::function<void(uint64_t position)> checkpoint;
+        /// At stop(), after the last checkpoint: the positions past it that are done (may be empty).
+        std::function<void(const std::vector<uint64_t>& positions)> doneAfterCheckpoint;
     };
+    /// Positions past the checkpoint handed to doneAfterCheckpoint at most (beyond: delivered again).
+    static constexpr size_t kMaxDoneKept = 100000;
 
-    /// checkpoint: every position up to it is done already.
+    /// checkpoint: every position up to it is done already, and so is each of doneAfterCheckpoint.
     ReactionScheduler(transport::ReactionDeliveries& deliveries, const ReactionSettings& settings, uint64_t checkpoint,
-                      Sinks sinks, sdk::Logger& logger);
+                      std::vector<uint64_t> doneAfterCheckpoint, Sinks sinks, sdk::Logger& logger);
     ~ReactionScheduler();
     ReactionScheduler(const ReactionScheduler&) = delete;
     ReactionScheduler& operator=(const ReactionScheduler&) = delete;
@@ -86,6 +93,8 @@ private:
     /// The head was acknowledged or dead-lettered: the order's next event becomes eligible.
     void finishHead(std::unique_lock<std::mutex>& lock, int64_t orderId, Fifo& fifo);
     void markDone(uint64_t position);
+    /// The done positions past the checkpoint, for doneAfterCheckpoint.
+    std::vector<uint64_t> donePastCheckpoint() const;
     /// Stores the checkpoint while the done prefix grows, unless another thread is at it.
     void saveCheckpoints(std::unique_lock<std::mutex>& lock);
     void makeEligible(int64_t orderId, Clock::time_point at);
@@ -106,9 +115,11 @@ private:
     std::priority_queue<Due, std::vector<Due>, std::greater<Due>> _due;  ///< each waiting head once
     size_t _held = 0;                                                    ///< events held, not done
     uint64_t _checkpoint;                                                ///< every position up to it is done
-    std::deque<uint8_t> _window;                                         ///< positions after _checkpoint: 1 = done
+    std::deque<uint8_t> _window;  ///< positions after _checkpoint: kPending, kNothing or kDone
+    std::unordered_set<uint64_t> _doneBefore;  ///< done past the checkpoint before this start
     uint64_t _saved;                                                     ///< the checkpoint stored last
     bool _saving = false;                                                ///< a thread is storing the checkpoint
+    bool _finalSaved = false;  ///< stop() handed the done positions on (once)
     Clock::time_point _lastWaitingLog{};                                 ///< throttles noteWaiting()
     Clock::time_point _lastFullLog{};                                    ///< throttles the "reading pauses" line
     std::vector<std::thread> _threads;

@@ -42,6 +42,10 @@ CREATE INDEX IF NOT EXISTS idempotency_expiry ON idempotency(expires_at);
 CREATE TABLE IF NOT EXISTS reaction_checkpoints(
   name     TEXT PRIMARY KEY,
   position INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS reaction_done(
+  name     TEXT    NOT NULL,
+  position INTEGER NOT NULL,
+  PRIMARY KEY(name, position)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dead_letters(
   reaction   TEXT    NOT NULL,
   position   INTEGER NOT NULL,

@@ -29,6 +29,7 @@ struct SubscriptionHub::Worker {
     Db db;  ///< this worker's own reader connection (used only on its thread)
     Stmt readRange;
     Stmt readCheckpoint;
+    Stmt readDone;  ///< a reaction's positions done past its checkpoint, stored at its last stop
     // A reaction's, destroyed in reverse: the engine and the retries stop before the table goes.
     std::unique_ptr<transport::ReactionDeliveries> deliveries;
     std::unique_ptr<DeadLetterTable> deadLetters;
@@ -178,8 +179,13 @@ Result<sdk::SubscriptionId> SubscriptionHub::start(std::shared_ptr<Worker> worke
             worker->readCheckpoint.prepare(worker->db, "SELECT position FROM reaction_checkpoints WHERE name = ?1");
         !s)
         return s;
-    if (worker->reaction)
+    if (worker->reaction) {
+        if (auto s = worker->readDone.prepare(
+                worker->db, "SELECT position FROM reaction_done WHERE name = ?1 AND position > ?2 ORDER BY position");
+            !s)
+            return s;
         if (auto s = prepareReaction(worker); !s) return s;
+    }
     Worker* w = worker.get();
     try {
         // The thread shares the worker: one that unsubscribes from its own callback outlives it.
@@ -279,6 +285,25 @@ uint64_t SubscriptionHub::loadReactionCheckpoint(Worker& w) {
     return position;
 }
 
+std::vector<uint64_t> SubscriptionHub::loadReactionDone(Worker& w, uint64_t checkpoint) {
+    std::vector<uint64_t> positions;
+    w.readDone.reset();
+    w.readDone.bind(1, w.name);
+    w.readDone.bind(2, static_cast<int64_t>(checkpoint));
+    while (w.readDone.step() == SQLITE_ROW) positions.push_back(static_cast<uint64_t>(w.readDone.int64(0)));
+    w.readDone.reset();
+    return positions;
+}
+
+void SubscriptionHub::saveReactionDone(Worker& w, const std::vector<uint64_t>& positions) {
+    Op op(OpKind::ReactionDone);
+    op.name = &w.name;
+    op.positions = &positions;
+    if (!_committer.submit(op, false) || !op.status)
+        _logger.warn("reaction '" + w.name + "': cannot store the " + std::to_string(positions.size()) +
+                     " events done past its checkpoint; they will be delivered again after a restart");
+}
+
 void SubscriptionHub::saveReactionCheckpoint(Worker& w, uint64_t position) {
     Op op(OpKind::ReactionCheckpoint);
     op.name = &w.name;
@@ -299,12 +324,16 @@ Status SubscriptionHub::prepareReaction(const std::shared_ptr<Worker>& worker) {
             std::make_unique<transport::DeadLetterRetries>(*w->deliveries, *w->deadLetters, _logger, kDeadLettersTable);
         ReactionScheduler::Sinks sinks;
         sinks.checkpoint = [this, w](uint64_t position) { saveReactionCheckpoint(*w, position); };
+        sinks.doneAfterCheckpoint = [this, w](const std::vector<uint64_t>& positions) {
+            saveReactionDone(*w, positions);
+        };
         sinks.deadLetter = [w](const sdk::EventRecord& event, int64_t deliveries, const std::string& error) {
             return w->deadLetters->put(sdk::DeadLetter{event, deliveries, error, sdk::nowMs()}).isOk();
         };
         w->checkpoint = loadReactionCheckpoint(*w);
-        w->scheduler =
-            std::make_unique<ReactionScheduler>(*w->deliveries, _reaction, w->checkpoint, std::move(sinks), _logger);
+        w->scheduler = std::make_unique<ReactionScheduler>(*w->deliveries, _reaction, w->checkpoint,
+                                                           loadReactionDone(*w, w->checkpoint), std::move(sinks),
+                                                           _logger);
         w->scheduler->start(worker);
     } catch (const std::exception& e) {
         if (w->scheduler) w->scheduler->stop();

@@ -81,6 +81,9 @@ private:
     std::shared_ptr<Worker> reactionNamed(std::string_view name);
     void saveReactionCheckpoint(Worker& worker, uint64_t position);
     uint64_t loadReactionCheckpoint(Worker& worker);
+    /// The reaction's positions done past checkpoint when it last stopped (not delivered again).
+    std::vector<uint64_t> loadReactionDone(Worker& worker, uint64_t checkpoint);
+    void saveReactionDone(Worker& worker, const std::vector<uint64_t>& positions);
 
     const std::string _dbPath;
     const size_t _fetchLimit;

@@ -43,7 +43,8 @@ Status ReactionState::open() {
     auto done = bucket(_client, _settings.reactionsDoneBucket(), kDoneTtlMs, _settings);
     if (!done) return done.status();
     _done = *done;
-    auto progress = bucket(_client, _settings.reactionsProgressBucket(), 0, _settings);
+    // Expiring like the done marks: an order's event after that goes by the stream's ack floor.
+    auto progress = bucket(_client, _settings.reactionsProgressBucket(), kDoneTtlMs, _settings);
     if (!progress) return progress.status();
     _progress = *progress;
     auto attempts = bucket(_client, _settings.reactionsAttemptsBucket(), kAttemptsTtlMs, _settings);

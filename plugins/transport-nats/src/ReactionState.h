@@ -1,8 +1,9 @@
 // Contract: what the nodes running one reaction share about its deliveries, in JetStream KV
 // buckets (keys start with the reaction's consumer name):
 // - done (<stream>_REACTIONS_DONE, 24 h): event ids handled successfully, the dedup of redeliveries.
-// - progress (<stream>_REACTIONS_PROGRESS, no TTL): per order the highest version acknowledged or
-//   dead-lettered; only ever raised (compare-and-set), so the order's next event may go.
+// - progress (<stream>_REACTIONS_PROGRESS, 24 h after the key's last write): per order the highest
+//   version acknowledged or dead-lettered; only ever raised (compare-and-set), so the order's next
+//   event may go. Without it (expired) the next event goes once its previous one is done.
 // - attempts (<stream>_REACTIONS_ATTEMPTS, 7 days): per failing event the deliveries that failed,
 //   written on failures only and deleted on success or dead letter. JetStream's own delivery count
 //   also counts the times an event waited behind its order, so it cannot be the attempt number.

@@ -12,10 +12,10 @@ using sdk::Status;
 using sdk::StatusCode;
 
 OrderGate::OrderGate(TransportCore& core, std::string reaction)
-    : _core(core), _name(std::move(reaction)), _progress(core.keys.reactionProgress(_name)) {}
+    : _core(core), _name(std::move(reaction)) {}
 
 Result<OrderGate::Verdict> OrderGate::check(RedisConnection& c, const sdk::EventRecord& event) {
-    auto reply = c.command({"HGET", _progress, std::to_string(event.orderId)});
+    auto reply = c.command({"GET", _core.keys.reactionProgress(_name, event.orderId)});
     if (!reply) return reply.status();
     const redisReply* r = reply.value().get();
     if (replyIsError(r)) return Status(StatusCode::Unavailable, "reading order progress: " + replyString(r));

@@ -1,10 +1,11 @@
 // Contract: whether a reaction may handle an event now, keeping the events of one order in version
-// order cluster-wide. P:reaction:<name>:progress holds per order the highest version acknowledged or
-// dead-lettered (raised inside the ack and dead-letter scripts, never expiring). Event v of order X:
+// order cluster-wide. P:reaction:<name>:progress:<orderId> holds the order's highest version
+// acknowledged or dead-lettered (raised inside the ack and dead-letter scripts; it expires with the
+// delivered markers, idempotency_ttl_seconds after the order's last delivery). Event v of order X:
 //  - v <= progress: Done (handled already; acknowledge it without handle());
 //  - progress == v - 1, or no progress and v == 1: Go;
-//  - otherwise the previous event decides (orders whose earlier events were handled before the
-//    progress hash existed, or by a node that does not keep it): Go when it is marked delivered,
+//  - otherwise the previous event decides (an order whose progress expired, or whose earlier events
+//    were handled by a version that kept none): Go when it is marked delivered,
 //    no longer pending in the group (acknowledged or dead-lettered: the group read it before this
 //    one), or older than the delivered marker's lifetime; else Wait.
 // Stateless besides its keys; one per worker (it uses the worker's connection).
@@ -28,7 +29,6 @@ private:
 
     TransportCore& _core;
     std::string _name;
-    std::string _progress;
 };
 
 }  // namespace ordersystem::plugins::redis

@@ -101,6 +101,8 @@ bool ReactionWorker::ensureGroup(RedisConnection& c) {
         return false;
     }
     if (!replyIsError(r)) _core.logger->info("reaction " + _name + ": created consumer group on " + _core.keys.log);
+    // Earlier versions kept every order's progress in one hash forever; freed in the background.
+    (void)c.command({"UNLINK", _core.keys.reactionProgressHash(_name)});
     return true;
 }
 

@@ -100,11 +100,12 @@ return out
 )LUA";
 
 // The order's progress rises with the XACK in one step, so the order's next event can never see
-// this one acknowledged but not counted (or counted but still pending).
+// this one acknowledged but not counted (or counted but still pending). It expires with the done
+// marker: an order's later event then goes by its previous event being no longer pending.
 const char* const kAck = R"LUA(
 redis.call('SET', KEYS[2], '1', 'EX', ARGV[3])
-local v = tonumber(ARGV[5])
-if v > tonumber(redis.call('HGET', KEYS[3], ARGV[4]) or '0') then redis.call('HSET', KEYS[3], ARGV[4], ARGV[5]) end
+local v = tonumber(ARGV[4])
+if v > tonumber(redis.call('GET', KEYS[3]) or '0') then redis.call('SET', KEYS[3], ARGV[4], 'EX', ARGV[3]) end
 return redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 )LUA";
 
@@ -113,8 +114,8 @@ local p = redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1)
 if #p == 0 then return 0 end
 redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3])
-local v = tonumber(ARGV[7])
-if v > tonumber(redis.call('HGET', KEYS[4], ARGV[6]) or '0') then redis.call('HSET', KEYS[4], ARGV[6], ARGV[7]) end
+local v = tonumber(ARGV[6])
+if v > tonumber(redis.call('GET', KEYS[4]) or '0') then redis.call('SET', KEYS[4], ARGV[6], 'EX', ARGV[7]) end
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 return 1
 )LUA";

@@ -41,7 +41,12 @@ struct RedisKeys {
     std::string reactionDone(std::string_view reaction, std::string_view eventId) const {
         return prefix + ":reaction:" + std::string(reaction) + ":done:" + std::string(eventId);
     }
-    std::string reactionProgress(std::string_view reaction) const {
+    /// The order's highest version delivered or dead-lettered, expiring like reactionDone.
+    std::string reactionProgress(std::string_view reaction, int64_t orderId) const {
+        return prefix + ":reaction:" + std::string(reaction) + ":progress:" + std::to_string(orderId);
+    }
+    /// The one hash of every order's progress that earlier versions kept forever; removed at start.
+    std::string reactionProgressHash(std::string_view reaction) const {
         return prefix + ":reaction:" + std::string(reaction) + ":progress";
     }
     std::string deadLetters(std::string_view reaction) const {

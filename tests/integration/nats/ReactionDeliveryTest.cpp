@@ -347,6 +347,36 @@ TEST_F(NatsReactionDeliveries, AnOrderFromBeforeProgressWasKeptContinuesAfterIts
     EXPECT_EQ(ledger.calls().size(), 2u);
 }
 
+TEST_F(NatsReactionDeliveries, AnOrdersProgressExpiresAndABucketLeftWithoutATtlGetsOne) {
+    auto a = node("node-a");
+    ASSERT_TRUE(a);
+    const std::string bucket = env.names.at("stream") + "_REACTIONS_PROGRESS";
+    RawNats raw(env.url);
+    {  // as an earlier version created it: entries never expire
+        (void)js_DeleteKeyValue(raw.js(), bucket.c_str());
+        kvConfig cfg;
+        kvConfig_Init(&cfg);
+        cfg.Bucket = bucket.c_str();
+        cfg.History = 1;
+        kvStore* kv = nullptr;
+        ASSERT_EQ(js_CreateKeyValue(&kv, raw.js(), &cfg), NATS_OK);
+        kvStore_Destroy(kv);
+    }
+    Ledger ledger;
+    LedgerReaction reaction(ledger, nullptr, {});
+    auto sub = a->log().subscribe(reaction);
+    ASSERT_TRUE(sub.isOk());
+    appendNew(a->log(), 8);
+    ASSERT_TRUE(waitUntil([&] { return ledger.successes() >= 1; }, kWait));
+    a->log().unsubscribe(*sub);
+    jsStreamInfo* info = nullptr;
+    ASSERT_EQ(js_GetStreamInfo(&info, raw.js(), ("KV_" + bucket).c_str(), nullptr, nullptr), NATS_OK);
+    EXPECT_EQ(info->Config->MaxAge, int64_t{24} * 3600 * 1000 * 1000 * 1000)
+        << "a progress key per order that never expires grows with every order";
+    EXPECT_EQ(info->State.Msgs, 1u) << "the order's progress is in it";
+    jsStreamInfo_Destroy(info);
+}
+
 TEST_F(NatsReactionDeliveries, TheServerHoldsABoundedNumberOfEventsOutAndNeverStopsOfferingOneThatWaits) {
     // A durable made by the version before: few deliveries, small pending window.
     RawNats raw(env.url);

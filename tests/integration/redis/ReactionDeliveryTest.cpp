@@ -324,6 +324,37 @@ TEST_F(RedisReactionDeliveries, AnOrderWhoseEarlierEventsWereHandledBeforeThePro
     a->log().unsubscribe(s.value());
 }
 
+TEST_F(RedisReactionDeliveries, AnOrdersProgressExpiresWithItsMarkersAndTheOrdersNextEventStillGoesOnce) {
+    auto raw = rawConnection(url);
+    ASSERT_TRUE(raw);
+    // What an earlier version kept forever: one hash with every order's progress.
+    ASSERT_EQ(rawCommand(*raw, {"HSET", prefix + ":reaction:notifications:progress", "1", "1"}), "1");
+    auto a = node("node-a");
+    ASSERT_TRUE(a);
+    Calls calls;
+    ScriptedReaction r(calls, [](const EventRecord&, int) { return Status::ok(); });
+    StopOnExit stop{a};
+    auto s = a->log().subscribe(r);
+    ASSERT_TRUE(s.isOk());
+    const std::string first = appendVersion(a->log(), 12, 1);
+    ASSERT_TRUE(waitUntil([&] { return calls.wasDelivered(first); }, std::chrono::seconds(10)));
+    const std::string progress = prefix + ":reaction:notifications:progress:12";
+    EXPECT_TRUE(waitUntil([&] { return rawCommand(*raw, {"GET", progress}) == "1"; }, std::chrono::seconds(5)));
+    const long long ttl = std::stoll(rawCommand(*raw, {"TTL", progress}));
+    EXPECT_GT(ttl, 0) << "a progress that never expires grows with every order";
+    EXPECT_LE(ttl, 86400);
+    EXPECT_EQ(rawCommand(*raw, {"EXISTS", prefix + ":reaction:notifications:progress"}), "0")
+        << "the old hash is freed at start";
+    // As expiry leaves it: no progress and no delivered marker for version 1.
+    ASSERT_EQ(rawCommand(*raw, {"DEL", progress, prefix + ":reaction:notifications:done:" + first}), "2");
+    const std::string second = appendVersion(a->log(), 12, 2);
+    EXPECT_TRUE(waitUntil([&] { return calls.wasDelivered(second); }, std::chrono::seconds(10)));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_EQ(calls.attemptsOf(first), 1);
+    EXPECT_EQ(calls.attemptsOf(second), 1);
+    a->log().unsubscribe(s.value());
+}
+
 TEST_F(RedisReactionDeliveries, AReceiverRefusingEverythingDoesNotMakeANodeHoldEveryEvent) {
     auto a = node("node-a", {{"reaction_workers", "1"}});
     ASSERT_TRUE(a);

@@ -60,13 +60,7 @@ TEST_F(NatsClusterTest, StartingWithThreeReplicasOnASingleReplicaBucketFailsNami
     const std::string bucket = stream() + "_NODES";
     {
         RawNats raw(cluster.urls());
-        kvConfig cfg;
-        kvConfig_Init(&cfg);
-        cfg.Bucket = bucket.c_str();
-        cfg.Replicas = 1;
-        kvStore* kv = nullptr;
-        ASSERT_EQ(js_CreateKeyValue(&kv, raw.js(), &cfg), NATS_OK);
-        kvStore_Destroy(kv);
+        ASSERT_EQ(raw.createBucket(bucket, 1), NATS_OK);
     }
     Status start;
     auto replicated = startReplicated("node-a", {}, &start);

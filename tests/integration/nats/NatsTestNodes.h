@@ -288,6 +288,18 @@ public:
         natsConnection_Destroy(_nc);
     }
     jsCtx* js() { return _js; }
+    /// Creates a key-value bucket as an operator or an older version would (history 1, no TTL).
+    natsStatus createBucket(const std::string& bucket, int replicas = 1) {
+        kvConfig cfg;
+        kvConfig_Init(&cfg);
+        cfg.Bucket = bucket.c_str();
+        cfg.History = 1;
+        cfg.Replicas = replicas;
+        kvStore* kv = nullptr;
+        const natsStatus s = js_CreateKeyValue(&kv, _js, &cfg);
+        kvStore_Destroy(kv);
+        return s;
+    }
     bool consumerExists(const std::string& stream, const std::string& consumer) {
         jsConsumerInfo* ci = nullptr;
         const natsStatus s = js_GetConsumerInfo(&ci, _js, stream.c_str(), consumer.c_str(), nullptr, nullptr);

@@ -352,16 +352,8 @@ TEST_F(NatsReactionDeliveries, AnOrdersProgressExpiresAndABucketLeftWithoutATtlG
     ASSERT_TRUE(a);
     const std::string bucket = env.names.at("stream") + "_REACTIONS_PROGRESS";
     RawNats raw(env.url);
-    {  // as an earlier version created it: entries never expire
-        (void)js_DeleteKeyValue(raw.js(), bucket.c_str());
-        kvConfig cfg;
-        kvConfig_Init(&cfg);
-        cfg.Bucket = bucket.c_str();
-        cfg.History = 1;
-        kvStore* kv = nullptr;
-        ASSERT_EQ(js_CreateKeyValue(&kv, raw.js(), &cfg), NATS_OK);
-        kvStore_Destroy(kv);
-    }
+    (void)js_DeleteKeyValue(raw.js(), bucket.c_str());
+    ASSERT_EQ(raw.createBucket(bucket), NATS_OK);  // as an earlier version created it: entries never expire
     Ledger ledger;
     LedgerReaction reaction(ledger, nullptr, {});
     auto sub = a->log().subscribe(reaction);

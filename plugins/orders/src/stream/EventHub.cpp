@@ -46,6 +46,12 @@ uint64_t EventHub::applied() const {
     return _applied;
 }
 
+void EventHub::skipRingTo(uint64_t position) {
+    _applied = std::max(_applied, position);
+    _ring.clear();
+    _replayableAfter = _applied;
+}
+
 void EventHub::apply(const std::vector<sdk::EventRecord>& batch) noexcept {
     if (batch.empty()) return;
     try {
@@ -53,9 +59,7 @@ void EventHub::apply(const std::vector<sdk::EventRecord>& batch) noexcept {
             std::lock_guard<std::mutex> lock(_mutex);
             if (_subscribers.empty()) {
                 // Nobody to feed: no message is formatted; a later subscriber reads the log.
-                _applied = std::max(_applied, batch.back().position);
-                _ring.clear();
-                _replayableAfter = _applied;
+                skipRingTo(batch.back().position);
                 return;
             }
         }
@@ -81,9 +85,7 @@ void EventHub::apply(const std::vector<sdk::EventRecord>& batch) noexcept {
     } catch (const std::exception& e) {
         // Out of memory formatting: the subscribers read the log for what the ring missed.
         std::lock_guard<std::mutex> lock(_mutex);
-        _applied = std::max(_applied, batch.back().position);
-        _ring.clear();
-        _replayableAfter = _applied;
+        skipRingTo(batch.back().position);
         _logger.warn(std::string("events-stream: ") + e.what());
     }
 }

@@ -103,6 +103,8 @@ private:
     /// subscriber given nothing for kReplayStallMs that way is ended.
     Next deliver(Subscriber& subscriber, std::string&& out, bool full, int64_t nowMs);
     void remove(uint64_t id);
+    /// Applied up to position without keeping those events (_mutex held): older ones come from the log.
+    void skipRingTo(uint64_t position);
 
     sdk::Logger& _logger;
     const HubSettings _settings;

@@ -252,8 +252,8 @@ TEST_F(TracedWebhooks, AnEventWithoutTraceContextIsDeliveredOnANewTraceAndItsLog
     const std::string delivered = receiver->accepted().front().traceparent;
     EXPECT_TRUE(isTraceparent(delivered)) << "a receiver always gets a traceparent: " << delivered;
     EXPECT_EQ(receiver->accepted().front().body.find("\"metadata\""), std::string::npos);
-    EXPECT_TRUE(waitUntil([&] { return node->output().find("-> 201 in") != std::string::npos; },
-                          std::chrono::seconds(10)));
+    EXPECT_TRUE(
+        waitUntil([&] { return node->output().find("-> 201 in") != std::string::npos; }, std::chrono::seconds(10)));
     const std::string out = node->output();
     const size_t line = out.find("-> 201 in");
     ASSERT_NE(line, std::string::npos);

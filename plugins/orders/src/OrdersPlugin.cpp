@@ -95,8 +95,9 @@ void OrdersPlugin::startEventStream(uint64_t head) {
                              std::to_string(settings.replayEvents) + " events only");
     }
     store::ReadModel* model = _readModel.get();
-    _hub = std::make_shared<stream::EventHub>(_host->logger(), settings, model->checkpoint(),
-                                              [model] { return model->acknowledgedPosition(); }, std::move(history));
+    _hub = std::make_shared<stream::EventHub>(
+        _host->logger(), settings, model->checkpoint(), [model] { return model->acknowledgedPosition(); },
+        std::move(history));
     _hub->start();
     _readModel->onApplied([hub = _hub.get()](const std::vector<sdk::EventRecord>& batch) { hub->apply(batch); });
     stream::registerStreamRoute(_host->router(), _hub);

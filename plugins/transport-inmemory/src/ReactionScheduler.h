@@ -115,13 +115,13 @@ private:
     std::priority_queue<Due, std::vector<Due>, std::greater<Due>> _due;  ///< each waiting head once
     size_t _held = 0;                                                    ///< events held, not done
     uint64_t _checkpoint;                                                ///< every position up to it is done
-    std::deque<uint8_t> _window;  ///< positions after _checkpoint: kPending, kNothing or kDone
+    std::deque<uint8_t> _window;               ///< positions after _checkpoint: kPending, kNothing or kDone
     std::unordered_set<uint64_t> _doneBefore;  ///< done past the checkpoint before this start
-    uint64_t _saved;                                                     ///< the checkpoint stored last
-    bool _saving = false;                                                ///< a thread is storing the checkpoint
-    bool _finalSaved = false;  ///< stop() handed the done positions on (once)
-    Clock::time_point _lastWaitingLog{};                                 ///< throttles noteWaiting()
-    Clock::time_point _lastFullLog{};                                    ///< throttles the "reading pauses" line
+    uint64_t _saved;                           ///< the checkpoint stored last
+    bool _saving = false;                      ///< a thread is storing the checkpoint
+    bool _finalSaved = false;                  ///< stop() handed the done positions on (once)
+    Clock::time_point _lastWaitingLog{};       ///< throttles noteWaiting()
+    Clock::time_point _lastFullLog{};          ///< throttles the "reading pauses" line
     std::vector<std::thread> _threads;
 };
 

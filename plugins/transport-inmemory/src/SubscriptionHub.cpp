@@ -331,9 +331,8 @@ Status SubscriptionHub::prepareReaction(const std::shared_ptr<Worker>& worker) {
             return w->deadLetters->put(sdk::DeadLetter{event, deliveries, error, sdk::nowMs()}).isOk();
         };
         w->checkpoint = loadReactionCheckpoint(*w);
-        w->scheduler = std::make_unique<ReactionScheduler>(*w->deliveries, _reaction, w->checkpoint,
-                                                           loadReactionDone(*w, w->checkpoint), std::move(sinks),
-                                                           _logger);
+        w->scheduler = std::make_unique<ReactionScheduler>(
+            *w->deliveries, _reaction, w->checkpoint, loadReactionDone(*w, w->checkpoint), std::move(sinks), _logger);
         w->scheduler->start(worker);
     } catch (const std::exception& e) {
         if (w->scheduler) w->scheduler->stop();

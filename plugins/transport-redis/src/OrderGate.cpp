@@ -11,8 +11,7 @@ using sdk::Result;
 using sdk::Status;
 using sdk::StatusCode;
 
-OrderGate::OrderGate(TransportCore& core, std::string reaction)
-    : _core(core), _name(std::move(reaction)) {}
+OrderGate::OrderGate(TransportCore& core, std::string reaction) : _core(core), _name(std::move(reaction)) {}
 
 Result<OrderGate::Verdict> OrderGate::check(RedisConnection& c, const sdk::EventRecord& event) {
     auto reply = c.command({"GET", _core.keys.reactionProgress(_name, event.orderId)});

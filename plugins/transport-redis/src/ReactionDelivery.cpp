@@ -84,11 +84,11 @@ void ReactionWorker::settled(uint64_t position, int64_t orderId) {
 }
 
 bool ReactionWorker::ack(RedisConnection& c, const StreamEntry& entry, const sdk::EventRecord& event) {
-    auto reply =
-        runScript(c, _core.scripts.ack,
-                  {_core.keys.log, _core.keys.reactionDone(_name, event.eventId),
-                   _core.keys.reactionProgress(_name, event.orderId)},
-                  {_name, entry.id, std::to_string(_core.settings.idempotencyTtlSeconds), std::to_string(event.version)});
+    auto reply = runScript(
+        c, _core.scripts.ack,
+        {_core.keys.log, _core.keys.reactionDone(_name, event.eventId),
+         _core.keys.reactionProgress(_name, event.orderId)},
+        {_name, entry.id, std::to_string(_core.settings.idempotencyTtlSeconds), std::to_string(event.version)});
     if (!reply) return fail(reply.status());
     if (_link.refusedAsReplica(reply.value().get())) return false;
     if (replyIsError(reply.value().get())) {
@@ -114,13 +114,12 @@ bool ReactionWorker::deadLetter(RedisConnection& c, const StreamEntry& entry, co
         return true;
     }
     sdk::DeadLetter letter{*event, deliveries, reason, sdk::nowMs()};
-    auto reply =
-        runScript(c, _core.scripts.deadLetter,
-                  {_core.keys.log, where, _core.keys.deadLettersByTime(_name),
-                   _core.keys.reactionProgress(_name, event->orderId)},
-                  {_name, entry.id, event->eventId, transport::deadLetterToJson(letter),
-                   std::to_string(letter.failedAtMs), std::to_string(event->version),
-                   std::to_string(_core.settings.idempotencyTtlSeconds)});
+    auto reply = runScript(
+        c, _core.scripts.deadLetter,
+        {_core.keys.log, where, _core.keys.deadLettersByTime(_name),
+         _core.keys.reactionProgress(_name, event->orderId)},
+        {_name, entry.id, event->eventId, transport::deadLetterToJson(letter), std::to_string(letter.failedAtMs),
+         std::to_string(event->version), std::to_string(_core.settings.idempotencyTtlSeconds)});
     if (!reply) return fail(reply.status());
     const redisReply* r = reply.value().get();
     if (_link.refusedAsReplica(r)) return false;

@@ -32,8 +32,8 @@ std::string formatMessage(const sdk::EventRecord& event) {
     return text;
 }
 
-EventHub::EventHub(sdk::Logger& logger, HubSettings settings, uint64_t applied,
-                   std::function<uint64_t()> acknowledged, HistoryReader history)
+EventHub::EventHub(sdk::Logger& logger, HubSettings settings, uint64_t applied, std::function<uint64_t()> acknowledged,
+                   HistoryReader history)
     : _logger(logger),
       _settings(settings),
       _acknowledged(std::move(acknowledged)),
@@ -182,9 +182,8 @@ void EventHub::run() {
     }
 }
 
-EventHub::Next EventHub::feed(Subscriber& subscriber,
-                              const std::vector<std::shared_ptr<const StreamMessage>>& messages, uint64_t base,
-                              int64_t now) {
+EventHub::Next EventHub::feed(Subscriber& subscriber, const std::vector<std::shared_ptr<const StreamMessage>>& messages,
+                              uint64_t base, int64_t now) {
     if (subscriber.cursor < base) {
         if (_history) return feedFromLog(subscriber, base, now);
         // Events it was due were dropped from the ring before it got them: end it rather than skip.

@@ -126,10 +126,12 @@ struct Hub {
     std::shared_ptr<EventHub> hub;
     explicit Hub(size_t replayEvents = 100, uint64_t acknowledged = 0, FakeLog* given = nullptr, uint64_t applied = 0,
                  bool withoutLog = false)
-        : log(withoutLog ? nullptr : given ? given : &ownLog) {
-        hub = std::make_shared<EventHub>(logger, HubSettings{replayEvents, 15000}, applied,
-                                         [acknowledged] { return acknowledged; },
-                                         log ? log->reader() : plugins::orders::stream::HistoryReader());
+        : log(withoutLog ? nullptr
+              : given    ? given
+                         : &ownLog) {
+        hub = std::make_shared<EventHub>(
+            logger, HubSettings{replayEvents, 15000}, applied, [acknowledged] { return acknowledged; },
+            log ? log->reader() : plugins::orders::stream::HistoryReader());
         hub->start();
     }
     void apply(const std::vector<sdk::EventRecord>& batch) {

@@ -63,19 +63,48 @@ Status executeAll(sqlite::Db& db, std::initializer_list<const char*> statements)
 
 }  // namespace
 
-/// A reader connection with its lookups prepared once.
+/// A reader connection with its lookups prepared once. Its read transaction stays open between
+/// reads while no batch was written: beginning and ending one takes and drops a lock on the -shm
+/// file (an fcntl each, under a mutex the other readers contend for), which would cost a GET more
+/// than its lookup.
 struct ReadModelDb::Reader {
     sqlite::Db db;
+    sqlite::Stmt begin;
+    sqlite::Stmt end;
     sqlite::Stmt byId;
     sqlite::Stmt documentById;
     sqlite::Stmt checkpoint;
+    /// The write generation read just before the open read transaction began.
+    uint64_t snapshotGeneration = 0;
 
     Status open(ReadModelDb& owner) {
         if (Status s = owner.openConnection(db); !s) return s;
+        if (Status s = begin.prepare(db, "BEGIN"); !s) return s;
+        // A read transaction ends the same either way; ROLLBACK also clears a failed read's error.
+        if (Status s = end.prepare(db, "ROLLBACK"); !s) return s;
         const std::string byIdSql = std::string(kSelectColumns) + " WHERE id = ?";
         if (Status s = byId.prepare(db, byIdSql.c_str()); !s) return s;
         if (Status s = documentById.prepare(db, "SELECT document FROM orders WHERE id = ?"); !s) return s;
         return checkpoint.prepare(db, "SELECT position FROM checkpoints WHERE projection = ?");
+    }
+    /// Reads from here on see every batch of a generation up to `generation`: the open read
+    /// transaction is kept when it began in this generation, else replaced by a new one (which
+    /// takes its snapshot at its first read, so never an older one).
+    Status useSnapshot(uint64_t generation) {
+        if (!db.autocommit()) {
+            if (snapshotGeneration == generation) return Status::ok();
+            endSnapshot();
+        }
+        snapshotGeneration = generation;
+        Status s = begin.exec();
+        begin.reset();
+        return s;
+    }
+    /// Ends the open read transaction, if any: the -wal file can then be checkpointed past it.
+    void endSnapshot() noexcept {
+        if (db.autocommit()) return;
+        (void)end.exec();
+        end.reset();
     }
     /// Appends the stored document of `id`; 1 appended, 0 no such row, -1 row without a document.
     int appendDocument(int64_t id, std::string* out, Status* error) {
@@ -145,9 +174,14 @@ R ReadModelDb::withReader(WaitPolicy wait, const std::string& what, Read&& read)
         ReaderLease lease(*this, wait);
         if (!lease.status())
             return lease.status().code == StatusCode::WouldBlock ? lease.status() : dbError(what, lease.status());
-        Status error;
+        Status error = (*lease).useSnapshot(_generation.load());
+        if (!error) {
+            lease.discardUnlessRefused();
+            return dbError(what, error);
+        }
         R out = read(*lease, &error);
         if (error) return out;
+        (*lease).endSnapshot();  // a failed read leaves the connection in its error state until then
         if (lease.refused()) {
             if (_diskRefusals) _diskRefusals->inc();
             return Status(StatusCode::WouldBlock, "orders read model: the read needs the disk");
@@ -296,6 +330,16 @@ Status ReadModelDb::acquireReader(WaitPolicy wait, size_t* slot) {
     }
 }
 
+void ReadModelDb::endIdleSnapshots() noexcept {
+    for (size_t i = 0; i < kReaderSlots; ++i) {
+        bool expected = false;
+        if (_slots[i].busy.load(std::memory_order_relaxed) || !_slots[i].busy.compare_exchange_strong(expected, true))
+            continue;  // in use: it ends its stale snapshot at its next read
+        if (_slots[i].reader) _slots[i].reader->endSnapshot();
+        releaseReader(i, false);
+    }
+}
+
 void ReadModelDb::releaseReader(size_t slot, bool discard) noexcept {
     if (discard) _slots[slot].reader.reset();
     _slots[slot].busy.store(false);
@@ -316,6 +360,7 @@ Status ReadModelDb::writeBatch(const std::vector<RowToWrite>& orders, const std:
                                uint64_t checkpoint) noexcept {
     if (!_writer) return Status(StatusCode::Unavailable, "orders read model: database is not open");
     try {
+        endIdleSnapshots();
         Status s;
         WriterStatements* st = writerStatements(projection, &s);
         if (st) s = st->run(st->begin);
@@ -334,6 +379,7 @@ Status ReadModelDb::writeBatch(const std::vector<RowToWrite>& orders, const std:
             _statements.reset();
             return dbError("writing a batch", s);
         }
+        _generation.fetch_add(1);  // before anyone learns of the batch: readers then take a new snapshot
     } catch (const std::exception& e) {
         if (_statements) _statements->tryRollback(*_writer);
         _statements.reset();

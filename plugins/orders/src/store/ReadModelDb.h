@@ -6,7 +6,10 @@
 //   connection and `BEGIN IMMEDIATE`, and stores the checkpoint in the same transaction as the rows.
 // - loadOrder()/list()/readCheckpoint() run on any thread; each borrows a reader connection from
 //   a pool (a connection is never used by two threads at once); at most kReaderSlots exist, one
-//   more caller waits for one to be returned.
+//   more caller waits for one to be returned. A reader keeps its read transaction open between
+//   reads until a batch is written (each batch raises a generation; a reader that saw an older one
+//   takes a new snapshot), and writeBatch() first ends those of idle readers, so an idle reader
+//   never holds the -wal file back from its checkpoint.
 // - With app::WaitPolicy::MustNotWait a read waits neither for a connection nor for the disk: its
 //   pages come from the kernel's page cache only (sqlite/nonblocking_reads.h, scoped to the one
 //   read), and where it would have waited it answers WouldBlock (counted in the counter given to
@@ -93,6 +96,8 @@ private:
     /// *slot is now owned by the caller, its reader opened; not Ok when opening it failed, and
     /// WouldBlock when every slot is busy and the caller must not wait.
     sdk::Status acquireReader(app::WaitPolicy wait, size_t* slot);
+    /// Ends the read transactions of the readers nobody holds (apply thread, before a batch).
+    void endIdleSnapshots() noexcept;
     /// Gives the slot back; discard: its reader failed and is closed (reopened on next use).
     void releaseReader(size_t slot, bool discard) noexcept;
     sdk::Status migrate(sqlite::Db& db);
@@ -111,7 +116,8 @@ private:
     static constexpr size_t kReaderSlots = 64;
     ReaderSlot _slots[kReaderSlots];
     std::atomic<int> _slotWaiters{0};
-    std::mutex _poolMutex;  ///< only for sleeping while every slot is busy
+    std::atomic<uint64_t> _generation{0};  ///< raised after each committed batch
+    std::mutex _poolMutex;                 ///< only for sleeping while every slot is busy
     std::condition_variable _poolCv;
     int _openedVersion = 0;
     sdk::Counter* _diskRefusals = nullptr;

@@ -32,6 +32,6 @@ if [[ $which == all || $which == tsan ]]; then
   cmake -S . -B build-tsan "${common[@]}" -DORDERSYSTEM_SANITIZE=thread >/dev/null
   cmake --build build-tsan -j2 --target "${targets[@]}"
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-    ctest --test-dir build-tsan -R '^(EventLoopTest|HttpServerTest|Listeners/Conformance|HttpLimitsTest|SecurityTest|InMemoryAppend|InMemoryAsyncAppend|InMemoryProjection|InMemoryReaction|InMemoryDeliveries|DeadLetterRetries|EventHub|AsyncCreate|Mediator)\.' \
+    ctest --test-dir build-tsan -R '^(EventLoopTest|HttpServerTest|Listeners/Conformance|HttpLimitsTest|SecurityTest|InMemoryAppend|InMemoryAsyncAppend|InMemoryProjection|InMemoryReaction|InMemoryDeliveries|DeadLetterRetries|EventHub|AsyncCreate|OrdersReadModel|LoopReads|LoopReadRace|Mediator)\.' \
       --output-on-failure --timeout 600
 fi

@@ -14,7 +14,16 @@
 namespace ordersystem::plugins::orders::testing {
 namespace {
 
-using OrdersReadModel = OrdersTest;
+class OrdersReadModel : public OrdersTest {
+protected:
+    /// Every read from here on goes to SQLite.
+    void restartWithoutCache() {
+        stopPlugin();
+        OrdersSettings none;
+        none.cacheEntries = 0;
+        startPlugin(none);
+    }
+};
 using OrdersConfig = OrdersTest;
 
 /// Runs sql on the file as another program would (a second connection).
@@ -163,10 +172,7 @@ TEST_F(OrdersReadModel, CacheStaysBoundedAndEveryOrderIsStillReadable) {
 }
 
 TEST_F(OrdersReadModel, WithoutACacheEveryReadSeesTheLastWriteExactlyAsTheCommandAnsweredIt) {
-    stopPlugin();
-    OrdersSettings none;
-    none.cacheEntries = 0;
-    startPlugin(none);
+    restartWithoutCache();
     const int64_t id = createOrder("No Cache");
     EXPECT_EQ(statusOf(id), "Pending");
     auto processed = post(url(id, "/process"));
@@ -179,10 +185,7 @@ TEST_F(OrdersReadModel, WithoutACacheEveryReadSeesTheLastWriteExactlyAsTheComman
 }
 
 TEST_F(OrdersReadModel, ManyConcurrentReadsOfUncachedOrdersShareTheFewReaderSessionsAndAllSucceed) {
-    stopPlugin();
-    OrdersSettings none;
-    none.cacheEntries = 0;
-    startPlugin(none);
+    restartWithoutCache();
     std::vector<int64_t> ids;
     for (int i = 0; i < 8; ++i) ids.push_back(createOrder("Reader " + std::to_string(i)));
     std::atomic<int> ok{0};
@@ -199,10 +202,7 @@ TEST_F(OrdersReadModel, ManyConcurrentReadsOfUncachedOrdersShareTheFewReaderSess
 }
 
 TEST_F(OrdersReadModel, WithoutACacheAnOrderAnotherNodeChangedIsReadAsChangedNotAsThisNodeLastReadIt) {
-    stopPlugin();
-    OrdersSettings none;
-    none.cacheEntries = 0;
-    startPlugin(none);
+    restartWithoutCache();
     domain::NewOrder n{"Remote", {{"A", 1, 100}}};
     ASSERT_TRUE(log.appendForeign(domain::makeCreated(n, 91, "ORD-R-0091", {"node-b", 5000, ""})).isOk());
     ASSERT_TRUE(waitCaughtUp());
@@ -217,10 +217,7 @@ TEST_F(OrdersReadModel, WithoutACacheAnOrderAnotherNodeChangedIsReadAsChangedNot
 }
 
 TEST_F(OrdersReadModel, WithoutACacheAnOrderIsFoundAsSoonAsItsBatchIsAppliedWhileOtherReadsRunThroughout) {
-    stopPlugin();
-    OrdersSettings none;
-    none.cacheEntries = 0;
-    startPlugin(none);
+    restartWithoutCache();
     const int64_t busy = createOrder("Busy");
     std::atomic<bool> done{false};
     std::atomic<int> busyReads{0};
@@ -243,10 +240,7 @@ TEST_F(OrdersReadModel, WithoutACacheAnOrderIsFoundAsSoonAsItsBatchIsAppliedWhil
 }
 
 TEST_F(OrdersReadModel, AReaderIdleSinceItsLastReadDoesNotLetTheWalFileGrowWithTheWrites) {
-    stopPlugin();
-    OrdersSettings none;
-    none.cacheEntries = 0;
-    startPlugin(none);
+    restartWithoutCache();
     const int64_t first = createOrder("First");
     ASSERT_TRUE(waitCaughtUp());
     EXPECT_EQ(statusOf(first), "Pending");  // a reader with a snapshot from before all the writes below

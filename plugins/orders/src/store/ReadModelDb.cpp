@@ -302,10 +302,7 @@ void ReadModelDb::close() noexcept {
 Status ReadModelDb::acquireReader(WaitPolicy wait, size_t* slot) {
     for (;;) {
         for (size_t i = 0; i < kReaderSlots; ++i) {
-            bool expected = false;
-            if (_slots[i].busy.load(std::memory_order_relaxed) ||
-                !_slots[i].busy.compare_exchange_strong(expected, true))
-                continue;
+            if (!_slots[i].tryClaim()) continue;
             if (!_slots[i].reader) {
                 auto reader = std::make_unique<Reader>();
                 if (Status s = reader->open(*this); !s) {
@@ -332,9 +329,7 @@ Status ReadModelDb::acquireReader(WaitPolicy wait, size_t* slot) {
 
 void ReadModelDb::endIdleSnapshots() noexcept {
     for (size_t i = 0; i < kReaderSlots; ++i) {
-        bool expected = false;
-        if (_slots[i].busy.load(std::memory_order_relaxed) || !_slots[i].busy.compare_exchange_strong(expected, true))
-            continue;  // in use: it ends its stale snapshot at its next read
+        if (!_slots[i].tryClaim()) continue;  // in use: it ends its stale snapshot at its next read
         if (_slots[i].reader) _slots[i].reader->endSnapshot();
         releaseReader(i, false);
     }

@@ -110,6 +110,11 @@ private:
     struct ReaderSlot {
         std::atomic<bool> busy{false};
         std::unique_ptr<Reader> reader;  ///< owned by whoever holds busy; opened lazily
+        /// True when this caller now holds the slot (a free-looking slot is claimed with one CAS).
+        bool tryClaim() noexcept {
+            bool expected = false;
+            return !busy.load(std::memory_order_relaxed) && busy.compare_exchange_strong(expected, true);
+        }
     };
     /// Bounded (each connection holds up to a 512 KiB page cache; up to 128 HTTP threads), but
     /// above the core count: a preempted slot holder must not stall GETs (docs/performance.md).
